@@ -1,0 +1,283 @@
+//! The only `unsafe` in fleetwatch: libvirt calls the `virt` crate does not wrap, or wraps with a
+//! leak. Each function copies what libvirt returned into owned Rust values and frees libvirt's
+//! memory before returning, so nothing raw escapes this module.
+#![allow(unsafe_code)]
+
+use std::ffi::{c_char, c_int, CStr};
+use virt::connect::Connect;
+use virt::error::Error;
+use virt_sys as sys;
+
+/// One typed parameter value, as libvirt sent it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ParamValue {
+    Int(i64),
+    UInt(u64),
+    Double(f64),
+    Bool(bool),
+    Str(String),
+}
+
+impl ParamValue {
+    pub fn as_u64(&self) -> Option<u64> {
+        match *self {
+            ParamValue::Int(v) => u64::try_from(v).ok(),
+            ParamValue::UInt(v) => Some(v),
+            ParamValue::Double(v) if v >= 0.0 => Some(v as u64),
+            _ => None,
+        }
+    }
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            ParamValue::Str(s) => Some(s),
+            _ => None,
+        }
+    }
+}
+
+/// One domain's record from `virConnectGetAllDomainStats`, owned.
+#[derive(Debug)]
+pub struct StatsRecord {
+    /// A reference of our own to the domain, for the per-domain calls that fill gaps.
+    pub dom: Option<virt::domain::Domain>,
+    pub uuid: String,
+    pub name: String,
+    pub params: Vec<(String, ParamValue)>,
+}
+
+/// `virConnectGetAllDomainStats` for every domain (active and inactive) with the given groups
+/// and flags, freeing libvirt's list before returning.
+pub fn all_domain_stats(
+    conn: &Connect,
+    groups: u32,
+    flags: u32,
+) -> Result<Vec<StatsRecord>, Error> {
+    let mut list: *mut sys::virDomainStatsRecordPtr = std::ptr::null_mut();
+    // SAFETY: conn is a live connection; libvirt fills `list` with a NULL-terminated array that
+    // we own and free below with the matching free function.
+    let n = unsafe { sys::virConnectGetAllDomainStats(conn.as_ptr(), groups, &mut list, flags) };
+    if n < 0 {
+        return Err(Error::last_error());
+    }
+    let mut out = Vec::with_capacity(n as usize);
+    for i in 0..n as usize {
+        // SAFETY: i < n, and libvirt returned n valid, non-null records.
+        let rec = unsafe { &**list.add(i) };
+        // SAFETY: params points at nparams initialised parameters owned by the record.
+        let params = unsafe { read_params(rec.params, rec.nparams) };
+        // SAFETY: rec.dom is live; the extra reference we take is released by Domain's Drop.
+        let dom = (unsafe { sys::virDomainRef(rec.dom) } == 0)
+            .then(|| unsafe { virt::domain::Domain::from_ptr(rec.dom) });
+        out.push(StatsRecord {
+            dom,
+            uuid: domain_uuid(rec.dom),
+            name: domain_name(rec.dom),
+            params,
+        });
+    }
+    if !list.is_null() {
+        // SAFETY: list came from virConnectGetAllDomainStats and is freed exactly once.
+        unsafe { sys::virDomainStatsRecordListFree(list) };
+    }
+    Ok(out)
+}
+
+/// The whole node's cumulative CPU times (`kernel`, `user`, `idle`, `iowait`, ... in ns), from
+/// `virNodeGetCPUStats` over all CPUs.
+pub fn node_cpu_stats(conn: &Connect) -> Result<Vec<(String, u64)>, Error> {
+    let mut n: c_int = 0;
+    // SAFETY: with params NULL libvirt only writes the number of parameters into n.
+    let rc = unsafe { sys::virNodeGetCPUStats(conn.as_ptr(), -1, std::ptr::null_mut(), &mut n, 0) };
+    if rc < 0 {
+        return Err(Error::last_error());
+    }
+    let mut buf: Vec<sys::virNodeCPUStats> = vec![
+        sys::virNodeCPUStats {
+            field: [0; 80],
+            value: 0
+        };
+        n.max(0) as usize
+    ];
+    // SAFETY: buf has room for n entries, which is what we tell libvirt.
+    let rc = unsafe { sys::virNodeGetCPUStats(conn.as_ptr(), -1, buf.as_mut_ptr(), &mut n, 0) };
+    if rc < 0 {
+        return Err(Error::last_error());
+    }
+    Ok(buf
+        .iter()
+        .take(n.max(0) as usize)
+        .map(|p| (field_name(&p.field), p.value))
+        .collect())
+}
+
+fn field_name(field: &[c_char; 80]) -> String {
+    let bytes: Vec<u8> = field
+        .iter()
+        .take_while(|&&c| c != 0)
+        .map(|&c| c as u8)
+        .collect();
+    String::from_utf8_lossy(&bytes).into_owned()
+}
+
+fn domain_uuid(dom: sys::virDomainPtr) -> String {
+    let mut buf = [0 as c_char; sys::VIR_UUID_STRING_BUFLEN as usize];
+    // SAFETY: dom is the record's live domain; buf has VIR_UUID_STRING_BUFLEN bytes as required.
+    let rc = unsafe { sys::virDomainGetUUIDString(dom, buf.as_mut_ptr()) };
+    if rc < 0 {
+        return String::new();
+    }
+    // SAFETY: libvirt wrote a NUL-terminated string into buf.
+    unsafe { CStr::from_ptr(buf.as_ptr()) }
+        .to_string_lossy()
+        .into_owned()
+}
+
+fn domain_name(dom: sys::virDomainPtr) -> String {
+    // SAFETY: the returned string belongs to dom and lives as long as it; we copy it at once.
+    let p = unsafe { sys::virDomainGetName(dom) };
+    if p.is_null() {
+        return String::new();
+    }
+    // SAFETY: p is non-null and NUL-terminated.
+    unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned()
+}
+
+/// # Safety
+/// `params` must point at `n` initialised `virTypedParameter`s (or be NULL with n <= 0).
+unsafe fn read_params(
+    params: *const sys::virTypedParameter,
+    n: c_int,
+) -> Vec<(String, ParamValue)> {
+    if params.is_null() || n <= 0 {
+        return Vec::new();
+    }
+    // SAFETY: guaranteed by the caller.
+    let slice = unsafe { std::slice::from_raw_parts(params, n as usize) };
+    slice
+        .iter()
+        .filter_map(|p| {
+            // SAFETY: the union member read is the one `type_` names.
+            let v = unsafe {
+                match p.type_ as u32 {
+                    sys::VIR_TYPED_PARAM_INT => ParamValue::Int(i64::from(p.value.i)),
+                    sys::VIR_TYPED_PARAM_UINT => ParamValue::UInt(u64::from(p.value.ui)),
+                    sys::VIR_TYPED_PARAM_LLONG => ParamValue::Int(p.value.l),
+                    sys::VIR_TYPED_PARAM_ULLONG => ParamValue::UInt(p.value.ul),
+                    sys::VIR_TYPED_PARAM_DOUBLE => ParamValue::Double(p.value.d),
+                    sys::VIR_TYPED_PARAM_BOOLEAN => ParamValue::Bool(p.value.b != 0),
+                    sys::VIR_TYPED_PARAM_STRING if !p.value.s.is_null() => {
+                        ParamValue::Str(CStr::from_ptr(p.value.s).to_string_lossy().into_owned())
+                    }
+                    _ => return None,
+                }
+            };
+            Some((field_name(&p.field), v))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::ffi::CString;
+
+    fn param(
+        name: &str,
+        type_: u32,
+        value: sys::_virTypedParameter__bindgen_ty_1,
+    ) -> sys::virTypedParameter {
+        let mut field = [0 as c_char; 80];
+        for (d, s) in field.iter_mut().zip(name.bytes()) {
+            *d = s as c_char;
+        }
+        sys::virTypedParameter {
+            field,
+            type_: type_ as c_int,
+            value,
+        }
+    }
+
+    #[test]
+    fn every_param_type_is_read() {
+        let s = CString::new("vda").unwrap();
+        let ps = [
+            param(
+                "state.state",
+                sys::VIR_TYPED_PARAM_INT,
+                sys::_virTypedParameter__bindgen_ty_1 { i: 1 },
+            ),
+            param(
+                "vcpu.current",
+                sys::VIR_TYPED_PARAM_UINT,
+                sys::_virTypedParameter__bindgen_ty_1 { ui: 4 },
+            ),
+            param(
+                "net.0.rx.bytes",
+                sys::VIR_TYPED_PARAM_ULLONG,
+                sys::_virTypedParameter__bindgen_ty_1 { ul: 1 << 40 },
+            ),
+            param(
+                "x.l",
+                sys::VIR_TYPED_PARAM_LLONG,
+                sys::_virTypedParameter__bindgen_ty_1 { l: -3 },
+            ),
+            param(
+                "x.d",
+                sys::VIR_TYPED_PARAM_DOUBLE,
+                sys::_virTypedParameter__bindgen_ty_1 { d: 0.5 },
+            ),
+            param(
+                "x.b",
+                sys::VIR_TYPED_PARAM_BOOLEAN,
+                sys::_virTypedParameter__bindgen_ty_1 { b: 1 },
+            ),
+            param(
+                "block.0.name",
+                sys::VIR_TYPED_PARAM_STRING,
+                sys::_virTypedParameter__bindgen_ty_1 {
+                    s: s.as_ptr() as *mut c_char,
+                },
+            ),
+            param("bogus", 99, sys::_virTypedParameter__bindgen_ty_1 { i: 0 }),
+        ];
+        let got = unsafe { read_params(ps.as_ptr(), ps.len() as c_int) };
+        assert_eq!(
+            got,
+            vec![
+                ("state.state".into(), ParamValue::Int(1)),
+                ("vcpu.current".into(), ParamValue::UInt(4)),
+                ("net.0.rx.bytes".into(), ParamValue::UInt(1 << 40)),
+                ("x.l".into(), ParamValue::Int(-3)),
+                ("x.d".into(), ParamValue::Double(0.5)),
+                ("x.b".into(), ParamValue::Bool(true)),
+                ("block.0.name".into(), ParamValue::Str("vda".into())),
+            ]
+        );
+        assert!(unsafe { read_params(std::ptr::null(), 3) }.is_empty());
+    }
+
+    #[test]
+    fn bulk_stats_and_node_cpu_from_the_test_driver() {
+        crate::collection::libvirt_init();
+        let conn = Connect::open_read_only(Some("test:///default")).unwrap();
+        let recs = all_domain_stats(&conn, sys::VIR_DOMAIN_STATS_STATE, 0).unwrap();
+        assert_eq!(recs.len(), 1);
+        assert_eq!(recs[0].name, "test");
+        assert_eq!(recs[0].uuid.len(), 36);
+        assert!(recs[0]
+            .params
+            .iter()
+            .any(|(k, v)| k == "state.state" && v.as_u64() == Some(1)));
+        let cpu = node_cpu_stats(&conn).unwrap();
+        assert!(cpu.iter().any(|(k, _)| k == "idle"), "{cpu:?}");
+    }
+
+    #[test]
+    fn errors_come_back_as_errors() {
+        crate::collection::libvirt_init();
+        let conn = Connect::open_read_only(Some("test:///default")).unwrap();
+        // An unknown flag bit is refused by libvirt; it must surface as Err, not as an empty list.
+        let e = all_domain_stats(&conn, sys::VIR_DOMAIN_STATS_STATE, 1 << 20).unwrap_err();
+        assert!(!e.message().is_empty());
+    }
+}

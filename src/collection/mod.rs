@@ -1,0 +1,90 @@
+//! Collection: threads that own libvirt connections and send whole host snapshots. Nothing here
+//! runs on the UI task, and nothing the UI does can block on a hypervisor.
+
+pub mod domxml;
+pub mod ffi;
+pub mod libvirt;
+pub mod stats;
+pub mod supervisor;
+
+use crate::model::sample::HostSample;
+use std::sync::Once;
+use std::time::Instant;
+
+/// One connected hypervisor. `poll` blocks; it is only ever called on a collector thread.
+pub trait Source: Send {
+    fn poll(&mut self) -> Result<HostSample, String>;
+}
+
+/// Opens sources. The shipped one is [`libvirt::LibvirtConnector`]; tests plug in their own to
+/// drive the supervisor through hangs and failures without a hypervisor.
+pub trait Connector: Send + Sync + 'static {
+    fn connect(&self, uri: &str) -> Result<Box<dyn Source>, String>;
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LinkState {
+    Connecting,
+    Up,
+    Stale,
+    Down,
+}
+
+impl LinkState {
+    pub fn label(self) -> &'static str {
+        match self {
+            LinkState::Connecting => "connecting",
+            LinkState::Up => "up",
+            LinkState::Stale => "stale",
+            LinkState::Down => "down",
+        }
+    }
+}
+
+#[derive(Debug)]
+pub enum Update {
+    Sample(Box<HostSample>),
+    Link {
+        state: LinkState,
+        error: Option<String>,
+    },
+}
+
+/// What a collector thread tells the app about host number `host` (its index in the config).
+#[derive(Debug)]
+pub struct Message {
+    pub host: usize,
+    pub at: Instant,
+    pub update: Update,
+}
+
+static INIT: Once = Once::new();
+
+/// Process-wide libvirt set-up, done once before any connection opens: silence libvirt's
+/// default error printer (it would write over the UI), and run libvirt's event loop on a thread
+/// of its own so keepalives and, later, domain events work.
+pub fn libvirt_init() {
+    INIT.call_once(|| {
+        virt::error::clear_error_callback();
+        if let Err(e) = virt::event::event_register_default_impl() {
+            tracing::warn!("libvirt event loop not registered: {}", e.message());
+            return;
+        }
+        // Without a timer the loop can sleep forever in poll() and miss new connections.
+        if let Err(e) = virt::event::event_add_timeout(1000, |_, _| {}, std::ptr::null_mut()) {
+            tracing::warn!("libvirt event timer not added: {}", e.message());
+        }
+        let spawned = std::thread::Builder::new()
+            .name("libvirt-events".into())
+            .spawn(|| loop {
+                if let Err(e) = virt::event::event_run_default_impl() {
+                    tracing::warn!("libvirt event loop: {}", e.message());
+                    std::thread::sleep(std::time::Duration::from_secs(1));
+                }
+            });
+        if let Err(e) = spawned {
+            tracing::error!("libvirt event thread not started: {e}");
+        }
+    });
+}

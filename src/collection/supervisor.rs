@@ -1,0 +1,275 @@
+//! One supervisor thread per host keeps a worker thread that owns the libvirt connection. The
+//! supervisor never calls libvirt itself, so it can always keep time: it marks a slow host stale,
+//! gives up on a hung call after the timeout (the worker is abandoned, not waited for), and
+//! reconnects with exponential back-off. A hung host therefore never delays another host or the UI.
+
+use super::{Connector, LinkState, Message, Source, Update};
+use crate::model::sample::HostSample;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc::UnboundedSender;
+
+/// Abandoned workers still stuck in a call; past this many we stop opening new connections to
+/// that host until one of them returns, so a host that hangs for hours does not pile up threads.
+const MAX_ABANDONED: usize = 3;
+
+#[derive(Debug, Clone, Copy)]
+pub struct Timing {
+    pub interval: Duration,
+    pub timeout: Duration,
+    pub backoff_start: Duration,
+    pub backoff_cap: Duration,
+}
+
+impl Timing {
+    pub fn new(interval: Duration, timeout: Duration) -> Timing {
+        Timing {
+            interval,
+            timeout,
+            backoff_start: Duration::from_secs(1),
+            backoff_cap: Duration::from_secs(30),
+        }
+    }
+}
+
+/// Requests from the app to a host's supervisor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Control {
+    /// Poll now, and retry a down host now instead of waiting out the back-off.
+    PollNow,
+}
+
+/// Running collectors. Dropping it stops every supervisor at its next wake-up.
+pub struct Collectors {
+    controls: Vec<Sender<Control>>,
+}
+
+impl Collectors {
+    pub fn start(
+        uris: &[String],
+        timing: Timing,
+        connector: Arc<dyn Connector>,
+        tx: UnboundedSender<Message>,
+    ) -> std::io::Result<Collectors> {
+        let mut controls = Vec::with_capacity(uris.len());
+        for (host, uri) in uris.iter().enumerate() {
+            let (ctl_tx, ctl_rx) = mpsc::channel();
+            let sup = Supervisor {
+                host,
+                uri: uri.clone(),
+                timing,
+                connector: connector.clone(),
+                tx: tx.clone(),
+                ctl: ctl_rx,
+                live_workers: Arc::new(AtomicUsize::new(0)),
+            };
+            std::thread::Builder::new()
+                .name(format!("collect-{host}"))
+                .spawn(move || sup.run())?;
+            controls.push(ctl_tx);
+        }
+        Ok(Collectors { controls })
+    }
+
+    pub fn poll_now(&self) {
+        for c in &self.controls {
+            let _ = c.send(Control::PollNow);
+        }
+    }
+}
+
+enum Reply {
+    Connected,
+    ConnectFailed(String),
+    Polled(Result<HostSample, String>),
+}
+
+struct Worker {
+    cmd: Sender<()>,
+    reply: Receiver<Reply>,
+}
+
+struct Supervisor {
+    host: usize,
+    uri: String,
+    timing: Timing,
+    connector: Arc<dyn Connector>,
+    tx: UnboundedSender<Message>,
+    ctl: Receiver<Control>,
+    live_workers: Arc<AtomicUsize>,
+}
+
+/// Why a wait ended.
+enum Woke {
+    Elapsed,
+    PollNow,
+    Stop,
+}
+
+impl Supervisor {
+    fn emit(&self, update: Update) -> bool {
+        self.tx
+            .send(Message {
+                host: self.host,
+                at: Instant::now(),
+                update,
+            })
+            .is_ok()
+    }
+
+    fn link(&self, state: LinkState, error: Option<String>) -> bool {
+        self.emit(Update::Link { state, error })
+    }
+
+    fn wait(&self, d: Duration) -> Woke {
+        match self.ctl.recv_timeout(d) {
+            Ok(Control::PollNow) => Woke::PollNow,
+            Err(RecvTimeoutError::Timeout) => Woke::Elapsed,
+            Err(RecvTimeoutError::Disconnected) => Woke::Stop,
+        }
+    }
+
+    fn run(self) {
+        let mut backoff = self.timing.backoff_start;
+        let mut worker: Option<Worker> = None;
+        if !self.link(LinkState::Connecting, None) {
+            return;
+        }
+        loop {
+            let failure = match worker.as_ref() {
+                None => match self.connect() {
+                    Ok(w) => {
+                        worker = Some(w);
+                        continue;
+                    }
+                    Err(e) => e,
+                },
+                Some(w) => {
+                    let started = Instant::now();
+                    match self.poll(w, started) {
+                        Ok(sample) => {
+                            backoff = self.timing.backoff_start;
+                            if !self.emit(Update::Sample(Box::new(sample))) {
+                                return;
+                            }
+                            let next = started + self.timing.interval;
+                            match self.wait(next.saturating_duration_since(Instant::now())) {
+                                Woke::Stop => return,
+                                Woke::Elapsed | Woke::PollNow => continue,
+                            }
+                        }
+                        Err(e) => {
+                            // Drop (or abandon, if it is stuck) the worker and its connection.
+                            worker = None;
+                            e
+                        }
+                    }
+                }
+            };
+            if !self.link(LinkState::Down, Some(failure)) {
+                return;
+            }
+            match self.wait(backoff) {
+                Woke::Stop => return,
+                Woke::PollNow => backoff = self.timing.backoff_start,
+                Woke::Elapsed => backoff = (backoff * 2).min(self.timing.backoff_cap),
+            }
+        }
+    }
+
+    fn connect(&self) -> Result<Worker, String> {
+        let live = self.live_workers.load(Ordering::SeqCst);
+        if live >= MAX_ABANDONED {
+            return Err(format!(
+                "{live} earlier calls to this host are still hung; waiting for them before reconnecting"
+            ));
+        }
+        let (cmd_tx, cmd_rx) = mpsc::channel::<()>();
+        let (reply_tx, reply_rx) = mpsc::channel();
+        let uri = self.uri.clone();
+        let connector = self.connector.clone();
+        let live = self.live_workers.clone();
+        live.fetch_add(1, Ordering::SeqCst);
+        let spawned = std::thread::Builder::new()
+            .name(format!("libvirt-{}", self.host))
+            .spawn(move || {
+                work(&uri, &*connector, cmd_rx, reply_tx);
+                live.fetch_sub(1, Ordering::SeqCst);
+            });
+        if let Err(e) = spawned {
+            self.live_workers.fetch_sub(1, Ordering::SeqCst);
+            return Err(format!("cannot start a collector thread: {e}"));
+        }
+        match reply_rx.recv_timeout(self.timing.timeout) {
+            Ok(Reply::Connected) => Ok(Worker {
+                cmd: cmd_tx,
+                reply: reply_rx,
+            }),
+            Ok(Reply::ConnectFailed(e)) => Err(e),
+            Ok(Reply::Polled(_)) => Err("collector protocol error".into()),
+            Err(RecvTimeoutError::Timeout) => Err(format!(
+                "no answer to connect within {}",
+                humantime::format_duration(self.timing.timeout)
+            )),
+            Err(RecvTimeoutError::Disconnected) => {
+                Err("collector thread died while connecting".into())
+            }
+        }
+    }
+
+    /// One poll, reporting the host stale once it is late and giving up at the timeout.
+    fn poll(&self, w: &Worker, started: Instant) -> Result<HostSample, String> {
+        if w.cmd.send(()).is_err() {
+            return Err("collector thread ended".into());
+        }
+        let stale_at = started + self.timing.interval;
+        let deadline = started + self.timing.timeout;
+        loop {
+            let now = Instant::now();
+            if now >= deadline {
+                return Err(format!(
+                    "no answer within {}; reconnecting",
+                    humantime::format_duration(self.timing.timeout)
+                ));
+            }
+            // Past the interval, wake each second so the shown age of the last sample keeps moving.
+            let until = if now < stale_at {
+                stale_at
+            } else {
+                (now + Duration::from_secs(1)).min(deadline)
+            };
+            match w.reply.recv_timeout(until - now) {
+                Ok(Reply::Polled(r)) => return r,
+                Ok(_) => return Err("collector protocol error".into()),
+                Err(RecvTimeoutError::Disconnected) => return Err("collector thread ended".into()),
+                Err(RecvTimeoutError::Timeout) => {
+                    if Instant::now() >= stale_at && Instant::now() < deadline {
+                        self.link(LinkState::Stale, None);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The worker: owns the connection, polls when asked. If the supervisor gave up on it, its
+/// channels are closed and it exits as soon as the stuck call returns.
+fn work(uri: &str, connector: &dyn Connector, cmd: Receiver<()>, reply: Sender<Reply>) {
+    let mut source: Box<dyn Source> = match connector.connect(uri) {
+        Ok(s) => s,
+        Err(e) => {
+            let _ = reply.send(Reply::ConnectFailed(e));
+            return;
+        }
+    };
+    if reply.send(Reply::Connected).is_err() {
+        return;
+    }
+    while cmd.recv().is_ok() {
+        if reply.send(Reply::Polled(source.poll())).is_err() {
+            return;
+        }
+    }
+}

@@ -1,0 +1,13 @@
+//! fleetwatch: watch a fleet of libvirt hypervisor hosts live.
+//!
+//! collection (threads owning libvirt connections) → model (pure fleet state) → ui (draws,
+//! maps keys), joined by app (the loop); config reads the settings.
+
+pub mod app;
+pub mod collection;
+pub mod config;
+pub mod demo;
+pub mod model;
+pub mod report;
+pub mod sanitize;
+pub mod ui;

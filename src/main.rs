@@ -1,0 +1,151 @@
+use clap::{Parser, Subcommand};
+use fleetwatch::config::{self, Config, ConfigError};
+use fleetwatch::{app, demo, report};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Watch a fleet of libvirt hypervisor hosts live.
+#[derive(Parser)]
+#[command(
+    version,
+    about,
+    after_help = "Keys: press ? in the UI. Config: see config.example.toml."
+)]
+struct Cli {
+    /// Config file (default: $XDG_CONFIG_HOME/fleetwatch/config.toml).
+    #[arg(long, global = true, value_name = "PATH", conflicts_with = "demo")]
+    config: Option<PathBuf>,
+    /// Watch the built-in demo fleet (libvirt's test driver; no hypervisor needed).
+    #[arg(long, global = true)]
+    demo: bool,
+    /// Log file (default: $XDG_STATE_HOME/fleetwatch/fleetwatch.log). Set FLEETWATCH_LOG=debug for more.
+    #[arg(long, global = true, value_name = "PATH")]
+    log: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Poll every host twice, one interval apart, print the fleet and exit (1 if no host is up).
+    Snapshot {
+        /// One JSON document instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn log_path(cli: &Cli) -> Option<PathBuf> {
+    cli.log.clone().or_else(|| {
+        let base = std::env::var_os("XDG_STATE_HOME")
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+            .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/state")))?;
+        Some(base.join("fleetwatch").join("fleetwatch.log"))
+    })
+}
+
+/// Logs go to a file, never to the terminal the UI is drawing on.
+fn init_logging(path: Option<PathBuf>) {
+    let Some(path) = path else { return };
+    if let Some(dir) = path.parent() {
+        let _ = std::fs::create_dir_all(dir);
+    }
+    let Ok(file) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+    else {
+        return;
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("FLEETWATCH_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(false)
+        .with_writer(std::sync::Mutex::new(file))
+        .try_init();
+}
+
+fn load(cli: &Cli) -> Result<(Config, Option<demo::Demo>), ConfigError> {
+    if cli.demo {
+        let d = demo::write()?;
+        return Ok((d.config.clone(), Some(d)));
+    }
+    let path = match &cli.config {
+        Some(p) => p.clone(),
+        None => config::default_path()
+            .ok_or_else(|| ConfigError("no --config given and no HOME to find one".into()))?,
+    };
+    if cli.config.is_none() && !path.exists() {
+        return Err(ConfigError(format!(
+            "no config at {}; pass --config PATH, or try --demo (see config.example.toml)",
+            path.display()
+        )));
+    }
+    Ok((Config::load(&path)?, None))
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let _ = color_eyre::install();
+    init_logging(log_path(&cli));
+    let (config, _demo) = match load(&cli) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("fleetwatch: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("fleetwatch: cannot start: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match cli.command {
+        Some(Command::Snapshot { json }) => rt.block_on(async {
+            let fleet = match app::snapshot::collect(&config).await {
+                Ok(f) => f,
+                Err(e) => {
+                    eprintln!("fleetwatch: {e}");
+                    return ExitCode::from(1);
+                }
+            };
+            if json {
+                let doc = report::json(
+                    &fleet,
+                    &config.policy.shared_storage,
+                    chrono::Utc::now(),
+                    std::time::Instant::now(),
+                );
+                println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+            } else {
+                print!("{}", report::table(&fleet));
+            }
+            if report::any_up(&fleet) {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            }
+        }),
+        None => {
+            let mode = if cli.demo {
+                "DEMO · read-only"
+            } else {
+                "read-only"
+            };
+            match rt.block_on(app::run_tui(config, mode)) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("fleetwatch: {e}");
+                    ExitCode::from(1)
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,68 @@
+//! Where a disk lives decides whether its VM can move: network disks and paths under a shared
+//! prefix are reachable from every host; anything else is local to the host.
+
+use super::sample::{DiskConfig, DiskSource};
+
+pub fn is_shared(disk: &DiskConfig, shared_prefixes: &[String]) -> bool {
+    match &disk.source {
+        DiskSource::Network { .. } => true,
+        DiskSource::File | DiskSource::Block => shared_prefixes
+            .iter()
+            .any(|p| !p.is_empty() && disk.path.starts_with(p.as_str())),
+        DiskSource::Volume { .. } | DiskSource::Other(_) => false,
+    }
+}
+
+pub fn source_label(s: &DiskSource) -> String {
+    match s {
+        DiskSource::File => "file".into(),
+        DiskSource::Block => "block".into(),
+        DiskSource::Network { protocol } => format!("network/{protocol}"),
+        DiskSource::Volume { pool } => format!("volume/{pool}"),
+        DiskSource::Other(o) => o.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn disk(path: &str, source: DiskSource) -> DiskConfig {
+        DiskConfig {
+            target: "vda".into(),
+            device: "disk".into(),
+            path: path.into(),
+            source,
+        }
+    }
+
+    #[test]
+    fn shared_by_prefix_or_network() {
+        let p = vec!["/srv/shared/".to_owned()];
+        assert!(is_shared(
+            &disk("/srv/shared/a.qcow2", DiskSource::File),
+            &p
+        ));
+        assert!(!is_shared(
+            &disk("/srv/sharedx/a.qcow2", DiskSource::File),
+            &p
+        ));
+        assert!(!is_shared(
+            &disk("/var/lib/libvirt/images/a", DiskSource::File),
+            &p
+        ));
+        assert!(is_shared(
+            &disk(
+                "pool/img",
+                DiskSource::Network {
+                    protocol: "rbd".into()
+                }
+            ),
+            &[]
+        ));
+        assert!(!is_shared(
+            &disk("/srv/shared/a", DiskSource::File),
+            &[String::new()]
+        ));
+    }
+}

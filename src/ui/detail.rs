@@ -1,0 +1,164 @@
+//! The detail pane for the selected VM: identity, placement, devices and short history.
+
+use super::format::{bytes, percent, rate};
+use super::theme::Theme;
+use crate::model::storage::{is_shared, source_label};
+use crate::model::Fleet;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
+use ratatui::Frame;
+use std::collections::VecDeque;
+
+const TICKS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+
+/// The newest `width` points as a one-line sparkline, scaled to `max` (or the largest point).
+pub fn sparkline(points: &VecDeque<f32>, width: usize, max: Option<f32>) -> String {
+    let start = points.len().saturating_sub(width);
+    let top = max.unwrap_or_else(|| points.iter().skip(start).copied().fold(0.0, f32::max));
+    points
+        .iter()
+        .skip(start)
+        .map(|&v| {
+            if top <= 0.0 || v <= 0.0 {
+                ' '
+            } else {
+                TICKS[(((v / top).min(1.0)) * 7.0).round() as usize]
+            }
+        })
+        .collect()
+}
+
+pub fn draw(
+    f: &mut Frame,
+    area: Rect,
+    fleet: &Fleet,
+    uuid: Option<&str>,
+    shared: &[String],
+    theme: Theme,
+) {
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(theme.border(false))
+        .title(Span::styled(" Detail ", theme.title()));
+    let inner = block.inner(area);
+    f.render_widget(block, area);
+    let Some(vm) = uuid.and_then(|u| fleet.vm(u)) else {
+        f.render_widget(Paragraph::new("no VM selected").style(theme.dim()), inner);
+        return;
+    };
+    let host = &fleet.hosts[vm.host];
+    let label = |s: &str| Span::styled(format!("{s:<8}"), theme.dim());
+    let mut lines = vec![
+        Line::from(vec![
+            Span::styled(vm.name.clone(), theme.title()),
+            Span::raw("  "),
+            Span::styled(vm.state.label(), theme.vm_state(vm.state)),
+        ]),
+        Line::from(vec![label("uuid"), Span::raw(vm.uuid.clone())]),
+        Line::from(vec![
+            label("host"),
+            Span::raw(format!("{} ({})", host.name, host.link.label())),
+        ]),
+    ];
+    let also = fleet.also_defined_on(&vm.uuid);
+    if !also.is_empty() {
+        let names: Vec<&str> = also.iter().map(|&h| fleet.hosts[h].name.as_str()).collect();
+        lines.push(Line::from(vec![
+            label("also on"),
+            Span::styled(names.join(", "), theme.warn()),
+        ]));
+    }
+    let cfg = vm.config.as_deref();
+    if let Some(c) = cfg.filter(|c| !c.title.is_empty()) {
+        lines.push(Line::from(vec![label("title"), Span::raw(c.title.clone())]));
+    }
+    lines.push(Line::from(vec![
+        label("cpu"),
+        Span::raw(format!(
+            "{} vCPU, {}% of them, {}% of host",
+            vm.vcpus.map_or("-".into(), |v| v.to_string()),
+            percent(vm.cpu_percent),
+            percent(vm.host_cpu_percent)
+        )),
+    ]));
+    lines.push(Line::from(vec![
+        label("memory"),
+        Span::raw(format!(
+            "{} of max {}, rss {}",
+            bytes(vm.memory_bytes),
+            bytes(vm.max_memory_bytes),
+            bytes(vm.rss_bytes)
+        )),
+    ]));
+    lines.push(Line::from(vec![
+        label("io"),
+        Span::raw(format!(
+            "disk r {} w {}  net rx {} tx {}",
+            rate(vm.disk_read_bps),
+            rate(vm.disk_write_bps),
+            rate(vm.net_rx_bps),
+            rate(vm.net_tx_bps)
+        )),
+    ]));
+    let w = inner.width.saturating_sub(9) as usize;
+    if let Some(s) = fleet.series(&vm.uuid) {
+        let spark = |name: &str, pts: &VecDeque<f32>, max: Option<f32>| {
+            Line::from(vec![
+                label(name),
+                Span::styled(sparkline(pts, w, max), theme.good()),
+            ])
+        };
+        lines.push(spark("cpu%", &s.cpu_percent, Some(100.0)));
+        lines.push(spark("mem", &s.memory_bytes, None));
+        lines.push(spark("disk", &s.disk_bps, None));
+        lines.push(spark("net", &s.net_bps, None));
+    }
+    if let Some(c) = cfg {
+        for d in &c.disks {
+            let where_ = if is_shared(d, shared) {
+                Span::styled("shared", theme.good())
+            } else {
+                Span::styled("LOCAL ", theme.warn())
+            };
+            lines.push(Line::from(vec![
+                label(&format!("disk {}", d.target)),
+                where_,
+                Span::raw(format!(" {} {}", source_label(&d.source), d.path)),
+            ]));
+        }
+        for n in &c.nics {
+            lines.push(Line::from(vec![
+                label("nic"),
+                Span::raw(format!(
+                    "{} {} {} {}",
+                    n.mac,
+                    n.kind,
+                    n.source,
+                    n.target.as_deref().unwrap_or("")
+                )),
+            ]));
+        }
+        if !c.description.is_empty() {
+            lines.push(Line::from(vec![
+                label("about"),
+                Span::raw(c.description.replace('\n', " ")),
+            ]));
+        }
+    }
+    f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sparkline_scales_and_truncates() {
+        let pts: VecDeque<f32> = [0.0, 50.0, 100.0, 25.0].into_iter().collect();
+        assert_eq!(sparkline(&pts, 10, Some(100.0)), " ▅█▃");
+        assert_eq!(sparkline(&pts, 2, Some(100.0)), "█▃");
+        assert_eq!(sparkline(&pts, 4, None), " ▅█▃");
+        assert_eq!(sparkline(&VecDeque::new(), 4, None), "");
+    }
+}

@@ -1,0 +1,131 @@
+//! The hosts pane: one line per host with its state, VM count, CPU and memory bars and
+//! overcommit, or, for a host that is not up, why.
+
+use super::format::{age, fit, percent, ratio};
+use super::state::{Focus, UiState};
+use super::theme::Theme;
+use crate::collection::LinkState;
+use crate::model::Fleet;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Paragraph};
+use ratatui::Frame;
+use std::time::Instant;
+
+pub fn bar(pct: Option<f64>, width: usize) -> String {
+    let filled = pct.map_or(0, |p| {
+        ((p.clamp(0.0, 100.0) / 100.0) * width as f64).round() as usize
+    });
+    format!("{}{}", "█".repeat(filled), "░".repeat(width - filled))
+}
+
+fn badge(l: LinkState) -> &'static str {
+    match l {
+        LinkState::Up => " UP  ",
+        LinkState::Stale => "STALE",
+        LinkState::Down => "DOWN ",
+        LinkState::Connecting => "CONN ",
+    }
+}
+
+pub fn draw(f: &mut Frame, area: Rect, fleet: &Fleet, ui: &UiState, theme: Theme, now: Instant) {
+    let focused = ui.focus == Focus::Hosts;
+    let title = match ui.host_filter {
+        Some(h) => format!(
+            " Hosts · showing only {} (Enter/Esc: all) ",
+            fleet.hosts[h].name
+        ),
+        None => " Hosts ".to_owned(),
+    };
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(theme.border(focused))
+        .title(Span::styled(title, theme.title()));
+    let inner = block.inner(area);
+    f.render_widget(block, area);
+    let w = inner.width as usize;
+    let name_w = fleet
+        .hosts
+        .iter()
+        .map(|h| h.name.chars().count())
+        .max()
+        .unwrap_or(4)
+        .clamp(4, 18);
+    let bar_w = if w >= 110 {
+        16
+    } else if w >= 90 {
+        10
+    } else {
+        6
+    };
+    let visible = inner.height as usize;
+    let first = ui.host_selected.saturating_sub(visible.saturating_sub(1));
+    let mut lines = Vec::new();
+    for (i, h) in fleet.hosts.iter().enumerate().skip(first).take(visible) {
+        let mut spans = vec![
+            Span::styled(badge(h.link), theme.link(h.link)),
+            Span::raw(" "),
+            Span::raw(format!("{:<name_w$} ", fit(&h.name, name_w))),
+        ];
+        match h.link {
+            LinkState::Up | LinkState::Stale => {
+                let t = &h.totals;
+                let mem_pct = t.memory_used.and_then(|u| {
+                    let m = h.memory_bytes();
+                    (m > 0).then(|| u as f64 / m as f64 * 100.0)
+                });
+                let vms = if w >= 90 { " VMs " } else { " " };
+                spans.push(Span::raw(format!("{:>3}/{:<3}{vms}", t.running, t.vms)));
+                spans.push(Span::raw("CPU "));
+                spans.push(Span::styled(
+                    bar(t.cpu_percent, bar_w),
+                    theme.load(t.cpu_percent),
+                ));
+                spans.push(Span::raw(format!(" {:>5}% ", percent(t.cpu_percent))));
+                spans.push(Span::raw("MEM "));
+                spans.push(Span::styled(bar(mem_pct, bar_w), theme.load(mem_pct)));
+                spans.push(Span::raw(format!(" {:>5}% ", percent(mem_pct))));
+                let vo = h.vcpu_overcommit();
+                let mo = h.memory_overcommit();
+                let oc_style = if vo.is_some_and(|v| v > 4.0) || mo.is_some_and(|m| m > 1.0) {
+                    theme.warn()
+                } else {
+                    theme.dim()
+                };
+                spans.push(Span::styled(
+                    format!("vCPU {} mem {}", ratio(vo), ratio(mo)),
+                    oc_style,
+                ));
+                if h.link == LinkState::Stale {
+                    let a = h
+                        .last_sample_at
+                        .map(|t| age(now.saturating_duration_since(t)));
+                    spans.push(Span::styled(
+                        format!("  last data {} ago", a.unwrap_or("-".into())),
+                        theme.warn(),
+                    ));
+                }
+            }
+            LinkState::Down => {
+                let a = h
+                    .last_sample_at
+                    .map(|t| format!(" (last data {} ago)", age(now.saturating_duration_since(t))))
+                    .unwrap_or_default();
+                let e = h.error.as_deref().unwrap_or("unreachable");
+                spans.push(Span::styled(format!("{e}{a}"), theme.bad()));
+            }
+            LinkState::Connecting => spans.push(Span::styled(
+                format!("connecting to {}", h.uri),
+                theme.dim(),
+            )),
+        }
+        let mut line = Line::from(spans);
+        if focused && i == ui.host_selected {
+            line = line.style(theme.selected());
+        } else if ui.host_filter == Some(i) {
+            line = line.style(theme.header());
+        }
+        lines.push(line);
+    }
+    f.render_widget(Paragraph::new(lines), inner);
+}

@@ -1,0 +1,119 @@
+//! Keys to actions. Habits from htop, k9s and vim: `?` help, `/` filter, `:` commands, q quits,
+//! arrows and hjkl move. No key here changes anything on a hypervisor; the letters the actions
+//! will use (a d m n p r u X space) are left free.
+
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    Quit,
+    Help,
+    Back,
+    Up,
+    Down,
+    PageUp,
+    PageDown,
+    Top,
+    Bottom,
+    FocusNext,
+    Enter,
+    ToggleDetail,
+    SortNext,
+    SortPrev,
+    SortReverse,
+    StartFilter,
+    StartCommand,
+    Refresh,
+    Input(char),
+    Backspace,
+    Submit,
+    Noop,
+}
+
+/// What each key does, for the help screen; kept beside the mapping so the two cannot drift.
+pub const HELP: &[(&str, &str)] = &[
+    ("?", "this help (Esc closes)"),
+    ("q  Ctrl-C", "quit"),
+    ("↑↓  j k", "move the selection"),
+    ("PgUp PgDn  Ctrl-u Ctrl-d", "page up / down"),
+    ("g G  Home End", "first / last row"),
+    ("Tab  h l  ←→", "switch between hosts and VMs"),
+    (
+        "Enter",
+        "on a host: show only its VMs (again: all); on a VM: details",
+    ),
+    ("i", "show or hide the detail pane"),
+    ("s  S", "sort by the next column / reverse the order"),
+    ("< >", "sort by the previous / next column"),
+    (
+        "/",
+        "filter VMs by name, host or state; ~regex for a regular expression",
+    ),
+    (
+        ":",
+        "command: sort COL, host NAME|all, filter TEXT, help, q",
+    ),
+    (
+        "F5  Ctrl-L",
+        "poll every host now (also retries down hosts) and redraw",
+    ),
+    (
+        "Esc",
+        "close a pane, then clear the filter, then the host choice",
+    ),
+    (
+        "mouse",
+        "click a row to select, a column title to sort, wheel to scroll",
+    ),
+];
+
+pub fn map(key: KeyEvent, typing: bool) -> Action {
+    let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+    if ctrl {
+        return match key.code {
+            KeyCode::Char('c') => Action::Quit,
+            KeyCode::Char('l') => Action::Refresh,
+            KeyCode::Char('d') => Action::PageDown,
+            KeyCode::Char('u') => Action::PageUp,
+            KeyCode::Char('f') => Action::PageDown,
+            KeyCode::Char('b') => Action::PageUp,
+            _ => Action::Noop,
+        };
+    }
+    if typing {
+        return match key.code {
+            KeyCode::Esc => Action::Back,
+            KeyCode::Enter => Action::Submit,
+            KeyCode::Backspace => Action::Backspace,
+            KeyCode::Char(c) => Action::Input(c),
+            KeyCode::Up => Action::Up,
+            KeyCode::Down => Action::Down,
+            _ => Action::Noop,
+        };
+    }
+    match key.code {
+        KeyCode::Char('q') => Action::Quit,
+        KeyCode::Char('?') | KeyCode::F(1) => Action::Help,
+        KeyCode::Esc => Action::Back,
+        KeyCode::Up | KeyCode::Char('k') => Action::Up,
+        KeyCode::Down | KeyCode::Char('j') => Action::Down,
+        KeyCode::PageUp => Action::PageUp,
+        KeyCode::PageDown => Action::PageDown,
+        KeyCode::Home | KeyCode::Char('g') => Action::Top,
+        KeyCode::End | KeyCode::Char('G') => Action::Bottom,
+        KeyCode::Tab
+        | KeyCode::BackTab
+        | KeyCode::Left
+        | KeyCode::Right
+        | KeyCode::Char('h' | 'l') => Action::FocusNext,
+        KeyCode::Enter => Action::Enter,
+        KeyCode::Char('i') => Action::ToggleDetail,
+        KeyCode::Char('s') | KeyCode::Char('>') => Action::SortNext,
+        KeyCode::Char('<') => Action::SortPrev,
+        KeyCode::Char('S') => Action::SortReverse,
+        KeyCode::Char('/') => Action::StartFilter,
+        KeyCode::Char(':') => Action::StartCommand,
+        KeyCode::F(5) => Action::Refresh,
+        _ => Action::Noop,
+    }
+}

@@ -1,0 +1,229 @@
+//! UI: draws the fleet and maps keys to actions. Reads the model, never calls libvirt.
+
+pub mod detail;
+pub mod format;
+pub mod help;
+pub mod hosts;
+pub mod keys;
+pub mod rows;
+pub mod state;
+pub mod theme;
+pub mod vms;
+
+use crate::collection::LinkState;
+use crate::model::Fleet;
+use format::{age, percent};
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+use ratatui::Frame;
+use state::{Overlay, UiState};
+use std::time::Instant;
+use theme::Theme;
+
+pub const MIN_WIDTH: u16 = 60;
+pub const MIN_HEIGHT: u16 = 12;
+/// From this width the detail pane sits beside the table all the time.
+const WIDE: u16 = 150;
+
+/// Things the UI shows that are not fleet state.
+pub struct Context<'a> {
+    pub theme: Theme,
+    pub shared_storage: &'a [String],
+    pub mode: &'a str,
+    pub now: Instant,
+}
+
+pub fn draw(f: &mut Frame, fleet: &Fleet, ui: &mut UiState, cx: &Context) {
+    let area = f.area();
+    if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
+        let msg = format!(
+            "fleetwatch needs at least {MIN_WIDTH}x{MIN_HEIGHT}; this terminal is {}x{}. Enlarge it, or q to quit.",
+            area.width, area.height
+        );
+        f.render_widget(
+            Paragraph::new(msg).wrap(ratatui::widgets::Wrap { trim: true }),
+            area,
+        );
+        return;
+    }
+    ui.refresh_rows(fleet);
+    let [header, body, footer] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Min(5),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    draw_header(f, header, fleet, cx);
+
+    let host_h = (fleet.hosts.len() as u16 + 2).min(body.height / 3).max(3);
+    let [hosts_area, rest] =
+        Layout::vertical([Constraint::Length(host_h), Constraint::Min(3)]).areas(body);
+    ui.areas.hosts = hosts_area;
+    hosts::draw(f, hosts_area, fleet, ui, cx.theme, cx.now);
+
+    let selected = ui.selected_uuid().map(str::to_owned);
+    if area.width >= WIDE {
+        let [table, side] =
+            Layout::horizontal([Constraint::Percentage(64), Constraint::Percentage(36)])
+                .areas(rest);
+        vms::draw(f, table, fleet, ui, cx.theme);
+        detail::draw(
+            f,
+            side,
+            fleet,
+            selected.as_deref(),
+            cx.shared_storage,
+            cx.theme,
+        );
+    } else if ui.show_detail {
+        let [table, below] =
+            Layout::vertical([Constraint::Length(6), Constraint::Min(4)]).areas(rest);
+        vms::draw(f, table, fleet, ui, cx.theme);
+        detail::draw(
+            f,
+            below,
+            fleet,
+            selected.as_deref(),
+            cx.shared_storage,
+            cx.theme,
+        );
+    } else {
+        vms::draw(f, rest, fleet, ui, cx.theme);
+    }
+    draw_footer(f, footer, ui, cx.theme);
+    if ui.overlay == Overlay::Help {
+        help::draw(f, body, cx.theme);
+    }
+}
+
+fn draw_header(f: &mut Frame, area: Rect, fleet: &Fleet, cx: &Context) {
+    let t = cx.theme;
+    let up = fleet
+        .hosts
+        .iter()
+        .filter(|h| h.link == LinkState::Up)
+        .count();
+    let down = fleet
+        .hosts
+        .iter()
+        .filter(|h| h.link == LinkState::Down)
+        .count();
+    let running = fleet
+        .vms()
+        .filter(|v| v.state == crate::model::sample::VmState::Running)
+        .count();
+    let (mut busy, mut cpus, mut used, mut mem) = (0.0, 0.0, 0.0, 0.0);
+    for h in fleet.hosts.iter().filter(|h| h.link == LinkState::Up) {
+        if let Some(c) = h.totals.cpu_percent {
+            busy += c * f64::from(h.cpus());
+            cpus += f64::from(h.cpus());
+        }
+        if let Some(u) = h.totals.memory_used {
+            used += u as f64;
+            mem += h.memory_bytes() as f64;
+        }
+    }
+    let cpu = (cpus > 0.0).then(|| busy / cpus);
+    let mem_pct = (mem > 0.0).then(|| used / mem * 100.0);
+    let wide = area.width >= 110;
+    let data_age = match fleet.newest_sample() {
+        None => "no data yet".to_owned(),
+        Some(t) if wide => format!("data {} ago", age(cx.now.saturating_duration_since(t))),
+        Some(t) => format!("{} ago", age(cx.now.saturating_duration_since(t))),
+    };
+    let hosts_style = if down > 0 {
+        t.bad()
+    } else if up < fleet.hosts.len() {
+        t.warn()
+    } else {
+        t.good()
+    };
+    let sep = Span::styled(if wide { " │ " } else { "│" }, t.dim());
+    let (hosts_txt, vms_txt) = if wide {
+        (
+            format!("hosts {up}/{} up", fleet.hosts.len()),
+            format!("VMs {running}/{} running", fleet.vm_count()),
+        )
+    } else {
+        (
+            format!("hosts {up}/{}", fleet.hosts.len()),
+            format!("VMs {running}/{}", fleet.vm_count()),
+        )
+    };
+    let pct = |p: Option<f64>| p.map_or("-".into(), |p| format!("{p:.0}%"));
+    let line = Line::from(vec![
+        Span::styled(if wide { " fleetwatch" } else { "fleetwatch" }, t.title()),
+        sep.clone(),
+        Span::styled(hosts_txt, hosts_style),
+        sep.clone(),
+        Span::raw(vms_txt),
+        sep.clone(),
+        Span::styled(
+            format!(
+                "CPU {}",
+                if wide {
+                    format!("{}%", percent(cpu))
+                } else {
+                    pct(cpu)
+                }
+            ),
+            t.load(cpu),
+        ),
+        sep.clone(),
+        Span::styled(
+            format!(
+                "MEM {}",
+                if wide {
+                    format!("{}%", percent(mem_pct))
+                } else {
+                    pct(mem_pct)
+                }
+            ),
+            t.load(mem_pct),
+        ),
+        sep.clone(),
+        Span::raw(data_age),
+        sep,
+        Span::styled(cx.mode.to_owned(), t.warn()),
+    ]);
+    f.render_widget(Paragraph::new(line), area);
+}
+
+fn draw_footer(f: &mut Frame, area: Rect, ui: &UiState, t: Theme) {
+    let line = match &ui.overlay {
+        Overlay::Filter { .. } => {
+            let mut spans = vec![
+                Span::styled("/", t.title()),
+                Span::raw(ui.filter_text.clone()),
+                Span::raw("█"),
+            ];
+            if let Some(e) = &ui.filter_error {
+                spans.push(Span::styled(format!("  {e}"), t.bad()));
+            } else {
+                spans.push(Span::styled(
+                    "  Enter keep · Esc cancel · ~ for regex",
+                    t.dim(),
+                ));
+            }
+            Line::from(spans)
+        }
+        Overlay::Command(c) => Line::from(vec![
+            Span::styled(":", t.title()),
+            Span::raw(c.clone()),
+            Span::raw("█"),
+            Span::styled(
+                "  sort COL · host NAME|all · filter TEXT · help · q",
+                t.dim(),
+            ),
+        ]),
+        _ => match &ui.message {
+            Some(m) => Line::styled(m.clone(), t.warn()),
+            None => Line::styled(
+                " ?:help /:filter ::cmd Tab:hosts/VMs Enter:select i:detail s:sort q:quit",
+                t.dim(),
+            ),
+        },
+    };
+    f.render_widget(Paragraph::new(line), area);
+}

@@ -1,0 +1,188 @@
+//! Which VMs the table shows and in what order: the filter, the host choice and the sort.
+//! Recomputed only when the fleet or one of those changes, not on every frame.
+
+use crate::model::{Fleet, Vm};
+use regex::{Regex, RegexBuilder};
+use std::cmp::Ordering;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SortKey {
+    Name,
+    Host,
+    State,
+    Vcpus,
+    Cpu,
+    Memory,
+    DiskRead,
+    DiskWrite,
+    NetRx,
+    NetTx,
+    Flags,
+}
+
+impl SortKey {
+    pub const ALL: [SortKey; 11] = [
+        SortKey::Name,
+        SortKey::Host,
+        SortKey::State,
+        SortKey::Vcpus,
+        SortKey::Cpu,
+        SortKey::Memory,
+        SortKey::DiskRead,
+        SortKey::DiskWrite,
+        SortKey::NetRx,
+        SortKey::NetTx,
+        SortKey::Flags,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            SortKey::Name => "name",
+            SortKey::Host => "host",
+            SortKey::State => "state",
+            SortKey::Vcpus => "vcpu",
+            SortKey::Cpu => "cpu",
+            SortKey::Memory => "mem",
+            SortKey::DiskRead => "disk-r",
+            SortKey::DiskWrite => "disk-w",
+            SortKey::NetRx => "net-rx",
+            SortKey::NetTx => "net-tx",
+            SortKey::Flags => "flags",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<SortKey> {
+        let s = s.to_ascii_lowercase();
+        SortKey::ALL
+            .into_iter()
+            .find(|k| k.name() == s || (s == "memory" && *k == SortKey::Memory))
+    }
+
+    pub fn step(self, forward: bool) -> SortKey {
+        let i = SortKey::ALL.iter().position(|&k| k == self).unwrap_or(0);
+        let n = SortKey::ALL.len();
+        SortKey::ALL[if forward {
+            (i + 1) % n
+        } else {
+            (i + n - 1) % n
+        }]
+    }
+
+    /// Numbers read best largest first; names alphabetically.
+    pub fn natural_descending(self) -> bool {
+        !matches!(
+            self,
+            SortKey::Name | SortKey::Host | SortKey::State | SortKey::Flags
+        )
+    }
+}
+
+/// A compiled `/` filter: plain text is a case-insensitive substring, `~text` a regex.
+#[derive(Debug, Clone)]
+pub enum Filter {
+    All,
+    Substring(String),
+    Regex(Regex),
+}
+
+impl Filter {
+    pub fn parse(text: &str) -> Result<Filter, String> {
+        let t = text.trim();
+        if t.is_empty() {
+            return Ok(Filter::All);
+        }
+        match t.strip_prefix('~') {
+            Some(re) => RegexBuilder::new(re)
+                .case_insensitive(true)
+                .size_limit(1 << 20)
+                .build()
+                .map(Filter::Regex)
+                .map_err(|e| format!("bad regex: {}", e.to_string().lines().last().unwrap_or(""))),
+            None => Ok(Filter::Substring(t.to_lowercase())),
+        }
+    }
+
+    pub fn matches(&self, name: &str, host: &str, state: &str) -> bool {
+        match self {
+            Filter::All => true,
+            Filter::Substring(s) => [name, host, state]
+                .iter()
+                .any(|f| f.to_lowercase().contains(s.as_str())),
+            Filter::Regex(r) => [name, host, state].iter().any(|f| r.is_match(f)),
+        }
+    }
+}
+
+fn cmp_opt<T: PartialOrd>(a: Option<T>, b: Option<T>) -> Ordering {
+    // Unknown sorts below every known value.
+    match (a, b) {
+        (Some(x), Some(y)) => x.partial_cmp(&y).unwrap_or(Ordering::Equal),
+        (Some(_), None) => Ordering::Greater,
+        (None, Some(_)) => Ordering::Less,
+        (None, None) => Ordering::Equal,
+    }
+}
+
+fn compare(f: &Fleet, a: &Vm, b: &Vm, key: SortKey) -> Ordering {
+    match key {
+        SortKey::Name => a.name.cmp(&b.name),
+        SortKey::Host => f.hosts[a.host].name.cmp(&f.hosts[b.host].name),
+        SortKey::State => a.state.cmp(&b.state),
+        SortKey::Vcpus => a.vcpus.cmp(&b.vcpus),
+        SortKey::Cpu => cmp_opt(a.cpu_percent, b.cpu_percent),
+        SortKey::Memory => a.memory_bytes.cmp(&b.memory_bytes),
+        SortKey::DiskRead => cmp_opt(a.disk_read_bps, b.disk_read_bps),
+        SortKey::DiskWrite => cmp_opt(a.disk_write_bps, b.disk_write_bps),
+        SortKey::NetRx => cmp_opt(a.net_rx_bps, b.net_rx_bps),
+        SortKey::NetTx => cmp_opt(a.net_tx_bps, b.net_tx_bps),
+        SortKey::Flags => a.flags.len().cmp(&b.flags.len()),
+    }
+}
+
+/// UUIDs of the rows to show, in order. Ties break by name then UUID so rows never jump.
+pub fn compute(
+    f: &Fleet,
+    filter: &Filter,
+    host: Option<usize>,
+    key: SortKey,
+    descending: bool,
+) -> Vec<String> {
+    let mut vms: Vec<&Vm> = f
+        .vms()
+        .filter(|vm| host.is_none_or(|h| vm.host == h))
+        .filter(|vm| filter.matches(&vm.name, &f.hosts[vm.host].name, vm.state.label()))
+        .collect();
+    vms.sort_by(|a, b| {
+        let o = compare(f, a, b, key);
+        let o = if descending { o.reverse() } else { o };
+        o.then_with(|| a.name.cmp(&b.name))
+            .then_with(|| a.uuid.cmp(&b.uuid))
+    });
+    vms.into_iter().map(|v| v.uuid.clone()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn filter_kinds() {
+        let f = Filter::parse("WEB").unwrap();
+        assert!(f.matches("web-01", "hv1", "running"));
+        assert!(!f.matches("db-01", "hv1", "running"));
+        assert!(Filter::parse("paused").unwrap().matches("x", "h", "paused"));
+        let r = Filter::parse("~^db-\\d+$").unwrap();
+        assert!(r.matches("db-01", "h", "s") && !r.matches("xdb-01", "h", "s"));
+        assert!(Filter::parse("~(").unwrap_err().starts_with("bad regex"));
+        assert!(Filter::parse("  ").unwrap().matches("", "", ""));
+    }
+
+    #[test]
+    fn sort_keys_cycle_and_parse() {
+        assert_eq!(SortKey::Name.step(false), SortKey::Flags);
+        assert_eq!(SortKey::Flags.step(true), SortKey::Name);
+        assert_eq!(SortKey::parse("CPU"), Some(SortKey::Cpu));
+        assert_eq!(SortKey::parse("memory"), Some(SortKey::Memory));
+        assert_eq!(SortKey::parse("bogus"), None);
+    }
+}

@@ -1,0 +1,385 @@
+//! What the operator is looking at: focus, selection, sort, filter, open panes. Owned by the UI
+//! task alone; changed only by actions from keys and mouse.
+
+use super::keys::Action;
+use super::rows::{self, Filter, SortKey};
+use crate::model::Fleet;
+use ratatui::crossterm::event::{MouseButton, MouseEvent, MouseEventKind};
+use ratatui::layout::{Position, Rect};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Focus {
+    Hosts,
+    Vms,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Overlay {
+    None,
+    Help,
+    Filter { before: String },
+    Command(String),
+}
+
+/// What the app must do after an action.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Effect {
+    None,
+    Quit,
+    PollNow,
+}
+
+/// Where things were drawn last frame, for mouse hit-testing.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Areas {
+    pub hosts: Rect,
+    pub table: Rect,
+    /// Column start x and sort key of each VM table column shown.
+    pub columns: [(u16, Option<SortKey>); 12],
+    pub page: usize,
+}
+
+#[derive(Debug, Clone)]
+pub struct UiState {
+    pub focus: Focus,
+    pub overlay: Overlay,
+    pub filter_text: String,
+    pub filter_error: Option<String>,
+    filter: Filter,
+    pub sort: SortKey,
+    pub descending: bool,
+    pub host_filter: Option<usize>,
+    pub host_selected: usize,
+    pub rows: Vec<String>,
+    rows_for: Option<u64>,
+    pub selected: usize,
+    chosen: bool,
+    offset: usize,
+    selected_uuid: Option<String>,
+    pub show_detail: bool,
+    pub message: Option<String>,
+    pub areas: Areas,
+}
+
+impl Default for UiState {
+    fn default() -> Self {
+        UiState {
+            focus: Focus::Vms,
+            overlay: Overlay::None,
+            filter_text: String::new(),
+            filter_error: None,
+            filter: Filter::All,
+            sort: SortKey::Host,
+            descending: false,
+            host_filter: None,
+            host_selected: 0,
+            rows: Vec::new(),
+            rows_for: None,
+            selected: 0,
+            chosen: false,
+            offset: 0,
+            selected_uuid: None,
+            show_detail: false,
+            message: None,
+            areas: Areas::default(),
+        }
+    }
+}
+
+impl UiState {
+    pub fn typing(&self) -> bool {
+        matches!(self.overlay, Overlay::Filter { .. } | Overlay::Command(_))
+    }
+
+    pub fn selected_uuid(&self) -> Option<&str> {
+        self.rows.get(self.selected).map(String::as_str)
+    }
+
+    /// Brings the rows up to date with the fleet; cheap when nothing changed.
+    pub fn refresh_rows(&mut self, fleet: &Fleet) {
+        if self.rows_for == Some(fleet.generation) {
+            return;
+        }
+        self.rows = rows::compute(
+            fleet,
+            &self.filter,
+            self.host_filter,
+            self.sort,
+            self.descending,
+        );
+        self.rows_for = Some(fleet.generation);
+        // Keep the same VM selected when rows move under it, once the operator has chosen one;
+        // before that the top row stays selected while hosts report in.
+        if !self.chosen {
+            self.selected = 0;
+        } else if let Some(u) = &self.selected_uuid {
+            if let Some(i) = self.rows.iter().position(|r| r == u) {
+                self.selected = i;
+            }
+        }
+        self.clamp(fleet);
+    }
+
+    fn invalidate(&mut self) {
+        self.rows_for = None;
+    }
+
+    fn clamp(&mut self, fleet: &Fleet) {
+        self.selected = self.selected.min(self.rows.len().saturating_sub(1));
+        self.selected_uuid = self.rows.get(self.selected).cloned();
+        self.host_selected = self.host_selected.min(fleet.hosts.len().saturating_sub(1));
+    }
+
+    fn set_filter(&mut self, text: String) {
+        match Filter::parse(&text) {
+            Ok(f) => {
+                self.filter = f;
+                self.filter_error = None;
+            }
+            Err(e) => {
+                self.filter = Filter::All;
+                self.filter_error = Some(e);
+            }
+        }
+        self.filter_text = text;
+        self.invalidate();
+    }
+
+    fn set_sort(&mut self, key: SortKey) {
+        if self.sort == key {
+            self.descending = !self.descending;
+        } else {
+            self.sort = key;
+            self.descending = key.natural_descending();
+        }
+        self.invalidate();
+    }
+
+    fn move_by(&mut self, delta: isize, fleet: &Fleet) {
+        match self.focus {
+            Focus::Vms => {
+                self.chosen = true;
+                let n = self.rows.len();
+                self.selected = (self.selected as isize + delta)
+                    .clamp(0, n.saturating_sub(1) as isize)
+                    as usize;
+            }
+            Focus::Hosts => {
+                let n = fleet.hosts.len();
+                self.host_selected = (self.host_selected as isize + delta)
+                    .clamp(0, n.saturating_sub(1) as isize)
+                    as usize;
+            }
+        }
+        self.clamp(fleet);
+    }
+
+    pub fn apply(&mut self, action: Action, fleet: &Fleet) -> Effect {
+        self.message = None;
+        let page = self.areas.page.max(1) as isize;
+        match action {
+            Action::Quit => return Effect::Quit,
+            Action::Noop => {}
+            Action::Help => self.overlay = Overlay::Help,
+            Action::Back => self.back(),
+            Action::Up => self.move_by(-1, fleet),
+            Action::Down => self.move_by(1, fleet),
+            Action::PageUp => self.move_by(-page, fleet),
+            Action::PageDown => self.move_by(page, fleet),
+            Action::Top => self.move_by(isize::MIN / 2, fleet),
+            Action::Bottom => self.move_by(isize::MAX / 2, fleet),
+            Action::FocusNext => {
+                self.focus = match self.focus {
+                    Focus::Hosts => Focus::Vms,
+                    Focus::Vms => Focus::Hosts,
+                }
+            }
+            Action::Enter => match self.focus {
+                Focus::Hosts => self.toggle_host(self.host_selected),
+                Focus::Vms => self.show_detail = !self.show_detail,
+            },
+            Action::ToggleDetail => self.show_detail = !self.show_detail,
+            Action::SortNext => self.set_sort(self.sort.step(true)),
+            Action::SortPrev => self.set_sort(self.sort.step(false)),
+            Action::SortReverse => {
+                self.descending = !self.descending;
+                self.invalidate();
+            }
+            Action::StartFilter => {
+                self.overlay = Overlay::Filter {
+                    before: self.filter_text.clone(),
+                }
+            }
+            Action::StartCommand => self.overlay = Overlay::Command(String::new()),
+            Action::Refresh => {
+                self.message = Some("polling every host now".into());
+                return Effect::PollNow;
+            }
+            Action::Input(c) => match &mut self.overlay {
+                Overlay::Filter { .. } => {
+                    let mut t = self.filter_text.clone();
+                    t.push(c);
+                    self.set_filter(t);
+                }
+                Overlay::Command(s) => s.push(c),
+                _ => {}
+            },
+            Action::Backspace => match &mut self.overlay {
+                Overlay::Filter { .. } => {
+                    let mut t = self.filter_text.clone();
+                    t.pop();
+                    self.set_filter(t);
+                }
+                Overlay::Command(s) => {
+                    s.pop();
+                }
+                _ => {}
+            },
+            Action::Submit => match std::mem::replace(&mut self.overlay, Overlay::None) {
+                Overlay::Command(c) => return self.command(&c, fleet),
+                _ => self.focus = Focus::Vms,
+            },
+        }
+        self.refresh_rows(fleet);
+        Effect::None
+    }
+
+    fn toggle_host(&mut self, h: usize) {
+        self.host_filter = if self.host_filter == Some(h) {
+            None
+        } else {
+            Some(h)
+        };
+        self.focus = Focus::Vms;
+        self.selected = 0;
+        self.selected_uuid = None;
+        self.invalidate();
+    }
+
+    /// Esc steps back one layer at a time, the way k9s does.
+    fn back(&mut self) {
+        match std::mem::replace(&mut self.overlay, Overlay::None) {
+            Overlay::Filter { before } => self.set_filter(before),
+            Overlay::Help | Overlay::Command(_) => {}
+            Overlay::None => {
+                if !self.filter_text.is_empty() {
+                    self.set_filter(String::new());
+                } else if self.host_filter.is_some() {
+                    self.host_filter = None;
+                    self.invalidate();
+                } else {
+                    self.show_detail = false;
+                }
+            }
+        }
+    }
+
+    fn command(&mut self, line: &str, fleet: &Fleet) -> Effect {
+        let mut words = line.split_whitespace();
+        let verb = words.next().unwrap_or("");
+        let arg = words.collect::<Vec<_>>().join(" ");
+        match verb {
+            "" => {}
+            "q" | "q!" | "quit" | "exit" => return Effect::Quit,
+            "help" | "h" => self.overlay = Overlay::Help,
+            "sort" => match SortKey::parse(&arg) {
+                Some(k) => self.set_sort(k),
+                None => {
+                    let names: Vec<&str> = SortKey::ALL.iter().map(|k| k.name()).collect();
+                    self.message = Some(format!("sort by what? one of: {}", names.join(" ")));
+                }
+            },
+            "host" | "hosts" => {
+                if arg.is_empty() || arg == "all" {
+                    self.host_filter = None;
+                    self.invalidate();
+                } else if let Some(i) = fleet.hosts.iter().position(|h| h.name == arg) {
+                    self.host_filter = None;
+                    self.toggle_host(i);
+                    self.host_selected = i;
+                } else {
+                    self.message = Some(format!("no host named {arg:?}"));
+                }
+            }
+            "filter" => self.set_filter(arg),
+            "refresh" => return Effect::PollNow,
+            other => self.message = Some(format!("unknown command {other:?}; try :help")),
+        }
+        self.refresh_rows(fleet);
+        Effect::None
+    }
+
+    pub fn mouse(&mut self, m: MouseEvent, fleet: &Fleet) -> Effect {
+        if self.overlay != Overlay::None {
+            return Effect::None;
+        }
+        let p = Position::new(m.column, m.row);
+        let a = self.areas;
+        match m.kind {
+            MouseEventKind::ScrollDown | MouseEventKind::ScrollUp => {
+                let d = if m.kind == MouseEventKind::ScrollDown {
+                    3
+                } else {
+                    -3
+                };
+                let focus = if a.hosts.contains(p) {
+                    Focus::Hosts
+                } else {
+                    Focus::Vms
+                };
+                let keep = self.focus;
+                self.focus = focus;
+                self.move_by(d, fleet);
+                self.focus = keep;
+            }
+            MouseEventKind::Down(MouseButton::Left) if a.hosts.contains(p) => {
+                let row = m.row.saturating_sub(a.hosts.y + 1) as usize;
+                if row < fleet.hosts.len() {
+                    self.focus = Focus::Hosts;
+                    if self.host_selected == row {
+                        self.toggle_host(row);
+                    }
+                    self.host_selected = row;
+                }
+            }
+            MouseEventKind::Down(MouseButton::Left) if a.table.contains(p) => {
+                self.focus = Focus::Vms;
+                if m.row == a.table.y + 1 {
+                    let key = a
+                        .columns
+                        .iter()
+                        .rev()
+                        .find(|(x, k)| k.is_some() && *x <= m.column);
+                    if let Some((_, Some(k))) = key {
+                        self.set_sort(*k);
+                    }
+                } else if m.row >= a.table.y + 2 {
+                    let i = self.offset + (m.row - a.table.y - 2) as usize;
+                    if i < self.rows.len() {
+                        if i == self.selected {
+                            self.show_detail = !self.show_detail;
+                        }
+                        self.selected = i;
+                        self.chosen = true;
+                    }
+                }
+                self.clamp(fleet);
+            }
+            _ => return Effect::None,
+        }
+        self.refresh_rows(fleet);
+        Effect::None
+    }
+
+    /// Scrolls only as far as needed to keep the selection in a page of `page` rows.
+    pub fn scroll_to_selection(&mut self, page: usize) -> usize {
+        let page = page.max(1);
+        if self.selected < self.offset {
+            self.offset = self.selected;
+        } else if self.selected >= self.offset + page {
+            self.offset = self.selected + 1 - page;
+        }
+        self.offset = self.offset.min(self.rows.len().saturating_sub(page));
+        self.offset
+    }
+}

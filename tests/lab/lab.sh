@@ -1,0 +1,507 @@
+#!/usr/bin/env bash
+# fleetwatch lab: several libvirtd "hosts" on one machine, for end-to-end tests.
+#
+# Each host is one libvirtd (+ its own virtlogd) in a private mount + UTS
+# namespace, with private /var/run/libvirt, /var/lib/libvirt, /etc/libvirt,
+# /var/log/libvirt (and /var/cache/libvirt, shared by the lab hosts only),
+# listening on qemu+tcp://127.0.0.(10+N)/system. Only 127.0.0.0/8 is used.
+#
+#   lab.sh up              start LAB_HOSTS (3) hosts with LAB_GUESTS (4) guests each
+#   lab.sh down            destroy guests, stop daemons, remove tests/lab/run/
+#   lab.sh status          hosts, pids, whether they answer, their guests
+#   lab.sh pid N           libvirtd pid of host N
+#   lab.sh restart N       start host N's libvirtd again (same namespace), guests kept
+#   lab.sh migrate GUEST FROM TO   live-migrate GUEST from host FROM to host TO
+#   lab.sh check           hostnames + a live migration round trip
+#
+# Needs root. Exits 77 ("lab: needs root: ...") when it cannot run.
+# State lives in tests/lab/run/ (git-ignored); run/hosts.env has variables for
+# tests, run/fleetwatch.toml is a fleetwatch config for the lab.
+set -euo pipefail
+
+LAB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+RUN=$LAB_DIR/run
+PACKAGES=(libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients qemu-system-x86)
+# Paths libvirtd uses, each replaced by a private directory inside a host's namespace.
+MOUNTS=(run:/var/run/libvirt lib:/var/lib/libvirt etc:/etc/libvirt log:/var/log/libvirt)
+CACHE_MOUNT=/var/cache/libvirt # QEMU capabilities cache, shared by lab hosts (saves probing)
+ROLES=(web db cache batch api queue search auth mail proxy metrics build)
+VIRSH_TIMEOUT=${LAB_VIRSH_TIMEOUT:-20}
+
+log() { printf 'lab: %s\n' "$*" >&2; }
+die() { printf 'lab: %s\n' "$*" >&2; exit 1; }
+skip() { printf 'lab: needs root: %s\n' "$*" >&2; exit 77; }
+
+addr() { echo "127.0.0.$((10 + $1))"; }
+uri() { echo "qemu+tcp://$(addr "$1")/system"; }
+hname() { echo "lab-hv-$1"; }
+hdir() { echo "$RUN/host$1"; }
+vsh() { local n=$1; shift; timeout "$VIRSH_TIMEOUT" virsh -q -c "$(uri "$n")" "$@"; }
+
+pid_of() { # pidfile -> pid if that process is alive
+    local f=$1 p
+    [[ -s $f ]] || return 1
+    p=$(<"$f")
+    [[ $p =~ ^[0-9]+$ ]] && kill -0 "$p" 2>/dev/null || return 1
+    echo "$p"
+}
+answers() { timeout 5 virsh -q -c "$(uri "$1")" hostname >/dev/null 2>&1; }
+is_stopped() { [[ $(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) == T ]]; }
+
+# ---------------------------------------------------------------- prerequisites
+need_root() {
+    [[ $(id -u) -eq 0 ]] || skip "not running as root (uid $(id -u)); libvirtd hosts need mount namespaces"
+    command -v unshare >/dev/null && command -v nsenter >/dev/null && command -v flock >/dev/null ||
+        skip "unshare/nsenter/flock (util-linux) missing"
+    unshare -m -u --propagation private true 2>/dev/null || skip "cannot create mount/UTS namespaces (unshare -m -u failed)"
+}
+
+need_packages() {
+    local missing=() c
+    for c in libvirtd virtlogd virsh qemu-system-x86_64; do
+        command -v "$c" >/dev/null || missing+=("$c")
+    done
+    [[ -e /usr/lib/x86_64-linux-gnu/libvirt/connection-driver/libvirt_driver_qemu.so ]] ||
+        compgen -G '/usr/lib/*/libvirt/connection-driver/libvirt_driver_qemu.so' >/dev/null || missing+=(qemu-driver)
+    ((${#missing[@]} == 0)) && return 0
+    log "missing ${missing[*]}; installing ${PACKAGES[*]}"
+    command -v apt-get >/dev/null || skip "packages missing (${missing[*]}) and no apt-get"
+    export DEBIAN_FRONTEND=noninteractive
+    if ! apt-get install -y -q --no-install-recommends "${PACKAGES[@]}" >&2; then
+        apt-get update -q >&2 && apt-get install -y -q --no-install-recommends "${PACKAGES[@]}" >&2 ||
+            skip "cannot install ${PACKAGES[*]} with apt-get"
+    fi
+    for c in libvirtd virtlogd virsh qemu-system-x86_64; do
+        command -v "$c" >/dev/null || skip "$c still missing after installing packages"
+    done
+}
+
+# The Debian QEMU driver refuses to initialise when its built-in default user
+# (libvirt-qemu) does not exist, even though qemu.conf says user = "root".
+need_qemu_user() {
+    getent group libvirt-qemu >/dev/null || groupadd --system libvirt-qemu
+    getent passwd libvirt-qemu >/dev/null ||
+        useradd --system -g libvirt-qemu -d /var/lib/libvirt -s /usr/sbin/nologin -M libvirt-qemu
+}
+
+# Bind mounts need their mount points. Create missing ones (empty dirs) and
+# remember them so `down` can remove them again.
+need_mountpoints() {
+    local m
+    for m in "${MOUNTS[@]#*:}" "$CACHE_MOUNT"; do
+        if [[ ! -d $m ]]; then
+            mkdir -p "$m"
+            echo "$m" >>"$RUN/created-mountpoints"
+        fi
+    done
+}
+
+# ---------------------------------------------------------------- host setup
+write_host_config() {
+    local n=$1 h d
+    h=$(hdir "$n")
+    mkdir -p "$h"/{run,lib,etc,log,xml}
+    cat >"$h/etc/libvirtd.conf" <<EOF
+# lab host $(hname "$n") (generated by tests/lab/lab.sh)
+listen_tls = 0
+listen_tcp = 1
+auth_tcp = "none"
+auth_unix_rw = "none"
+auth_unix_ro = "none"
+listen_addr = "$(addr "$n")"
+host_uuid = "$(printf '6c616268-762d-4000-8000-%012d' "$n")"
+log_outputs = "3:file:/var/log/libvirt/libvirtd.log"
+EOF
+    cat >"$h/etc/virtlogd.conf" <<EOF
+log_outputs = "3:file:/var/log/libvirt/virtlogd.log"
+EOF
+    cat >"$h/etc/qemu.conf" <<EOF
+user = "root"
+group = "root"
+dynamic_ownership = 0
+remember_owner = 0
+security_driver = "none"
+migration_address = "$(addr "$n")"
+migration_host = "$(addr "$n")"
+EOF
+    for d in qemu storage nwfilter secrets; do mkdir -p "$h/etc/$d"; done
+}
+
+# Runs inside the new namespace (argument of `unshare ... bash -c`).
+# shellcheck disable=SC2016
+NS_SETUP='
+set -eu
+h=$1 name=$2 cache=$3; shift 3
+for m in "$@"; do mount --bind "$h/${m%%:*}" "${m#*:}"; done
+mount --bind "$cache" /var/cache/libvirt
+hostname "$name"
+# Anchor process: keeps the namespace alive and is the nsenter target for restart.
+(exec -a "lab-ns-$name" sleep infinity) </dev/null >/dev/null 2>&1 &
+echo $! >"$h/holder.pid"
+virtlogd -d -p "$h/virtlogd.pid"
+exec libvirtd -d --listen -p "$h/libvirtd.pid"
+'
+
+start_libvirtd_in_ns() { # n; called when the namespace already exists
+    local n=$1 h holder
+    h=$(hdir "$n")
+    holder=$(pid_of "$h/holder.pid") || return 1
+    pid_of "$h/virtlogd.pid" >/dev/null ||
+        nsenter -t "$holder" -m -u virtlogd -d -p "$h/virtlogd.pid"
+    nsenter -t "$holder" -m -u libvirtd -d --listen -p "$h/libvirtd.pid"
+}
+
+wait_answer() { # n
+    local n=$1 i
+    for ((i = 0; i < 150; i++)); do
+        answers "$n" && return 0
+        # libvirtd -d returns once initialised; if its pid is gone, it failed.
+        ((i > 10)) && ! pid_of "$(hdir "$n")/libvirtd.pid" >/dev/null && break
+        sleep 0.2
+    done
+    die "host $n ($(uri "$n")) does not answer; see $(hdir "$n")/log/libvirtd.log"
+}
+
+start_host() {
+    local n=$1 h
+    h=$(hdir "$n")
+    if pid_of "$h/libvirtd.pid" >/dev/null && answers "$n"; then
+        return 0 # already up (idempotent)
+    fi
+    if pid_of "$h/holder.pid" >/dev/null; then
+        log "host $n: namespace alive, starting libvirtd in it"
+        restart_host "$n"
+        return 0
+    fi
+    write_host_config "$n"
+    unshare -m -u --propagation private bash -c "$NS_SETUP" lab-ns \
+        "$h" "$(hname "$n")" "$RUN/cache" "${MOUNTS[@]}"
+    readlink "/proc/$(<"$h/holder.pid")/ns/uts" >"$h/uts-ns"
+    wait_answer "$n"
+    local got
+    got=$(vsh "$n" hostname)
+    [[ $got == "$(hname "$n")" ]] || die "host $n reports hostname '$got', expected $(hname "$n")"
+}
+
+# ---------------------------------------------------------------- guests
+domain_type() { if [[ -w /dev/kvm ]]; then echo kvm; else echo qemu; fi; }
+
+guest_name() { # host guest
+    local h=$1 g=$2 i r name
+    i=$(((g - 1 + (h - 1) * 2) % ${#ROLES[@]}))
+    r=$(((g - 1) / ${#ROLES[@]}))
+    name=$(printf 'lab-%s-%02d' "${ROLES[i]}" "$h")
+    ((r > 0)) && name+="-$((r + 1))"
+    echo "$name"
+}
+
+guest_xml() { # host guest name
+    local h=$1 g=$2 name=$3 mems=(48 56 64) mem vcpus
+    mem=${mems[$(((g + h) % 3))]}
+    vcpus=$((g % 2 == 0 ? 2 : 1))
+    cat <<EOF
+<domain type='$(domain_type)'>
+  <name>$name</name>
+  <uuid>$(printf '6c616267-7565-4000-8000-%06d%06d' "$h" "$g")</uuid>
+  <title>lab guest ${name#lab-} (home lab-hv-$h)</title>
+  <metadata>
+    <lab:guest xmlns:lab="urn:fleetwatch:lab"><home>lab-hv-$h</home><index>$g</index></lab:guest>
+  </metadata>
+  <memory unit='MiB'>$mem</memory>
+  <currentMemory unit='MiB'>$mem</currentMemory>
+  <vcpu>$vcpus</vcpu>
+  <os>
+    <type arch='x86_64'>hvm</type>
+    <boot dev='network'/>
+  </os>
+  <features><acpi/></features>
+  <clock offset='utc'/>
+  <on_poweroff>destroy</on_poweroff>
+  <on_reboot>restart</on_reboot>
+  <on_crash>destroy</on_crash>
+  <devices>
+    <emulator>$(command -v qemu-system-x86_64)</emulator>
+    <disk type='file' device='disk'>
+      <driver name='qemu' type='raw'/>
+      <source file='$RUN/disks/blank.img'/>
+      <target dev='vda' bus='virtio'/>
+      <readonly/>
+    </disk>
+    <serial type='pty'><target port='0'/></serial>
+    <console type='pty'><target type='serial' port='0'/></console>
+    <memballoon model='virtio'><stats period='5'/></memballoon>
+  </devices>
+</domain>
+EOF
+}
+
+# Which lab host currently has guest NAME (it may have been migrated); empty if none.
+find_guest() {
+    local name=$1 n
+    for ((n = 1; n <= LAB_HOSTS; n++)); do
+        if vsh "$n" dominfo "$name" >/dev/null 2>&1; then
+            echo "$n"
+            return 0
+        fi
+    done
+}
+
+start_guests() {
+    local n=$1 g name xml where state
+    for ((g = 1; g <= LAB_GUESTS; g++)); do
+        name=$(guest_name "$n" "$g")
+        where=$(find_guest "$name")
+        if [[ -n $where ]]; then
+            state=$(vsh "$where" domstate "$name")
+            [[ $state == "shut off" ]] && vsh "$where" start "$name" >/dev/null
+            continue
+        fi
+        xml=$(hdir "$n")/xml/$name.xml
+        guest_xml "$n" "$g" "$name" >"$xml"
+        if ((g % 2 == 1)); then # odd guests persistent, even ones transient
+            vsh "$n" define "$xml" >/dev/null
+            vsh "$n" start "$name" >/dev/null
+        else
+            vsh "$n" create "$xml" >/dev/null
+        fi
+    done
+}
+
+# ---------------------------------------------------------------- outputs
+write_outputs() {
+    local n
+    {
+        printf '# generated by tests/lab/lab.sh up\n[poll]\ninterval = "2s"\ntimeout = "8s"\n'
+        for ((n = 1; n <= LAB_HOSTS; n++)); do
+            printf '\n[[host]]\nname = "%s"\nuri = "%s"\ntags = ["lab"]\n' "$(hname "$n")" "$(uri "$n")"
+        done
+    } >"$RUN/fleetwatch.toml"
+    {
+        echo "# generated by tests/lab/lab.sh up; source it from tests"
+        echo "LAB_DIR=$LAB_DIR"
+        echo "LAB_RUN=$RUN"
+        echo "LAB_HOSTS=$LAB_HOSTS"
+        echo "LAB_GUESTS=$LAB_GUESTS"
+        echo "LAB_DOMAIN_TYPE=$(domain_type)"
+        echo "LAB_CONFIG=$RUN/fleetwatch.toml"
+        for ((n = 1; n <= LAB_HOSTS; n++)); do
+            local gs=() g
+            for ((g = 1; g <= LAB_GUESTS; g++)); do gs+=("$(guest_name "$n" "$g")"); done
+            echo "LAB_NAME_$n=$(hname "$n")"
+            echo "LAB_ADDR_$n=$(addr "$n")"
+            echo "LAB_URI_$n=$(uri "$n")"
+            echo "LAB_PIDFILE_$n=$(hdir "$n")/libvirtd.pid"
+            echo "LAB_VIRTLOGD_PIDFILE_$n=$(hdir "$n")/virtlogd.pid"
+            echo "LAB_LOG_$n=$(hdir "$n")/log/libvirtd.log"
+            echo "LAB_GUESTS_$n=\"${gs[*]}\""
+        done
+    } >"$RUN/hosts.env"
+}
+
+# ---------------------------------------------------------------- commands
+cmd_up() {
+    LAB_HOSTS=${LAB_HOSTS:-3} LAB_GUESTS=${LAB_GUESTS:-4}
+    [[ $LAB_HOSTS =~ ^[0-9]+$ ]] && ((LAB_HOSTS >= 1 && LAB_HOSTS <= 200)) || die "LAB_HOSTS must be 1..200"
+    [[ $LAB_GUESTS =~ ^[0-9]+$ ]] || die "LAB_GUESTS must be a number"
+    need_packages
+    need_qemu_user
+    if [[ -f $RUN/hosts.env ]]; then
+        local old_h old_g
+        old_h=$(sed -n 's/^LAB_HOSTS=//p' "$RUN/hosts.env")
+        old_g=$(sed -n 's/^LAB_GUESTS=//p' "$RUN/hosts.env")
+        if [[ $old_h != "$LAB_HOSTS" || $old_g != "$LAB_GUESTS" ]]; then
+            log "lab is up with $old_h hosts x $old_g guests; taking it down first"
+            cmd_down
+        fi
+    fi
+    mkdir -p "$RUN/cache" "$RUN/disks"
+    need_mountpoints
+    [[ -f $RUN/disks/blank.img ]] || truncate -s 1M "$RUN/disks/blank.img"
+    local n
+    for ((n = 1; n <= LAB_HOSTS; n++)); do start_host "$n"; done
+    for ((n = 1; n <= LAB_HOSTS; n++)); do start_guests "$n"; done
+    write_outputs
+    log "up: $LAB_HOSTS hosts x $LAB_GUESTS guests ($(domain_type)); config $RUN/fleetwatch.toml, env $RUN/hosts.env"
+}
+
+# Kill a daemon by pid file and wait until it is gone.
+stop_pidfile() {
+    local f=$1 p i
+    p=$(pid_of "$f") || return 0
+    kill -CONT "$p" 2>/dev/null || true # a test may have left it stopped
+    kill -TERM "$p" 2>/dev/null || true
+    for ((i = 0; i < 50; i++)); do
+        kill -0 "$p" 2>/dev/null || return 0
+        sleep 0.1
+    done
+    kill -KILL "$p" 2>/dev/null || true
+    for ((i = 0; i < 50; i++)); do
+        kill -0 "$p" 2>/dev/null || return 0
+        sleep 0.1
+    done
+    log "pid $p ($f) does not go away"
+}
+
+# Pids of every process in host h's UTS namespace (daemons, QEMU, holder).
+ns_pids() {
+    local h=$1 ns p
+    [[ -s $h/uts-ns ]] || return 0
+    ns=$(<"$h/uts-ns")
+    for p in /proc/[0-9]*; do
+        [[ $(readlink "$p/ns/uts" 2>/dev/null) == "$ns" ]] && echo "${p#/proc/}"
+    done
+    return 0
+}
+
+down_host() {
+    local h=$1 n p names name i
+    n=${h##*host}
+    # Guests first, while libvirtd can still clean up after them.
+    if p=$(pid_of "$h/libvirtd.pid"); then
+        kill -CONT "$p" 2>/dev/null || true
+        if answers "$n"; then
+            names=$(vsh "$n" list --name --state-running --state-paused --state-other 2>/dev/null || true)
+            for name in $names; do vsh "$n" destroy "$name" >/dev/null 2>&1 || true; done
+        fi
+    fi
+    # QEMU processes whose libvirtd is gone: by their pid files.
+    for p in "$h"/run/qemu/*.pid; do
+        [[ -e $p ]] && stop_pidfile "$p"
+    done
+    stop_pidfile "$h/libvirtd.pid"
+    stop_pidfile "$h/virtlogd.pid"
+    stop_pidfile "$h/holder.pid"
+    # Anything else still in the namespace (e.g. a libvirtd started by hand in it).
+    for ((i = 0; i < 3; i++)); do
+        p=$(ns_pids "$h")
+        [[ -z $p ]] && break
+        # shellcheck disable=SC2086
+        kill -KILL $p 2>/dev/null || true
+        sleep 0.2
+    done
+    [[ -z $(ns_pids "$h") ]] || log "processes left in $(hname "$n")'s namespace: $(ns_pids "$h" | tr '\n' ' ')"
+}
+
+cmd_down() {
+    local h m
+    if [[ -d $RUN ]]; then
+        for h in "$RUN"/host*; do
+            [[ -d $h ]] && down_host "$h"
+        done
+        # The bind mounts only ever existed inside the namespaces; if something was
+        # mounted under run/ in this namespace, undo it.
+        while read -r m; do
+            umount -l "$m" 2>/dev/null || true
+        done < <(awk -v r="$RUN" 'index($2, r) == 1 {print $2}' /proc/self/mounts | sort -r)
+        if [[ -f $RUN/created-mountpoints ]]; then
+            while read -r m; do
+                rmdir "$m" 2>/dev/null || true
+            done < <(sort -ru "$RUN/created-mountpoints")
+        fi
+        rm -rf "$RUN"
+    fi
+    log "down"
+}
+
+cmd_status() {
+    [[ -f $RUN/hosts.env ]] || { echo "lab is down"; return 0; }
+    # shellcheck disable=SC1091
+    LAB_HOSTS=$(sed -n 's/^LAB_HOSTS=//p' "$RUN/hosts.env")
+    local n p state
+    for ((n = 1; n <= LAB_HOSTS; n++)); do
+        if p=$(pid_of "$(hdir "$n")/libvirtd.pid"); then
+            if is_stopped "$p"; then
+                state="stopped (SIGSTOP)"
+            elif answers "$n"; then
+                state="answers"
+            else
+                state="NOT answering"
+            fi
+        else
+            p=-
+            state="libvirtd dead"
+        fi
+        printf '%s  %s  pid %s  %s\n' "$(hname "$n")" "$(uri "$n")" "$p" "$state"
+        if [[ $state == answers ]]; then
+            vsh "$n" list --all | sed 's/^/    /'
+        fi
+    done
+}
+
+cmd_pid() {
+    local n=${1:?usage: lab.sh pid N}
+    [[ $n =~ ^[0-9]+$ ]] || die "usage: lab.sh pid N"
+    pid_of "$(hdir "$n")/libvirtd.pid" || die "host $n: libvirtd not running"
+}
+
+restart_host() {
+    local n=$1 h p
+    h=$(hdir "$n")
+    if p=$(pid_of "$h/libvirtd.pid"); then
+        kill -CONT "$p" 2>/dev/null || true
+        if answers "$n"; then
+            log "host $n: libvirtd $p already running"
+            return 0
+        fi
+        log "host $n: libvirtd $p does not answer; killing it"
+        kill -KILL "$p" 2>/dev/null || true
+        while kill -0 "$p" 2>/dev/null; do sleep 0.1; done
+    fi
+    start_libvirtd_in_ns "$n" || die "host $n: its namespace is gone (no holder process); run down + up"
+    wait_answer "$n"
+}
+
+cmd_restart() {
+    local n=${1:?usage: lab.sh restart N}
+    [[ $n =~ ^[0-9]+$ && -d $(hdir "$n") ]] || die "no lab host $n"
+    LAB_HOSTS=$(sed -n 's/^LAB_HOSTS=//p' "$RUN/hosts.env")
+    restart_host "$n"
+    log "host $n: libvirtd $(pid_of "$(hdir "$n")/libvirtd.pid") answers; guests: $(vsh "$n" list --name | tr '\n' ' ')"
+}
+
+cmd_migrate() {
+    local name=${1:?usage: lab.sh migrate GUEST FROM TO} from=${2:?} to=${3:?} flags=()
+    # Persistent guests move with their definition; transient ones stay transient.
+    if [[ $(vsh "$from" dominfo "$name" | awk -F': *' '$1=="Persistent"{print $2}') == yes ]]; then
+        flags=(--persistent --undefinesource)
+    fi
+    local t0 t1
+    t0=$(date +%s.%N)
+    vsh "$from" migrate --live "${flags[@]}" "$name" "$(uri "$to")"
+    t1=$(date +%s.%N)
+    printf 'migrated %s from %s to %s in %.2f s\n' "$name" "$(hname "$from")" "$(hname "$to")" "$(awk -v a="$t0" -v b="$t1" 'BEGIN{print b-a}')"
+}
+
+cmd_check() {
+    LAB_HOSTS=$(sed -n 's/^LAB_HOSTS=//p' "$RUN/hosts.env")
+    local n got
+    for ((n = 1; n <= LAB_HOSTS; n++)); do
+        got=$(vsh "$n" hostname)
+        [[ $got == "$(hname "$n")" ]] || die "host $n says hostname '$got'"
+        echo "$(uri "$n") -> $got, $(vsh "$n" list --name | wc -l) running"
+    done
+    if ((LAB_HOSTS >= 2)); then
+        local g
+        g=$(guest_name 1 1)
+        cmd_migrate "$g" 1 2
+        cmd_migrate "$g" 2 1
+    fi
+}
+
+main() {
+    local cmd=${1:-}
+    shift || true
+    case $cmd in
+    up | down | restart | status | check | migrate | pid) ;;
+    *) die "usage: lab.sh up|down|status|pid N|restart N|migrate GUEST FROM TO|check" ;;
+    esac
+    need_root
+    # One lab.sh at a time (except read-only commands).
+    if [[ $cmd != pid && $cmd != status ]]; then
+        exec 9<"${BASH_SOURCE[0]}"
+        flock 9
+    fi
+    "cmd_$cmd" "$@"
+}
+
+main "$@"

@@ -1,1 +1,110 @@
-fn main() {}
+//! `make bench`: the model and the UI at fleet scale, 100 hosts x 100 VMs (synthetic samples).
+//! Targets: merging one poll under 10 ms, rendering one 200x50 frame under 5 ms.
+
+#[path = "../tests/support/mod.rs"]
+mod support;
+
+use fleetwatch::model::Fleet;
+use fleetwatch::ui::state::UiState;
+use fleetwatch::ui::theme::Theme;
+use fleetwatch::ui::{draw, Context};
+use ratatui::backend::TestBackend;
+use ratatui::Terminal;
+use std::time::{Duration, Instant};
+
+fn report(name: &str, mut times: Vec<Duration>, target_ms: f64) {
+    times.sort();
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    let median = ms(times[times.len() / 2]);
+    let p95 = ms(times[times.len() * 95 / 100]);
+    let verdict = if p95 < target_ms { "ok" } else { "OVER TARGET" };
+    println!(
+        "{name:<48} median {median:>8.3} ms   p95 {p95:>8.3} ms   (target < {target_ms} ms: {verdict}, n={})",
+        times.len()
+    );
+}
+
+fn main() {
+    let (hosts, per_host) = (100, 100);
+    let t0 = Instant::now();
+    let (configs, first) = support::synthetic(hosts, per_host, t0, 10);
+    let mut fleet = Fleet::new(&configs);
+    for (i, s) in first.iter().enumerate() {
+        fleet.apply(i, s);
+    }
+    let rounds = 30;
+    let mut one_host = Vec::new();
+    let mut whole = Vec::new();
+    for r in 0..rounds {
+        let (_, samples) = support::synthetic(hosts, per_host, t0, 12 + r * 2);
+        let start = Instant::now();
+        for (i, s) in samples.iter().enumerate() {
+            let t = Instant::now();
+            fleet.apply(i, s);
+            one_host.push(t.elapsed());
+        }
+        whole.push(start.elapsed());
+    }
+    println!(
+        "fleet: {hosts} hosts x {per_host} VMs = {} VMs",
+        fleet.vm_count()
+    );
+    report(
+        "merge one host's poll (100 VMs) into the model",
+        one_host,
+        10.0,
+    );
+    report("merge a poll of every host (10,000 VMs)", whole, 100.0);
+
+    let mut term = Terminal::new(TestBackend::new(200, 50)).expect("test backend");
+    let mut ui = UiState::default();
+    let cx = Context {
+        theme: Theme { color: true },
+        shared_storage: &[],
+        mode: "bench",
+        now: t0 + Duration::from_secs(100),
+    };
+    // Samples made up front, so building them is not part of what is timed.
+    let fresh: Vec<_> = (0..100u64)
+        .map(|r| {
+            let h = (r % hosts as u64) as usize;
+            let (_, mut s) = support::synthetic(hosts, per_host, t0, 100 + r * 2);
+            (h, s.swap_remove(h))
+        })
+        .collect();
+    let mut unchanged = Vec::new();
+    for _ in 0..100 {
+        let t = Instant::now();
+        term.draw(|f| draw(f, &fleet, &mut ui, &cx)).expect("draw");
+        unchanged.push(t.elapsed());
+    }
+    let mut changed = Vec::new();
+    for (h, s) in &fresh {
+        // A new poll from one host invalidates the rows: filter and sort 10,000 VMs again.
+        fleet.apply(*h, s);
+        let t = Instant::now();
+        term.draw(|f| draw(f, &fleet, &mut ui, &cx)).expect("draw");
+        changed.push(t.elapsed());
+    }
+    let mut sort_only = Vec::new();
+    for _ in 0..50 {
+        let t = Instant::now();
+        let rows = fleetwatch::ui::rows::compute(
+            &fleet,
+            &fleetwatch::ui::rows::Filter::All,
+            None,
+            fleetwatch::ui::rows::SortKey::Host,
+            false,
+            None,
+        );
+        sort_only.push(t.elapsed());
+        assert_eq!(rows.refs.len(), fleet.vm_count());
+    }
+    report("  of which: filter and sort 10,000 rows", sort_only, 5.0);
+    report("render a 200x50 frame (nothing changed)", unchanged, 5.0);
+    report(
+        "render a 200x50 frame after new data (re-sort)",
+        changed,
+        5.0,
+    );
+}

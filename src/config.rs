@@ -122,9 +122,10 @@ impl Config {
         let shown = path.map_or_else(|| "<config>".to_owned(), |p| p.display().to_string());
         let raw: RawConfig =
             toml::from_str(text).map_err(|e| ConfigError(describe(&shown, text, &e)))?;
+        // Relative paths inside the file are relative to its folder, wherever we were started.
         let base = path
-            .and_then(Path::parent)
-            .map(Path::to_path_buf)
+            .and_then(|p| std::path::absolute(p).ok())
+            .and_then(|p| p.parent().map(Path::to_path_buf))
             .unwrap_or_default();
         let fail = |key: &str, msg: String| {
             ConfigError(format!(

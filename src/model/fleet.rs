@@ -35,8 +35,32 @@ pub struct Vm {
     pub config: Option<Arc<DomainConfig>>,
     /// Findings, filled by later stages; shown in the flags column.
     pub flags: Vec<String>,
-    last: DomainSample,
+    /// This host's copy is the one shown for the UUID.
+    pub primary: bool,
+    last: Counters,
     last_at: Instant,
+}
+
+/// The cumulative counters of the previous sample: all a rate needs, nothing that allocates.
+#[derive(Debug, Clone, Copy, Default)]
+struct Counters {
+    cpu_time_ns: Option<u64>,
+    disk_read_bytes: Option<u64>,
+    disk_write_bytes: Option<u64>,
+    net_rx_bytes: Option<u64>,
+    net_tx_bytes: Option<u64>,
+}
+
+impl Counters {
+    fn of(d: &DomainSample) -> Counters {
+        Counters {
+            cpu_time_ns: d.cpu_time_ns,
+            disk_read_bytes: d.disk_read_bytes,
+            disk_write_bytes: d.disk_write_bytes,
+            net_rx_bytes: d.net_rx_bytes,
+            net_tx_bytes: d.net_tx_bytes,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -232,6 +256,11 @@ impl Fleet {
         match best {
             Some(b) => {
                 self.primary.insert(uuid.to_owned(), b);
+                for &i in list.iter() {
+                    if let Some(vm) = self.hosts[i].vms.get_mut(uuid) {
+                        vm.primary = i == b;
+                    }
+                }
                 if b == host {
                     let vm = &self.hosts[host].vms[uuid];
                     let disk = sum(vm.disk_read_bps, vm.disk_write_bps);
@@ -260,6 +289,15 @@ impl Fleet {
             .map(move |(uuid, &h)| &self.hosts[h].vms[uuid])
     }
 
+    /// The VM at a host index and position in that host's map (see `ui::rows::RowRef`).
+    pub fn vm_at(&self, (host, pos): (u32, u32)) -> Option<&Vm> {
+        self.hosts
+            .get(host as usize)?
+            .vms
+            .values()
+            .nth(pos as usize)
+    }
+
     pub fn vm(&self, uuid: &str) -> Option<&Vm> {
         self.primary.get(uuid).map(|&h| &self.hosts[h].vms[uuid])
     }
@@ -285,6 +323,10 @@ impl Fleet {
     pub fn newest_sample(&self) -> Option<Instant> {
         self.hosts.iter().filter_map(|h| h.last_sample_at).max()
     }
+}
+
+fn opt_ptr_eq<T>(a: &Option<Arc<T>>, b: &Option<Arc<T>>) -> bool {
+    matches!((a, b), (Some(x), Some(y)) if Arc::ptr_eq(x, y))
 }
 
 fn totals(h: &Host, node_cpu: Option<f64>) -> HostTotals {
@@ -334,7 +376,8 @@ impl Vm {
             net_tx_bps: None,
             config: None,
             flags: Vec::new(),
-            last: DomainSample::default(),
+            primary: false,
+            last: Counters::default(),
             last_at: at,
         };
         vm.take(d, at);
@@ -342,23 +385,24 @@ impl Vm {
     }
 
     fn take(&mut self, d: &DomainSample, at: Instant) {
-        self.name.clone_from(&d.name);
+        if self.name != d.name {
+            self.name.clone_from(&d.name);
+        }
         self.state = d.state.unwrap_or(VmState::Other);
         self.vcpus = d.vcpus;
         self.memory_bytes = d.memory_bytes;
         self.max_memory_bytes = d.max_memory_bytes;
         self.rss_bytes = d.rss_bytes;
-        if d.config.is_some() {
+        if d.config.is_some() && !opt_ptr_eq(&self.config, &d.config) {
             self.config.clone_from(&d.config);
         }
-        self.last = d.clone();
-        self.last.config = None;
+        self.last = Counters::of(d);
         self.last_at = at;
     }
 
     fn update(&mut self, d: &DomainSample, at: Instant, host_cpus: u32) {
         let dt = at.saturating_duration_since(self.last_at).as_secs_f64();
-        let p = &self.last;
+        let p = self.last;
         let active = d.state.is_some_and(VmState::is_active);
         if active {
             self.cpu_percent = cpu_percent(p.cpu_time_ns, d.cpu_time_ns, dt, d.vcpus.unwrap_or(0));

@@ -54,7 +54,7 @@ pub fn draw(f: &mut Frame, fleet: &Fleet, ui: &mut UiState, cx: &Context) {
         Constraint::Length(1),
     ])
     .areas(area);
-    draw_header(f, header, fleet, cx);
+    draw_header(f, header, fleet, ui.running, cx);
 
     let host_h = (fleet.hosts.len() as u16 + 2).min(body.height / 3).max(3);
     let [hosts_area, rest] =
@@ -97,7 +97,7 @@ pub fn draw(f: &mut Frame, fleet: &Fleet, ui: &mut UiState, cx: &Context) {
     }
 }
 
-fn draw_header(f: &mut Frame, area: Rect, fleet: &Fleet, cx: &Context) {
+fn draw_header(f: &mut Frame, area: Rect, fleet: &Fleet, running: usize, cx: &Context) {
     let t = cx.theme;
     let up = fleet
         .hosts
@@ -108,10 +108,6 @@ fn draw_header(f: &mut Frame, area: Rect, fleet: &Fleet, cx: &Context) {
         .hosts
         .iter()
         .filter(|h| h.link == LinkState::Down)
-        .count();
-    let running = fleet
-        .vms()
-        .filter(|v| v.state == crate::model::sample::VmState::Running)
         .count();
     let (mut busy, mut cpus, mut used, mut mem) = (0.0, 0.0, 0.0, 0.0);
     for h in fleet.hosts.iter().filter(|h| h.link == LinkState::Up) {

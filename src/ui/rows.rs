@@ -123,10 +123,10 @@ fn cmp_opt<T: PartialOrd>(a: Option<T>, b: Option<T>) -> Ordering {
     }
 }
 
-fn compare(f: &Fleet, a: &Vm, b: &Vm, key: SortKey) -> Ordering {
+fn compare(rank: &[usize], a: &Vm, b: &Vm, key: SortKey) -> Ordering {
     match key {
         SortKey::Name => a.name.cmp(&b.name),
-        SortKey::Host => f.hosts[a.host].name.cmp(&f.hosts[b.host].name),
+        SortKey::Host => rank[a.host].cmp(&rank[b.host]),
         SortKey::State => a.state.cmp(&b.state),
         SortKey::Vcpus => a.vcpus.cmp(&b.vcpus),
         SortKey::Cpu => cmp_opt(a.cpu_percent, b.cpu_percent),
@@ -139,26 +139,59 @@ fn compare(f: &Fleet, a: &Vm, b: &Vm, key: SortKey) -> Ordering {
     }
 }
 
-/// UUIDs of the rows to show, in order. Ties break by name then UUID so rows never jump.
+/// A row: host index and the VM's position in that host's map. Valid for one fleet generation
+/// only, which is all rows live for; cheaper than cloning 10,000 UUIDs on every poll.
+pub type RowRef = (u32, u32);
+
+/// The rows to show, in order; how many VMs in the whole fleet run (for the header, which
+/// would otherwise walk the fleet on every frame); and where the followed VM ended up.
+pub struct Rows {
+    pub refs: Vec<RowRef>,
+    pub running: usize,
+    pub followed: Option<usize>,
+}
+
+/// Ties break by name then UUID so rows never jump between polls.
 pub fn compute(
     f: &Fleet,
     filter: &Filter,
     host: Option<usize>,
     key: SortKey,
     descending: bool,
-) -> Vec<String> {
-    let mut vms: Vec<&Vm> = f
-        .vms()
-        .filter(|vm| host.is_none_or(|h| vm.host == h))
-        .filter(|vm| filter.matches(&vm.name, &f.hosts[vm.host].name, vm.state.label()))
-        .collect();
-    vms.sort_by(|a, b| {
-        let o = compare(f, a, b, key);
+    follow: Option<&str>,
+) -> Rows {
+    // Host names ranked once, so the sort compares integers rather than strings.
+    let mut by_name: Vec<usize> = (0..f.hosts.len()).collect();
+    by_name.sort_by(|&a, &b| f.hosts[a].name.cmp(&f.hosts[b].name));
+    let mut rank = vec![0; f.hosts.len()];
+    for (r, &h) in by_name.iter().enumerate() {
+        rank[h] = r;
+    }
+    let mut running = 0;
+    let mut vms: Vec<(&Vm, RowRef)> = Vec::with_capacity(f.vm_count());
+    for (hi, h) in f.hosts.iter().enumerate() {
+        for (oi, vm) in h.vms.values().enumerate() {
+            if !vm.primary {
+                continue;
+            }
+            running += usize::from(vm.state == crate::model::sample::VmState::Running);
+            if host.is_none_or(|x| x == hi) && filter.matches(&vm.name, &h.name, vm.state.label()) {
+                vms.push((vm, (hi as u32, oi as u32)));
+            }
+        }
+    }
+    vms.sort_unstable_by(|(a, _), (b, _)| {
+        let o = compare(&rank, a, b, key);
         let o = if descending { o.reverse() } else { o };
         o.then_with(|| a.name.cmp(&b.name))
             .then_with(|| a.uuid.cmp(&b.uuid))
     });
-    vms.into_iter().map(|v| v.uuid.clone()).collect()
+    let followed = follow.and_then(|u| vms.iter().position(|(vm, _)| vm.uuid == u));
+    Rows {
+        refs: vms.into_iter().map(|(_, r)| r).collect(),
+        running,
+        followed,
+    }
 }
 
 #[cfg(test)]

@@ -50,7 +50,9 @@ pub struct UiState {
     pub descending: bool,
     pub host_filter: Option<usize>,
     pub host_selected: usize,
-    pub rows: Vec<String>,
+    pub rows: Vec<rows::RowRef>,
+    /// VMs running fleet-wide, counted with the rows.
+    pub running: usize,
     rows_for: Option<u64>,
     pub selected: usize,
     chosen: bool,
@@ -74,6 +76,7 @@ impl Default for UiState {
             host_filter: None,
             host_selected: 0,
             rows: Vec::new(),
+            running: 0,
             rows_for: None,
             selected: 0,
             chosen: false,
@@ -92,7 +95,7 @@ impl UiState {
     }
 
     pub fn selected_uuid(&self) -> Option<&str> {
-        self.rows.get(self.selected).map(String::as_str)
+        self.selected_uuid.as_deref()
     }
 
     /// Brings the rows up to date with the fleet; cheap when nothing changed.
@@ -100,22 +103,28 @@ impl UiState {
         if self.rows_for == Some(fleet.generation) {
             return;
         }
-        self.rows = rows::compute(
+        let follow = if self.chosen {
+            self.selected_uuid.as_deref()
+        } else {
+            None
+        };
+        let r = rows::compute(
             fleet,
             &self.filter,
             self.host_filter,
             self.sort,
             self.descending,
+            follow,
         );
+        self.rows = r.refs;
+        self.running = r.running;
         self.rows_for = Some(fleet.generation);
         // Keep the same VM selected when rows move under it, once the operator has chosen one;
         // before that the top row stays selected while hosts report in.
         if !self.chosen {
             self.selected = 0;
-        } else if let Some(u) = &self.selected_uuid {
-            if let Some(i) = self.rows.iter().position(|r| r == u) {
-                self.selected = i;
-            }
+        } else if let Some(i) = r.followed {
+            self.selected = i;
         }
         self.clamp(fleet);
     }
@@ -126,7 +135,11 @@ impl UiState {
 
     fn clamp(&mut self, fleet: &Fleet) {
         self.selected = self.selected.min(self.rows.len().saturating_sub(1));
-        self.selected_uuid = self.rows.get(self.selected).cloned();
+        self.selected_uuid = self
+            .rows
+            .get(self.selected)
+            .and_then(|&r| fleet.vm_at(r))
+            .map(|vm| vm.uuid.clone());
         self.host_selected = self.host_selected.min(fleet.hosts.len().saturating_sub(1));
     }
 

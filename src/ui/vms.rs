@@ -195,8 +195,8 @@ pub fn draw(f: &mut Frame, area: Rect, fleet: &Fleet, ui: &mut UiState, theme: T
         .enumerate()
         .skip(offset)
         .take(page)
-        .filter_map(|(n, uuid)| {
-            let vm = fleet.vm(uuid)?;
+        .filter_map(|(n, &r)| {
+            let vm = fleet.vm_at(r)?;
             let cells = cols.iter().map(|&i| cell(vm, fleet, i, name_w, theme));
             let mut row = Row::new(cells);
             if n == ui.selected && focused {

@@ -1,0 +1,101 @@
+#![allow(clippy::unwrap_used)]
+//! Bad configuration is an error that names file, line and key, exits 2 and never panics; the
+//! shipped example parses and documents the real defaults.
+
+use fleetwatch::config::{Config, PollConfig};
+use std::path::Path;
+use std::process::Command;
+
+fn err(text: &str) -> String {
+    Config::parse(text, Some(Path::new("/cfg/fw.toml")))
+        .unwrap_err()
+        .0
+}
+
+const HOST: &str = "[[host]]\nname = \"a\"\nuri = \"qemu:///system\"\n";
+
+#[test]
+fn example_config_parses_and_states_the_defaults() {
+    let c = Config::load(Path::new("config.example.toml")).unwrap();
+    assert!(c.hosts.len() >= 3);
+    // The example must show the defaults, so reading it tells the truth about an empty [poll].
+    assert_eq!(c.poll, PollConfig::default());
+    let lab = c.hosts.iter().find(|h| h.name == "lab-file").unwrap();
+    assert!(
+        lab.uri.starts_with("test:///") && lab.uri.ends_with("/hosts/lab.xml"),
+        "{}",
+        lab.uri
+    );
+}
+
+#[test]
+fn demo_config_parses() {
+    let d = fleetwatch::demo::write().unwrap();
+    assert_eq!(d.config.hosts.len(), 5);
+    assert!(d.config.hosts.iter().all(|h| h.uri.starts_with("test:///")));
+}
+
+#[test]
+fn messages_name_file_line_and_key() {
+    let cases: &[(&str, &[&str])] = &[
+        ("[poll]\nintervl = \"2s\"\n", &["/cfg/fw.toml", "line 2", "intervl", "unknown field"]),
+        ("[poll]\ninterval = 2\n", &["line 2", "interval = 2", "duration"]),
+        ("[poll]\ninterval = \"soon\"\n", &["line 2", "\"soon\""]),
+        ("[pol]\n", &["line 1", "pol"]),
+        ("[[host]]\nname = \"a\"\n", &["line 1", "uri"]),
+        ("[[host]]\nname = \"a\"\nuri = \"x\"\ncolour = 1\n", &["line 4", "colour"]),
+        ("[[host]]\nname = \"a\"\nuri = \"hostname-only\"\n", &["line 1", "uri", "hostname-only"]),
+        ("[poll]\ninterval = \"10ms\"\n[[host]]\nname=\"a\"\nuri=\"test:///default\"\n", &["line 2", "interval", "200ms"]),
+        ("[poll]\ntimeout = \"100ms\"\n", &["line 2", "timeout"]),
+        ("", &["no [[host]]"]),
+        ("[[host]]\nname = \"a\"\nuri = \"test:///default\"\n[[host]]\nname = \"a\"\nuri = \"test:///default\"\n", &["line 4", "unique"]),
+        ("[policy]\nshared_storage = \"/srv\"\n", &["line 2", "shared_storage"]),
+        ("this is not toml", &["line 1"]),
+    ];
+    for (text, needles) in cases {
+        let text = if text.contains("[[host]]") || text.is_empty() || text.starts_with("this") {
+            text.to_string()
+        } else {
+            format!("{text}{HOST}")
+        };
+        let e = err(&text);
+        for n in *needles {
+            assert!(e.contains(n), "for {text:?}: {e:?} lacks {n:?}");
+        }
+    }
+}
+
+#[test]
+fn the_binary_exits_2_with_the_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("bad.toml");
+    std::fs::write(&p, "[poll]\ninterval = \"2s\"\nbogus = true\n").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_fleetwatch"))
+        .args(["--config", p.to_str().unwrap(), "snapshot"])
+        .env("XDG_STATE_HOME", dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let e = String::from_utf8_lossy(&out.stderr);
+    assert!(e.contains("bad.toml, line 3") && e.contains("bogus"), "{e}");
+    assert!(!e.contains("panicked"), "{e}");
+
+    let missing = dir.path().join("nope.toml");
+    let out = Command::new(env!("CARGO_BIN_EXE_fleetwatch"))
+        .args(["--config", missing.to_str().unwrap(), "snapshot"])
+        .env("XDG_STATE_HOME", dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("nope.toml"));
+
+    let out = Command::new(env!("CARGO_BIN_EXE_fleetwatch"))
+        .arg("snapshot")
+        .env("XDG_CONFIG_HOME", dir.path())
+        .env("XDG_STATE_HOME", dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let e = String::from_utf8_lossy(&out.stderr);
+    assert!(e.contains("no config at") && e.contains("--demo"), "{e}");
+}

@@ -48,7 +48,8 @@ pub fn draw(
         return;
     };
     let host = &fleet.hosts[vm.host];
-    let label = |s: &str| Span::styled(format!("{s:<8}"), theme.dim());
+    // Always a space after the label, even one as long as "disk vda".
+    let label = |s: &str| Span::styled(format!("{s:<7} "), theme.dim());
     let mut lines = vec![
         Line::from(vec![
             Span::styled(vm.name.clone(), theme.title()),
@@ -101,18 +102,49 @@ pub fn draw(
             rate(vm.net_tx_bps)
         )),
     ]));
-    let w = inner.width.saturating_sub(9) as usize;
+    // Each graph ends with the newest value and the scale it is drawn against.
+    let w = inner.width.saturating_sub(9 + 20) as usize;
     if let Some(s) = fleet.series(&vm.uuid) {
-        let spark = |name: &str, pts: &VecDeque<f32>, max: Option<f32>| {
+        let max_of = |q: &VecDeque<f32>| q.iter().copied().fold(0.0_f32, f32::max);
+        let spark = |name: &str, pts: &VecDeque<f32>, max: f32, tail: String| {
             Line::from(vec![
                 label(name),
-                Span::styled(sparkline(pts, w, max), theme.good()),
+                Span::styled(
+                    format!("{:<w$}", sparkline(pts, w, Some(max))),
+                    theme.good(),
+                ),
+                Span::styled(format!(" {tail}"), theme.dim()),
             ])
         };
-        lines.push(spark("cpu%", &s.cpu_percent, Some(100.0)));
-        lines.push(spark("mem", &s.memory_bytes, None));
-        lines.push(spark("disk", &s.disk_bps, None));
-        lines.push(spark("net", &s.net_bps, None));
+        let mem_max = vm
+            .max_memory_bytes
+            .map_or_else(|| max_of(&s.memory_bytes), |m| m as f32);
+        let disk_max = max_of(&s.disk_bps);
+        let net_max = max_of(&s.net_bps);
+        lines.push(spark(
+            "cpu%",
+            &s.cpu_percent,
+            100.0,
+            format!("{} of 100", percent(vm.cpu_percent)),
+        ));
+        lines.push(spark(
+            "mem",
+            &s.memory_bytes,
+            mem_max,
+            format!("of {}", bytes(Some(mem_max as u64))),
+        ));
+        lines.push(spark(
+            "disk",
+            &s.disk_bps,
+            disk_max,
+            format!("max {}", rate(Some(f64::from(disk_max)))),
+        ));
+        lines.push(spark(
+            "net",
+            &s.net_bps,
+            net_max,
+            format!("max {}", rate(Some(f64::from(net_max)))),
+        ));
     }
     if let Some(c) = cfg {
         for d in &c.disks {

@@ -9,7 +9,34 @@ use ratatui::Frame;
 
 pub fn draw(f: &mut Frame, area: Rect, theme: Theme) {
     let w = area.width.min(84);
-    let h = area.height.min(HELP.len() as u16 + 8);
+    let key_w = HELP
+        .iter()
+        .map(|(k, _)| k.chars().count())
+        .max()
+        .unwrap_or(8);
+    // Long descriptions wrap under themselves, not under the keys, where a word would read as
+    // a key.
+    let what_w = (w as usize).saturating_sub(2 + key_w + 2).max(10);
+    let mut lines: Vec<Line> = Vec::new();
+    for (k, what) in HELP {
+        for (n, part) in wrap(what, what_w).into_iter().enumerate() {
+            let k = if n == 0 { k } else { "" };
+            lines.push(Line::from(vec![
+                Span::styled(format!("{k:<key_w$}  "), theme.title()),
+                Span::raw(part),
+            ]));
+        }
+    }
+    // The notes wrap like the descriptions, so they survive an 80-column terminal.
+    for note in [
+        "Hosts: UP answering · STALE late (age of last data shown) · DOWN error or timeout · CONN connecting.",
+        "\"running?\" is the last state seen on a host that is not answering.",
+    ] {
+        for part in wrap(note, (w as usize).saturating_sub(2)) {
+            lines.push(Line::styled(part, theme.dim()));
+        }
+    }
+    let h = area.height.min(lines.len() as u16 + 2);
     let r = Rect::new(
         area.x + (area.width - w) / 2,
         area.y + (area.height - h) / 2,
@@ -17,29 +44,6 @@ pub fn draw(f: &mut Frame, area: Rect, theme: Theme) {
         h,
     );
     f.render_widget(Clear, r);
-    let key_w = HELP
-        .iter()
-        .map(|(k, _)| k.chars().count())
-        .max()
-        .unwrap_or(8);
-    let mut lines: Vec<Line> = HELP
-        .iter()
-        .map(|(k, what)| {
-            Line::from(vec![
-                Span::styled(format!("{k:<key_w$}  "), theme.title()),
-                Span::raw(*what),
-            ])
-        })
-        .collect();
-    lines.push(Line::raw(""));
-    lines.push(Line::styled(
-        "Host states: UP answering · STALE late (age of last data shown) · DOWN error or timeout · CONN connecting",
-        theme.dim(),
-    ));
-    lines.push(Line::styled(
-        "A state shown as \"running?\" is the last one seen on a host that is not answering.",
-        theme.dim(),
-    ));
     let block = Block::default()
         .borders(Borders::ALL)
         .border_style(theme.border(true))
@@ -50,4 +54,21 @@ pub fn draw(f: &mut Frame, area: Rect, theme: Theme) {
             .block(block),
         r,
     );
+}
+
+/// Splits `text` at spaces into lines of at most `width` characters (a longer word stays whole).
+fn wrap(text: &str, width: usize) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut line = String::new();
+    for word in text.split(' ') {
+        if !line.is_empty() && line.chars().count() + 1 + word.chars().count() > width {
+            lines.push(std::mem::take(&mut line));
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(word);
+    }
+    lines.push(line);
+    lines
 }

@@ -92,18 +92,45 @@ pub fn draw(f: &mut Frame, area: Rect, fleet: &Fleet, ui: &UiState, theme: Theme
                 } else {
                     theme.dim()
                 };
-                spans.push(Span::styled(
-                    format!("vCPU {} mem {}", ratio(vo), ratio(mo)),
-                    oc_style,
-                ));
+                // The tail goes in whole or not at all, never cut to a stray letter; a stale
+                // host's age first, as it matters more than overcommit.
+                let fits = |spans: &[Span], s: &Span| {
+                    spans.iter().map(Span::width).sum::<usize>() + s.width() <= w
+                };
                 if h.link == LinkState::Stale {
                     let a = h
                         .last_sample_at
                         .map(|t| age(now.saturating_duration_since(t)));
-                    spans.push(Span::styled(
-                        format!("  last data {} ago", a.unwrap_or("-".into())),
+                    let stale = Span::styled(
+                        format!("last data {} ago ", a.unwrap_or("-".into())),
                         theme.warn(),
-                    ));
+                    );
+                    if fits(&spans, &stale) {
+                        spans.push(stale);
+                    }
+                }
+                let oc = Span::styled(format!("vCPU {} mem {}", ratio(vo), ratio(mo)), oc_style);
+                if fits(&spans, &oc) {
+                    spans.push(oc);
+                }
+                // Room to spare: what an operator checks next about a host.
+                let info = h.info.as_deref();
+                let mut extra = format!(
+                    "   {} · {} {} · libvirt {}",
+                    info.map_or("", |i| i.hostname.as_str()),
+                    info.map_or("", |i| i.driver.as_str()),
+                    info.map_or("", |i| i.hypervisor_version.as_str()),
+                    info.map_or("", |i| i.libvirt_version.as_str()),
+                );
+                if let Some(us) = h.poll_micros {
+                    extra.push_str(&format!(" · poll {:.1}ms", us as f64 / 1000.0));
+                }
+                if let Some(l) = &h.local {
+                    extra.push_str(&format!(" · load {:.2}", l.load[0]));
+                }
+                let extra = Span::styled(extra, theme.dim());
+                if fits(&spans, &extra) {
+                    spans.push(extra);
                 }
             }
             LinkState::Down => {
@@ -112,7 +139,9 @@ pub fn draw(f: &mut Frame, area: Rect, fleet: &Fleet, ui: &UiState, theme: Theme
                     .map(|t| format!(" (last data {} ago)", age(now.saturating_duration_since(t))))
                     .unwrap_or_default();
                 let e = h.error.as_deref().unwrap_or("unreachable");
-                spans.push(Span::styled(format!("{e}{a}"), theme.bad()));
+                // Cut with an ellipsis, so a clipped error does not read as a whole one.
+                let room = w.saturating_sub(spans.iter().map(Span::width).sum());
+                spans.push(Span::styled(fit(&format!("{e}{a}"), room), theme.bad()));
             }
             LinkState::Connecting => spans.push(Span::styled(
                 format!("connecting to {}", h.uri),

@@ -33,37 +33,33 @@ pub enum Action {
 /// What each key does, for the help screen; kept beside the mapping so the two cannot drift.
 pub const HELP: &[(&str, &str)] = &[
     ("?", "this help (Esc closes)"),
-    ("q  Ctrl-C", "quit"),
+    ("q  ^C", "quit"),
     ("↑↓  j k", "move the selection"),
-    ("PgUp PgDn  Ctrl-u Ctrl-d", "page up / down"),
+    ("PgUp PgDn ^u ^d", "page up / down"),
     ("g G  Home End", "first / last row"),
-    ("Tab  h l  ←→", "switch between hosts and VMs"),
     (
-        "Enter",
-        "on a host: show only its VMs (again: all); on a VM: details",
+        "Tab  ←→  h l",
+        "switch between the hosts pane and the VMs table",
     ),
+    ("Enter", "host: show only its VMs (again: all) · VM: detail"),
     ("i", "show or hide the detail pane"),
-    ("s  S", "sort by the next column / reverse the order"),
-    ("< >", "sort by the previous / next column"),
     (
-        "/",
-        "filter VMs by name, host or state; ~regex for a regular expression",
+        "s S  < >",
+        "sort: next column, reverse, previous / next column",
     ),
+    ("/", "filter by name, host or state; ~ starts a regex"),
     (
         ":",
-        "command: sort COL, host NAME|all, filter TEXT, help, q",
+        "command: sort COL · host NAME|all · filter TEXT · help · q",
     ),
     (
-        "F5  Ctrl-L",
-        "poll every host now (also retries down hosts) and redraw",
+        "F5  ^L",
+        "poll every host now (retries down hosts) and redraw",
     ),
-    (
-        "Esc",
-        "close a pane, then clear the filter, then the host choice",
-    ),
+    ("Esc", "close a pane, else clear the filter, else the host"),
     (
         "mouse",
-        "click a row to select, a column title to sort, wheel to scroll",
+        "click: select · click a title: sort · wheel: scroll",
     ),
 ];
 

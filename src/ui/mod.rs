@@ -56,11 +56,19 @@ pub fn draw(f: &mut Frame, fleet: &Fleet, ui: &mut UiState, cx: &Context) {
     .areas(area);
     draw_header(f, header, fleet, ui.running, cx);
 
-    let host_h = (fleet.hosts.len() as u16 + 2).min(body.height / 3).max(3);
+    // On a short terminal the detail pane borrows the hosts pane's lines.
+    let hide_hosts = ui.show_detail && area.width < WIDE && body.height < 35;
+    let host_h = if hide_hosts {
+        0
+    } else {
+        (fleet.hosts.len() as u16 + 2).min(body.height / 3).max(3)
+    };
     let [hosts_area, rest] =
         Layout::vertical([Constraint::Length(host_h), Constraint::Min(3)]).areas(body);
     ui.areas.hosts = hosts_area;
-    hosts::draw(f, hosts_area, fleet, ui, cx.theme, cx.now);
+    if !hide_hosts {
+        hosts::draw(f, hosts_area, fleet, ui, cx.theme, cx.now);
+    }
 
     let selected = ui.selected_uuid().map(str::to_owned);
     if area.width >= WIDE {
@@ -78,7 +86,7 @@ pub fn draw(f: &mut Frame, fleet: &Fleet, ui: &mut UiState, cx: &Context) {
         );
     } else if ui.show_detail {
         let [table, below] =
-            Layout::vertical([Constraint::Length(6), Constraint::Min(4)]).areas(rest);
+            Layout::vertical([Constraint::Length(5), Constraint::Min(4)]).areas(rest);
         vms::draw(f, table, fleet, ui, cx.theme);
         detail::draw(
             f,
@@ -93,7 +101,8 @@ pub fn draw(f: &mut Frame, fleet: &Fleet, ui: &mut UiState, cx: &Context) {
     }
     draw_footer(f, footer, ui, cx.theme);
     if ui.overlay == Overlay::Help {
-        help::draw(f, body, cx.theme);
+        // The whole screen: at 80x24 every key still fits.
+        help::draw(f, area, cx.theme);
     }
 }
 

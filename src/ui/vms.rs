@@ -35,7 +35,8 @@ const COLS: [Col; 11] = [
     Col {
         title: "STATE",
         key: SortKey::State,
-        width: 7,
+        // "running?", "shutoff?": room for the mark of a host that is not answering.
+        width: 8,
         right: false,
     },
     Col {

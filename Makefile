@@ -2,7 +2,7 @@
 CARGO ?= cargo
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps build release demo test bench clean
+.PHONY: all deps build release demo test bench bench-poll lab-up lab-down e2e clean
 
 all: build
 
@@ -37,6 +37,24 @@ test: deps
 
 bench: deps
 	$(CARGO) bench --locked --bench fleet
+
+# The cost of one poll against a real libvirtd, e.g. make bench-poll URI=qemu+tcp://127.0.0.11/system
+bench-poll: deps
+	FLEETWATCH_BENCH_URI=$(URI) $(CARGO) bench --locked --bench poll
+
+# The real-libvirtd lab: LAB_HOSTS (3) libvirtd hosts on 127.0.0.11.. with LAB_GUESTS (4) tiny
+# QEMU guests each. Needs root; exits 77 with the reason when the machine cannot run it.
+lab-up:
+	tests/lab/lab.sh up
+
+lab-down:
+	tests/lab/lab.sh down
+
+# End-to-end tests against the lab (make lab-up first): the real binary, snapshot --json and the
+# TUI under tmux, one test at a time since they share the lab.
+e2e: deps
+	@command -v tmux >/dev/null || $(SUDO) apt-get install -y -q tmux
+	$(CARGO) test --locked --test e2e -- --ignored --test-threads=1 --nocapture
 
 clean:
 	$(CARGO) clean

@@ -88,6 +88,7 @@ fn vm_json(fleet: &Fleet, vm: &Vm, shared: &[String]) -> Value {
         "max_memory_bytes": vm.max_memory_bytes,
         "rss_bytes": vm.rss_bytes,
         "cpu_percent": vm.cpu_percent,
+        "cpu_time_ns": vm.cpu_time_ns(),
         "host_cpu_percent": vm.host_cpu_percent,
         "disk_read_bps": vm.disk_read_bps,
         "disk_write_bps": vm.disk_write_bps,

@@ -423,6 +423,11 @@ impl Vm {
         self.take(d, at);
     }
 
+    /// Cumulative CPU time from the latest sample.
+    pub fn cpu_time_ns(&self) -> Option<u64> {
+        self.last.cpu_time_ns
+    }
+
     fn clear_rates(&mut self) {
         self.cpu_percent = None;
         self.host_cpu_percent = None;

@@ -28,21 +28,26 @@ CACHE_MOUNT=/var/cache/libvirt # QEMU capabilities cache, shared by lab hosts (s
 ROLES=(web db cache batch api queue search auth mail proxy metrics build)
 VIRSH_TIMEOUT=${LAB_VIRSH_TIMEOUT:-20}
 
+T0=$EPOCHREALTIME
 log() { printf 'lab: %s\n' "$*" >&2; }
+# Progress with elapsed seconds since lab.sh started (LAB_QUIET=1 silences it).
+step() { [[ -n ${LAB_QUIET:-} ]] || printf 'lab: [%6.2fs] %s\n' "$(awk -v a="$T0" -v b="$EPOCHREALTIME" 'BEGIN{print b-a}')" "$*" >&2; }
 die() { printf 'lab: %s\n' "$*" >&2; exit 1; }
 skip() { printf 'lab: needs root: %s\n' "$*" >&2; exit 77; }
+skip_pkgs() { printf 'lab: needs packages: %s\n' "$*" >&2; exit 77; }
 
 addr() { echo "127.0.0.$((10 + $1))"; }
 uri() { echo "qemu+tcp://$(addr "$1")/system"; }
 hname() { echo "lab-hv-$1"; }
 hdir() { echo "$RUN/host$1"; }
-vsh() { local n=$1; shift; timeout "$VIRSH_TIMEOUT" virsh -q -c "$(uri "$n")" "$@"; }
+vsh() { local n=$1; shift; timeout "${VT:-$VIRSH_TIMEOUT}" virsh -q -c "$(uri "$n")" "$@"; }
 
 pid_of() { # pidfile -> pid if that process is alive
     local f=$1 p
     [[ -s $f ]] || return 1
     p=$(<"$f")
     [[ $p =~ ^[0-9]+$ ]] && kill -0 "$p" 2>/dev/null || return 1
+    [[ $(awk '{print $3}' "/proc/$p/stat" 2>/dev/null) != Z ]] || return 1 # dying / unreaped
     echo "$p"
 }
 answers() { timeout 5 virsh -q -c "$(uri "$1")" hostname >/dev/null 2>&1; }
@@ -65,14 +70,14 @@ need_packages() {
         compgen -G '/usr/lib/*/libvirt/connection-driver/libvirt_driver_qemu.so' >/dev/null || missing+=(qemu-driver)
     ((${#missing[@]} == 0)) && return 0
     log "missing ${missing[*]}; installing ${PACKAGES[*]}"
-    command -v apt-get >/dev/null || skip "packages missing (${missing[*]}) and no apt-get"
+    command -v apt-get >/dev/null || skip_pkgs "packages missing (${missing[*]}) and no apt-get"
     export DEBIAN_FRONTEND=noninteractive
     if ! apt-get install -y -q --no-install-recommends "${PACKAGES[@]}" >&2; then
         apt-get update -q >&2 && apt-get install -y -q --no-install-recommends "${PACKAGES[@]}" >&2 ||
-            skip "cannot install ${PACKAGES[*]} with apt-get"
+            skip_pkgs "cannot install ${PACKAGES[*]} with apt-get"
     fi
     for c in libvirtd virtlogd virsh qemu-system-x86_64; do
-        command -v "$c" >/dev/null || skip "$c still missing after installing packages"
+        command -v "$c" >/dev/null || skip_pkgs "$c still missing after installing ${PACKAGES[*]}"
     done
 }
 
@@ -97,6 +102,19 @@ need_mountpoints() {
 }
 
 # ---------------------------------------------------------------- host setup
+# libvirtd resolves its own hostname (getaddrinfo) at start and on every guest
+# start; with the machine's resolv.conf that sends DNS queries off the machine.
+# Inside the namespaces /etc/hosts knows every lab host and DNS points at 127.0.0.1.
+write_name_files() {
+    local n
+    {
+        grep -v 'lab-hv-' /etc/hosts 2>/dev/null || echo "127.0.0.1 localhost"
+        echo "# fleetwatch lab hosts"
+        for ((n = 1; n <= LAB_HOSTS; n++)); do echo "$(addr "$n") $(hname "$n")"; done
+    } >"$RUN/etc-hosts"
+    printf 'nameserver 127.0.0.1\noptions timeout:1 attempts:1\n' >"$RUN/etc-resolv.conf"
+}
+
 write_host_config() {
     local n=$1 h d
     h=$(hdir "$n")
@@ -123,6 +141,9 @@ remember_owner = 0
 security_driver = "none"
 migration_address = "$(addr "$n")"
 migration_host = "$(addr "$n")"
+# No cgroups: nothing to leave behind in /sys/fs/cgroup, no clash between hosts
+# (cgroup names are qemu-ID-NAME, IDs are per libvirtd). cpu.* stats come from /proc.
+cgroup_controllers = [ ]
 EOF
     for d in qemu storage nwfilter secrets; do mkdir -p "$h/etc/$d"; done
 }
@@ -131,9 +152,12 @@ EOF
 # shellcheck disable=SC2016
 NS_SETUP='
 set -eu
-h=$1 name=$2 cache=$3; shift 3
+h=$1 name=$2 run=$3; shift 3
 for m in "$@"; do mount --bind "$h/${m%%:*}" "${m#*:}"; done
-mount --bind "$cache" /var/cache/libvirt
+mount --bind "$run/cache" /var/cache/libvirt
+# Name lookups stay local: lab names in hosts, and DNS (if ever asked) to 127.0.0.1.
+mount --bind "$run/etc-hosts" /etc/hosts
+mount --bind "$run/etc-resolv.conf" /etc/resolv.conf
 hostname "$name"
 # Anchor process: keeps the namespace alive and is the nsenter target for restart.
 (exec -a "lab-ns-$name" sleep infinity) </dev/null >/dev/null 2>&1 &
@@ -142,13 +166,31 @@ virtlogd -d -p "$h/virtlogd.pid"
 exec libvirtd -d --listen -p "$h/libvirtd.pid"
 '
 
-start_libvirtd_in_ns() { # n; called when the namespace already exists
-    local n=$1 h holder
+# Start libvirtd (and virtlogd if needed) for host n in its existing namespace:
+# nsenter the holder (or virtlogd). If the namespace is gone, build a new one
+# over the same directories: QEMU monitor sockets are files under lib/, so a
+# new libvirtd still reconnects to the surviving guests.
+start_libvirtd_in_ns() {
+    local n=$1 h target
     h=$(hdir "$n")
-    holder=$(pid_of "$h/holder.pid") || return 1
-    pid_of "$h/virtlogd.pid" >/dev/null ||
-        nsenter -t "$holder" -m -u virtlogd -d -p "$h/virtlogd.pid"
-    nsenter -t "$holder" -m -u libvirtd -d --listen -p "$h/libvirtd.pid"
+    if target=$(pid_of "$h/holder.pid") || target=$(pid_of "$h/virtlogd.pid"); then
+        pid_of "$h/virtlogd.pid" >/dev/null ||
+            nsenter -t "$target" -m -u virtlogd -d -p "$h/virtlogd.pid" 9<&- </dev/null
+        nsenter -t "$target" -m -u libvirtd -d --listen -p "$h/libvirtd.pid" 9<&- </dev/null
+    else
+        log "host $n: namespace gone, creating a new one"
+        new_namespace "$n"
+    fi
+}
+
+new_namespace() {
+    local n=$1 h
+    h=$(hdir "$n")
+    # 9<&-: the daemons must not inherit the lock on lab.sh.
+    unshare -m -u --propagation private bash -c "$NS_SETUP" lab-ns \
+        "$h" "$(hname "$n")" "$RUN" "${MOUNTS[@]}" 9<&- </dev/null
+    # Remember the UTS namespace: `down` kills whatever is left in it.
+    readlink "/proc/$(<"$h/holder.pid")/ns/uts" >>"$h/uts-ns"
 }
 
 wait_answer() { # n
@@ -168,15 +210,13 @@ start_host() {
     if pid_of "$h/libvirtd.pid" >/dev/null && answers "$n"; then
         return 0 # already up (idempotent)
     fi
-    if pid_of "$h/holder.pid" >/dev/null; then
+    if pid_of "$h/holder.pid" >/dev/null || pid_of "$h/virtlogd.pid" >/dev/null; then
         log "host $n: namespace alive, starting libvirtd in it"
         restart_host "$n"
         return 0
     fi
     write_host_config "$n"
-    unshare -m -u --propagation private bash -c "$NS_SETUP" lab-ns \
-        "$h" "$(hname "$n")" "$RUN/cache" "${MOUNTS[@]}"
-    readlink "/proc/$(<"$h/holder.pid")/ns/uts" >"$h/uts-ns"
+    new_namespace "$n"
     wait_answer "$n"
     local got
     got=$(vsh "$n" hostname)
@@ -184,7 +224,12 @@ start_host() {
 }
 
 # ---------------------------------------------------------------- guests
-domain_type() { if [[ -w /dev/kvm ]]; then echo kvm; else echo qemu; fi; }
+# kvm when /dev/kvm is usable, else qemu (TCG, slower); LAB_DOMAIN_TYPE overrides.
+domain_type() {
+    if [[ -n ${LAB_DOMAIN_TYPE:-} ]]; then echo "$LAB_DOMAIN_TYPE"
+    elif [[ -c /dev/kvm && -w /dev/kvm ]]; then echo kvm
+    else echo qemu; fi
+}
 
 guest_name() { # host guest
     local h=$1 g=$2 i r name
@@ -235,22 +280,20 @@ guest_xml() { # host guest name
 EOF
 }
 
-# Which lab host currently has guest NAME (it may have been migrated); empty if none.
-find_guest() {
-    local name=$1 n
-    for ((n = 1; n <= LAB_HOSTS; n++)); do
-        if vsh "$n" dominfo "$name" >/dev/null 2>&1; then
-            echo "$n"
-            return 0
-        fi
-    done
-}
-
 start_guests() {
-    local n=$1 g name xml where state
+    local n=$1 g m name xml where state
+    # Where each lab guest is now (guests may have been migrated): name -> host.
+    # A running copy wins over a shut-off definition left behind by a plain
+    # `virsh migrate` (without --undefinesource) on another host.
+    local -A at=() active=()
+    for ((m = 1; m <= LAB_HOSTS; m++)); do
+        for name in $(vsh "$m" list --inactive --name); do [[ -n ${at[$name]:-} ]] || at[$name]=$m; done
+        for name in $(vsh "$m" list --name); do active[$name]=$m; done
+    done
+    for name in "${!active[@]}"; do at[$name]=${active[$name]}; done
     for ((g = 1; g <= LAB_GUESTS; g++)); do
         name=$(guest_name "$n" "$g")
-        where=$(find_guest "$name")
+        where=${at[$name]:-}
         if [[ -n $where ]]; then
             state=$(vsh "$where" domstate "$name")
             [[ $state == "shut off" ]] && vsh "$where" start "$name" >/dev/null
@@ -268,6 +311,8 @@ start_guests() {
 }
 
 # ---------------------------------------------------------------- outputs
+kv() { printf '%s=%q\n' "$1" "$2"; }
+
 write_outputs() {
     local n
     {
@@ -278,27 +323,34 @@ write_outputs() {
     } >"$RUN/fleetwatch.toml"
     {
         echo "# generated by tests/lab/lab.sh up; source it from tests"
-        echo "LAB_DIR=$LAB_DIR"
-        echo "LAB_RUN=$RUN"
-        echo "LAB_HOSTS=$LAB_HOSTS"
-        echo "LAB_GUESTS=$LAB_GUESTS"
-        echo "LAB_DOMAIN_TYPE=$(domain_type)"
-        echo "LAB_CONFIG=$RUN/fleetwatch.toml"
+        kv LAB_DIR "$LAB_DIR"
+        kv LAB_RUN "$RUN"
+        kv LAB_SCRIPT "$LAB_DIR/lab.sh"
+        kv LAB_HOSTS "$LAB_HOSTS"
+        kv LAB_GUESTS "$LAB_GUESTS"
+        kv LAB_DOMAIN_TYPE "$(domain_type)"
+        kv LAB_CONFIG "$RUN/fleetwatch.toml"
         for ((n = 1; n <= LAB_HOSTS; n++)); do
             local gs=() g
             for ((g = 1; g <= LAB_GUESTS; g++)); do gs+=("$(guest_name "$n" "$g")"); done
-            echo "LAB_NAME_$n=$(hname "$n")"
-            echo "LAB_ADDR_$n=$(addr "$n")"
-            echo "LAB_URI_$n=$(uri "$n")"
-            echo "LAB_PIDFILE_$n=$(hdir "$n")/libvirtd.pid"
-            echo "LAB_VIRTLOGD_PIDFILE_$n=$(hdir "$n")/virtlogd.pid"
-            echo "LAB_LOG_$n=$(hdir "$n")/log/libvirtd.log"
-            echo "LAB_GUESTS_$n=\"${gs[*]}\""
+            kv "LAB_NAME_$n" "$(hname "$n")"
+            kv "LAB_ADDR_$n" "$(addr "$n")"
+            kv "LAB_URI_$n" "$(uri "$n")"
+            kv "LAB_PIDFILE_$n" "$(hdir "$n")/libvirtd.pid"
+            kv "LAB_VIRTLOGD_PIDFILE_$n" "$(hdir "$n")/virtlogd.pid"
+            kv "LAB_LOG_$n" "$(hdir "$n")/log/libvirtd.log"
+            kv "LAB_GUESTS_$n" "${gs[*]}"
         done
     } >"$RUN/hosts.env"
 }
 
 # ---------------------------------------------------------------- commands
+wait_all() { # wait for every background job; fail if one failed
+    local j rc=0
+    for j in $(jobs -p); do wait "$j" || rc=1; done
+    ((rc == 0)) || die "$1 failed (see messages above)"
+}
+
 cmd_up() {
     LAB_HOSTS=${LAB_HOSTS:-3} LAB_GUESTS=${LAB_GUESTS:-4}
     [[ $LAB_HOSTS =~ ^[0-9]+$ ]] && ((LAB_HOSTS >= 1 && LAB_HOSTS <= 200)) || die "LAB_HOSTS must be 1..200"
@@ -317,9 +369,20 @@ cmd_up() {
     mkdir -p "$RUN/cache" "$RUN/disks"
     need_mountpoints
     [[ -f $RUN/disks/blank.img ]] || truncate -s 1M "$RUN/disks/blank.img"
+    write_name_files
     local n
-    for ((n = 1; n <= LAB_HOSTS; n++)); do start_host "$n"; done
-    for ((n = 1; n <= LAB_HOSTS; n++)); do start_guests "$n"; done
+    # Host 1 first (it fills the shared QEMU capabilities cache), then the
+    # others in parallel; guests in parallel across hosts, in order within one.
+    start_host 1
+    step "$(hname 1) answers on $(uri 1) (libvirtd $(pid_of "$(hdir 1)/libvirtd.pid"))"
+    for ((n = 2; n <= LAB_HOSTS; n++)); do
+        (start_host "$n" && step "$(hname "$n") answers on $(uri "$n") (libvirtd $(pid_of "$(hdir "$n")/libvirtd.pid"))") &
+    done
+    wait_all "starting hosts"
+    for ((n = 1; n <= LAB_HOSTS; n++)); do
+        (start_guests "$n" && step "$(hname "$n"): $LAB_GUESTS guests running") &
+    done
+    wait_all "starting guests"
     write_outputs
     log "up: $LAB_HOSTS hosts x $LAB_GUESTS guests ($(domain_type)); config $RUN/fleetwatch.toml, env $RUN/hosts.env"
 }
@@ -342,52 +405,90 @@ stop_pidfile() {
     log "pid $p ($f) does not go away"
 }
 
-# Pids of every process in host h's UTS namespace (daemons, QEMU, holder).
+# Pids of every process in the given UTS namespaces (daemons, QEMU, holder).
+# Never matches our own UTS namespace.
 ns_pids() {
-    local h=$1 ns p
-    [[ -s $h/uts-ns ]] || return 0
-    ns=$(<"$h/uts-ns")
+    local self p u
+    self=$(readlink /proc/self/ns/uts)
+    local -A want=()
+    for u in "$@"; do [[ $u != "$self" ]] && want[$u]=1; done
+    ((${#want[@]})) || return 0
     for p in /proc/[0-9]*; do
-        [[ $(readlink "$p/ns/uts" 2>/dev/null) == "$ns" ]] && echo "${p#/proc/}"
+        u=$(readlink "$p/ns/uts" 2>/dev/null) || continue
+        [[ -n ${want[$u]:-} ]] && echo "${p#/proc/}"
     done
     return 0
 }
 
+# UTS namespaces of lab hosts: recorded ones, plus those of any process that
+# belongs to this lab (holder, or daemons with pid files under run/), in case
+# run/ was damaged.
+lab_namespaces() {
+    local p cmd
+    cat "$RUN"/host*/uts-ns 2>/dev/null || true
+    for p in /proc/[0-9]*; do
+        cmd=$(tr '\0' ' ' <"$p/cmdline" 2>/dev/null) || continue
+        case $cmd in
+        "lab-ns-lab-hv-"* | *"-p $RUN/host"*) readlink "$p/ns/uts" 2>/dev/null || true ;;
+        esac
+    done
+}
+
 down_host() {
-    local h=$1 n p names name i
+    local h=$1 n p names name
     n=${h##*host}
     # Guests first, while libvirtd can still clean up after them.
     if p=$(pid_of "$h/libvirtd.pid"); then
         kill -CONT "$p" 2>/dev/null || true
         if answers "$n"; then
             names=$(vsh "$n" list --name --state-running --state-paused --state-other 2>/dev/null || true)
-            for name in $names; do vsh "$n" destroy "$name" >/dev/null 2>&1 || true; done
+            # In parallel: tearing down a KVM guest takes ~1.7 s here (nested virt).
+            for name in $names; do vsh "$n" destroy "$name" >/dev/null 2>&1 & done
+            wait
+            step "$(hname "$n"): guests destroyed"
         fi
     fi
     # QEMU processes whose libvirtd is gone: by their pid files.
     for p in "$h"/run/qemu/*.pid; do
-        [[ -e $p ]] && stop_pidfile "$p"
+        [[ -e $p ]] && stop_pidfile "$p" &
     done
-    stop_pidfile "$h/libvirtd.pid"
-    stop_pidfile "$h/virtlogd.pid"
-    stop_pidfile "$h/holder.pid"
-    # Anything else still in the namespace (e.g. a libvirtd started by hand in it).
-    for ((i = 0; i < 3; i++)); do
-        p=$(ns_pids "$h")
-        [[ -z $p ]] && break
+    wait
+    stop_pidfile "$h/libvirtd.pid" &
+    stop_pidfile "$h/virtlogd.pid" &
+    stop_pidfile "$h/holder.pid" &
+    wait
+}
+
+# Last resort: SIGKILL whatever is still in a lab namespace (a daemon started by
+# hand, QEMU without pid file, ...). The namespaces, and their mounts, go away
+# with their last process.
+sweep_namespaces() {
+    local i p
+    local -a ns
+    mapfile -t ns < <(lab_namespaces | sort -u)
+    ((${#ns[@]})) || return 0
+    for ((i = 0; i < 50; i++)); do
+        p=$(ns_pids "${ns[@]}")
+        [[ -z $p ]] && return 0
+        # shellcheck disable=SC2086
+        kill -CONT $p 2>/dev/null || true
         # shellcheck disable=SC2086
         kill -KILL $p 2>/dev/null || true
-        sleep 0.2
+        sleep 0.1
     done
-    [[ -z $(ns_pids "$h") ]] || log "processes left in $(hname "$n")'s namespace: $(ns_pids "$h" | tr '\n' ' ')"
+    log "processes left in lab namespaces: $(ns_pids "${ns[@]}" | tr '\n' ' ')"
 }
 
 cmd_down() {
     local h m
+    [[ -d $RUN ]] || sweep_namespaces # run/ removed by hand while the lab was up
     if [[ -d $RUN ]]; then
         for h in "$RUN"/host*; do
-            [[ -d $h ]] && down_host "$h"
+            [[ -d $h ]] || continue
+            (down_host "$h" && step "$(basename "$h") down") &
         done
+        wait
+        sweep_namespaces
         # The bind mounts only ever existed inside the namespaces; if something was
         # mounted under run/ in this namespace, undo it.
         while read -r m; do
@@ -405,7 +506,6 @@ cmd_down() {
 
 cmd_status() {
     [[ -f $RUN/hosts.env ]] || { echo "lab is down"; return 0; }
-    # shellcheck disable=SC1091
     LAB_HOSTS=$(sed -n 's/^LAB_HOSTS=//p' "$RUN/hosts.env")
     local n p state
     for ((n = 1; n <= LAB_HOSTS; n++)); do
@@ -447,14 +547,14 @@ restart_host() {
         kill -KILL "$p" 2>/dev/null || true
         while kill -0 "$p" 2>/dev/null; do sleep 0.1; done
     fi
-    start_libvirtd_in_ns "$n" || die "host $n: its namespace is gone (no holder process); run down + up"
+    start_libvirtd_in_ns "$n"
     wait_answer "$n"
 }
 
 cmd_restart() {
     local n=${1:?usage: lab.sh restart N}
+    need_up
     [[ $n =~ ^[0-9]+$ && -d $(hdir "$n") ]] || die "no lab host $n"
-    LAB_HOSTS=$(sed -n 's/^LAB_HOSTS=//p' "$RUN/hosts.env")
     restart_host "$n"
     log "host $n: libvirtd $(pid_of "$(hdir "$n")/libvirtd.pid") answers; guests: $(vsh "$n" list --name | tr '\n' ' ')"
 }
@@ -467,13 +567,18 @@ cmd_migrate() {
     fi
     local t0 t1
     t0=$(date +%s.%N)
-    vsh "$from" migrate --live "${flags[@]}" "$name" "$(uri "$to")"
+    VT=300 vsh "$from" migrate --live "${flags[@]}" "$name" "$(uri "$to")"
     t1=$(date +%s.%N)
     printf 'migrated %s from %s to %s in %.2f s\n' "$name" "$(hname "$from")" "$(hname "$to")" "$(awk -v a="$t0" -v b="$t1" 'BEGIN{print b-a}')"
 }
 
-cmd_check() {
+need_up() {
+    [[ -f $RUN/hosts.env ]] || die "lab is down (run: lab.sh up)"
     LAB_HOSTS=$(sed -n 's/^LAB_HOSTS=//p' "$RUN/hosts.env")
+}
+
+cmd_check() {
+    need_up
     local n got
     for ((n = 1; n <= LAB_HOSTS; n++)); do
         got=$(vsh "$n" hostname)
@@ -481,8 +586,10 @@ cmd_check() {
         echo "$(uri "$n") -> $got, $(vsh "$n" list --name | wc -l) running"
     done
     if ((LAB_HOSTS >= 2)); then
-        local g
-        g=$(guest_name 1 1)
+        local g gs
+        gs=$(vsh 1 list --name) # (no `| head`: SIGPIPE + pipefail)
+        g=${gs%%$'\n'*}
+        [[ -n $g ]] || die "no running guest on $(hname 1)"
         cmd_migrate "$g" 1 2
         cmd_migrate "$g" 2 1
     fi

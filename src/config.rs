@@ -10,6 +10,7 @@ use std::time::Duration;
 
 pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(2);
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+pub const DEFAULT_SLOW_EVERY: u32 = 5;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Config {
@@ -29,6 +30,10 @@ pub struct PollConfig {
     /// A host that has not answered a poll or a connection attempt within this is down.
     #[serde(default = "default_timeout", deserialize_with = "duration")]
     pub timeout: Duration,
+    /// Disk I/O and balloon statistics cost the daemon a QEMU monitor round trip per VM; they
+    /// are fetched on every this-many-th poll only (1: every poll).
+    #[serde(default = "default_slow_every")]
+    pub slow_stats_every: u32,
 }
 
 impl Default for PollConfig {
@@ -36,6 +41,7 @@ impl Default for PollConfig {
         PollConfig {
             interval: DEFAULT_INTERVAL,
             timeout: DEFAULT_TIMEOUT,
+            slow_stats_every: DEFAULT_SLOW_EVERY,
         }
     }
 }
@@ -73,6 +79,9 @@ fn default_interval() -> Duration {
 }
 fn default_timeout() -> Duration {
     DEFAULT_TIMEOUT
+}
+fn default_slow_every() -> u32 {
+    DEFAULT_SLOW_EVERY
 }
 
 fn duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
@@ -138,6 +147,9 @@ impl Config {
         }
         if raw.poll.timeout < Duration::from_secs(1) {
             return Err(fail("timeout", "must be at least 1s".into()));
+        }
+        if raw.poll.slow_stats_every == 0 {
+            return Err(fail("slow_stats_every", "must be 1 or more".into()));
         }
         if raw.hosts.is_empty() {
             return Err(ConfigError(format!(

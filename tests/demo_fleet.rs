@@ -55,6 +55,8 @@ fn demo_fleet_through_the_test_driver() {
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let mut cfg = demo.config.clone();
     cfg.poll.interval = Duration::from_millis(300);
+    // Disk statistics come on every other poll here: the third sample has a disk rate.
+    cfg.poll.slow_stats_every = 2;
     let collectors = start_collectors(&cfg, tx).unwrap();
     let mut fleet = Fleet::new(&cfg.hosts);
     let mut samples = vec![0; cfg.hosts.len()];

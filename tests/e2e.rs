@@ -28,7 +28,9 @@ impl Lab {
         Lab { env }
     }
     fn get(&self, k: &str) -> &str {
-        self.env.get(k).unwrap_or_else(|| panic!("hosts.env lacks {k}"))
+        self.env
+            .get(k)
+            .unwrap_or_else(|| panic!("hosts.env lacks {k}"))
     }
     fn hosts(&self) -> usize {
         self.get("LAB_HOSTS").parse().unwrap()
@@ -40,7 +42,10 @@ impl Lab {
         self.get(&format!("LAB_URI_{n}")).to_owned()
     }
     fn guests(&self, n: usize) -> Vec<String> {
-        self.get(&format!("LAB_GUESTS_{n}")).split_whitespace().map(str::to_owned).collect()
+        self.get(&format!("LAB_GUESTS_{n}"))
+            .split_whitespace()
+            .map(str::to_owned)
+            .collect()
     }
     fn config(&self) -> String {
         self.get("LAB_CONFIG").to_owned()
@@ -50,8 +55,15 @@ impl Lab {
         String::from_utf8_lossy(&out.stdout).trim().to_owned()
     }
     fn script(&self, args: &[&str]) -> Output {
-        let out = Command::new(self.get("LAB_SCRIPT")).args(args).output().unwrap();
-        assert!(out.status.success(), "lab.sh {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        let out = Command::new(self.get("LAB_SCRIPT"))
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "lab.sh {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         out
     }
     fn virsh(&self, n: usize, args: &[&str]) -> Output {
@@ -60,7 +72,11 @@ impl Lab {
             .args(args)
             .output()
             .unwrap();
-        assert!(out.status.success(), "virsh {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "virsh {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         out
     }
     /// Where a guest is now: guests may have moved in an earlier test.
@@ -68,7 +84,9 @@ impl Lab {
         (1..=self.hosts())
             .find(|&n| {
                 let out = self.virsh(n, &["list", "--name"]);
-                String::from_utf8_lossy(&out.stdout).lines().any(|l| l.trim() == guest)
+                String::from_utf8_lossy(&out.stdout)
+                    .lines()
+                    .any(|l| l.trim() == guest)
             })
             .unwrap_or_else(|| panic!("{guest} runs nowhere"))
     }
@@ -76,13 +94,23 @@ impl Lab {
 
 fn fleetwatch() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_fleetwatch"));
-    c.env("XDG_STATE_HOME", std::env::temp_dir().join("fleetwatch-e2e"));
+    c.env(
+        "XDG_STATE_HOME",
+        std::env::temp_dir().join("fleetwatch-e2e"),
+    );
     c
 }
 
 fn snapshot(lab: &Lab) -> Value {
-    let out = fleetwatch().args(["--config", &lab.config(), "snapshot", "--json"]).output().unwrap();
-    assert!(out.status.success(), "snapshot: {}", String::from_utf8_lossy(&out.stderr));
+    let out = fleetwatch()
+        .args(["--config", &lab.config(), "snapshot", "--json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "snapshot: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
@@ -95,23 +123,45 @@ impl Tui {
     fn start(lab: &Lab, w: u16, h: u16) -> Tui {
         let session = format!("fw-e2e-{}", std::process::id());
         let bin = env!("CARGO_BIN_EXE_fleetwatch");
-        let cmd = format!("XDG_STATE_HOME=/tmp/fleetwatch-e2e {bin} --config {}", lab.config());
+        let cmd = format!(
+            "XDG_STATE_HOME=/tmp/fleetwatch-e2e {bin} --config {}",
+            lab.config()
+        );
         let ok = Command::new("tmux")
-            .args(["new-session", "-d", "-s", &session, "-x", &w.to_string(), "-y", &h.to_string(), &cmd])
+            .args([
+                "new-session",
+                "-d",
+                "-s",
+                &session,
+                "-x",
+                &w.to_string(),
+                "-y",
+                &h.to_string(),
+                &cmd,
+            ])
             .status()
             .unwrap()
             .success();
         assert!(ok, "tmux did not start");
         let t = Tui { session };
-        t.wait_for("all hosts up", Duration::from_secs(20), |s| s.contains(&format!("hosts {0}/{0}", lab.hosts())));
+        t.wait_for("all hosts up", Duration::from_secs(20), |s| {
+            s.contains(&format!("hosts {0}/{0}", lab.hosts()))
+        });
         t
     }
     fn screen(&self) -> String {
-        let out = Command::new("tmux").args(["capture-pane", "-p", "-t", &self.session]).output().unwrap();
+        let out = Command::new("tmux")
+            .args(["capture-pane", "-p", "-t", &self.session])
+            .output()
+            .unwrap();
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
     fn keys(&self, keys: &[&str]) {
-        Command::new("tmux").args(["send-keys", "-t", &self.session]).args(keys).status().unwrap();
+        Command::new("tmux")
+            .args(["send-keys", "-t", &self.session])
+            .args(keys)
+            .status()
+            .unwrap();
     }
     /// Waits until `pred` holds for the screen; returns how long that took.
     fn wait_for(&self, what: &str, limit: Duration, pred: impl Fn(&str) -> bool) -> Duration {
@@ -121,24 +171,38 @@ impl Tui {
             if pred(&s) {
                 return start.elapsed();
             }
-            assert!(start.elapsed() < limit, "after {limit:?} still waiting for {what}; screen:\n{s}");
+            assert!(
+                start.elapsed() < limit,
+                "after {limit:?} still waiting for {what}; screen:\n{s}"
+            );
             std::thread::sleep(Duration::from_millis(100));
         }
     }
     /// The line of the hosts pane for a host.
     fn host_line(&self, name: &str) -> String {
-        self.screen().lines().find(|l| l.contains(&format!(" {name} "))).unwrap_or_default().to_owned()
+        self.screen()
+            .lines()
+            .find(|l| l.contains(&format!(" {name} ")))
+            .unwrap_or_default()
+            .to_owned()
     }
 }
 
 impl Drop for Tui {
     fn drop(&mut self) {
-        let _ = Command::new("tmux").args(["kill-session", "-t", &self.session]).status();
+        let _ = Command::new("tmux")
+            .args(["kill-session", "-t", &self.session])
+            .status();
     }
 }
 
 fn vm<'a>(doc: &'a Value, name: &str) -> &'a Value {
-    doc["vms"].as_array().unwrap().iter().find(|v| v["name"] == name).unwrap_or_else(|| panic!("{name} not in {doc}"))
+    doc["vms"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["name"] == name)
+        .unwrap_or_else(|| panic!("{name} not in {doc}"))
 }
 
 #[test]
@@ -152,12 +216,24 @@ fn a_every_guest_on_its_host_with_real_numbers() {
     let doc = snapshot(&lab);
     lab.virsh(home, &["resume", &paused]);
     for n in 1..=lab.hosts() {
-        let h = doc["hosts"].as_array().unwrap().iter().find(|h| h["name"] == lab.name(n)).unwrap();
+        let h = doc["hosts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|h| h["name"] == lab.name(n))
+            .unwrap();
         assert_eq!(h["state"], "up", "{h}");
-        assert!(h["cpus"].as_u64().unwrap() >= 1 && h["memory_bytes"].as_u64().unwrap() > 1 << 30, "{h}");
+        assert!(
+            h["cpus"].as_u64().unwrap() >= 1 && h["memory_bytes"].as_u64().unwrap() > 1 << 30,
+            "{h}"
+        );
         assert!(h["poll_ms"].as_f64().unwrap() > 0.0);
         let listed = lab.virsh(n, &["list", "--name"]);
-        let names: Vec<String> = String::from_utf8_lossy(&listed.stdout).lines().filter(|l| !l.is_empty()).map(str::to_owned).collect();
+        let names: Vec<String> = String::from_utf8_lossy(&listed.stdout)
+            .lines()
+            .filter(|l| !l.is_empty())
+            .map(str::to_owned)
+            .collect();
         assert!(!names.is_empty());
         for g in &names {
             let v = vm(&doc, g);
@@ -174,7 +250,12 @@ fn a_every_guest_on_its_host_with_real_numbers() {
             }
         }
     }
-    assert_eq!(doc["vms"].as_array().unwrap().len(), (1..=lab.hosts()).map(|n| lab.guests(n).len()).sum::<usize>());
+    assert_eq!(
+        doc["vms"].as_array().unwrap().len(),
+        (1..=lab.hosts())
+            .map(|n| lab.guests(n).len())
+            .sum::<usize>()
+    );
 }
 
 #[test]
@@ -188,15 +269,26 @@ fn b_a_live_migration_outside_fleetwatch_shows_within_two_polls() {
     tui.keys(&["/"]);
     tui.keys(&["-l", &guest]);
     tui.keys(&["Enter"]);
-    let row = |s: &str, host: &str| s.lines().any(|l| l.contains(&format!("│{guest} ")) && l.contains(host));
-    tui.wait_for("the guest on its first host", Duration::from_secs(10), |s| row(s, &lab.name(from)));
+    let row = |s: &str, host: &str| {
+        s.lines()
+            .any(|l| l.contains(&format!("│{guest} ")) && l.contains(host))
+    };
+    tui.wait_for(
+        "the guest on its first host",
+        Duration::from_secs(10),
+        |s| row(s, &lab.name(from)),
+    );
     let t = Instant::now();
     lab.script(&["migrate", &guest, &from.to_string(), &to.to_string()]);
     let migration = t.elapsed();
-    let seen = tui.wait_for("the guest on the new host", Duration::from_secs(4) + Duration::from_millis(500), |s| {
-        row(s, &lab.name(to))
-    });
-    eprintln!("migration took {migration:?}; fleetwatch showed the new host {seen:?} after it ended");
+    let seen = tui.wait_for(
+        "the guest on the new host",
+        Duration::from_secs(4) + Duration::from_millis(500),
+        |s| row(s, &lab.name(to)),
+    );
+    eprintln!(
+        "migration took {migration:?}; fleetwatch showed the new host {seen:?} after it ended"
+    );
     drop(tui);
     lab.script(&["migrate", &guest, &to.to_string(), &from.to_string()]);
 }
@@ -211,20 +303,38 @@ fn c_a_killed_daemon_is_down_within_the_timeout_and_comes_back() {
     let t = Instant::now();
     assert!(Command::new("kill").arg(&pid).status().unwrap().success());
     let down = tui.wait_for("host down", Duration::from_secs(8), |s| {
-        s.lines().any(|l| l.contains(&lab.name(n)) && l.contains("DOWN"))
+        s.lines()
+            .any(|l| l.contains(&lab.name(n)) && l.contains("DOWN"))
     });
-    eprintln!("killed libvirtd shown DOWN after {down:?}: {}", tui.host_line(&lab.name(n)).trim());
+    eprintln!(
+        "killed libvirtd shown DOWN after {down:?}: {}",
+        tui.host_line(&lab.name(n)).trim()
+    );
     // The others keep updating: their data stays fresh while this one is down.
     std::thread::sleep(Duration::from_secs(3));
     for other in 1..n {
-        assert!(tui.host_line(&lab.name(other)).contains(" UP "), "{}", tui.screen());
+        assert!(
+            tui.host_line(&lab.name(other)).contains(" UP "),
+            "{}",
+            tui.screen()
+        );
     }
-    assert!(tui.screen().lines().next().unwrap().contains("data 0s ago") || tui.screen().lines().next().unwrap().contains("data 1s ago") || tui.screen().lines().next().unwrap().contains("data 2s ago"), "{}", tui.screen());
+    assert!(
+        tui.screen().lines().next().unwrap().contains("data 0s ago")
+            || tui.screen().lines().next().unwrap().contains("data 1s ago")
+            || tui.screen().lines().next().unwrap().contains("data 2s ago"),
+        "{}",
+        tui.screen()
+    );
     lab.script(&["restart", &n.to_string()]);
     let back = tui.wait_for("host back up", Duration::from_secs(40), |s| {
-        s.lines().any(|l| l.contains(&lab.name(n)) && l.contains(" UP "))
+        s.lines()
+            .any(|l| l.contains(&lab.name(n)) && l.contains(" UP "))
     });
-    eprintln!("restarted libvirtd UP again after {back:?} (total {:?})", t.elapsed());
+    eprintln!(
+        "restarted libvirtd UP again after {back:?} (total {:?})",
+        t.elapsed()
+    );
 }
 
 #[test]
@@ -235,25 +345,47 @@ fn d_a_hung_daemon_never_freezes_the_ui() {
     let tui = Tui::start(&lab, 200, 50);
     let pid = lab.pid(n);
     let stop = Instant::now();
-    assert!(Command::new("kill").args(["-STOP", &pid]).status().unwrap().success());
+    assert!(Command::new("kill")
+        .args(["-STOP", &pid])
+        .status()
+        .unwrap()
+        .success());
     let cont = || {
         let _ = Command::new("kill").args(["-CONT", &pid]).status();
     };
-    let line_has = |s: &str, what: &str| s.lines().any(|l| l.contains(&lab.name(n)) && l.contains(what));
-    let stale = tui.wait_for("host stale", Duration::from_secs(6), |s| line_has(s, "STALE"));
+    let line_has = |s: &str, what: &str| {
+        s.lines()
+            .any(|l| l.contains(&lab.name(n)) && l.contains(what))
+    };
+    let stale = tui.wait_for("host stale", Duration::from_secs(6), |s| {
+        line_has(s, "STALE")
+    });
     // Keys answer while the host hangs: the help opens and closes at once.
     let t = Instant::now();
     tui.keys(&["?"]);
-    tui.wait_for("help", Duration::from_secs(1), |s| s.contains("Help · Esc closes"));
+    tui.wait_for("help", Duration::from_secs(1), |s| {
+        s.contains("Help · Esc closes")
+    });
     tui.keys(&["Escape"]);
-    tui.wait_for("help closed", Duration::from_secs(1), |s| !s.contains("Help · Esc closes"));
+    tui.wait_for("help closed", Duration::from_secs(1), |s| {
+        !s.contains("Help · Esc closes")
+    });
     let keys = t.elapsed();
-    let down = tui.wait_for("host down after the timeout", Duration::from_secs(12), |s| line_has(s, "DOWN"));
+    let down = tui.wait_for(
+        "host down after the timeout",
+        Duration::from_secs(12),
+        |s| line_has(s, "DOWN"),
+    );
     let down_at = stop.elapsed();
     cont();
-    let back = tui.wait_for("host back up", Duration::from_secs(40), |s| line_has(s, " UP "));
+    let back = tui.wait_for("host back up", Duration::from_secs(40), |s| {
+        line_has(s, " UP ")
+    });
     eprintln!("hung: STALE after {stale:?}, keys answered in {keys:?}, DOWN {down_at:?} after SIGSTOP, UP {back:?} after SIGCONT");
-    assert!(down_at < Duration::from_secs(8 + 3), "down only after {down_at:?}");
+    assert!(
+        down_at < Duration::from_secs(8 + 3),
+        "down only after {down_at:?}"
+    );
     let _ = down;
 }
 
@@ -278,10 +410,15 @@ fn e_guests_defined_while_watching_appear_and_undefined_ones_vanish() {
     .unwrap();
     lab.virsh(n, &["define", xml.to_str().unwrap()]);
     lab.virsh(n, &["start", &name]);
-    let row = |s: &str| s.lines().any(|l| l.contains(&format!("│{name} ")) && l.contains(&lab.name(n)));
+    let row = |s: &str| {
+        s.lines()
+            .any(|l| l.contains(&format!("│{name} ")) && l.contains(&lab.name(n)))
+    };
     let appeared = tui.wait_for("new guest", Duration::from_secs(6), row);
     lab.virsh(n, &["destroy", &name]);
     lab.virsh(n, &["undefine", &name]);
     let vanished = tui.wait_for("guest gone", Duration::from_secs(6), |s| !s.contains(&name));
-    eprintln!("defined guest appeared after {appeared:?}; undefined one vanished after {vanished:?}");
+    eprintln!(
+        "defined guest appeared after {appeared:?}; undefined one vanished after {vanished:?}"
+    );
 }

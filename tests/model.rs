@@ -245,3 +245,46 @@ fn stopped_vms_use_nothing_and_node_counters_give_host_cpu() {
     assert_eq!(f.hosts[0].totals.memory_used, Some(12 << 30));
     assert_eq!(f.hosts[0].totals.vcpus_allocated, 0);
 }
+
+#[test]
+fn a_counter_missing_from_a_poll_keeps_its_last_rate_until_the_next_reading() {
+    let t0 = Instant::now();
+    let s = |secs| t0 + Duration::from_secs(secs);
+    let mut f = two_hosts();
+    f.apply(
+        0,
+        &sample(
+            info(8, 32),
+            s(0),
+            vec![domain("u1", "web", VmState::Running, 0)],
+        ),
+    );
+    f.apply(
+        0,
+        &sample(
+            info(8, 32),
+            s(2),
+            vec![domain("u1", "web", VmState::Running, 2)],
+        ),
+    );
+    assert_eq!(f.vm("u1").unwrap().disk_read_bps, Some(1_000_000.0));
+    // Fast polls without disk counters (they cost a monitor round trip per VM).
+    for secs in [4, 6, 8] {
+        let mut d = domain("u1", "web", VmState::Running, secs);
+        d.disk_read_bytes = None;
+        d.rss_bytes = None;
+        f.apply(0, &sample(info(8, 32), s(secs), vec![d]));
+        let vm = f.vm("u1").unwrap();
+        assert_eq!(vm.disk_read_bps, Some(1_000_000.0), "held at {secs}s");
+        assert_eq!(vm.rss_bytes, Some(1 << 30), "rss held at {secs}s");
+        assert!(
+            (vm.cpu_percent.unwrap() - 25.0).abs() < 1e-9,
+            "cpu still per poll"
+        );
+    }
+    // The next reading: 6 MB more over the 8 s since the last one is 0.75 MB/s.
+    let mut d = domain("u1", "web", VmState::Running, 10);
+    d.disk_read_bytes = Some(2_000_000 + 3_000_000 * 2);
+    f.apply(0, &sample(info(8, 32), s(10), vec![d]));
+    assert_eq!(f.vm("u1").unwrap().disk_read_bps, Some(6_000_000.0 / 8.0));
+}

@@ -36,7 +36,10 @@ pub fn start_collectors(
     Collectors::start(
         &uris,
         Timing::new(config.poll.interval, config.poll.timeout),
-        Arc::new(LibvirtConnector { read_only: true }),
+        Arc::new(LibvirtConnector {
+            read_only: true,
+            slow_every: config.poll.slow_stats_every,
+        }),
         tx,
     )
 }

@@ -10,6 +10,10 @@ use tokio::sync::mpsc::unbounded_channel;
 
 pub async fn collect(config: &Config) -> std::io::Result<Fleet> {
     let (tx, mut rx) = unbounded_channel::<Message>();
+    // Two polls only: both fetch every statistic, so every rate has two readings.
+    let mut config = config.clone();
+    config.poll.slow_stats_every = 1;
+    let config = &config;
     let collectors = start_collectors(config, tx)?;
     let mut fleet = Fleet::new(&config.hosts);
     let mut samples = vec![0u32; config.hosts.len()];

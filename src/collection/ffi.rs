@@ -83,22 +83,30 @@ pub fn all_domain_stats(
 }
 
 /// The whole node's cumulative CPU times (`kernel`, `user`, `idle`, `iowait`, ... in ns), from
-/// `virNodeGetCPUStats` over all CPUs.
-pub fn node_cpu_stats(conn: &Connect) -> Result<Vec<(String, u64)>, Error> {
-    let mut n: c_int = 0;
-    // SAFETY: with params NULL libvirt only writes the number of parameters into n.
-    let rc = unsafe { sys::virNodeGetCPUStats(conn.as_ptr(), -1, std::ptr::null_mut(), &mut n, 0) };
-    if rc < 0 {
-        return Err(Error::last_error());
-    }
-    let mut buf: Vec<sys::virNodeCPUStats> = vec![
-        sys::virNodeCPUStats {
-            field: [0; 80],
-            value: 0
-        };
-        n.max(0) as usize
-    ];
-    // SAFETY: buf has room for n entries, which is what we tell libvirt.
+/// `virNodeGetCPUStats` over all CPUs. `count` is the number of fields from an earlier call:
+/// knowing it saves the round trip that asks for it.
+pub fn node_cpu_stats(conn: &Connect, count: Option<usize>) -> Result<Vec<(String, u64)>, Error> {
+    let mut n: c_int = match count {
+        Some(c) => c as c_int,
+        None => {
+            let mut n: c_int = 0;
+            // SAFETY: with params NULL libvirt only writes the number of parameters into n.
+            let rc = unsafe {
+                sys::virNodeGetCPUStats(conn.as_ptr(), -1, std::ptr::null_mut(), &mut n, 0)
+            };
+            if rc < 0 {
+                return Err(Error::last_error());
+            }
+            n
+        }
+    };
+    let empty = sys::virNodeCPUStats {
+        field: [0; 80],
+        value: 0,
+    };
+    let mut buf: Vec<sys::virNodeCPUStats> = vec![empty; n.max(0) as usize];
+    // SAFETY: buf has room for n entries, which is what we tell libvirt; it writes back how many
+    // it filled, never more.
     let rc = unsafe { sys::virNodeGetCPUStats(conn.as_ptr(), -1, buf.as_mut_ptr(), &mut n, 0) };
     if rc < 0 {
         return Err(Error::last_error());
@@ -268,8 +276,12 @@ mod tests {
             .params
             .iter()
             .any(|(k, v)| k == "state.state" && v.as_u64() == Some(1)));
-        let cpu = node_cpu_stats(&conn).unwrap();
+        let cpu = node_cpu_stats(&conn, None).unwrap();
         assert!(cpu.iter().any(|(k, _)| k == "idle"), "{cpu:?}");
+        // With the count known, one call gives the same fields.
+        let again = node_cpu_stats(&conn, Some(cpu.len())).unwrap();
+        let names = |v: &[(String, u64)]| v.iter().map(|(k, _)| k.clone()).collect::<Vec<_>>();
+        assert_eq!(names(&again), names(&cpu));
     }
 
     #[test]

@@ -2,66 +2,16 @@
 //! per VM UUID. A UUID can be defined on several hosts at once (a migration in flight, or a
 //! definition left behind on the source); the running copy is the one shown.
 
-use super::rates::{cpu_percent, per_second, ratio};
-use super::sample::{
-    DomainConfig, DomainSample, HostInfo, HostSample, LocalStats, NodeCpu, VmState,
-};
+use super::rates::ratio;
+use super::sample::{HostInfo, HostSample, LocalStats, NodeCpu, VmState};
 use super::series::{sum, Series};
+pub use super::vm::Vm;
 use crate::collection::LinkState;
 use crate::config::HostConfig;
 use chrono::{DateTime, Utc};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Instant;
-
-#[derive(Debug, Clone)]
-pub struct Vm {
-    pub uuid: String,
-    pub name: String,
-    pub host: usize,
-    pub state: VmState,
-    pub vcpus: Option<u32>,
-    pub memory_bytes: Option<u64>,
-    pub max_memory_bytes: Option<u64>,
-    pub rss_bytes: Option<u64>,
-    /// Percent of the VM's own vCPUs.
-    pub cpu_percent: Option<f64>,
-    /// Percent of the host's CPUs.
-    pub host_cpu_percent: Option<f64>,
-    pub disk_read_bps: Option<f64>,
-    pub disk_write_bps: Option<f64>,
-    pub net_rx_bps: Option<f64>,
-    pub net_tx_bps: Option<f64>,
-    pub config: Option<Arc<DomainConfig>>,
-    /// Findings, filled by later stages; shown in the flags column.
-    pub flags: Vec<String>,
-    /// This host's copy is the one shown for the UUID.
-    pub primary: bool,
-    last: Counters,
-    last_at: Instant,
-}
-
-/// The cumulative counters of the previous sample: all a rate needs, nothing that allocates.
-#[derive(Debug, Clone, Copy, Default)]
-struct Counters {
-    cpu_time_ns: Option<u64>,
-    disk_read_bytes: Option<u64>,
-    disk_write_bytes: Option<u64>,
-    net_rx_bytes: Option<u64>,
-    net_tx_bytes: Option<u64>,
-}
-
-impl Counters {
-    fn of(d: &DomainSample) -> Counters {
-        Counters {
-            cpu_time_ns: d.cpu_time_ns,
-            disk_read_bytes: d.disk_read_bytes,
-            disk_write_bytes: d.disk_write_bytes,
-            net_rx_bytes: d.net_rx_bytes,
-            net_tx_bytes: d.net_tx_bytes,
-        }
-    }
-}
 
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct HostTotals {
@@ -211,8 +161,13 @@ impl Fleet {
         h.last_sample_at = Some(s.taken);
         h.last_sample_wall = Some(s.wall);
         h.poll_micros = Some(s.poll_micros);
-        h.free_memory_bytes = s.free_memory_bytes;
-        h.local = s.local.clone();
+        // Fetched on slow polls only: the last reading stands in between.
+        if s.free_memory_bytes.is_some() {
+            h.free_memory_bytes = s.free_memory_bytes;
+        }
+        if s.local.is_some() {
+            h.local.clone_from(&s.local);
+        }
         let node_cpu = match (h.node_cpu, s.node_cpu) {
             (Some((p, _)), Some(c)) if c.total_ns > p.total_ns && c.busy_ns >= p.busy_ns => {
                 Some((c.busy_ns - p.busy_ns) as f64 / (c.total_ns - p.total_ns) as f64 * 100.0)
@@ -325,10 +280,6 @@ impl Fleet {
     }
 }
 
-fn opt_ptr_eq<T>(a: &Option<Arc<T>>, b: &Option<Arc<T>>) -> bool {
-    matches!((a, b), (Some(x), Some(y)) if Arc::ptr_eq(x, y))
-}
-
 fn totals(h: &Host, node_cpu: Option<f64>) -> HostTotals {
     let mut t = HostTotals {
         vms: h.vms.len(),
@@ -355,85 +306,4 @@ fn totals(h: &Host, node_cpu: Option<f64>) -> HostTotals {
         _ => Some(t.memory_allocated),
     };
     t
-}
-
-impl Vm {
-    fn first(d: &DomainSample, host: usize, at: Instant) -> Vm {
-        let mut vm = Vm {
-            uuid: d.uuid.clone(),
-            name: d.name.clone(),
-            host,
-            state: d.state.unwrap_or(VmState::Other),
-            vcpus: None,
-            memory_bytes: None,
-            max_memory_bytes: None,
-            rss_bytes: None,
-            cpu_percent: None,
-            host_cpu_percent: None,
-            disk_read_bps: None,
-            disk_write_bps: None,
-            net_rx_bps: None,
-            net_tx_bps: None,
-            config: None,
-            flags: Vec::new(),
-            primary: false,
-            last: Counters::default(),
-            last_at: at,
-        };
-        vm.take(d, at);
-        vm
-    }
-
-    fn take(&mut self, d: &DomainSample, at: Instant) {
-        if self.name != d.name {
-            self.name.clone_from(&d.name);
-        }
-        self.state = d.state.unwrap_or(VmState::Other);
-        self.vcpus = d.vcpus;
-        self.memory_bytes = d.memory_bytes;
-        self.max_memory_bytes = d.max_memory_bytes;
-        self.rss_bytes = d.rss_bytes;
-        if d.config.is_some() && !opt_ptr_eq(&self.config, &d.config) {
-            self.config.clone_from(&d.config);
-        }
-        self.last = Counters::of(d);
-        self.last_at = at;
-    }
-
-    fn update(&mut self, d: &DomainSample, at: Instant, host_cpus: u32) {
-        let dt = at.saturating_duration_since(self.last_at).as_secs_f64();
-        let p = self.last;
-        let active = d.state.is_some_and(VmState::is_active);
-        if active {
-            self.cpu_percent = cpu_percent(p.cpu_time_ns, d.cpu_time_ns, dt, d.vcpus.unwrap_or(0));
-            self.host_cpu_percent = cpu_percent(p.cpu_time_ns, d.cpu_time_ns, dt, host_cpus);
-            self.disk_read_bps = per_second(p.disk_read_bytes, d.disk_read_bytes, dt);
-            self.disk_write_bps = per_second(p.disk_write_bytes, d.disk_write_bytes, dt);
-            self.net_rx_bps = per_second(p.net_rx_bytes, d.net_rx_bytes, dt);
-            self.net_tx_bps = per_second(p.net_tx_bytes, d.net_tx_bytes, dt);
-        } else {
-            // A stopped VM uses nothing; that is known, not unknown.
-            self.cpu_percent = Some(0.0);
-            self.host_cpu_percent = Some(0.0);
-            self.disk_read_bps = Some(0.0);
-            self.disk_write_bps = Some(0.0);
-            self.net_rx_bps = Some(0.0);
-            self.net_tx_bps = Some(0.0);
-        }
-        self.take(d, at);
-    }
-
-    /// Cumulative CPU time from the latest sample.
-    pub fn cpu_time_ns(&self) -> Option<u64> {
-        self.last.cpu_time_ns
-    }
-
-    fn clear_rates(&mut self) {
-        self.cpu_percent = None;
-        self.host_cpu_percent = None;
-        self.disk_read_bps = None;
-        self.disk_write_bps = None;
-        self.net_rx_bps = None;
-        self.net_tx_bps = None;
-    }
 }

@@ -6,5 +6,6 @@ pub mod rates;
 pub mod sample;
 pub mod series;
 pub mod storage;
+pub mod vm;
 
 pub use fleet::{Fleet, Host, HostTotals, Vm};

@@ -8,6 +8,8 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+pub use crate::policy::PolicyConfig;
+
 pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(2);
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 pub const DEFAULT_SLOW_EVERY: u32 = 5;
@@ -55,14 +57,6 @@ pub struct HostConfig {
     pub tags: Vec<String>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PolicyConfig {
-    /// Path prefixes of file and block disks that live on storage every host can reach.
-    #[serde(default)]
-    pub shared_storage: Vec<String>,
-}
-
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawConfig {
@@ -84,7 +78,7 @@ fn default_slow_every() -> u32 {
     DEFAULT_SLOW_EVERY
 }
 
-fn duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+pub(crate) fn duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
     struct V;
     impl de::Visitor<'_> for V {
         type Value = Duration;
@@ -97,6 +91,10 @@ fn duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
         }
     }
     d.deserialize_str(V)
+}
+
+pub(crate) fn opt_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+    duration(d).map(Some)
 }
 
 /// A configuration problem, already phrased for the operator.
@@ -179,11 +177,16 @@ impl Config {
             h.uri = resolve_test_uri(&h.uri, &base);
             hosts.push(h);
         }
+        let mut policy = raw.policy;
+        if policy.max_vcpu_overcommit.is_nan() || policy.max_vcpu_overcommit <= 0.0 {
+            return Err(fail("max_vcpu_overcommit", "must be above 0".into()));
+        }
+        policy.resolve(&base);
         Ok(Config {
             source: path.map(Path::to_path_buf),
             poll: raw.poll,
             hosts,
-            policy: raw.policy,
+            policy,
         })
     }
 }

@@ -8,6 +8,7 @@ pub mod collection;
 pub mod config;
 pub mod demo;
 pub mod model;
+pub mod policy;
 pub mod report;
 pub mod sanitize;
 pub mod ui;

@@ -27,6 +27,13 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Poll every host once and print the findings. Exit 0 none, 1 warnings only, 2 any
+    /// critical, 3 could not check (Nagios plugin convention).
+    Check {
+        /// One JSON document instead of plugin output.
+        #[arg(long)]
+        json: bool,
+    },
     /// Poll every host twice, one interval apart, print the fleet and exit (1 if no host is up).
     Snapshot {
         /// One JSON document instead of a table.
@@ -94,7 +101,13 @@ fn main() -> ExitCode {
         Ok(c) => c,
         Err(e) => {
             eprintln!("fleetwatch: {e}");
-            return ExitCode::from(2);
+            // For `check`, a broken config is "could not check" to the monitoring system.
+            let code = if matches!(cli.command, Some(Command::Check { .. })) {
+                app::check::UNKNOWN
+            } else {
+                2
+            };
+            return ExitCode::from(code);
         }
     };
     let rt = match tokio::runtime::Builder::new_current_thread()
@@ -108,8 +121,37 @@ fn main() -> ExitCode {
         }
     };
     match cli.command {
+        Some(Command::Check { json }) => rt.block_on(async {
+            let errors: Vec<String> = fleetwatch::policy::loader::Inputs::load(&config.policy)
+                .errors()
+                .iter()
+                .map(|e| e.to_string())
+                .collect();
+            if !errors.is_empty() {
+                if json {
+                    let doc = serde_json::json!({"status": "unknown", "findings": [], "problems": errors});
+                    println!("{doc}");
+                } else {
+                    println!("FLEETWATCH UNKNOWN - cannot check: {}", errors.join("; "));
+                }
+                return ExitCode::from(app::check::UNKNOWN);
+            }
+            let fleet = match app::snapshot::collect(&config, 1).await {
+                Ok(f) => f,
+                Err(e) => {
+                    println!("FLEETWATCH UNKNOWN - cannot start collectors: {e}");
+                    return ExitCode::from(app::check::UNKNOWN);
+                }
+            };
+            if json {
+                println!("{}", serde_json::to_string_pretty(&app::check::json(&fleet)).unwrap_or_default());
+            } else {
+                print!("{}", app::check::text(&fleet));
+            }
+            ExitCode::from(app::check::status(&fleet).0)
+        }),
         Some(Command::Snapshot { json }) => rt.block_on(async {
-            let fleet = match app::snapshot::collect(&config).await {
+            let fleet = match app::snapshot::collect(&config, 2).await {
                 Ok(f) => f,
                 Err(e) => {
                     eprintln!("fleetwatch: {e}");

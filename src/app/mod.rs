@@ -2,6 +2,7 @@
 //! send it whole snapshots over a channel, the terminal sends it input, and it draws only when
 //! one of those brought something new.
 
+pub mod check;
 pub mod snapshot;
 pub mod terminal;
 
@@ -9,14 +10,16 @@ use crate::collection::libvirt::LibvirtConnector;
 use crate::collection::supervisor::{Collectors, Timing};
 use crate::collection::{libvirt_init, Message, Update};
 use crate::config::Config;
-use crate::model::Fleet;
+use crate::model::{rules, Fleet};
+use crate::policy::loader::{self, Inputs};
+use crate::policy::PolicyConfig;
 use crate::ui::keys;
 use crate::ui::state::{Effect, UiState};
 use crate::ui::theme::Theme;
 use crate::ui::{self, Context};
 use ratatui::crossterm::event::{self, Event};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
 
 /// Applies one collector message to the fleet.
@@ -89,9 +92,22 @@ pub fn handle_event(
     }
 }
 
+/// Re-evaluates the findings for the fleet as it is now.
+pub fn evaluate(fleet: &mut Fleet, policy: &PolicyConfig, inputs: &Inputs) {
+    let list = rules::evaluate(fleet, policy, inputs, chrono::Utc::now());
+    fleet.set_findings(list, inputs.problems(policy));
+}
+
+/// Findings are re-evaluated at most this often however fast samples arrive: they walk the
+/// whole fleet, samples touch one host.
+const EVALUATE_EVERY: Duration = Duration::from_secs(1);
+
 pub async fn run_tui(config: Config, mode: &str) -> color_eyre::Result<()> {
     let (tx, mut rx): (_, UnboundedReceiver<Message>) = unbounded_channel();
     let collectors = start_collectors(&config, tx)?;
+    let (policy_tx, mut policy_rx) = unbounded_channel();
+    let mut inputs = Inputs::load(&PolicyConfig::default());
+    loader::spawn(config.policy.clone(), policy_tx)?;
     let mut fleet = Fleet::new(&config.hosts);
     let mut ui = UiState::default();
     let theme = Theme::from_env();
@@ -101,7 +117,18 @@ pub async fn run_tui(config: Config, mode: &str) -> color_eyre::Result<()> {
     let mut term_sig = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     let mut hup_sig = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())?;
     let mut int_sig = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())?;
+    let mut evaluated: Option<(u64, Instant)> = None;
     loop {
+        // Findings follow the fleet, a second behind at most.
+        let due = match evaluated {
+            Some((generation, _)) if generation == fleet.generation => None,
+            Some((_, at)) => Some(at + EVALUATE_EVERY),
+            None => Some(Instant::now()),
+        };
+        if due.is_some_and(|d| d <= Instant::now()) {
+            evaluate(&mut fleet, &config.policy, &inputs);
+            evaluated = Some((fleet.generation, Instant::now()));
+        }
         let cx = Context {
             theme,
             shared_storage: &config.policy.shared_storage,
@@ -109,6 +136,7 @@ pub async fn run_tui(config: Config, mode: &str) -> color_eyre::Result<()> {
             now: Instant::now(),
         };
         guard.term.draw(|f| ui::draw(f, &fleet, &mut ui, &cx))?;
+        let wake = due.map(tokio::time::Instant::from_std);
         tokio::select! {
             Some(m) = rx.recv() => {
                 apply(&mut fleet, m);
@@ -116,6 +144,10 @@ pub async fn run_tui(config: Config, mode: &str) -> color_eyre::Result<()> {
                 while let Ok(m) = rx.try_recv() {
                     apply(&mut fleet, m);
                 }
+            }
+            Some(new) = policy_rx.recv() => {
+                inputs = new;
+                evaluated = None;
             }
             Some(ev) = ev_rx.recv() => {
                 if let Event::Resize(..) = ev {
@@ -130,6 +162,7 @@ pub async fn run_tui(config: Config, mode: &str) -> color_eyre::Result<()> {
                     }
                 }
             }
+            () = sleep_until(wake) => {}
             _ = term_sig.recv() => break,
             _ = hup_sig.recv() => break,
             _ = int_sig.recv() => break,
@@ -137,4 +170,11 @@ pub async fn run_tui(config: Config, mode: &str) -> color_eyre::Result<()> {
         }
     }
     Ok(())
+}
+
+async fn sleep_until(at: Option<tokio::time::Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
 }

@@ -8,23 +8,27 @@ use crate::model::Fleet;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc::unbounded_channel;
 
-pub async fn collect(config: &Config) -> std::io::Result<Fleet> {
+/// Polls every host `polls` times (one interval apart) or until it is down, then evaluates the
+/// findings once.
+pub async fn collect(config: &Config, polls: u32) -> std::io::Result<Fleet> {
     let (tx, mut rx) = unbounded_channel::<Message>();
-    // Two polls only: both fetch every statistic, so every rate has two readings.
+    // A few polls only: each fetches every statistic, so every rate has two readings.
     let mut config = config.clone();
     config.poll.slow_stats_every = 1;
     let config = &config;
     let collectors = start_collectors(config, tx)?;
     let mut fleet = Fleet::new(&config.hosts);
     let mut samples = vec![0u32; config.hosts.len()];
-    let deadline =
-        Instant::now() + config.poll.interval * 2 + config.poll.timeout + Duration::from_secs(2);
+    let deadline = Instant::now()
+        + config.poll.interval * polls
+        + config.poll.timeout
+        + Duration::from_secs(2);
     let done = |fleet: &Fleet, samples: &[u32]| {
         fleet
             .hosts
             .iter()
             .zip(samples)
-            .all(|(h, &n)| n >= 2 || h.link == LinkState::Down)
+            .all(|(h, &n)| n >= polls || h.link == LinkState::Down)
     };
     while !done(&fleet, &samples) {
         let left = deadline.saturating_duration_since(Instant::now());
@@ -47,5 +51,7 @@ pub async fn collect(config: &Config) -> std::io::Result<Fleet> {
         }
     }
     drop(collectors);
+    let inputs = crate::policy::loader::Inputs::load(&config.policy);
+    super::evaluate(&mut fleet, &config.policy, &inputs);
     Ok(fleet)
 }

@@ -1,7 +1,8 @@
 //! Reads the parts of a domain's XML description that fleetwatch shows. Strings are cleaned here,
 //! where they enter the program.
 
-use crate::model::sample::{DiskConfig, DiskSource, DomainConfig, NicConfig};
+use crate::model::sample::{Approval, DiskConfig, DiskSource, DomainConfig, FleetMeta, NicConfig};
+use crate::policy::parse_when;
 use crate::sanitize::{clean, clean_multiline};
 use roxmltree::{Document, Node};
 
@@ -37,11 +38,12 @@ pub fn parse(xml: &str) -> Result<DomainConfig, String> {
         .flat_map(|d| d.children().filter(|n| n.has_tag_name("interface")))
         .map(nic_of)
         .collect();
-    let fleet_metadata = child("metadata").and_then(|m| {
+    let fleet_node = child("metadata").and_then(|m| {
         m.children()
             .find(|n| n.is_element() && n.tag_name().namespace() == Some(FLEET_NS))
-            .map(|n| xml[n.range()].to_owned())
     });
+    let fleet_metadata = fleet_node.map(|n| xml[n.range()].to_owned());
+    let fleet = fleet_node.map(fleet_meta);
     Ok(DomainConfig {
         title: clean(&text("title")),
         description: clean_multiline(&text("description")),
@@ -50,7 +52,60 @@ pub fn parse(xml: &str) -> Result<DomainConfig, String> {
         disks,
         nics,
         fleet_metadata,
+        fleet,
+        newest_snapshot: None,
     })
+}
+
+/// Reads fleetwatch's own metadata element. A bad attribute is noted, not fatal: the rest of
+/// what the element says still counts.
+fn fleet_meta(n: Node) -> FleetMeta {
+    let mut meta = FleetMeta::default();
+    let find = |name: &str| {
+        n.children()
+            .find(|c| c.is_element() && c.tag_name().name() == name)
+    };
+    if let Some(a) = find("approval") {
+        let attr = |k: &str| {
+            a.attribute(k)
+                .map(|v| clean(v.trim()))
+                .filter(|v| !v.is_empty())
+        };
+        let mut approval = Approval {
+            owner: attr("owner").unwrap_or_default(),
+            ticket: attr("ticket").unwrap_or_default(),
+            group: attr("group"),
+            ..Approval::default()
+        };
+        if let Some(e) = attr("expires") {
+            match parse_when(&e) {
+                Ok(t) => approval.expires = Some(t),
+                Err(err) => meta.problems.push(format!("approval expires: {err}")),
+            }
+        }
+        match attr("vcpus").map(|v| v.parse::<u32>()) {
+            Some(Ok(v)) => approval.vcpus = Some(v),
+            Some(Err(_)) => meta
+                .problems
+                .push("approval vcpus is not a whole number".into()),
+            None => {}
+        }
+        match attr("memory_mib").map(|v| v.parse::<u64>()) {
+            Some(Ok(v)) => approval.memory_mib = Some(v),
+            Some(Err(_)) => meta
+                .problems
+                .push("approval memory_mib is not a whole number".into()),
+            None => {}
+        }
+        meta.approval = Some(approval);
+    }
+    if let Some(last) = find("backup").and_then(|b| b.attribute("last")) {
+        match parse_when(last) {
+            Ok(t) => meta.backup_last = Some(t),
+            Err(err) => meta.problems.push(format!("backup last: {}", clean(&err))),
+        }
+    }
+    meta
 }
 
 fn memory_of(n: Node) -> u64 {
@@ -168,11 +223,47 @@ line two</description>
         assert_eq!(c.nics[0].target.as_deref(), Some("vnet0"));
         assert_eq!(c.nics[1].source, "br0");
         assert_eq!(c.nics[1].target, None);
+        let f = c.fleet.as_ref().unwrap();
+        assert_eq!(f.approval.as_ref().unwrap().owner, "a");
+        assert_eq!(f.backup_last, None);
         let md = c.fleet_metadata.unwrap();
         assert!(
             md.starts_with("<fw:fleet") && md.contains("owner=\"a\""),
             "{md}"
         );
+    }
+
+    #[test]
+    fn fleet_metadata_as_virsh_metadata_writes_it() {
+        let xml = r#"<domain><name>x</name><metadata>
+          <fleetwatch:fleet xmlns:fleetwatch="urn:fleetwatch:1">
+            <fleetwatch:approval owner="team-db" ticket="CHG-7" expires="2027-01-31" group="db" vcpus="4" memory_mib="8192"/>
+            <fleetwatch:backup last="2026-11-21T10:00:00Z"/>
+          </fleetwatch:fleet></metadata></domain>"#;
+        let f = parse(xml).unwrap().fleet.unwrap();
+        let a = f.approval.unwrap();
+        assert_eq!(
+            (a.owner.as_str(), a.ticket.as_str(), a.group.as_deref()),
+            ("team-db", "CHG-7", Some("db"))
+        );
+        assert_eq!((a.vcpus, a.memory_mib), (Some(4), Some(8192)));
+        assert_eq!(a.expires.unwrap().to_rfc3339(), "2027-02-01T00:00:00+00:00");
+        assert_eq!(
+            f.backup_last.unwrap().to_rfc3339(),
+            "2026-11-21T10:00:00+00:00"
+        );
+        assert!(f.problems.is_empty());
+    }
+
+    #[test]
+    fn bad_metadata_attributes_are_noted_not_fatal() {
+        let xml = r#"<domain><metadata><fw:fleet xmlns:fw="urn:fleetwatch:1">
+            <fw:approval owner="x" vcpus="two" expires="someday"/><fw:backup last="never"/>
+          </fw:fleet></metadata></domain>"#;
+        let f = parse(xml).unwrap().fleet.unwrap();
+        assert_eq!(f.approval.unwrap().owner, "x");
+        assert_eq!(f.problems.len(), 3, "{:?}", f.problems);
+        assert_eq!(f.backup_last, None);
     }
 
     #[test]

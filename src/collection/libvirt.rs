@@ -3,6 +3,7 @@
 //! domain is new or changed.
 
 use super::ffi::{self, StatsRecord};
+use super::snapshots::SnapshotCache;
 use super::stats::{domain_from_params, node_cpu_from, Present};
 use super::{domxml, Connector, Source};
 use crate::model::sample::{DomainConfig, DomainSample, HostInfo, HostSample, LocalStats, VmState};
@@ -112,6 +113,7 @@ fn host_info(conn: &Connect, uri: &str) -> HostInfo {
 
 struct Known {
     config: Arc<DomainConfig>,
+    snapshots: SnapshotCache,
     state: Option<VmState>,
     vcpus: Option<u32>,
     read_at: Instant,
@@ -238,9 +240,17 @@ impl LibvirtSource {
                     .map_err(|e| libvirt_error(&e))
                     .and_then(|x| domxml::parse(&x))
                 {
-                    Ok(cfg) => {
+                    Ok(mut cfg) => {
+                        // Snapshots are read on the XML's cadence: new, changed, or every minute.
+                        let mut snapshots = self
+                            .known
+                            .remove(&d.uuid)
+                            .map(|k| k.snapshots)
+                            .unwrap_or_default();
+                        cfg.newest_snapshot = snapshots.newest(dom);
                         let known = Known {
                             config: Arc::new(cfg),
+                            snapshots,
                             state: d.state,
                             vcpus: d.vcpus,
                             read_at: now,

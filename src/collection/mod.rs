@@ -4,6 +4,7 @@
 pub mod domxml;
 pub mod ffi;
 pub mod libvirt;
+pub mod snapshots;
 pub mod stats;
 pub mod supervisor;
 

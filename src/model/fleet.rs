@@ -2,6 +2,7 @@
 //! per VM UUID. A UUID can be defined on several hosts at once (a migration in flight, or a
 //! definition left behind on the source); the running copy is the one shown.
 
+use super::findings::{Finding, Kind, Severity};
 use super::rates::ratio;
 use super::sample::{HostInfo, HostSample, LocalStats, NodeCpu, VmState};
 use super::series::{sum, Series};
@@ -41,6 +42,8 @@ pub struct Host {
     pub vms: BTreeMap<String, Vm>,
     pub totals: HostTotals,
     pub series: Series,
+    /// Kinds of the findings about the host itself (overcommit, failover capacity).
+    pub flags: Vec<Kind>,
     node_cpu: Option<(NodeCpu, Instant)>,
 }
 
@@ -61,6 +64,7 @@ impl Host {
             vms: BTreeMap::new(),
             totals: HostTotals::default(),
             series: Series::default(),
+            flags: Vec::new(),
             node_cpu: None,
         }
     }
@@ -93,6 +97,12 @@ pub struct Fleet {
     /// UUID -> the host whose copy is shown.
     primary: HashMap<String, usize>,
     series: HashMap<String, Series>,
+    /// The current findings, from `rules::evaluate`.
+    pub findings: Vec<Finding>,
+    /// Why some findings could not be checked (unreadable policy files), for a banner.
+    pub problems: Vec<String>,
+    /// The severity each kind has under the policy, for colouring badges.
+    pub severities: BTreeMap<Kind, Severity>,
     /// Bumped on every change, so views know when to recompute.
     pub generation: u64,
 }
@@ -272,6 +282,45 @@ impl Fleet {
 
     pub fn vm_count(&self) -> usize {
         self.primary.len()
+    }
+
+    /// Puts new findings in place and their badges on VMs and hosts. Unchanged findings are no
+    /// change: the rows are not recomputed for them.
+    pub fn set_findings(&mut self, list: Vec<Finding>, problems: Vec<String>) {
+        if list == self.findings && problems == self.problems {
+            return;
+        }
+        for h in &mut self.hosts {
+            h.flags.clear();
+            for vm in h.vms.values_mut() {
+                vm.flags.clear();
+            }
+        }
+        for f in &list {
+            let flags = match (&f.uuid, &f.host) {
+                (Some(u), _) => self
+                    .primary
+                    .get(u)
+                    .and_then(|&h| self.hosts[h].vms.get_mut(u))
+                    .map(|vm| &mut vm.flags),
+                (None, Some(name)) => self
+                    .hosts
+                    .iter_mut()
+                    .find(|h| &h.name == name)
+                    .map(|h| &mut h.flags),
+                (None, None) => None,
+            };
+            if let Some(flags) = flags {
+                if !flags.contains(&f.kind) {
+                    flags.push(f.kind);
+                    flags.sort();
+                }
+            }
+        }
+        self.severities = list.iter().map(|f| (f.kind, f.severity)).collect();
+        self.findings = list;
+        self.problems = problems;
+        self.generation += 1;
     }
 
     /// The newest sample from any host.

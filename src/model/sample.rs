@@ -96,6 +96,26 @@ pub struct NicConfig {
     pub model: String,
 }
 
+/// An approval, from the inventory file or from the VM's own fleetwatch metadata.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Approval {
+    pub owner: String,
+    pub ticket: String,
+    pub expires: Option<DateTime<Utc>>,
+    pub group: Option<String>,
+    pub vcpus: Option<u32>,
+    pub memory_mib: Option<u64>,
+}
+
+/// What the `urn:fleetwatch:1` metadata element says.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct FleetMeta {
+    pub approval: Option<Approval>,
+    pub backup_last: Option<DateTime<Utc>>,
+    /// Attributes that could not be read, said in words for the detail pane.
+    pub problems: Vec<String>,
+}
+
 /// The parts of a domain's XML fleetwatch uses; read when a domain is new or changed.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct DomainConfig {
@@ -107,6 +127,10 @@ pub struct DomainConfig {
     pub nics: Vec<NicConfig>,
     /// The raw `urn:fleetwatch:1` metadata element, when present.
     pub fleet_metadata: Option<String>,
+    /// That element, read.
+    pub fleet: Option<FleetMeta>,
+    /// The newest snapshot's name and creation time (read with the XML, not every poll).
+    pub newest_snapshot: Option<(String, DateTime<Utc>)>,
 }
 
 /// One domain as seen in one poll. Counters are cumulative, as libvirt reports them; `None` is

@@ -2,6 +2,7 @@
 //! may be missing from a sample (costly statistics are fetched every few polls only): its last
 //! rate then stands, as the average over the longer interval, until the next reading.
 
+use super::findings::Kind;
 use super::rates::{cpu_percent, per_second};
 use super::sample::{DomainConfig, DomainSample, VmState};
 use std::sync::Arc;
@@ -26,8 +27,8 @@ pub struct Vm {
     pub net_rx_bps: Option<f64>,
     pub net_tx_bps: Option<f64>,
     pub config: Option<Arc<DomainConfig>>,
-    /// Findings, filled by later stages; shown in the flags column.
-    pub flags: Vec<String>,
+    /// Kinds of the findings about this VM, shown as badges in the flags column.
+    pub flags: Vec<Kind>,
     /// This host's copy is the one shown for the UUID.
     pub primary: bool,
     last: Counters,

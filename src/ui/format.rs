@@ -1,7 +1,5 @@
 //! Numbers as an operator reads them: short, fixed width, "-" for unknown.
 
-use std::time::Duration;
-
 pub fn bytes(v: Option<u64>) -> String {
     v.map_or_else(|| "-".into(), |b| scaled(b as f64, "B"))
 }
@@ -40,15 +38,7 @@ pub fn ratio(v: Option<f64>) -> String {
     v.map_or_else(|| "-".into(), |r| format!("{r:.1}x"))
 }
 
-pub fn age(d: Duration) -> String {
-    let s = d.as_secs();
-    match s {
-        0..=59 => format!("{s}s"),
-        60..=3599 => format!("{}m{:02}s", s / 60, s % 60),
-        3600..=86_399 => format!("{}h{:02}m", s / 3600, (s % 3600) / 60),
-        _ => format!("{}d{:02}h", s / 86_400, (s % 86_400) / 3600),
-    }
-}
+pub use crate::model::age;
 
 /// Cuts `s` to at most `w` columns, marking the cut with an ellipsis.
 pub fn fit(s: &str, w: usize) -> String {
@@ -85,8 +75,8 @@ mod tests {
         assert_eq!(rate(Some(51_200.0)), "50K/s");
         assert_eq!(percent(Some(3.26)), "3.3");
         assert_eq!(ratio(Some(4.25)), "4.2x");
-        assert_eq!(age(Duration::from_secs(75)), "1m15s");
-        assert_eq!(age(Duration::from_secs(7300)), "2h01m");
+        assert_eq!(age(std::time::Duration::from_secs(75)), "1m15s");
+        assert_eq!(age(std::time::Duration::from_secs(7300)), "2h01m");
         assert_eq!(fit("abcdef", 4), "abc…");
         assert_eq!(fit("abc", 4), "abc");
     }

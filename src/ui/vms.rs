@@ -6,6 +6,7 @@ use super::rows::SortKey;
 use super::state::{Focus, UiState};
 use super::theme::Theme;
 use crate::collection::LinkState;
+use crate::model::findings::Severity;
 use crate::model::{Fleet, Vm};
 use ratatui::layout::{Constraint, Rect};
 use ratatui::text::Span;
@@ -130,7 +131,20 @@ fn cell(vm: &Vm, fleet: &Fleet, i: usize, name_w: u16, theme: Theme) -> Cell<'st
         7 => rate(vm.disk_write_bps),
         8 => rate(vm.net_rx_bps),
         9 => rate(vm.net_tx_bps),
-        _ => return Cell::from(fit(&vm.flags.join(" "), COLS[10].width as usize)),
+        _ => {
+            let badges: Vec<Span> = vm
+                .flags
+                .iter()
+                .map(|k| {
+                    let style = match fleet.severities.get(k) {
+                        Some(Severity::Critical) => theme.bad(),
+                        _ => theme.warn(),
+                    };
+                    Span::styled(k.badge().to_string(), style)
+                })
+                .collect();
+            return Cell::from(ratatui::text::Line::from(badges));
+        }
     };
     let w = COLS[i].width as usize;
     Cell::from(if COLS[i].right {

@@ -52,6 +52,8 @@ pub fn config(disk_path: &str) -> Arc<DomainConfig> {
             model: "virtio".into(),
         }],
         fleet_metadata: None,
+        fleet: None,
+        newest_snapshot: None,
     })
 }
 

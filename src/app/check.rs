@@ -1,0 +1,107 @@
+//! `fleetwatch check`: one poll of every host, the findings, and a Nagios-style exit code, for
+//! cron and monitoring systems.
+
+use crate::collection::LinkState;
+use crate::model::findings::{Finding, Severity};
+use crate::model::Fleet;
+use serde_json::json;
+
+pub const OK: u8 = 0;
+pub const WARNING: u8 = 1;
+pub const CRITICAL: u8 = 2;
+pub const UNKNOWN: u8 = 3;
+
+/// The exit code and status word for a fleet's findings.
+pub fn status(fleet: &Fleet) -> (u8, &'static str) {
+    if !fleet.hosts.iter().any(|h| h.link == LinkState::Up) {
+        return (UNKNOWN, "unknown");
+    }
+    if fleet
+        .findings
+        .iter()
+        .any(|f| f.severity == Severity::Critical)
+    {
+        (CRITICAL, "critical")
+    } else if fleet.findings.is_empty() {
+        (OK, "ok")
+    } else {
+        (WARNING, "warning")
+    }
+}
+
+fn sorted(fleet: &Fleet) -> Vec<&Finding> {
+    let mut v: Vec<&Finding> = fleet.findings.iter().collect();
+    v.sort_by(|a, b| {
+        (b.severity, a.kind, &a.host, &a.vm).cmp(&(a.severity, b.kind, &b.host, &b.vm))
+    });
+    v
+}
+
+fn down_hosts(fleet: &Fleet) -> Vec<String> {
+    fleet
+        .hosts
+        .iter()
+        .filter(|h| h.link != LinkState::Up)
+        .map(|h| {
+            format!(
+                "{}: {}",
+                h.name,
+                h.error.as_deref().unwrap_or("not answering")
+            )
+        })
+        .collect()
+}
+
+pub fn json(fleet: &Fleet) -> serde_json::Value {
+    let (_, word) = status(fleet);
+    json!({
+        "status": word,
+        "findings": sorted(fleet),
+        "hosts_down": down_hosts(fleet),
+        "problems": fleet.problems,
+    })
+}
+
+/// Nagios plugin output: a status line with performance data, then one line per finding.
+pub fn text(fleet: &Fleet) -> String {
+    let (_, word) = status(fleet);
+    let crit = fleet
+        .findings
+        .iter()
+        .filter(|f| f.severity == Severity::Critical)
+        .count();
+    let warn = fleet.findings.len() - crit;
+    let up = fleet
+        .hosts
+        .iter()
+        .filter(|h| h.link == LinkState::Up)
+        .count();
+    let mut out = format!(
+        "FLEETWATCH {} - {crit} critical, {warn} warning findings; {up}/{} hosts up, {} VMs | critical={crit} warning={warn} hosts_up={up} vms={}\n",
+        word.to_uppercase(),
+        fleet.hosts.len(),
+        fleet.vm_count(),
+        fleet.vm_count()
+    );
+    for f in sorted(fleet) {
+        let what = match (&f.vm, &f.host) {
+            (Some(vm), Some(h)) => format!("{vm}@{h}"),
+            (None, Some(h)) => h.clone(),
+            (Some(vm), None) => vm.clone(),
+            (None, None) => "-".into(),
+        };
+        out.push_str(&format!(
+            "{} {} {what}: {}\n",
+            f.severity.name().to_uppercase(),
+            f.kind,
+            f.detail
+        ));
+    }
+    for d in down_hosts(fleet) {
+        out.push_str(&format!("DOWN {d}\n"));
+    }
+    for p in &fleet.problems {
+        out.push_str(&format!("PROBLEM {p}\n"));
+    }
+    out
+}

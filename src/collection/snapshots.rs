@@ -1,0 +1,85 @@
+//! The newest snapshot of a domain, one piece of backup evidence. Listing is one round trip; a
+//! snapshot's XML (for its creation time) is read once, when it is first seen.
+
+use crate::sanitize::clean;
+use chrono::{DateTime, Utc};
+use std::collections::HashMap;
+use virt::domain::Domain;
+
+#[derive(Debug, Default)]
+pub struct SnapshotCache {
+    created: HashMap<String, Option<DateTime<Utc>>>,
+}
+
+impl SnapshotCache {
+    pub fn newest(&mut self, dom: &Domain) -> Option<(String, DateTime<Utc>)> {
+        let snaps = dom.list_all_snapshots(0).ok()?;
+        let mut seen = HashMap::with_capacity(snaps.len());
+        for s in &snaps {
+            let Ok(name) = s.name() else { continue };
+            let t = match self.created.get(&name) {
+                Some(t) => *t,
+                None => s.xml_desc(0).ok().and_then(|x| creation_time(&x)),
+            };
+            seen.insert(name, t);
+        }
+        // Forget deleted snapshots.
+        self.created = seen;
+        self.created
+            .iter()
+            .filter_map(|(n, t)| t.map(|t| (clean(n), t)))
+            .max_by_key(|(_, t)| *t)
+    }
+}
+
+fn creation_time(xml: &str) -> Option<DateTime<Utc>> {
+    let doc = roxmltree::Document::parse(xml).ok()?;
+    let secs: i64 = doc
+        .root_element()
+        .children()
+        .find(|n| n.has_tag_name("creationTime"))?
+        .text()?
+        .trim()
+        .parse()
+        .ok()?;
+    DateTime::from_timestamp(secs, 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_creation_time() {
+        let x = "<domainsnapshot><name>n</name><creationTime>1763690000</creationTime></domainsnapshot>";
+        assert_eq!(
+            creation_time(x).unwrap().to_rfc3339(),
+            "2025-11-21T01:53:20+00:00"
+        );
+        assert!(creation_time("<domainsnapshot/>").is_none());
+    }
+
+    #[test]
+    fn newest_snapshot_on_the_test_driver() {
+        crate::collection::libvirt_init();
+        let conn = virt::connect::Connect::open(Some("test:///default")).unwrap();
+        let dom = conn.lookup_domain_by_name("test").unwrap();
+        let mut cache = SnapshotCache::default();
+        assert!(cache.newest(&dom).is_none());
+        for name in ["first", "second"] {
+            dom.create_snapshot_xml(
+                &format!("<domainsnapshot><name>{name}</name></domainsnapshot>"),
+                0,
+            )
+            .unwrap();
+            std::thread::sleep(std::time::Duration::from_millis(1100));
+        }
+        let (name, t) = cache.newest(&dom).unwrap();
+        assert_eq!(name, "second");
+        assert!((Utc::now() - t).num_seconds() < 10);
+        for s in dom.list_all_snapshots(0).unwrap() {
+            s.delete(0).unwrap();
+        }
+        assert!(cache.newest(&dom).is_none());
+    }
+}

@@ -1,0 +1,181 @@
+//! Policy: the operator's rules ([policy] in the config) and the files they point at, the
+//! approved inventory and the backup catalog. The files are read off the UI task, by a loader
+//! thread that re-reads them when they change, and every problem in them is reported with the
+//! file and line, never silently dropped.
+
+pub mod catalog;
+pub mod inventory;
+pub mod loader;
+
+use crate::model::findings::{Kind, Severity};
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+pub const DEFAULT_BACKUP_MAX_AGE: Duration = Duration::from_secs(24 * 3600);
+pub const DEFAULT_MAX_VCPU_OVERCOMMIT: f64 = 4.0;
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyConfig {
+    /// Path prefixes of file and block disks that live on storage every host can reach.
+    #[serde(default)]
+    pub shared_storage: Vec<String>,
+    /// The approved-VM inventory (TOML); relative to the config file.
+    #[serde(default)]
+    pub inventory: Option<PathBuf>,
+    /// The backup catalog (JSON lines); relative to the config file.
+    #[serde(default)]
+    pub backup_catalog: Option<PathBuf>,
+    #[serde(
+        default = "default_backup_max_age",
+        deserialize_with = "crate::config::duration"
+    )]
+    pub backup_max_age: Duration,
+    #[serde(default = "default_overcommit")]
+    pub max_vcpu_overcommit: f64,
+    /// Per service group settings, `[policy.group.NAME]`.
+    #[serde(default)]
+    pub group: BTreeMap<String, GroupPolicy>,
+    /// Severity per finding kind, `[policy.severity]`, e.g. `unbacked = "warning"`.
+    #[serde(default)]
+    pub severity: BTreeMap<Kind, Severity>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GroupPolicy {
+    #[serde(default, deserialize_with = "crate::config::opt_duration")]
+    pub backup_max_age: Option<Duration>,
+}
+
+fn default_backup_max_age() -> Duration {
+    DEFAULT_BACKUP_MAX_AGE
+}
+fn default_overcommit() -> f64 {
+    DEFAULT_MAX_VCPU_OVERCOMMIT
+}
+
+impl Default for PolicyConfig {
+    fn default() -> Self {
+        PolicyConfig {
+            shared_storage: Vec::new(),
+            inventory: None,
+            backup_catalog: None,
+            backup_max_age: DEFAULT_BACKUP_MAX_AGE,
+            max_vcpu_overcommit: DEFAULT_MAX_VCPU_OVERCOMMIT,
+            group: BTreeMap::new(),
+            severity: BTreeMap::new(),
+        }
+    }
+}
+
+impl PolicyConfig {
+    pub fn severity(&self, k: Kind) -> Severity {
+        self.severity
+            .get(&k)
+            .copied()
+            .unwrap_or_else(|| k.default_severity())
+    }
+
+    pub fn backup_max_age(&self, group: Option<&str>) -> Duration {
+        group
+            .and_then(|g| self.group.get(g))
+            .and_then(|g| g.backup_max_age)
+            .unwrap_or(self.backup_max_age)
+    }
+
+    /// Makes the file paths absolute against the config file's folder.
+    pub fn resolve(&mut self, base: &Path) {
+        for p in [&mut self.inventory, &mut self.backup_catalog]
+            .into_iter()
+            .flatten()
+        {
+            if p.is_relative() {
+                *p = base.join(&*p);
+            }
+        }
+    }
+}
+
+/// A problem in an input file, with where it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InputError {
+    pub file: PathBuf,
+    pub line: Option<usize>,
+    pub reason: String,
+}
+
+impl fmt::Display for InputError {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        match self.line {
+            Some(l) => write!(f, "{}, line {l}: {}", self.file.display(), self.reason),
+            None => write!(f, "{}: {}", self.file.display(), self.reason),
+        }
+    }
+}
+
+/// An RFC 3339 time, or a plain date meaning "through the end of that day" (UTC).
+pub fn parse_when(s: &str) -> Result<DateTime<Utc>, String> {
+    let s = s.trim();
+    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
+        return Ok(t.with_timezone(&Utc));
+    }
+    if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+        let next = d
+            .succ_opt()
+            .ok_or_else(|| format!("date {s:?} out of range"))?;
+        return Ok(next
+            .and_hms_opt(0, 0, 0)
+            .map(|t| t.and_utc())
+            .unwrap_or_default());
+    }
+    Err(format!(
+        "{s:?} is neither an RFC 3339 time (2026-11-21T10:00:00Z) nor a date (2026-11-21)"
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_and_dates() {
+        assert_eq!(
+            parse_when("2026-11-21T10:00:00Z").unwrap().to_rfc3339(),
+            "2026-11-21T10:00:00+00:00"
+        );
+        assert_eq!(
+            parse_when("2026-11-21T12:00:00+02:00")
+                .unwrap()
+                .to_rfc3339(),
+            "2026-11-21T10:00:00+00:00"
+        );
+        // A date is valid through its last second.
+        assert_eq!(
+            parse_when("2026-11-21").unwrap().to_rfc3339(),
+            "2026-11-22T00:00:00+00:00"
+        );
+        assert!(parse_when("tomorrow").unwrap_err().contains("tomorrow"));
+    }
+
+    #[test]
+    fn group_overrides_backup_age() {
+        let mut p = PolicyConfig::default();
+        p.group.insert(
+            "db".into(),
+            GroupPolicy {
+                backup_max_age: Some(Duration::from_secs(3600)),
+            },
+        );
+        assert_eq!(p.backup_max_age(Some("db")), Duration::from_secs(3600));
+        assert_eq!(p.backup_max_age(Some("web")), DEFAULT_BACKUP_MAX_AGE);
+        assert_eq!(p.backup_max_age(None), DEFAULT_BACKUP_MAX_AGE);
+        p.severity.insert(Kind::Unbacked, Severity::Warning);
+        assert_eq!(p.severity(Kind::Unbacked), Severity::Warning);
+        assert_eq!(p.severity(Kind::Unapproved), Severity::Critical);
+    }
+}

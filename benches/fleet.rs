@@ -91,11 +91,14 @@ fn main() {
         let t = Instant::now();
         let rows = fleetwatch::ui::rows::compute(
             &fleet,
-            &fleetwatch::ui::rows::Filter::All,
-            None,
-            fleetwatch::ui::rows::SortKey::Host,
-            false,
-            None,
+            &fleetwatch::ui::rows::Query {
+                filter: &fleetwatch::ui::rows::Filter::All,
+                host: None,
+                kind: None,
+                key: fleetwatch::ui::rows::SortKey::Host,
+                descending: false,
+                follow: None,
+            },
         );
         sort_only.push(t.elapsed());
         assert_eq!(rows.refs.len(), fleet.vm_count());

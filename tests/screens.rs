@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used)]
 //! Whole-app screen tests, in the style of gitui's: the real `ui::draw` on a `TestBackend`,
 //! driven by the real `app::handle_event`, on a fleet built from recorded-style samples with a
 //! fixed clock. Snapshots are the buffer's symbols only (no colour: `Theme { color: false }`).
@@ -838,4 +839,115 @@ fn click_selects_a_row_and_a_title_sorts() {
     assert_eq!((s.ui.focus, s.ui.host_selected), (Focus::Hosts, 1));
     s.click(x, y);
     assert_eq!(s.ui.host_filter, Some(1));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Findings
+// ---------------------------------------------------------------------------------------------
+
+/// The lab fleet with findings evaluated at a fixed time: nothing is approved but db-01 (by the
+/// inventory), nothing is backed up, and the inventory names a ghost.
+fn with_findings(problems: Vec<String>) -> (Fleet, Instant) {
+    use fleetwatch::model::rules::evaluate;
+    use fleetwatch::policy::inventory::Inventory;
+    use fleetwatch::policy::loader::Inputs;
+    let (mut fleet, now) = lab();
+    let inv =
+        "[[vm]]\nname = \"db-01\"\nowner = \"team-db\"\nvcpus = 4\n\n[[vm]]\nname = \"web-09\"\n";
+    let inputs = Inputs {
+        inventory: Some(
+            Inventory::parse(inv, std::path::Path::new("inventory.toml")).map(Arc::new),
+        ),
+        catalog: None,
+    };
+    let policy = fleetwatch::policy::PolicyConfig {
+        shared_storage: shared(),
+        inventory: Some("inventory.toml".into()),
+        ..Default::default()
+    };
+    let at = chrono::DateTime::parse_from_rfc3339("2026-11-21T12:00:00Z")
+        .unwrap()
+        .with_timezone(&chrono::Utc);
+    let found = evaluate(&fleet, &policy, &inputs, at);
+    fleet.set_findings(found, problems);
+    (fleet, now)
+}
+
+#[test]
+fn findings_view_groups_by_kind_at_80x24_and_200x50() {
+    let (fleet, now) = with_findings(Vec::new());
+    let mut s = Screen::new(fleet.clone(), now, 80, 24);
+    assert!(
+        s.lines()[0].contains("C ") && s.lines()[0].contains("W"),
+        "{}",
+        s.lines()[0]
+    );
+    s.key(KeyCode::Char('f'));
+    let t = s.text();
+    assert!(t.contains("┌ Findings · "), "{t}");
+    assert!(
+        t.contains("U unapproved") && t.contains("B unbacked") && t.contains("D drift"),
+        "{t}"
+    );
+    insta::assert_snapshot!("findings_80x24", t);
+    let mut s = Screen::new(fleet, now, 200, 50);
+    s.key(KeyCode::Char('f'));
+    insta::assert_snapshot!("findings_200x50", s.text());
+    s.key(KeyCode::Esc);
+    assert!(s.text().contains("┌ VMs "), "Esc goes back to the table");
+}
+
+#[test]
+fn enter_on_a_kind_filters_the_table_and_on_a_finding_selects_its_vm() {
+    let (fleet, now) = with_findings(Vec::new());
+    let mut s = Screen::new(fleet, now, 200, 50);
+    // The first group is a critical kind; show its VMs.
+    s.key(KeyCode::Char('f'));
+    s.key(KeyCode::Enter);
+    let title = s.vms_title();
+    assert!(title.contains("· only unapproved"), "{title}");
+    let names = s.row_names();
+    assert!(
+        !names.contains(&"db-01".to_owned()),
+        "db-01 is approved: {names:?}"
+    );
+    assert!(names.len() >= 5);
+    s.key(KeyCode::Esc);
+    assert!(!s.vms_title().contains("only"), "Esc clears the kind");
+    // Down to the first finding of the first group: its VM is selected, its detail open.
+    s.key(KeyCode::Char('f'));
+    s.key(KeyCode::Char('j'));
+    s.key(KeyCode::Enter);
+    let name = s.selected_name();
+    let t = s.text();
+    assert!(t.contains(&format!("│{name} ")), "{t}");
+    assert!(
+        t.contains("U unapproved no approval"),
+        "the detail explains it:\n{t}"
+    );
+    // :flag narrows by a kind by name.
+    s.key(KeyCode::Char(':'));
+    s.keys("flag drift");
+    s.key(KeyCode::Enter);
+    assert_eq!(s.row_names(), vec!["db-01".to_owned()]);
+    assert!(
+        s.text()
+            .contains("vCPUs 2 running, 4 approved (inventory line 1)"),
+        "{}",
+        s.text()
+    );
+}
+
+#[test]
+fn a_bad_policy_file_shows_a_banner_and_monitoring_goes_on() {
+    let (fleet, now) = with_findings(vec!["/etc/fw/inventory.toml, line 3: expected `=`".into()]);
+    let mut s = Screen::new(fleet, now, 80, 24);
+    let lines = s.lines();
+    assert!(
+        lines[1].starts_with("! /etc/fw/inventory.toml, line 3: expected `=`"),
+        "{}",
+        lines[1]
+    );
+    assert!(s.text().contains("┌ VMs "), "the table is still there");
+    insta::assert_snapshot!("banner_80x24", s.draw());
 }

@@ -27,6 +27,7 @@ pub fn parse(xml: &str) -> Result<DomainConfig, String> {
         .or_else(|| child("memory"))
         .map(memory_of)
         .unwrap_or(0);
+    let max_memory_bytes = child("memory").map(memory_of).unwrap_or(memory_bytes);
     let devices = child("devices");
     let disks = devices
         .iter()
@@ -49,6 +50,7 @@ pub fn parse(xml: &str) -> Result<DomainConfig, String> {
         description: clean_multiline(&text("description")),
         vcpus,
         memory_bytes,
+        max_memory_bytes,
         disks,
         nics,
         fleet_metadata,

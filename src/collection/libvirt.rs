@@ -153,8 +153,8 @@ fn unsupported(e: &virt::error::Error) -> bool {
 impl Source for LibvirtSource {
     fn poll(&mut self) -> Result<HostSample, String> {
         let start = Instant::now();
-        // The first poll is a slow one, so every column has a value from the start.
-        let slow = self.polls.is_multiple_of(u64::from(self.slow_every));
+        // The first two polls are slow ones, so disk rates show from the second poll on.
+        let slow = self.polls < 2 || self.polls.is_multiple_of(u64::from(self.slow_every));
         let groups = if slow {
             FAST_GROUPS | SLOW_GROUPS
         } else {
@@ -272,6 +272,9 @@ impl LibvirtSource {
             }
             if d.memory_bytes.is_none() {
                 d.memory_bytes = Some(k.config.memory_bytes);
+            }
+            if d.max_memory_bytes.is_none() {
+                d.max_memory_bytes = Some(k.config.max_memory_bytes);
             }
         }
         d

@@ -256,12 +256,12 @@ fn unbacked(
         evidence.push((t, format!("snapshot {name:?}")));
     }
     if let Some(b) = inputs.catalog().and_then(|c| c.newest(&vm.uuid, &vm.name)) {
-        evidence.push((
-            b.completed_at,
-            format!("catalog line {} {}", b.line, b.location)
-                .trim_end()
-                .to_owned(),
-        ));
+        let at = if b.location.is_empty() {
+            String::new()
+        } else {
+            format!(", {}", b.location)
+        };
+        evidence.push((b.completed_at, format!("catalog line {}{at}", b.line)));
     }
     if let Some(t) = cfg
         .and_then(|c| c.fleet.as_ref())

@@ -122,7 +122,10 @@ pub struct DomainConfig {
     pub title: String,
     pub description: String,
     pub vcpus: u32,
+    /// `<currentMemory>` (or `<memory>` without it).
     pub memory_bytes: u64,
+    /// `<memory>`: the most the VM may have.
+    pub max_memory_bytes: u64,
     pub disks: Vec<DiskConfig>,
     pub nics: Vec<NicConfig>,
     /// The raw `urn:fleetwatch:1` metadata element, when present.

@@ -146,6 +146,28 @@ pub fn draw(
             format!("max {}", rate(Some(f64::from(net_max)))),
         ));
     }
+    // Findings first among the facts below the graphs: they are why an operator looks here.
+    for x in fleet
+        .findings
+        .iter()
+        .filter(|x| x.uuid.as_deref() == Some(vm.uuid.as_str()) && x.vm.is_some())
+    {
+        lines.push(Line::from(vec![
+            Span::styled(
+                format!("{} {:<8} ", x.kind.badge(), x.kind.name()),
+                super::findings::severity_style(theme, x.severity),
+            ),
+            Span::raw(x.detail.clone()),
+        ]));
+    }
+    if let Some(problems) = cfg.and_then(|c| c.fleet.as_ref()).map(|m| &m.problems) {
+        for p in problems {
+            lines.push(Line::from(vec![
+                label("metadata"),
+                Span::styled(p.clone(), theme.warn()),
+            ]));
+        }
+    }
     if let Some(c) = cfg {
         for d in &c.disks {
             let where_ = if is_shared(d, shared) {

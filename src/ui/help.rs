@@ -31,6 +31,7 @@ pub fn draw(f: &mut Frame, area: Rect, theme: Theme) {
     for note in [
         "Hosts: UP answering · STALE late (age of last data shown) · DOWN error or timeout · CONN connecting.",
         "\"running?\" is the last state seen on a host that is not answering.",
+        "Flags: U unapproved · B unbacked · D drift · L local storage · A anti-affinity · F failover capacity · O overcommit (red: critical).",
     ] {
         for part in wrap(note, (w as usize).saturating_sub(2)) {
             lines.push(Line::styled(part, theme.dim()));

@@ -5,6 +5,7 @@ use super::format::{age, fit, percent, ratio};
 use super::state::{Focus, UiState};
 use super::theme::Theme;
 use crate::collection::LinkState;
+use crate::model::findings::Severity;
 use crate::model::Fleet;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
@@ -67,6 +68,16 @@ pub fn draw(f: &mut Frame, area: Rect, fleet: &Fleet, ui: &UiState, theme: Theme
             Span::raw(" "),
             Span::raw(format!("{:<name_w$} ", fit(&h.name, name_w))),
         ];
+        // Host findings (F failover capacity, O overcommit) right after the name.
+        let flags: String = h.flags.iter().map(|k| k.badge()).collect();
+        let crit = h
+            .flags
+            .iter()
+            .any(|k| fleet.severities.get(k) == Some(&Severity::Critical));
+        spans.push(Span::styled(
+            format!("{flags:<2} "),
+            if crit { theme.bad() } else { theme.warn() },
+        ));
         match h.link {
             LinkState::Up | LinkState::Stale => {
                 let t = &h.totals;

@@ -18,6 +18,7 @@ pub enum Action {
     FocusNext,
     Enter,
     ToggleDetail,
+    Findings,
     SortNext,
     SortPrev,
     SortReverse,
@@ -43,6 +44,10 @@ pub const HELP: &[(&str, &str)] = &[
     ),
     ("Enter", "host: show only its VMs (again: all) · VM: detail"),
     ("i", "show or hide the detail pane"),
+    (
+        "f",
+        "findings by kind; Enter: a kind's VMs, or a finding's VM",
+    ),
     (
         "s S  < >",
         "sort: next column, reverse, previous / next column",
@@ -104,6 +109,7 @@ pub fn map(key: KeyEvent, typing: bool) -> Action {
         | KeyCode::Char('h' | 'l') => Action::FocusNext,
         KeyCode::Enter => Action::Enter,
         KeyCode::Char('i') => Action::ToggleDetail,
+        KeyCode::Char('f') => Action::Findings,
         KeyCode::Char('s') | KeyCode::Char('>') => Action::SortNext,
         KeyCode::Char('<') => Action::SortPrev,
         KeyCode::Char('S') => Action::SortReverse,

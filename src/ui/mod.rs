@@ -1,6 +1,7 @@
 //! UI: draws the fleet and maps keys to actions. Reads the model, never calls libvirt.
 
 pub mod detail;
+pub mod findings;
 pub mod format;
 pub mod help;
 pub mod hosts;
@@ -11,13 +12,14 @@ pub mod theme;
 pub mod vms;
 
 use crate::collection::LinkState;
+use crate::model::findings::Severity;
 use crate::model::Fleet;
 use format::{age, percent};
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 use ratatui::Frame;
-use state::{Overlay, UiState};
+use state::{Overlay, UiState, View};
 use std::time::Instant;
 use theme::Theme;
 
@@ -48,13 +50,24 @@ pub fn draw(f: &mut Frame, fleet: &Fleet, ui: &mut UiState, cx: &Context) {
         return;
     }
     ui.refresh_rows(fleet);
-    let [header, body, footer] = Layout::vertical([
+    let banner_h = u16::from(!fleet.problems.is_empty());
+    let [header, banner, body, footer] = Layout::vertical([
         Constraint::Length(1),
+        Constraint::Length(banner_h),
         Constraint::Min(5),
         Constraint::Length(1),
     ])
     .areas(area);
     draw_header(f, header, fleet, ui.running, cx);
+    if let Some(first) = fleet.problems.first() {
+        // Bad policy input: monitoring goes on, but some findings could not be checked.
+        let more = match fleet.problems.len() {
+            1 => String::new(),
+            n => format!(" (+{} more: see fleetwatch check)", n - 1),
+        };
+        let text = format::fit(&format!("! {first}{more}"), banner.width as usize);
+        f.render_widget(Paragraph::new(Line::styled(text, cx.theme.bad())), banner);
+    }
 
     // On a short terminal the detail pane borrows the hosts pane's lines.
     let hide_hosts = ui.show_detail && area.width < WIDE && body.height < 35;
@@ -71,7 +84,9 @@ pub fn draw(f: &mut Frame, fleet: &Fleet, ui: &mut UiState, cx: &Context) {
     }
 
     let selected = ui.selected_uuid().map(str::to_owned);
-    if area.width >= WIDE {
+    if ui.view == View::Findings {
+        findings::draw(f, rest, fleet, ui, cx.theme);
+    } else if area.width >= WIDE {
         let [table, side] =
             Layout::horizontal([Constraint::Percentage(64), Constraint::Percentage(36)])
                 .areas(rest);
@@ -188,11 +203,44 @@ fn draw_header(f: &mut Frame, area: Rect, fleet: &Fleet, running: usize, cx: &Co
             t.load(mem_pct),
         ),
         sep.clone(),
+        Span::styled(finding_counts(fleet, wide), counts_style(fleet, t)),
+        sep.clone(),
         Span::raw(data_age),
         sep,
-        Span::styled(cx.mode.to_owned(), t.warn()),
+        Span::styled(
+            if wide {
+                cx.mode.to_owned()
+            } else {
+                cx.mode
+                    .replace(" · read-only", " RO")
+                    .replace("read-only", "RO")
+            },
+            t.warn(),
+        ),
     ]);
     f.render_widget(Paragraph::new(line), area);
+}
+
+fn finding_counts(fleet: &Fleet, wide: bool) -> String {
+    let crit = fleet
+        .findings
+        .iter()
+        .filter(|f| f.severity == Severity::Critical)
+        .count();
+    let warn = fleet.findings.len() - crit;
+    if wide {
+        format!("findings {crit} crit {warn} warn")
+    } else {
+        format!("{crit}C {warn}W")
+    }
+}
+
+fn counts_style(fleet: &Fleet, t: Theme) -> ratatui::style::Style {
+    match fleet.findings.iter().map(|f| f.severity).max() {
+        Some(Severity::Critical) => t.bad(),
+        Some(Severity::Warning) => t.warn(),
+        None => t.good(),
+    }
 }
 
 fn draw_footer(f: &mut Frame, area: Rect, ui: &UiState, t: Theme) {
@@ -225,7 +273,7 @@ fn draw_footer(f: &mut Frame, area: Rect, ui: &UiState, t: Theme) {
         _ => match &ui.message {
             Some(m) => Line::styled(m.clone(), t.warn()),
             None => Line::styled(
-                " ?:help /:filter ::cmd Tab:hosts/VMs Enter:select i:detail s:sort q:quit",
+                " ? help  / filter  : cmd  f findings  Tab pane  i detail  s sort  q quit",
                 t.dim(),
             ),
         },

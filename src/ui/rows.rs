@@ -1,6 +1,7 @@
 //! Which VMs the table shows and in what order: the filter, the host choice and the sort.
 //! Recomputed only when the fleet or one of those changes, not on every frame.
 
+use crate::model::findings::Kind;
 use crate::model::{Fleet, Vm};
 use regex::{Regex, RegexBuilder};
 use std::cmp::Ordering;
@@ -151,15 +152,19 @@ pub struct Rows {
     pub followed: Option<usize>,
 }
 
+/// What the table is asked to show.
+pub struct Query<'a> {
+    pub filter: &'a Filter,
+    pub host: Option<usize>,
+    pub kind: Option<Kind>,
+    pub key: SortKey,
+    pub descending: bool,
+    /// The VM whose new row number to report, to keep it selected.
+    pub follow: Option<&'a str>,
+}
+
 /// Ties break by name then UUID so rows never jump between polls.
-pub fn compute(
-    f: &Fleet,
-    filter: &Filter,
-    host: Option<usize>,
-    key: SortKey,
-    descending: bool,
-    follow: Option<&str>,
-) -> Rows {
+pub fn compute(f: &Fleet, q: &Query) -> Rows {
     // Host names ranked once, so the sort compares integers rather than strings.
     let mut by_name: Vec<usize> = (0..f.hosts.len()).collect();
     by_name.sort_by(|&a, &b| f.hosts[a].name.cmp(&f.hosts[b].name));
@@ -175,18 +180,23 @@ pub fn compute(
                 continue;
             }
             running += usize::from(vm.state == crate::model::sample::VmState::Running);
-            if host.is_none_or(|x| x == hi) && filter.matches(&vm.name, &h.name, vm.state.label()) {
+            if q.host.is_none_or(|x| x == hi)
+                && q.kind.is_none_or(|k| vm.flags.contains(&k))
+                && q.filter.matches(&vm.name, &h.name, vm.state.label())
+            {
                 vms.push((vm, (hi as u32, oi as u32)));
             }
         }
     }
     vms.sort_unstable_by(|(a, _), (b, _)| {
-        let o = compare(&rank, a, b, key);
-        let o = if descending { o.reverse() } else { o };
+        let o = compare(&rank, a, b, q.key);
+        let o = if q.descending { o.reverse() } else { o };
         o.then_with(|| a.name.cmp(&b.name))
             .then_with(|| a.uuid.cmp(&b.uuid))
     });
-    let followed = follow.and_then(|u| vms.iter().position(|(vm, _)| vm.uuid == u));
+    let followed = q
+        .follow
+        .and_then(|u| vms.iter().position(|(vm, _)| vm.uuid == u));
     Rows {
         refs: vms.into_iter().map(|(_, r)| r).collect(),
         running,

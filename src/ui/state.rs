@@ -1,8 +1,10 @@
 //! What the operator is looking at: focus, selection, sort, filter, open panes. Owned by the UI
 //! task alone; changed only by actions from keys and mouse.
 
+use super::findings;
 use super::keys::Action;
 use super::rows::{self, Filter, SortKey};
+use crate::model::findings::Kind;
 use crate::model::Fleet;
 use ratatui::crossterm::event::{MouseButton, MouseEvent, MouseEventKind};
 use ratatui::layout::{Position, Rect};
@@ -19,6 +21,13 @@ pub enum Overlay {
     Help,
     Filter { before: String },
     Command(String),
+}
+
+/// What the main area shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum View {
+    Vms,
+    Findings,
 }
 
 /// What the app must do after an action.
@@ -49,6 +58,12 @@ pub struct UiState {
     pub sort: SortKey,
     pub descending: bool,
     pub host_filter: Option<usize>,
+    /// Only VMs with a finding of this kind.
+    pub kind_filter: Option<Kind>,
+    pub view: View,
+    pub finding_selected: usize,
+    /// The kind whose findings the Findings view lists.
+    pub finding_open: Option<Kind>,
     pub host_selected: usize,
     pub rows: Vec<rows::RowRef>,
     /// VMs running fleet-wide, counted with the rows.
@@ -74,6 +89,10 @@ impl Default for UiState {
             sort: SortKey::Host,
             descending: false,
             host_filter: None,
+            kind_filter: None,
+            view: View::Vms,
+            finding_selected: 0,
+            finding_open: None,
             host_selected: 0,
             rows: Vec::new(),
             running: 0,
@@ -110,11 +129,14 @@ impl UiState {
         };
         let r = rows::compute(
             fleet,
-            &self.filter,
-            self.host_filter,
-            self.sort,
-            self.descending,
-            follow,
+            &rows::Query {
+                filter: &self.filter,
+                host: self.host_filter,
+                kind: self.kind_filter,
+                key: self.sort,
+                descending: self.descending,
+                follow,
+            },
         );
         self.rows = r.refs;
         self.running = r.running;
@@ -190,6 +212,34 @@ impl UiState {
     pub fn apply(&mut self, action: Action, fleet: &Fleet) -> Effect {
         self.message = None;
         let page = self.areas.page.max(1) as isize;
+        if self.view == View::Findings && self.overlay == Overlay::None {
+            let n = findings::entries(fleet, self.finding_open).len() as isize;
+            let delta = match action {
+                Action::Up => Some(-1),
+                Action::Down => Some(1),
+                Action::PageUp => Some(-page),
+                Action::PageDown => Some(page),
+                Action::Top => Some(-n),
+                Action::Bottom => Some(n),
+                _ => None,
+            };
+            if let Some(d) = delta {
+                findings::step(self, fleet, d);
+                return Effect::None;
+            }
+            match action {
+                Action::Enter => {
+                    findings::activate(self, fleet);
+                    self.refresh_rows(fleet);
+                    return Effect::None;
+                }
+                Action::Back | Action::Findings => {
+                    self.view = View::Vms;
+                    return Effect::None;
+                }
+                _ => {}
+            }
+        }
         match action {
             Action::Quit => return Effect::Quit,
             Action::Noop => {}
@@ -212,6 +262,10 @@ impl UiState {
                 Focus::Vms => self.show_detail = !self.show_detail,
             },
             Action::ToggleDetail => self.show_detail = !self.show_detail,
+            Action::Findings => {
+                self.view = View::Findings;
+                self.overlay = Overlay::None;
+            }
             Action::SortNext => self.set_sort(self.sort.step(true)),
             Action::SortPrev => self.set_sort(self.sort.step(false)),
             Action::SortReverse => {
@@ -257,6 +311,36 @@ impl UiState {
         Effect::None
     }
 
+    /// Shows this VM selected in the table, whatever filters hid it.
+    pub(crate) fn select_vm(&mut self, uuid: &str, fleet: &Fleet) {
+        self.set_filter(String::new());
+        self.kind_filter = None;
+        self.host_filter = None;
+        self.view = View::Vms;
+        self.focus = Focus::Vms;
+        self.selected_uuid = Some(uuid.to_owned());
+        self.chosen = true;
+        self.show_detail = true;
+        self.invalidate();
+        self.refresh_rows(fleet);
+    }
+
+    pub(crate) fn show_kind(&mut self, k: Kind) {
+        self.kind_filter = Some(k);
+        self.view = View::Vms;
+        self.focus = Focus::Vms;
+        self.selected = 0;
+        self.chosen = false;
+        self.invalidate();
+    }
+
+    pub(crate) fn show_host(&mut self, h: usize) {
+        self.host_filter = None;
+        self.toggle_host(h);
+        self.host_selected = h;
+        self.view = View::Vms;
+    }
+
     fn toggle_host(&mut self, h: usize) {
         self.host_filter = if self.host_filter == Some(h) {
             None
@@ -277,6 +361,9 @@ impl UiState {
             Overlay::None => {
                 if !self.filter_text.is_empty() {
                     self.set_filter(String::new());
+                } else if self.kind_filter.is_some() {
+                    self.kind_filter = None;
+                    self.invalidate();
                 } else if self.host_filter.is_some() {
                     self.host_filter = None;
                     self.invalidate();
@@ -315,6 +402,22 @@ impl UiState {
                 }
             }
             "filter" => self.set_filter(arg),
+            "findings" | "f" => self.view = View::Findings,
+            "flag" | "kind" => {
+                if arg.is_empty() || arg == "all" {
+                    self.kind_filter = None;
+                } else if let Some(k) = Kind::parse(&arg) {
+                    self.kind_filter = Some(k);
+                    self.view = View::Vms;
+                } else {
+                    let names: Vec<&str> = Kind::ALL.iter().map(|k| k.name()).collect();
+                    self.message = Some(format!(
+                        "no finding kind {arg:?}; one of: {}",
+                        names.join(" ")
+                    ));
+                }
+                self.invalidate();
+            }
             "refresh" => return Effect::PollNow,
             other => self.message = Some(format!("unknown command {other:?}; try :help")),
         }

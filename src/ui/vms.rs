@@ -163,6 +163,9 @@ pub fn draw(f: &mut Frame, area: Rect, fleet: &Fleet, ui: &mut UiState, theme: T
         fleet.vm_count(),
         ui.sort.name()
     );
+    if let Some(k) = ui.kind_filter {
+        title.push_str(&format!("· only {k} (Esc: all) "));
+    }
     if !ui.filter_text.is_empty() {
         title.push_str(&format!("· filter {:?} ", ui.filter_text));
     }

@@ -38,6 +38,7 @@ pub fn config(disk_path: &str) -> Arc<DomainConfig> {
         description: String::new(),
         vcpus: 2,
         memory_bytes: 2 << 30,
+        max_memory_bytes: 4 << 30,
         disks: vec![DiskConfig {
             target: "vda".into(),
             device: "disk".into(),

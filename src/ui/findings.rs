@@ -1,0 +1,190 @@
+//! The Findings view: every kind with its count, the worst first, and under the kind the cursor
+//! is on, its findings, so the whole picture fits a small terminal. Enter on a kind shows its
+//! VMs in the table; on a finding, its VM (or host).
+
+use super::format::fit;
+use super::state::UiState;
+use super::theme::Theme;
+use crate::model::findings::{Finding, Kind, Severity};
+use crate::model::Fleet;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Paragraph};
+use ratatui::Frame;
+
+pub enum Entry<'a> {
+    Group {
+        kind: Kind,
+        count: usize,
+        severity: Severity,
+    },
+    Item(&'a Finding),
+}
+
+/// Groups in severity order (critical first), then kind order; the findings of the `open` kind
+/// (else the first) beneath it, by host and VM.
+pub fn entries(fleet: &Fleet, open: Option<Kind>) -> Vec<Entry<'_>> {
+    let mut kinds: Vec<(Severity, Kind)> = Kind::ALL
+        .iter()
+        .filter_map(|&k| fleet.severities.get(&k).map(|&s| (s, k)))
+        .collect();
+    kinds.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+    let mut out = Vec::new();
+    let open = open
+        .filter(|k| kinds.iter().any(|(_, x)| x == k))
+        .or(kinds.first().map(|(_, k)| *k));
+    for (severity, kind) in kinds {
+        let mut items: Vec<&Finding> = fleet.findings.iter().filter(|f| f.kind == kind).collect();
+        let count = items.len();
+        if Some(kind) != open {
+            items.clear();
+        }
+        items.sort_by(|a, b| (&a.host, &a.vm).cmp(&(&b.host, &b.vm)));
+        out.push(Entry::Group {
+            kind,
+            count,
+            severity,
+        });
+        out.extend(items.into_iter().map(Entry::Item));
+    }
+    out
+}
+
+/// Moves the cursor; landing on a kind opens it (and closes the one before).
+pub fn step(ui: &mut UiState, fleet: &Fleet, delta: isize) {
+    let list = entries(fleet, ui.finding_open);
+    let n = list.len() as isize;
+    let i = (ui.finding_selected as isize + delta).clamp(0, (n - 1).max(0)) as usize;
+    match list.get(i) {
+        Some(Entry::Group { kind, .. }) => {
+            let kind = *kind;
+            ui.finding_open = Some(kind);
+            // Items of a group above collapse: find the header again in the new list.
+            ui.finding_selected = entries(fleet, Some(kind))
+                .iter()
+                .position(|e| matches!(e, Entry::Group { kind: k, .. } if *k == kind))
+                .unwrap_or(0);
+        }
+        _ => ui.finding_selected = i,
+    }
+}
+
+pub fn activate(ui: &mut UiState, fleet: &Fleet) {
+    let list = entries(fleet, ui.finding_open);
+    match list.get(ui.finding_selected) {
+        Some(Entry::Group { kind, .. }) => ui.show_kind(*kind),
+        Some(Entry::Item(f)) => {
+            let vm = f.uuid.as_deref().filter(|u| fleet.vm(u).is_some());
+            let host = f
+                .host
+                .as_deref()
+                .and_then(|h| fleet.hosts.iter().position(|x| x.name == h));
+            match (vm, host) {
+                (Some(u), _) => ui.select_vm(u, fleet),
+                (None, Some(h)) => ui.show_host(h),
+                (None, None) => ui.message = Some(format!("{}: {}", f.kind, f.detail)),
+            }
+        }
+        None => {}
+    }
+}
+
+pub fn severity_style(theme: Theme, s: Severity) -> ratatui::style::Style {
+    match s {
+        Severity::Critical => theme.bad(),
+        Severity::Warning => theme.warn(),
+    }
+}
+
+pub fn draw(f: &mut Frame, area: Rect, fleet: &Fleet, ui: &mut UiState, theme: Theme) {
+    let crit = fleet
+        .findings
+        .iter()
+        .filter(|x| x.severity == Severity::Critical)
+        .count();
+    let title = format!(
+        " Findings · {crit} critical · {} warning · Enter: show · Esc: back ",
+        fleet.findings.len() - crit
+    );
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(theme.border(true))
+        .title(Span::styled(title, theme.title()));
+    let inner = block.inner(area);
+    f.render_widget(block, area);
+    let list = entries(fleet, ui.finding_open);
+    if list.is_empty() {
+        let msg = if fleet.problems.is_empty() {
+            "No findings: every VM approved and backed up, no drift, no placement risk."
+        } else {
+            "No findings, but some could not be checked: see the banner."
+        };
+        f.render_widget(Paragraph::new(msg).style(theme.good()), inner);
+        return;
+    }
+    ui.finding_selected = ui.finding_selected.min(list.len() - 1);
+    let page = inner.height as usize;
+    // Every kind's line stays on screen; the open kind's findings get the rows left over, in a
+    // window that follows the cursor.
+    let groups = list
+        .iter()
+        .filter(|e| matches!(e, Entry::Group { .. }))
+        .count();
+    let room = page.saturating_sub(groups).max(1);
+    let items: Vec<usize> = (0..list.len())
+        .filter(|&i| matches!(list[i], Entry::Item(_)))
+        .collect();
+    let at = items
+        .iter()
+        .position(|&i| i == ui.finding_selected)
+        .unwrap_or(0);
+    let start = at
+        .saturating_sub(room - 1)
+        .min(items.len().saturating_sub(room));
+    let shown: Vec<usize> = (0..list.len())
+        .filter(|i| match list[*i] {
+            Entry::Group { .. } => true,
+            Entry::Item(_) => items
+                .iter()
+                .position(|x| x == i)
+                .is_some_and(|k| k >= start && k < start + room),
+        })
+        .collect();
+    let w = inner.width as usize;
+    let name_w = if w >= 120 { 24 } else { 16 };
+    let host_w = if w >= 120 { 14 } else { 10 };
+    let lines: Vec<Line> = shown
+        .iter()
+        .map(|&i| (i, &list[i]))
+        .map(|(i, e)| {
+            let line = match e {
+                Entry::Group {
+                    kind,
+                    count,
+                    severity,
+                } => Line::from(vec![
+                    Span::styled(
+                        format!("{} {:<18}", kind.badge(), kind.name()),
+                        severity_style(theme, *severity),
+                    ),
+                    Span::styled(format!("{count:>4}  {}", severity.name()), theme.header()),
+                ]),
+                Entry::Item(x) => {
+                    let who = fit(x.vm.as_deref().unwrap_or("-"), name_w);
+                    let host = fit(x.host.as_deref().unwrap_or(""), host_w);
+                    let rest = w.saturating_sub(name_w + host_w + 4);
+                    Line::from(vec![
+                        Span::raw(format!("  {who:<name_w$} {host:<host_w$} ")),
+                        Span::styled(fit(&x.detail, rest), theme.dim()),
+                    ])
+                }
+            };
+            if i == ui.finding_selected {
+                line.style(theme.selected())
+            } else {
+                line
+            }
+        })
+        .collect();
+    f.render_widget(Paragraph::new(lines), inner);
+}

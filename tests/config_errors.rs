@@ -20,6 +20,17 @@ fn example_config_parses_and_states_the_defaults() {
     assert!(c.hosts.len() >= 3);
     // The example must show the defaults, so reading it tells the truth about an empty [poll].
     assert_eq!(c.poll, PollConfig::default());
+    let d = fleetwatch::policy::PolicyConfig::default();
+    assert_eq!(c.policy.backup_max_age, d.backup_max_age);
+    assert_eq!(c.policy.max_vcpu_overcommit, d.max_vcpu_overcommit);
+    for (kind, sev) in &c.policy.severity {
+        assert_eq!(
+            *sev,
+            kind.default_severity(),
+            "the example shows {kind} at its default"
+        );
+    }
+    assert!(c.policy.inventory.as_ref().unwrap().is_absolute());
     let lab = c.hosts.iter().find(|h| h.name == "lab-file").unwrap();
     assert!(
         lab.uri.starts_with("test:///") && lab.uri.ends_with("/hosts/lab.xml"),

@@ -107,7 +107,7 @@ pub async fn run_tui(config: Config, mode: &str) -> color_eyre::Result<()> {
     let collectors = start_collectors(&config, tx)?;
     let (policy_tx, mut policy_rx) = unbounded_channel();
     let mut inputs = Inputs::load(&PolicyConfig::default());
-    loader::spawn(config.policy.clone(), policy_tx)?;
+    loader::spawn(config.policy.clone(), loader::CHECK_EVERY, policy_tx)?;
     let mut fleet = Fleet::new(&config.hosts);
     let mut ui = UiState::default();
     let theme = Theme::from_env();

@@ -152,6 +152,7 @@ fn disk_of(n: Node) -> DiskConfig {
             src_attr("volume").unwrap_or_default(),
             DiskSource::Volume {
                 pool: src_attr("pool").unwrap_or_default(),
+                pool_type: None,
             },
         ),
         other => (String::new(), DiskSource::Other(clean(other))),
@@ -219,7 +220,8 @@ line two</description>
         assert_eq!(
             c.disks[2].source,
             DiskSource::Volume {
-                pool: "local".into()
+                pool: "local".into(),
+                pool_type: None
             }
         );
         assert_eq!(c.nics[0].target.as_deref(), Some("vnet0"));

@@ -3,7 +3,7 @@
 //! memory before returning, so nothing raw escapes this module.
 #![allow(unsafe_code)]
 
-use std::ffi::{c_char, c_int, CStr};
+use std::ffi::{c_char, c_int, c_void, CStr};
 use virt::connect::Connect;
 use virt::error::Error;
 use virt_sys as sys;
@@ -116,6 +116,189 @@ pub fn node_cpu_stats(conn: &Connect, count: Option<usize>) -> Result<Vec<(Strin
         .take(n.max(0) as usize)
         .map(|p| (field_name(&p.field), p.value))
         .collect())
+}
+
+/// A domain event as libvirt delivered it, copied out on libvirt's event-loop thread.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DomainEvent {
+    pub uuid: String,
+    pub name: String,
+    pub kind: EventKind,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventKind {
+    /// `virDomainEventType` and its detail (e.g. STARTED + MIGRATED).
+    Lifecycle {
+        event: i32,
+        detail: i32,
+    },
+    MetadataChanged,
+    DeviceChanged,
+}
+
+pub type EventSink = std::sync::Arc<dyn Fn(DomainEvent) + Send + Sync>;
+
+/// Domain event callbacks registered on a connection; deregistered when dropped.
+pub struct EventRegistration {
+    conn: sys::virConnectPtr,
+    ids: Vec<c_int>,
+}
+
+// SAFETY: the pointer is a counted reference to a libvirt connection, which libvirt locks
+// internally; it is only used to deregister and to drop that reference.
+unsafe impl Send for EventRegistration {}
+
+fn deliver(dom: sys::virDomainPtr, opaque: *mut c_void, kind: EventKind) {
+    if opaque.is_null() || dom.is_null() {
+        return;
+    }
+    // A panic must not unwind into libvirt's C event loop.
+    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        // SAFETY: opaque is the Box<EventSink> we registered, alive until libvirt calls `free_sink`.
+        let sink = unsafe { &*(opaque as *const EventSink) };
+        sink(DomainEvent {
+            uuid: domain_uuid(dom),
+            name: domain_name(dom),
+            kind,
+        });
+    }));
+}
+
+unsafe extern "C" fn on_lifecycle(
+    _c: sys::virConnectPtr,
+    dom: sys::virDomainPtr,
+    event: c_int,
+    detail: c_int,
+    opaque: *mut c_void,
+) -> c_int {
+    deliver(dom, opaque, EventKind::Lifecycle { event, detail });
+    0
+}
+
+unsafe extern "C" fn on_metadata(
+    _c: sys::virConnectPtr,
+    dom: sys::virDomainPtr,
+    _type: c_int,
+    _nsuri: *const c_char,
+    opaque: *mut c_void,
+) {
+    deliver(dom, opaque, EventKind::MetadataChanged);
+}
+
+unsafe extern "C" fn on_device(
+    _c: sys::virConnectPtr,
+    dom: sys::virDomainPtr,
+    _alias: *const c_char,
+    opaque: *mut c_void,
+) {
+    deliver(dom, opaque, EventKind::DeviceChanged);
+}
+
+unsafe extern "C" fn free_sink(opaque: *mut c_void) {
+    if !opaque.is_null() {
+        // SAFETY: opaque came from Box::into_raw in `register_domain_events`; libvirt frees once.
+        drop(unsafe { Box::from_raw(opaque as *mut EventSink) });
+    }
+}
+
+/// Registers lifecycle, metadata-change and device add/remove callbacks for every domain of
+/// the connection. Needs libvirt's event loop running (see `collection::libvirt_init`).
+pub fn register_domain_events(conn: &Connect, sink: EventSink) -> Result<EventRegistration, Error> {
+    type Generic = unsafe extern "C" fn(sys::virConnectPtr, sys::virDomainPtr, *mut c_void);
+    // SAFETY: libvirt calls each callback with the signature of its event ID; the casts are the
+    // C API's VIR_DOMAIN_EVENT_CALLBACK, from one function pointer type to another.
+    let callbacks: [(u32, Generic); 4] = unsafe {
+        [
+            (
+                sys::VIR_DOMAIN_EVENT_ID_LIFECYCLE,
+                std::mem::transmute::<
+                    unsafe extern "C" fn(
+                        sys::virConnectPtr,
+                        sys::virDomainPtr,
+                        c_int,
+                        c_int,
+                        *mut c_void,
+                    ) -> c_int,
+                    Generic,
+                >(on_lifecycle),
+            ),
+            (
+                sys::VIR_DOMAIN_EVENT_ID_METADATA_CHANGE,
+                std::mem::transmute::<
+                    unsafe extern "C" fn(
+                        sys::virConnectPtr,
+                        sys::virDomainPtr,
+                        c_int,
+                        *const c_char,
+                        *mut c_void,
+                    ),
+                    Generic,
+                >(on_metadata),
+            ),
+            (
+                sys::VIR_DOMAIN_EVENT_ID_DEVICE_ADDED,
+                std::mem::transmute::<
+                    unsafe extern "C" fn(
+                        sys::virConnectPtr,
+                        sys::virDomainPtr,
+                        *const c_char,
+                        *mut c_void,
+                    ),
+                    Generic,
+                >(on_device),
+            ),
+            (
+                sys::VIR_DOMAIN_EVENT_ID_DEVICE_REMOVED,
+                std::mem::transmute::<
+                    unsafe extern "C" fn(
+                        sys::virConnectPtr,
+                        sys::virDomainPtr,
+                        *const c_char,
+                        *mut c_void,
+                    ),
+                    Generic,
+                >(on_device),
+            ),
+        ]
+    };
+    // SAFETY: a counted reference of our own, released in Drop after deregistering.
+    unsafe { sys::virConnectRef(conn.as_ptr()) };
+    let mut reg = EventRegistration {
+        conn: unsafe { conn.as_ptr() },
+        ids: Vec::new(),
+    };
+    for (id, cb) in callbacks {
+        let opaque = Box::into_raw(Box::new(sink.clone())) as *mut c_void;
+        // SAFETY: the connection is live; libvirt owns `opaque` from here and frees it with
+        // `free_sink`, also when registering fails.
+        let rc = unsafe {
+            sys::virConnectDomainEventRegisterAny(
+                reg.conn,
+                std::ptr::null_mut(),
+                id as c_int,
+                Some(cb),
+                opaque,
+                Some(free_sink),
+            )
+        };
+        if rc < 0 {
+            return Err(Error::last_error());
+        }
+        reg.ids.push(rc);
+    }
+    Ok(reg)
+}
+
+impl Drop for EventRegistration {
+    fn drop(&mut self) {
+        for id in self.ids.drain(..) {
+            // SAFETY: id came from a successful registration on this connection.
+            unsafe { sys::virConnectDomainEventDeregisterAny(self.conn, id) };
+        }
+        // SAFETY: releases the reference taken in `register_domain_events`.
+        unsafe { sys::virConnectClose(self.conn) };
+    }
 }
 
 fn field_name(field: &[c_char; 80]) -> String {
@@ -282,6 +465,64 @@ mod tests {
         let again = node_cpu_stats(&conn, Some(cpu.len())).unwrap();
         let names = |v: &[(String, u64)]| v.iter().map(|(k, _)| k.clone()).collect::<Vec<_>>();
         assert_eq!(names(&again), names(&cpu));
+    }
+
+    #[test]
+    fn metadata_and_lifecycle_events_arrive() {
+        crate::collection::libvirt_init();
+        let watcher = Connect::open_read_only(Some("test:///default")).unwrap();
+        let got = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let sink_got = got.clone();
+        let reg = register_domain_events(
+            &watcher,
+            std::sync::Arc::new(move |e| sink_got.lock().unwrap().push(e)),
+        )
+        .unwrap();
+        let admin = Connect::open(Some("test:///default")).unwrap();
+        // A domain of this test's own: other tests read the shared "test" domain's state.
+        let dom = admin.create_domain_xml(
+            "<domain type='test'><name>events-probe</name><memory>65536</memory><os><type>hvm</type></os></domain>",
+            0,
+        )
+        .unwrap();
+        dom.set_metadata(
+            sys::VIR_DOMAIN_METADATA_ELEMENT as i32,
+            Some("<fleet><backup last=\"2026-11-21T10:00:00Z\"/></fleet>"),
+            Some("fw"),
+            Some("urn:fleetwatch:test"),
+            0,
+        )
+        .unwrap();
+        dom.suspend().unwrap();
+        dom.resume().unwrap();
+        let end = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        loop {
+            let seen = got.lock().unwrap().clone();
+            let meta = seen
+                .iter()
+                .any(|e| e.kind == EventKind::MetadataChanged && e.name == "events-probe");
+            // VIR_DOMAIN_EVENT_SUSPENDED = 3, VIR_DOMAIN_EVENT_RESUMED = 4
+            let life = seen
+                .iter()
+                .any(|e| matches!(e.kind, EventKind::Lifecycle { event: 4, .. }));
+            if meta && life {
+                assert!(seen.iter().all(|e| e.uuid.len() == 36));
+                break;
+            }
+            assert!(std::time::Instant::now() < end, "events seen: {seen:?}");
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        drop(reg);
+        let before = got.lock().unwrap().len();
+        dom.suspend().unwrap();
+        dom.resume().unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        assert_eq!(
+            got.lock().unwrap().len(),
+            before,
+            "no events after deregistering"
+        );
+        dom.destroy().unwrap();
     }
 
     #[test]

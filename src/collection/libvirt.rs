@@ -2,14 +2,16 @@
 //! plus two cheap node calls; per-domain calls only where the driver left gaps, XML only when a
 //! domain is new or changed.
 
-use super::ffi::{self, StatsRecord};
+use super::ffi::{self, DomainEvent, StatsRecord};
 use super::snapshots::SnapshotCache;
 use super::stats::{domain_from_params, node_cpu_from, Present};
 use super::{domxml, Connector, Source};
-use crate::model::sample::{DomainConfig, DomainSample, HostInfo, HostSample, LocalStats, VmState};
+use crate::model::sample::{
+    DiskSource, DomainConfig, DomainSample, HostInfo, HostSample, LocalStats, VmState,
+};
 use crate::sanitize::{clean, clean_multiline};
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use virt::connect::Connect;
 use virt::error::ErrorNumber;
@@ -55,7 +57,23 @@ impl Connector for LibvirtConnector {
             }
         }
         let info = host_info(&conn, uri);
+        // Events say at once what polling would notice late (metadata edits) or never (a
+        // migration's start and end); a driver without them is polled only.
+        let pending: Arc<Mutex<Vec<DomainEvent>>> = Arc::default();
+        let sink = pending.clone();
+        let events = ffi::register_domain_events(
+            &conn,
+            Arc::new(move |e| {
+                if let Ok(mut p) = sink.lock() {
+                    p.push(e);
+                }
+            }),
+        )
+        .map_err(|e| tracing::info!(uri, "no domain events: {}", e.message()))
+        .ok();
         Ok(Box::new(LibvirtSource {
+            _events: events,
+            pending,
             conn,
             info: Arc::new(info),
             known: HashMap::new(),
@@ -66,6 +84,7 @@ impl Connector for LibvirtConnector {
             polls: 0,
             slow_every: self.slow_every.max(1),
             node_cpu_fields: None,
+            pools: HashMap::new(),
         }))
     }
 }
@@ -120,6 +139,9 @@ struct Known {
 }
 
 pub struct LibvirtSource {
+    /// Declared before `conn`: callbacks are deregistered before the connection closes.
+    _events: Option<ffi::EventRegistration>,
+    pending: Arc<Mutex<Vec<DomainEvent>>>,
     conn: Connect,
     info: Arc<HostInfo>,
     known: HashMap<String, Known>,
@@ -130,6 +152,7 @@ pub struct LibvirtSource {
     polls: u64,
     slow_every: u32,
     node_cpu_fields: Option<usize>,
+    pools: HashMap<String, Option<String>>,
 }
 
 fn state_of(s: virt::domain::DomainStateEnum) -> VmState {
@@ -197,6 +220,17 @@ impl Source for LibvirtSource {
             None
         };
         let now = Instant::now();
+        let events: Vec<DomainEvent> = self
+            .pending
+            .lock()
+            .map(|mut p| std::mem::take(&mut *p))
+            .unwrap_or_default();
+        // A domain an event named has its XML read again in this poll.
+        for e in &events {
+            if let Some(k) = self.known.get_mut(&e.uuid) {
+                k.read_at = now - XML_REFRESH - Duration::from_secs(1);
+            }
+        }
         let mut domains = Vec::with_capacity(records.len());
         for rec in records {
             domains.push(self.domain(rec, now, groups));
@@ -213,6 +247,7 @@ impl Source for LibvirtSource {
             node_cpu,
             local,
             domains,
+            events,
         })
     }
 }
@@ -248,6 +283,11 @@ impl LibvirtSource {
                             .map(|k| k.snapshots)
                             .unwrap_or_default();
                         cfg.newest_snapshot = snapshots.newest(dom);
+                        for disk in &mut cfg.disks {
+                            if let DiskSource::Volume { pool, pool_type } = &mut disk.source {
+                                *pool_type = self.pool_type(pool);
+                            }
+                        }
                         let known = Known {
                             config: Arc::new(cfg),
                             snapshots,
@@ -278,6 +318,25 @@ impl LibvirtSource {
             }
         }
         d
+    }
+
+    /// What kind of storage pool this is, asked once per connection.
+    fn pool_type(&mut self, pool: &str) -> Option<String> {
+        if let Some(t) = self.pools.get(pool) {
+            return t.clone();
+        }
+        let t = self
+            .conn
+            .lookup_storage_pool_by_name(pool)
+            .and_then(|p| p.xml_desc(0))
+            .ok()
+            .and_then(|x| {
+                roxmltree::Document::parse(&x)
+                    .ok()
+                    .and_then(|d| d.root_element().attribute("type").map(clean))
+            });
+        self.pools.insert(pool.to_owned(), t.clone());
+        t
     }
 
     fn local_stats(&mut self) -> LocalStats {

@@ -73,8 +73,15 @@ pub struct LocalStats {
 pub enum DiskSource {
     File,
     Block,
-    Network { protocol: String },
-    Volume { pool: String },
+    Network {
+        protocol: String,
+    },
+    /// A volume in a storage pool; `pool_type` is what the host says the pool is (netfs, rbd,
+    /// logical, dir, ...), when it was asked.
+    Volume {
+        pool: String,
+        pool_type: Option<String>,
+    },
     Other(String),
 }
 
@@ -174,4 +181,6 @@ pub struct HostSample {
     pub node_cpu: Option<NodeCpu>,
     pub local: Option<LocalStats>,
     pub domains: Vec<DomainSample>,
+    /// Domain events libvirt delivered since the previous poll, oldest first.
+    pub events: Vec<crate::collection::ffi::DomainEvent>,
 }

@@ -3,13 +3,28 @@
 
 use super::sample::{DiskConfig, DiskSource};
 
+/// Storage pool types whose volumes every host can reach.
+pub const SHARED_POOLS: &[&str] = &[
+    "netfs",
+    "rbd",
+    "iscsi",
+    "iscsi-direct",
+    "gluster",
+    "sheepdog",
+    "vstorage",
+    "mpath",
+];
+
 pub fn is_shared(disk: &DiskConfig, shared_prefixes: &[String]) -> bool {
     match &disk.source {
         DiskSource::Network { .. } => true,
         DiskSource::File | DiskSource::Block => shared_prefixes
             .iter()
             .any(|p| !p.is_empty() && disk.path.starts_with(p.as_str())),
-        DiskSource::Volume { .. } | DiskSource::Other(_) => false,
+        DiskSource::Volume { pool_type, .. } => pool_type
+            .as_deref()
+            .is_some_and(|t| SHARED_POOLS.contains(&t)),
+        DiskSource::Other(_) => false,
     }
 }
 
@@ -18,7 +33,10 @@ pub fn source_label(s: &DiskSource) -> String {
         DiskSource::File => "file".into(),
         DiskSource::Block => "block".into(),
         DiskSource::Network { protocol } => format!("network/{protocol}"),
-        DiskSource::Volume { pool } => format!("volume/{pool}"),
+        DiskSource::Volume { pool, pool_type } => match pool_type {
+            Some(t) => format!("volume/{pool} ({t})"),
+            None => format!("volume/{pool}"),
+        },
         DiskSource::Other(o) => o.clone(),
     }
 }
@@ -64,5 +82,12 @@ mod tests {
             &disk("/srv/shared/a", DiskSource::File),
             &[String::new()]
         ));
+        let vol = |t: Option<&str>| DiskSource::Volume {
+            pool: "p".into(),
+            pool_type: t.map(str::to_owned),
+        };
+        assert!(is_shared(&disk("v", vol(Some("netfs"))), &[]));
+        assert!(!is_shared(&disk("v", vol(Some("dir"))), &[]));
+        assert!(!is_shared(&disk("v", vol(None)), &[]));
     }
 }

@@ -10,8 +10,8 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 use tokio::sync::mpsc::UnboundedSender;
 
-/// How often the files are looked at for changes.
-const CHECK_EVERY: Duration = Duration::from_secs(5);
+/// How often the app looks at the files for changes.
+pub const CHECK_EVERY: Duration = Duration::from_secs(5);
 
 /// What the policy files said; `None` where the config names no such file.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -84,7 +84,12 @@ fn stamp(path: Option<&Path>) -> Option<(Option<SystemTime>, u64)> {
     ))
 }
 
-pub fn spawn(policy: PolicyConfig, tx: UnboundedSender<Inputs>) -> std::io::Result<()> {
+/// Sends what the files say now, and again each time one of them changes (checked `every`).
+pub fn spawn(
+    policy: PolicyConfig,
+    every: Duration,
+    tx: UnboundedSender<Inputs>,
+) -> std::io::Result<()> {
     if policy.inventory.is_none() && policy.backup_catalog.is_none() {
         return Ok(());
     }
@@ -103,11 +108,60 @@ pub fn spawn(policy: PolicyConfig, tx: UnboundedSender<Inputs>) -> std::io::Resu
                         return;
                     }
                 }
-                std::thread::sleep(CHECK_EVERY);
+                std::thread::sleep(every);
                 if tx.is_closed() {
                     return;
                 }
             }
         })?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn files_are_read_again_when_they_change_and_errors_come_through() {
+        let dir = tempfile::tempdir().unwrap();
+        let inv = dir.path().join("inv.toml");
+        let cat = dir.path().join("backups.jsonl");
+        std::fs::write(&inv, "[[vm]]\nname = \"a\"\n").unwrap();
+        std::fs::write(&cat, "").unwrap();
+        let policy = PolicyConfig {
+            inventory: Some(inv.clone()),
+            backup_catalog: Some(cat.clone()),
+            ..PolicyConfig::default()
+        };
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        spawn(policy.clone(), Duration::from_millis(20), tx).unwrap();
+        let next = |rx: &mut tokio::sync::mpsc::UnboundedReceiver<Inputs>| {
+            let end = std::time::Instant::now() + Duration::from_secs(5);
+            loop {
+                if let Ok(i) = rx.try_recv() {
+                    return i;
+                }
+                assert!(std::time::Instant::now() < end, "no update");
+                std::thread::sleep(Duration::from_millis(10));
+            }
+        };
+        let first = next(&mut rx);
+        assert_eq!(first.inventory().unwrap().entries.len(), 1);
+        assert!(first.problems(&policy).is_empty());
+        // A backup hook appends a line; someone breaks the inventory.
+        std::fs::write(
+            &cat,
+            "{\"vm\": \"a\", \"completed_at\": \"2026-11-21T00:00:00Z\", \"status\": \"ok\"}\n",
+        )
+        .unwrap();
+        std::fs::write(&inv, "[[vm]]\nname = \"a\"\nowner =\n").unwrap();
+        let mut now = next(&mut rx);
+        while now.catalog().is_some_and(|c| c.ok_lines == 0) || now.inventory().is_some() {
+            now = next(&mut rx);
+        }
+        assert_eq!(now.catalog().unwrap().ok_lines, 1);
+        let problems = now.problems(&policy);
+        assert_eq!(problems.len(), 1);
+        assert!(problems[0].contains("inv.toml, line 3"), "{problems:?}");
+    }
 }

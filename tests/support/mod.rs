@@ -90,6 +90,7 @@ pub fn sample(info: Arc<HostInfo>, taken: Instant, domains: Vec<DomainSample>) -
         node_cpu: None,
         local: None,
         domains,
+        events: Vec::new(),
     }
 }
 

@@ -271,7 +271,7 @@ fn b_a_live_migration_outside_fleetwatch_shows_within_two_polls() {
     tui.keys(&["Enter"]);
     let row = |s: &str, host: &str| {
         s.lines()
-            .any(|l| l.contains(&format!("│{guest} ")) && l.contains(host))
+            .any(|l| table_row(l, &guest).is_some_and(|t| t.contains(host)))
     };
     tui.wait_for(
         "the guest on its first host",
@@ -412,7 +412,7 @@ fn e_guests_defined_while_watching_appear_and_undefined_ones_vanish() {
     lab.virsh(n, &["start", &name]);
     let row = |s: &str| {
         s.lines()
-            .any(|l| l.contains(&format!("│{name} ")) && l.contains(&lab.name(n)))
+            .any(|l| table_row(l, &name).is_some_and(|t| t.contains(&lab.name(n))))
     };
     let appeared = tui.wait_for("new guest", Duration::from_secs(6), row);
     lab.virsh(n, &["destroy", &name]);
@@ -421,4 +421,97 @@ fn e_guests_defined_while_watching_appear_and_undefined_ones_vanish() {
     eprintln!(
         "defined guest appeared after {appeared:?}; undefined one vanished after {vanished:?}"
     );
+}
+
+/// The table part of a screen line when it is this VM's row (the detail pane beside the table
+/// can show the same name on another line).
+fn table_row<'a>(line: &'a str, vm: &str) -> Option<&'a str> {
+    line.starts_with(&format!("│{vm} "))
+        .then(|| line.trim_start_matches('│').split('│').next())
+        .flatten()
+}
+
+/// The flags badges in a guest's table row, as the TUI shows them ("" when none).
+fn row_flags(screen: &str, guest: &str) -> Option<String> {
+    let table = screen.lines().find_map(|l| table_row(l, guest))?;
+    let last = table.split_whitespace().last()?;
+    Some(if last.chars().all(|c| "UBDLAFOG".contains(c)) {
+        last.to_owned()
+    } else {
+        String::new()
+    })
+}
+
+#[test]
+#[ignore = "needs the lab: make lab-up && make e2e"]
+fn f_findings_from_metadata_set_with_virsh() {
+    let lab = Lab::load();
+    let n = 1;
+    let guests: Vec<String> = {
+        let out = lab.virsh(n, &["list", "--name"]);
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter(|l| !l.is_empty())
+            .map(str::to_owned)
+            .collect()
+    };
+    assert!(guests.len() >= 3, "host {n} runs {guests:?}");
+    let (fresh, stale, bare) = (&guests[0], &guests[1], &guests[2]);
+    let at = |h: i64| {
+        (chrono::Utc::now() - chrono::Duration::hours(h))
+            .format("%Y-%m-%dT%H:%M:%SZ")
+            .to_string()
+    };
+    let set = |g: &str, backup: String| {
+        let xml = format!("<fleet><approval owner=\"e2e\" ticket=\"E2E-1\" group=\"e2e-pair\"/><backup last=\"{backup}\"/></fleet>");
+        lab.virsh(
+            n,
+            &[
+                "metadata",
+                g,
+                "--uri",
+                "urn:fleetwatch:1",
+                "--key",
+                "fleetwatch",
+                "--set",
+                &xml,
+            ],
+        );
+    };
+    let tui = Tui::start(&lab, 200, 50);
+    let t = Instant::now();
+    set(fresh, at(1));
+    set(stale, at(72));
+    // Findings follow within a poll (a metadata event marks the XML for reading) and a second.
+    let seen = tui.wait_for("badges", Duration::from_secs(6), |s| {
+        row_flags(s, fresh).as_deref() == Some("A")
+            && row_flags(s, stale).as_deref() == Some("BA")
+            && row_flags(s, bare).is_some_and(|f| f.contains('U') && f.contains('B'))
+    });
+    eprintln!(
+        "metadata set with virsh showed as badges after {:?} ({seen:?} of waiting)",
+        t.elapsed()
+    );
+    drop(tui);
+    let out = fleetwatch()
+        .args(["--config", &lab.config(), "check", "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let has = |kind: &str, vm: &str| {
+        doc["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["kind"] == kind && f["vm"] == vm)
+    };
+    assert!(has("unapproved", bare) && !has("unapproved", fresh) && !has("unapproved", stale));
+    assert!(has("unbacked", stale) && !has("unbacked", fresh));
+    assert!(
+        has("anti-affinity", fresh) && has("anti-affinity", stale) && !has("anti-affinity", bare)
+    );
+    for g in [fresh, stale] {
+        lab.virsh(n, &["metadata", g, "--uri", "urn:fleetwatch:1", "--remove"]);
+    }
 }

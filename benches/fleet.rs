@@ -62,11 +62,16 @@ fn main() {
     let mut eval = Vec::new();
     for _ in 0..20 {
         let t = Instant::now();
-        let found = fleetwatch::model::rules::evaluate(&fleet, &policy, &inputs, chrono::Utc::now());
+        let found =
+            fleetwatch::model::rules::evaluate(&fleet, &policy, &inputs, chrono::Utc::now());
         fleet.set_findings(found, Vec::new());
         eval.push(t.elapsed());
     }
-    report("evaluate findings for 10,000 VMs (+ set badges)", eval, 100.0);
+    report(
+        "evaluate findings for 10,000 VMs (+ set badges)",
+        eval,
+        100.0,
+    );
 
     let mut term = Terminal::new(TestBackend::new(200, 50)).expect("test backend");
     let mut ui = UiState::default();

@@ -8,6 +8,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+pub use crate::history::config::HistoryConfig;
 pub use crate::policy::PolicyConfig;
 
 pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(2);
@@ -21,6 +22,7 @@ pub struct Config {
     pub poll: PollConfig,
     pub hosts: Vec<HostConfig>,
     pub policy: PolicyConfig,
+    pub history: HistoryConfig,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -66,6 +68,8 @@ struct RawConfig {
     hosts: Vec<HostConfig>,
     #[serde(default)]
     policy: PolicyConfig,
+    #[serde(default)]
+    history: HistoryConfig,
 }
 
 fn default_interval() -> Duration {
@@ -182,11 +186,15 @@ impl Config {
             return Err(fail("max_vcpu_overcommit", "must be above 0".into()));
         }
         policy.resolve(&base);
+        let mut history = raw.history;
+        history.validate().map_err(|e| fail("rollup", e))?;
+        history.resolve(&base);
         Ok(Config {
             source: path.map(Path::to_path_buf),
             poll: raw.poll,
             hosts,
             policy,
+            history,
         })
     }
 }

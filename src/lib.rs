@@ -7,6 +7,7 @@ pub mod app;
 pub mod collection;
 pub mod config;
 pub mod demo;
+pub mod history;
 pub mod model;
 pub mod policy;
 pub mod report;

@@ -124,6 +124,8 @@ pub struct DomainEvent {
     pub uuid: String,
     pub name: String,
     pub kind: EventKind,
+    /// When libvirt delivered it (Unix ms): events carry no time of their own.
+    pub at_ms: i64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -161,6 +163,7 @@ fn deliver(dom: sys::virDomainPtr, opaque: *mut c_void, kind: EventKind) {
             uuid: domain_uuid(dom),
             name: domain_name(dom),
             kind,
+            at_ms: chrono::Utc::now().timestamp_millis(),
         });
     }));
 }

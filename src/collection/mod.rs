@@ -43,7 +43,7 @@ impl LinkState {
     }
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub enum Update {
     Sample(Box<HostSample>),
     Link {
@@ -53,7 +53,7 @@ pub enum Update {
 }
 
 /// What a collector thread tells the app about host number `host` (its index in the config).
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Message {
     pub host: usize,
     pub at: Instant,

@@ -1,0 +1,12 @@
+//! History: an embedded SQLite store of what happened in the fleet (events, with who did it),
+//! where every VM was when (placements), host up/down, and statistics with rollups. One writer
+//! (the recorder, under a lease), any number of readers (WAL).
+
+pub mod config;
+pub mod events;
+pub mod lease;
+pub mod query;
+pub mod recorder;
+pub mod rollup;
+pub mod schema;
+pub mod store;

@@ -1,0 +1,138 @@
+//! The history database's schema and its migrations. `PRAGMA user_version` holds the version;
+//! an older database is brought forward in one transaction, a newer one is refused untouched.
+
+use rusqlite::{Connection, Transaction};
+
+/// The schema this build writes.
+pub const VERSION: i64 = 1;
+
+/// Each step takes the database from version i to i+1.
+const MIGRATIONS: &[&str] = &[
+    // 0 -> 1
+    "
+    CREATE TABLE hosts (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, uri TEXT NOT NULL DEFAULT '');
+    CREATE TABLE vms (id INTEGER PRIMARY KEY, uuid TEXT NOT NULL UNIQUE, name TEXT NOT NULL);
+    -- What happened. Times are Unix milliseconds (UTC).
+    CREATE TABLE events (
+        id INTEGER PRIMARY KEY,
+        at INTEGER NOT NULL,
+        kind TEXT NOT NULL,
+        vm_id INTEGER REFERENCES vms(id),
+        host_id INTEGER REFERENCES hosts(id),
+        from_host_id INTEGER REFERENCES hosts(id),
+        to_host_id INTEGER REFERENCES hosts(id),
+        started_at INTEGER,
+        actor TEXT NOT NULL,
+        detail TEXT NOT NULL DEFAULT ''
+    );
+    CREATE INDEX events_at ON events(at);
+    CREATE INDEX events_vm_at ON events(vm_id, at);
+    CREATE INDEX events_kind_at ON events(kind, at);
+    -- Where each VM was, in which state, from `since` until `until` (NULL: still open).
+    CREATE TABLE placements (
+        id INTEGER PRIMARY KEY,
+        vm_id INTEGER NOT NULL REFERENCES vms(id),
+        host_id INTEGER NOT NULL REFERENCES hosts(id),
+        state TEXT NOT NULL,
+        vcpus INTEGER,
+        memory_bytes INTEGER,
+        since INTEGER NOT NULL,
+        until INTEGER
+    );
+    CREATE INDEX placements_vm ON placements(vm_id, since);
+    CREATE INDEX placements_until ON placements(until);
+    CREATE INDEX placements_since ON placements(since);
+    CREATE TABLE host_states (
+        id INTEGER PRIMARY KEY,
+        host_id INTEGER NOT NULL REFERENCES hosts(id),
+        state TEXT NOT NULL,
+        error TEXT,
+        since INTEGER NOT NULL,
+        until INTEGER
+    );
+    CREATE INDEX host_states_since ON host_states(host_id, since);
+    -- Statistics: series = VM id, or minus the host id; level 0 raw, then coarser rollups.
+    CREATE TABLE stats (
+        series INTEGER NOT NULL,
+        level INTEGER NOT NULL,
+        at INTEGER NOT NULL,
+        n INTEGER NOT NULL,
+        cpu REAL, cpu_max REAL,
+        mem REAL, mem_max REAL,
+        disk REAL, disk_max REAL,
+        net REAL, net_max REAL,
+        PRIMARY KEY (series, level, at)
+    ) WITHOUT ROWID;
+    CREATE INDEX stats_level_at ON stats(level, at);
+    -- One recorder at a time; the holder renews `heartbeat`.
+    CREATE TABLE lease (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        holder TEXT NOT NULL,
+        pid INTEGER NOT NULL,
+        hostname TEXT NOT NULL,
+        heartbeat INTEGER NOT NULL
+    );
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    ",
+];
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum SchemaError {
+    Newer { found: i64 },
+    Sql(String),
+}
+
+impl std::fmt::Display for SchemaError {
+    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        match self {
+            SchemaError::Newer { found } => write!(
+                f,
+                "written by a newer fleetwatch (schema {found}; this one knows up to {VERSION}); left untouched"
+            ),
+            SchemaError::Sql(e) => f.write_str(e),
+        }
+    }
+}
+
+pub fn version(c: &Connection) -> rusqlite::Result<i64> {
+    c.query_row("PRAGMA user_version", [], |r| r.get(0))
+}
+
+/// Brings the database to [`VERSION`], all steps in one transaction.
+pub fn migrate(c: &mut Connection) -> Result<(), SchemaError> {
+    let sql = |e: rusqlite::Error| SchemaError::Sql(e.to_string());
+    let found = version(c).map_err(sql)?;
+    if found > VERSION {
+        return Err(SchemaError::Newer { found });
+    }
+    if found == VERSION {
+        return Ok(());
+    }
+    let tx: Transaction = c.transaction().map_err(sql)?;
+    for step in &MIGRATIONS[found as usize..] {
+        tx.execute_batch(step).map_err(sql)?;
+    }
+    tx.pragma_update(None, "user_version", VERSION)
+        .map_err(sql)?;
+    tx.commit().map_err(sql)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fresh_database_gets_the_current_schema_and_a_newer_one_is_refused() {
+        let mut c = Connection::open_in_memory().unwrap();
+        migrate(&mut c).unwrap();
+        assert_eq!(version(&c).unwrap(), VERSION);
+        // Idempotent.
+        migrate(&mut c).unwrap();
+        c.pragma_update(None, "user_version", VERSION + 1).unwrap();
+        let e = migrate(&mut c).unwrap_err();
+        assert_eq!(e, SchemaError::Newer { found: VERSION + 1 });
+        assert!(e.to_string().contains("newer fleetwatch"));
+        // Refused means untouched.
+        assert_eq!(version(&c).unwrap(), VERSION + 1);
+    }
+}

@@ -69,7 +69,13 @@ pub fn write() -> Result<Demo, ConfigError> {
         std::fs::write(&path, shift_times(text, shift))
             .map_err(|e| ConfigError(format!("cannot write demo file {}: {e}", path.display())))?;
     }
-    let config = Config::load(&dir.path().join("fleetwatch.toml"))?;
+    let mut config = Config::load(&dir.path().join("fleetwatch.toml"))?;
+    // The demo's history is kept apart from a real fleet's, and outlives the temporary folder
+    // so `fleetwatch history --demo` can read what a demo session recorded.
+    config.history.path = config
+        .history
+        .db_path()
+        .map(|p| p.with_file_name("demo-history.db"));
     Ok(Demo { dir, config })
 }
 

@@ -27,6 +27,36 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run the collectors headless and write history until stopped (what a team runs as a
+    /// service, so history exists while nobody watches).
+    Record,
+    /// Events from the history, oldest first.
+    History {
+        /// Only this VM (name or UUID).
+        #[arg(long)]
+        vm: Option<String>,
+        /// Only this host (also as either end of a migration).
+        #[arg(long)]
+        host: Option<String>,
+        /// Only the last span, e.g. 6h, 30m, 7d.
+        #[arg(long)]
+        since: Option<String>,
+        /// Only these kinds, comma-separated (migrated,started,stopped,...).
+        #[arg(long, value_delimiter = ',')]
+        kind: Vec<String>,
+        /// At most this many, the newest.
+        #[arg(long, default_value_t = 10_000)]
+        limit: usize,
+        #[arg(long)]
+        json: bool,
+    },
+    /// The fleet as it was at TIME (-6h, "2026-11-21 14:30", RFC 3339), like `snapshot`.
+    At {
+        #[arg(allow_hyphen_values = true)]
+        time: String,
+        #[arg(long)]
+        json: bool,
+    },
     /// Poll every host once and print the findings. Exit 0 none, 1 warnings only, 2 any
     /// critical, 3 could not check (Nagios plugin convention).
     Check {
@@ -150,6 +180,26 @@ fn main() -> ExitCode {
             }
             ExitCode::from(app::check::status(&fleet).0)
         }),
+        Some(Command::Record) => rt.block_on(app::cli::record(&config)),
+        Some(Command::History {
+            vm,
+            host,
+            since,
+            kind,
+            limit,
+            json,
+        }) => app::cli::history(
+            &config,
+            &app::cli::HistoryArgs {
+                vm,
+                host,
+                since,
+                kinds: kind,
+                limit,
+                json,
+            },
+        ),
+        Some(Command::At { time, json }) => app::cli::at(&config, &time, json),
         Some(Command::Snapshot { json }) => rt.block_on(async {
             let fleet = match app::snapshot::collect(&config, 2).await {
                 Ok(f) => f,

@@ -3,6 +3,7 @@
 //! one of those brought something new.
 
 pub mod check;
+pub mod cli;
 pub mod snapshot;
 pub mod terminal;
 

@@ -5,8 +5,11 @@
 pub mod config;
 pub mod events;
 pub mod lease;
+pub mod past;
 pub mod query;
 pub mod recorder;
 pub mod rollup;
 pub mod schema;
 pub mod store;
+pub mod time;
+pub mod writer;

@@ -70,6 +70,9 @@ pub struct Recorder {
     host_rows: Vec<Option<(i64, LinkState)>>,
     /// A host was not answering: what its next sample shows changed at an unknown time.
     gap: Vec<bool>,
+    /// A host never recorded before: its first sample is where its history starts, not a
+    /// list of VMs that "appeared".
+    baseline: Vec<bool>,
     /// Recently written events (at, uuid, kind, host), to drop the same change seen twice.
     recent: VecDeque<(i64, String, &'static str, usize)>,
     /// Live migrations under way: uuid -> (start, destination host).
@@ -129,6 +132,7 @@ impl Recorder {
         let mut ids = Ids::default();
         let mut prev = HashMap::new();
         let mut host_rows = vec![None; hosts.len()];
+        let mut baseline = vec![false; hosts.len()];
         for (i, h) in hosts.iter().enumerate() {
             let hid = ids.host(&conn, &h.name, &h.uri)?;
             let open: Option<(i64, String)> = conn
@@ -139,6 +143,7 @@ impl Recorder {
                 )
                 .ok();
             host_rows[i] = open.map(|(row, s)| (row, link_of(&s)));
+            baseline[i] = host_rows[i].is_none();
             let mut stmt = conn.prepare(
                 "SELECT v.uuid, p.id, p.state, p.vcpus, p.memory_bytes FROM placements p JOIN vms v ON v.id = p.vm_id
                  WHERE p.host_id = ?1 AND p.until IS NULL",
@@ -178,6 +183,7 @@ impl Recorder {
             host_rows,
             // Whatever changed while no recorder ran happened at a time nobody knows.
             gap: vec![true; hosts.len()],
+            baseline,
             recent: VecDeque::new(),
             migrating: HashMap::new(),
             ended: HashMap::new(),
@@ -234,6 +240,7 @@ impl Recorder {
                 self.diff(m.host, s, at)?;
                 self.stats(m.host, at)?;
                 self.gap[m.host] = false;
+                self.baseline[m.host] = false;
             }
         }
         meta_set(&self.conn, "last_write", &now_ms.to_string())
@@ -433,16 +440,19 @@ impl Recorder {
                         continue; // its own host's sample records it
                     }
                     let row = self.open_row(&uuid, &name, &p, at)?;
-                    let actor = self.actor(host, &uuid, "defined", at);
-                    self.event(
-                        at,
-                        "defined",
-                        Some((&uuid, &name)),
-                        host,
-                        None,
-                        actor,
-                        format!("appeared {}", p.state.label()),
-                    )?;
+                    if !self.baseline[host] {
+                        let actor = self.actor(host, &uuid, "defined", at);
+                        let detail = format!("appeared {}", p.state.label());
+                        self.event(
+                            at,
+                            "defined",
+                            Some((&uuid, &name)),
+                            host,
+                            None,
+                            actor,
+                            detail,
+                        )?;
+                    }
                     self.prev.insert(uuid.clone(), Placed { row, ..p });
                 }
                 (Some(old), None) => {

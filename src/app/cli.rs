@@ -1,0 +1,208 @@
+//! The headless commands around the history: `record`, `history` and `at`.
+
+use super::start_collectors;
+use crate::config::Config;
+use crate::history::past::fleet_at;
+use crate::history::query::{self, EventQuery};
+use crate::history::recorder::{RecordError, Recorder};
+use crate::history::store;
+use crate::history::time::{parse_moment, parse_span};
+use crate::model::Fleet;
+use std::process::ExitCode;
+use tokio::sync::mpsc::unbounded_channel;
+
+fn db(config: &Config) -> Result<std::path::PathBuf, String> {
+    config
+        .history
+        .db_path()
+        .ok_or_else(|| "no place for the history: set [history] path".into())
+}
+
+/// Runs the collectors and writes history until SIGTERM or SIGINT. Refuses to start when
+/// another recorder holds the store.
+pub async fn record(config: &Config) -> ExitCode {
+    let path = match db(config) {
+        Ok(p) => p,
+        Err(e) => return fail(&e, 2),
+    };
+    let conn = match store::open_rw(&path) {
+        Ok(c) => c,
+        Err(e) => return fail(&e.to_string(), 1),
+    };
+    let now = chrono::Utc::now().timestamp_millis();
+    let mut rec =
+        match Recorder::start(conn, config.history.clone(), &config.hosts, now) {
+            Ok(r) => r,
+            Err(RecordError::Busy { pid, hostname }) => return fail(
+                &format!(
+                    "another recorder (pid {pid} on {hostname}) writes {}; not starting a second",
+                    path.display()
+                ),
+                1,
+            ),
+            Err(e) => return fail(&format!("{}: {e}", path.display()), 1),
+        };
+    let (tx, mut rx) = unbounded_channel();
+    let _collectors = match start_collectors(config, tx) {
+        Ok(c) => c,
+        Err(e) => return fail(&e.to_string(), 1),
+    };
+    eprintln!(
+        "fleetwatch: recording {} host(s) into {}",
+        config.hosts.len(),
+        path.display()
+    );
+    let signal = |k| tokio::signal::unix::signal(k).ok();
+    let (Some(mut term), Some(mut int)) = (
+        signal(tokio::signal::unix::SignalKind::terminate()),
+        signal(tokio::signal::unix::SignalKind::interrupt()),
+    ) else {
+        return fail("cannot install signal handlers", 1);
+    };
+    let mut failing = false;
+    loop {
+        tokio::select! {
+            Some(m) = rx.recv() => match rec.record(&m, chrono::Utc::now().timestamp_millis()) {
+                Ok(()) => {
+                    if failing {
+                        eprintln!("fleetwatch: writing history again");
+                        failing = false;
+                    }
+                }
+                Err(RecordError::LostLease) => return fail("another recorder took over this history; stopping", 1),
+                Err(e) => {
+                    if !failing {
+                        eprintln!("fleetwatch: cannot write {}: {e}; will retry", path.display());
+                        failing = true;
+                    }
+                }
+            },
+            _ = term.recv() => break,
+            _ = int.recv() => break,
+        }
+    }
+    rec.stop();
+    ExitCode::SUCCESS
+}
+
+fn fail(msg: &str, code: u8) -> ExitCode {
+    eprintln!("fleetwatch: {msg}");
+    ExitCode::from(code)
+}
+
+pub struct HistoryArgs {
+    pub vm: Option<String>,
+    pub host: Option<String>,
+    pub since: Option<String>,
+    pub kinds: Vec<String>,
+    pub limit: usize,
+    pub json: bool,
+}
+
+pub fn history(config: &Config, a: &HistoryArgs) -> ExitCode {
+    let now = chrono::Utc::now();
+    let since_ms = match a.since.as_deref().map(parse_span) {
+        Some(Ok(d)) => {
+            Some((now - chrono::Duration::from_std(d).unwrap_or_default()).timestamp_millis())
+        }
+        Some(Err(e)) => return fail(&e, 2),
+        None => None,
+    };
+    for k in &a.kinds {
+        if !crate::history::events::KINDS.contains(&k.as_str()) {
+            return fail(
+                &format!(
+                    "--kind {k:?}: one of {}",
+                    crate::history::events::KINDS.join(",")
+                ),
+                2,
+            );
+        }
+    }
+    let path = match db(config) {
+        Ok(p) => p,
+        Err(e) => return fail(&e, 2),
+    };
+    let c = match store::open_ro(&path) {
+        Ok(c) => c,
+        Err(e) => return fail(&e.to_string(), 1),
+    };
+    let q = EventQuery {
+        vm: a.vm.clone(),
+        host: a.host.clone(),
+        since_ms,
+        until_ms: None,
+        kinds: a.kinds.clone(),
+        limit: a.limit,
+    };
+    let mut events = match query::events(&c, &q) {
+        Ok(e) => e,
+        Err(e) => return fail(&format!("{}: {e}", path.display()), 1),
+    };
+    events.reverse();
+    if a.json {
+        println!("{}", serde_json::json!({ "events": events }));
+    } else {
+        for e in &events {
+            let place = match (&e.from_host, &e.to_host) {
+                (Some(f), Some(t)) => format!("{f} -> {t}"),
+                _ => e.host.clone().unwrap_or_default(),
+            };
+            let took = e
+                .duration_s
+                .map(|d| format!(" ({d:.1}s)"))
+                .unwrap_or_default();
+            println!(
+                "{}  {:<14} {:<24} {:<24} {:<10} {}{took}",
+                e.at,
+                e.kind,
+                e.vm.as_deref().unwrap_or("-"),
+                place,
+                e.actor,
+                e.detail
+            );
+        }
+    }
+    ExitCode::SUCCESS
+}
+
+/// The fleet at a past moment, as `snapshot` prints the present.
+pub fn at(config: &Config, when: &str, json: bool) -> ExitCode {
+    let t = match parse_moment(when, chrono::Utc::now()) {
+        Ok(t) => t,
+        Err(e) => return fail(&e, 2),
+    };
+    let path = match db(config) {
+        Ok(p) => p,
+        Err(e) => return fail(&e, 2),
+    };
+    let past = match store::open_ro(&path)
+        .map_err(|e| e.to_string())
+        .and_then(|c| {
+            query::at(&c, t.timestamp_millis()).map_err(|e| format!("{}: {e}", path.display()))
+        }) {
+        Ok(p) => p,
+        Err(e) => return fail(&e, 1),
+    };
+    let fleet: Fleet = fleet_at(&config.hosts, &past);
+    if json {
+        let mut doc = crate::report::json(
+            &fleet,
+            &config.policy.shared_storage,
+            t,
+            std::time::Instant::now(),
+        );
+        doc["historical"] = serde_json::Value::Bool(true);
+        for h in doc["hosts"].as_array_mut().into_iter().flatten() {
+            h["sample_age_s"] = serde_json::Value::Null;
+        }
+        println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+    } else {
+        println!(
+            "fleet as of {} (historical)\n",
+            crate::history::time::show(t)
+        );
+        print!("{}", crate::report::table(&fleet));
+    }
+    ExitCode::SUCCESS
+}

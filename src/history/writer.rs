@@ -1,0 +1,137 @@
+//! The recorder's thread: takes the lease when it can, writes every message it is given, and
+//! says how it is doing. A store that cannot be written (disk full, read-only) is reported and
+//! retried; it never stops monitoring.
+
+use super::config::HistoryConfig;
+use super::recorder::{RecordError, Recorder};
+use super::store;
+use crate::collection::Message;
+use crate::config::HostConfig;
+use std::sync::mpsc::{self, RecvTimeoutError, Sender};
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc::UnboundedSender;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Status {
+    /// We write the history.
+    Recording,
+    /// Another process does; we only read.
+    Standby { pid: i64, hostname: String },
+    /// The store cannot be written now; the reason, for a banner.
+    Error(String),
+}
+
+impl Status {
+    pub fn short(&self) -> String {
+        match self {
+            Status::Recording => "REC".into(),
+            Status::Standby { pid, hostname } => format!("rec by {pid}@{hostname}"),
+            Status::Error(_) => "REC FAILING".into(),
+        }
+    }
+}
+
+/// Sends messages to the recorder thread; dropping it stops the thread (lease released).
+pub struct Writer {
+    tx: Option<Sender<Message>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Writer {
+    pub fn send(&self, m: &Message) {
+        if let Some(tx) = &self.tx {
+            let _ = tx.send(m.clone());
+        }
+    }
+}
+
+impl Drop for Writer {
+    /// Lets the thread finish its write and release the lease, so the next recorder need not
+    /// wait for it to go stale.
+    fn drop(&mut self) {
+        self.tx = None;
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+const RETRY: Duration = Duration::from_secs(10);
+
+pub fn spawn(
+    cfg: HistoryConfig,
+    hosts: Vec<HostConfig>,
+    status: UnboundedSender<Status>,
+) -> std::io::Result<Writer> {
+    let (tx, rx) = mpsc::channel::<Message>();
+    let thread = std::thread::Builder::new()
+        .name("history".into())
+        .spawn(move || {
+            let Some(path) = cfg.db_path() else {
+                let _ = status.send(Status::Error(
+                    "no place for the history: set [history] path".into(),
+                ));
+                return;
+            };
+            let mut rec: Option<Recorder> = None;
+            let mut next_try = Instant::now();
+            let mut last: Option<Status> = None;
+            let mut say = |s: Status| {
+                if last.as_ref() != Some(&s) {
+                    if let Status::Error(e) = &s {
+                        tracing::warn!("history: {e}");
+                    }
+                    let _ = status.send(s.clone());
+                    last = Some(s);
+                }
+            };
+            loop {
+                let now_ms = chrono::Utc::now().timestamp_millis();
+                if rec.is_none() && Instant::now() >= next_try {
+                    next_try = Instant::now() + RETRY;
+                    match store::open_rw(&path).map_err(|e| e.to_string()) {
+                        Ok(c) => match Recorder::start(c, cfg.clone(), &hosts, now_ms) {
+                            Ok(r) => {
+                                rec = Some(r);
+                                say(Status::Recording);
+                            }
+                            Err(RecordError::Busy { pid, hostname }) => {
+                                say(Status::Standby { pid, hostname })
+                            }
+                            Err(e) => say(Status::Error(format!("{}: {e}", path.display()))),
+                        },
+                        Err(e) => say(Status::Error(e)),
+                    }
+                }
+                match rx.recv_timeout(Duration::from_secs(1)) {
+                    Ok(m) => {
+                        let Some(r) = rec.as_mut() else { continue };
+                        match r.record(&m, chrono::Utc::now().timestamp_millis()) {
+                            Ok(()) => say(Status::Recording),
+                            Err(RecordError::LostLease) => {
+                                rec = None;
+                                say(Status::Error(
+                                    "another recorder took over this history".into(),
+                                ));
+                            }
+                            Err(e) => say(Status::Error(format!(
+                                "cannot write {}: {e}; monitoring goes on",
+                                path.display()
+                            ))),
+                        }
+                    }
+                    Err(RecvTimeoutError::Timeout) => {}
+                    Err(RecvTimeoutError::Disconnected) => {
+                        if let Some(r) = rec {
+                            r.stop();
+                        }
+                        return;
+                    }
+                }
+            }
+        })?;
+    Ok(Writer {
+        tx: Some(tx),
+        thread: Some(thread),
+    })
+}

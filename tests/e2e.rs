@@ -515,3 +515,82 @@ fn f_findings_from_metadata_set_with_virsh() {
         lab.virsh(n, &["metadata", g, "--uri", "urn:fleetwatch:1", "--remove"]);
     }
 }
+
+#[test]
+#[ignore = "needs the lab: make lab-up && make e2e"]
+fn g_a_recorded_live_migration_and_the_fleet_before_it() {
+    let lab = Lab::load();
+    let data = tempfile::tempdir().unwrap();
+    let fw = || {
+        let mut c = fleetwatch();
+        c.env("XDG_DATA_HOME", data.path());
+        c
+    };
+    let mut recorder = fw()
+        .args(["--config", &lab.config(), "record"])
+        .spawn()
+        .unwrap();
+    // The recorder's first samples are the history's baseline.
+    std::thread::sleep(Duration::from_secs(4));
+    let guest = lab.guests(1)[0].clone();
+    let from = lab.host_of(&guest);
+    let to = from % lab.hosts() + 1;
+    let before = chrono::Utc::now();
+    std::thread::sleep(Duration::from_millis(500));
+    lab.script(&["migrate", &guest, &from.to_string(), &to.to_string()]);
+    let moved = chrono::Utc::now();
+    std::thread::sleep(Duration::from_secs(4));
+    let out = fw()
+        .args([
+            "--config",
+            &lab.config(),
+            "history",
+            "--json",
+            "--since",
+            "10m",
+        ])
+        .output()
+        .unwrap();
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let m = doc["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["kind"] == "migrated" && e["vm"] == guest.as_str())
+        .unwrap_or_else(|| panic!("no migration recorded: {doc}"))
+        .clone();
+    assert_eq!(m["from_host"], lab.name(from).as_str());
+    assert_eq!(m["to_host"], lab.name(to).as_str());
+    assert_eq!(m["actor"], "external");
+    let at = chrono::DateTime::parse_from_rfc3339(m["at"].as_str().unwrap()).unwrap();
+    assert!(
+        at >= before - chrono::Duration::seconds(1) && at <= moved + chrono::Duration::seconds(3),
+        "{m}"
+    );
+    eprintln!("recorded: {m}");
+    let place = |when: &str| {
+        let out = fw()
+            .args(["--config", &lab.config(), "at", when, "--json"])
+            .output()
+            .unwrap();
+        let doc: Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|_| panic!("{}", String::from_utf8_lossy(&out.stderr)));
+        assert_eq!(doc["historical"], true);
+        doc["vms"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|v| v["name"] == guest.as_str())
+            .map(|v| v["host"].clone())
+    };
+    assert_eq!(
+        place(&before.to_rfc3339()),
+        Some(Value::from(lab.name(from)))
+    );
+    assert_eq!(place("now"), Some(Value::from(lab.name(to))));
+    let _ = Command::new("kill")
+        .args(["-TERM", &recorder.id().to_string()])
+        .status();
+    let _ = recorder.wait();
+    lab.script(&["migrate", &guest, &to.to_string(), &from.to_string()]);
+}

@@ -30,18 +30,19 @@ pub async fn record(config: &Config) -> ExitCode {
         Err(e) => return fail(&e.to_string(), 1),
     };
     let now = chrono::Utc::now().timestamp_millis();
-    let mut rec =
-        match Recorder::start(conn, config.history.clone(), &config.hosts, now) {
-            Ok(r) => r,
-            Err(RecordError::Busy { pid, hostname }) => return fail(
+    let mut rec = match Recorder::start(conn, config.history.clone(), &config.hosts, now) {
+        Ok(r) => r,
+        Err(RecordError::Busy { pid, hostname }) => {
+            return fail(
                 &format!(
                     "another recorder (pid {pid} on {hostname}) writes {}; not starting a second",
                     path.display()
                 ),
                 1,
-            ),
-            Err(e) => return fail(&format!("{}: {e}", path.display()), 1),
-        };
+            )
+        }
+        Err(e) => return fail(&format!("{}: {e}", path.display()), 1),
+    };
     let (tx, mut rx) = unbounded_channel();
     let _collectors = match start_collectors(config, tx) {
         Ok(c) => c,

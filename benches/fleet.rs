@@ -75,11 +75,13 @@ fn main() {
 
     let mut term = Terminal::new(TestBackend::new(200, 50)).expect("test backend");
     let mut ui = UiState::default();
+    let history = fleetwatch::ui::history::HistoryData::default();
     let cx = Context {
         theme: Theme { color: true },
         shared_storage: &[],
         mode: "bench",
         now: t0 + Duration::from_secs(100),
+        history: &history,
     };
     // Samples made up front, so building them is not part of what is timed.
     let fresh: Vec<_> = (0..100u64)

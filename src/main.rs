@@ -231,7 +231,7 @@ fn main() -> ExitCode {
             } else {
                 "read-only"
             };
-            match rt.block_on(app::run_tui(config, mode)) {
+            match rt.block_on(app::tui::run(config, mode)) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
                     eprintln!("fleetwatch: {e}");

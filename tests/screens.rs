@@ -129,6 +129,7 @@ struct Screen {
     ui: UiState,
     now: Instant,
     shared: Vec<String>,
+    history: fleetwatch::ui::history::HistoryData,
     term: Terminal<TestBackend>,
 }
 
@@ -139,6 +140,7 @@ impl Screen {
             ui: UiState::default(),
             now,
             shared: shared(),
+            history: Default::default(),
             term: Terminal::new(TestBackend::new(w, h)).expect("test terminal"),
         };
         s.draw();
@@ -157,6 +159,7 @@ impl Screen {
             shared_storage: &self.shared,
             mode: "read-only",
             now: self.now,
+            history: &self.history,
         };
         let (fleet, ui) = (&self.fleet, &mut self.ui);
         self.term

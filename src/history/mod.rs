@@ -7,6 +7,7 @@ pub mod events;
 pub mod lease;
 pub mod past;
 pub mod query;
+pub mod reader;
 pub mod recorder;
 pub mod rollup;
 pub mod schema;

@@ -1,7 +1,9 @@
 //! The detail pane for the selected VM: identity, placement, devices and short history.
 
 use super::format::{bytes, percent, rate};
-use super::theme::Theme;
+use super::state::UiState;
+use super::Context;
+use crate::history::query::Point;
 use crate::model::storage::{is_shared, source_label};
 use crate::model::Fleet;
 use ratatui::layout::Rect;
@@ -34,13 +36,19 @@ pub fn draw(
     area: Rect,
     fleet: &Fleet,
     uuid: Option<&str>,
-    shared: &[String],
-    theme: Theme,
+    cx: &Context,
+    ui: &UiState,
 ) {
+    let (theme, shared) = (cx.theme, cx.shared_storage);
+    let mut title = match ui.historical {
+        Some(t) => format!(" Detail · as of {} ", crate::history::time::show(at(t))),
+        None => " Detail ".to_owned(),
+    };
+    title.push_str(&format!("· graphs {} (t) ", ui.graph_range.label()));
     let block = Block::default()
         .borders(Borders::ALL)
         .border_style(theme.border(false))
-        .title(Span::styled(" Detail ", theme.title()));
+        .title(Span::styled(title, theme.title()));
     let inner = block.inner(area);
     f.render_widget(block, area);
     let Some(vm) = uuid.and_then(|u| fleet.vm(u)) else {
@@ -104,47 +112,86 @@ pub fn draw(
     ]));
     // Each graph ends with the newest value and the scale it is drawn against.
     let w = inner.width.saturating_sub(9 + 20) as usize;
-    if let Some(s) = fleet.series(&vm.uuid) {
-        let max_of = |q: &VecDeque<f32>| q.iter().copied().fold(0.0_f32, f32::max);
-        let spark = |name: &str, pts: &VecDeque<f32>, max: f32, tail: String| {
-            Line::from(vec![
-                label(name),
-                Span::styled(
-                    format!("{:<w$}", sparkline(pts, w, Some(max))),
-                    theme.good(),
+    let graph = match ui.graph_range.query() {
+        None => fleet.series(&vm.uuid).map(|s| {
+            (
+                s.cpu_percent.clone(),
+                s.memory_bytes.clone(),
+                s.disk_bps.clone(),
+                s.net_bps.clone(),
+            )
+        }),
+        Some((level, _)) => cx
+            .history
+            .graph
+            .as_ref()
+            .filter(|(u, l, _)| u == &vm.uuid && *l == level)
+            .map(|(_, _, pts)| {
+                let col = |get: fn(&Point) -> Option<f64>| {
+                    pts.iter()
+                        .map(|p| get(p).unwrap_or(0.0) as f32)
+                        .collect::<VecDeque<f32>>()
+                };
+                (
+                    col(|p| p.cpu),
+                    col(|p| p.mem),
+                    col(|p| p.disk),
+                    col(|p| p.net),
+                )
+            }),
+    };
+    match graph {
+        Some((cpu, mem, disk, net)) => {
+            let max_of = |q: &VecDeque<f32>| q.iter().copied().fold(0.0_f32, f32::max);
+            let spark = |name: &str, pts: &VecDeque<f32>, max: f32, tail: String| {
+                Line::from(vec![
+                    label(name),
+                    Span::styled(
+                        format!("{:<w$}", sparkline(pts, w, Some(max))),
+                        theme.good(),
+                    ),
+                    Span::styled(format!(" {tail}"), theme.dim()),
+                ])
+            };
+            let mem_max = vm
+                .max_memory_bytes
+                .map_or_else(|| max_of(&mem), |m| m as f32);
+            let (disk_max, net_max) = (max_of(&disk), max_of(&net));
+            lines.push(spark(
+                "cpu%",
+                &cpu,
+                100.0,
+                format!("{} of 100", percent(vm.cpu_percent)),
+            ));
+            lines.push(spark(
+                "mem",
+                &mem,
+                mem_max,
+                format!("of {}", bytes(Some(mem_max as u64))),
+            ));
+            lines.push(spark(
+                "disk",
+                &disk,
+                disk_max,
+                format!("max {}", rate(Some(f64::from(disk_max)))),
+            ));
+            lines.push(spark(
+                "net",
+                &net,
+                net_max,
+                format!("max {}", rate(Some(f64::from(net_max)))),
+            ));
+        }
+        None if ui.graph_range.query().is_some() => {
+            lines.push(Line::styled(
+                format!(
+                    "graphs: no {} of history for this VM yet",
+                    ui.graph_range.label()
                 ),
-                Span::styled(format!(" {tail}"), theme.dim()),
-            ])
-        };
-        let mem_max = vm
-            .max_memory_bytes
-            .map_or_else(|| max_of(&s.memory_bytes), |m| m as f32);
-        let disk_max = max_of(&s.disk_bps);
-        let net_max = max_of(&s.net_bps);
-        lines.push(spark(
-            "cpu%",
-            &s.cpu_percent,
-            100.0,
-            format!("{} of 100", percent(vm.cpu_percent)),
-        ));
-        lines.push(spark(
-            "mem",
-            &s.memory_bytes,
-            mem_max,
-            format!("of {}", bytes(Some(mem_max as u64))),
-        ));
-        lines.push(spark(
-            "disk",
-            &s.disk_bps,
-            disk_max,
-            format!("max {}", rate(Some(f64::from(disk_max)))),
-        ));
-        lines.push(spark(
-            "net",
-            &s.net_bps,
-            net_max,
-            format!("max {}", rate(Some(f64::from(net_max)))),
-        ));
+                theme.dim(),
+            ));
+        }
+        None => {}
     }
     // Findings first among the facts below the graphs: they are why an operator looks here.
     for x in fleet
@@ -160,6 +207,13 @@ pub fn draw(
             Span::raw(x.detail.clone()),
         ]));
     }
+    lines.extend(super::history::timeline_lines(
+        cx.history,
+        &vm.uuid,
+        theme,
+        chrono::Utc::now().timestamp_millis(),
+        inner.width as usize,
+    ));
     if let Some(problems) = cfg.and_then(|c| c.fleet.as_ref()).map(|m| &m.problems) {
         for p in problems {
             lines.push(Line::from(vec![
@@ -201,6 +255,10 @@ pub fn draw(
         }
     }
     f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
+}
+
+fn at(ms: i64) -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::from_timestamp_millis(ms).unwrap_or_default()
 }
 
 #[cfg(test)]

@@ -29,9 +29,8 @@ pub fn draw(f: &mut Frame, area: Rect, theme: Theme) {
     }
     // The notes wrap like the descriptions, so they survive an 80-column terminal.
     for note in [
-        "Hosts: UP answering · STALE late (age of last data shown) · DOWN error or timeout · CONN connecting.",
-        "\"running?\" is the last state seen on a host that is not answering.",
-        "Flags: U unapproved · B unbacked · D drift · L local storage · A anti-affinity · F failover capacity · O overcommit (red: critical).",
+        "Hosts: UP · STALE late (data age shown) · DOWN error or timeout · CONN. \"running?\": last state seen.",
+        "Flags: U unapproved · B unbacked · D drift · L local disk · A anti-affinity · F failover · O overcommit.",
     ] {
         for part in wrap(note, (w as usize).saturating_sub(2)) {
             lines.push(Line::styled(part, theme.dim()));

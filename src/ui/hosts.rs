@@ -31,13 +31,17 @@ fn badge(l: LinkState) -> &'static str {
 
 pub fn draw(f: &mut Frame, area: Rect, fleet: &Fleet, ui: &UiState, theme: Theme, now: Instant) {
     let focused = ui.focus == Focus::Hosts;
-    let title = match ui.host_filter {
+    let mut title = match ui.host_filter {
         Some(h) => format!(
             " Hosts · showing only {} (Enter/Esc: all) ",
             fleet.hosts[h].name
         ),
         None => " Hosts ".to_owned(),
     };
+    if let Some(t) = ui.historical {
+        let t = chrono::DateTime::from_timestamp_millis(t).unwrap_or_default();
+        title.push_str(&format!("· as of {} ", crate::history::time::show(t)));
+    }
     let block = Block::default()
         .borders(Borders::ALL)
         .border_style(theme.border(focused))

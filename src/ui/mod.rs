@@ -4,6 +4,7 @@ pub mod detail;
 pub mod findings;
 pub mod format;
 pub mod help;
+pub mod history;
 pub mod hosts;
 pub mod keys;
 pub mod rows;
@@ -34,6 +35,8 @@ pub struct Context<'a> {
     pub shared_storage: &'a [String],
     pub mode: &'a str,
     pub now: Instant,
+    /// What the history store answered (status, events, timeline, graphs).
+    pub history: &'a history::HistoryData,
 }
 
 pub fn draw(f: &mut Frame, fleet: &Fleet, ui: &mut UiState, cx: &Context) {
@@ -50,7 +53,11 @@ pub fn draw(f: &mut Frame, fleet: &Fleet, ui: &mut UiState, cx: &Context) {
         return;
     }
     ui.refresh_rows(fleet);
-    let banner_h = u16::from(!fleet.problems.is_empty());
+    let mut problems = fleet.problems.clone();
+    if let Some(crate::history::writer::Status::Error(e)) = &cx.history.status {
+        problems.insert(0, format!("history: {e}"));
+    }
+    let banner_h = u16::from(!problems.is_empty());
     let [header, banner, body, footer] = Layout::vertical([
         Constraint::Length(1),
         Constraint::Length(banner_h),
@@ -58,10 +65,10 @@ pub fn draw(f: &mut Frame, fleet: &Fleet, ui: &mut UiState, cx: &Context) {
         Constraint::Length(1),
     ])
     .areas(area);
-    draw_header(f, header, fleet, ui.running, cx);
-    if let Some(first) = fleet.problems.first() {
-        // Bad policy input: monitoring goes on, but some findings could not be checked.
-        let more = match fleet.problems.len() {
+    draw_header(f, header, fleet, ui, cx);
+    if let Some(first) = problems.first() {
+        // Bad input or a failing history: monitoring goes on, but say what is missing.
+        let more = match problems.len() {
             1 => String::new(),
             n => format!(" (+{} more: see fleetwatch check)", n - 1),
         };
@@ -86,31 +93,26 @@ pub fn draw(f: &mut Frame, fleet: &Fleet, ui: &mut UiState, cx: &Context) {
     let selected = ui.selected_uuid().map(str::to_owned);
     if ui.view == View::Findings {
         findings::draw(f, rest, fleet, ui, cx.theme);
+    } else if ui.view == View::History {
+        history::draw_view(
+            f,
+            rest,
+            ui,
+            cx.history,
+            cx.theme,
+            chrono::Utc::now().timestamp_millis(),
+        );
     } else if area.width >= WIDE {
         let [table, side] =
             Layout::horizontal([Constraint::Percentage(64), Constraint::Percentage(36)])
                 .areas(rest);
         vms::draw(f, table, fleet, ui, cx.theme);
-        detail::draw(
-            f,
-            side,
-            fleet,
-            selected.as_deref(),
-            cx.shared_storage,
-            cx.theme,
-        );
+        detail::draw(f, side, fleet, selected.as_deref(), cx, ui);
     } else if ui.show_detail {
         let [table, below] =
             Layout::vertical([Constraint::Length(5), Constraint::Min(4)]).areas(rest);
         vms::draw(f, table, fleet, ui, cx.theme);
-        detail::draw(
-            f,
-            below,
-            fleet,
-            selected.as_deref(),
-            cx.shared_storage,
-            cx.theme,
-        );
+        detail::draw(f, below, fleet, selected.as_deref(), cx, ui);
     } else {
         vms::draw(f, rest, fleet, ui, cx.theme);
     }
@@ -121,8 +123,9 @@ pub fn draw(f: &mut Frame, fleet: &Fleet, ui: &mut UiState, cx: &Context) {
     }
 }
 
-fn draw_header(f: &mut Frame, area: Rect, fleet: &Fleet, running: usize, cx: &Context) {
+fn draw_header(f: &mut Frame, area: Rect, fleet: &Fleet, ui: &UiState, cx: &Context) {
     let t = cx.theme;
+    let running = ui.running;
     let up = fleet
         .hosts
         .iter()
@@ -148,6 +151,7 @@ fn draw_header(f: &mut Frame, area: Rect, fleet: &Fleet, running: usize, cx: &Co
     let mem_pct = (mem > 0.0).then(|| used / mem * 100.0);
     let wide = area.width >= 110;
     let data_age = match fleet.newest_sample() {
+        _ if ui.historical.is_some() => String::new(),
         None => "no data yet".to_owned(),
         Some(t) if wide => format!("data {} ago", age(cx.now.saturating_duration_since(t))),
         Some(t) => format!("{} ago", age(cx.now.saturating_duration_since(t))),
@@ -203,22 +207,45 @@ fn draw_header(f: &mut Frame, area: Rect, fleet: &Fleet, running: usize, cx: &Co
             t.load(mem_pct),
         ),
         sep.clone(),
-        Span::styled(finding_counts(fleet, wide), counts_style(fleet, t)),
+        if ui.historical.is_some() {
+            // Findings are about now: the past fleet's would be about other backups and rules.
+            Span::styled("findings: live only", t.dim())
+        } else {
+            Span::styled(finding_counts(fleet, wide), counts_style(fleet, t))
+        },
         sep.clone(),
-        Span::raw(data_age),
+        match ui.historical {
+            // Nobody may mistake the past for the present: loud, and with the time.
+            Some(ms) => Span::styled(
+                format!(
+                    " HISTORICAL {} ",
+                    crate::history::time::show(
+                        chrono::DateTime::from_timestamp_millis(ms).unwrap_or_default()
+                    )
+                ),
+                t.selected().add_modifier(ratatui::style::Modifier::BOLD),
+            ),
+            None => Span::raw(data_age),
+        },
         sep,
-        Span::styled(
-            if wide {
-                cx.mode.to_owned()
-            } else {
-                cx.mode
-                    .replace(" · read-only", " RO")
-                    .replace("read-only", "RO")
-            },
-            t.warn(),
-        ),
+        Span::styled(mode_text(cx, wide), t.warn()),
     ]);
     f.render_widget(Paragraph::new(line), area);
+}
+
+fn mode_text(cx: &Context, wide: bool) -> String {
+    let mut m = if wide {
+        cx.mode.to_owned()
+    } else {
+        cx.mode
+            .replace(" · read-only", " RO")
+            .replace("read-only", "RO")
+    };
+    if let Some(s) = &cx.history.status {
+        m.push_str(if wide { " · " } else { " " });
+        m.push_str(&s.short());
+    }
+    m
 }
 
 fn finding_counts(fleet: &Fleet, wide: bool) -> String {

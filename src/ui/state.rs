@@ -28,6 +28,7 @@ pub enum Overlay {
 pub enum View {
     Vms,
     Findings,
+    History,
 }
 
 /// What the app must do after an action.
@@ -36,6 +37,14 @@ pub enum Effect {
     None,
     Quit,
     PollNow,
+    /// Show the fleet as it was at this moment (Unix ms).
+    TimeTravel(i64),
+    /// Back to the live fleet.
+    Live,
+    /// (Re)load the event list.
+    LoadEvents,
+    /// Load the selected VM's graphs for the chosen range.
+    LoadGraph,
 }
 
 /// Where things were drawn last frame, for mouse hit-testing.
@@ -64,6 +73,11 @@ pub struct UiState {
     pub finding_selected: usize,
     /// The kind whose findings the Findings view lists.
     pub finding_open: Option<Kind>,
+    /// Showing the fleet as recorded at this moment (Unix ms), not live.
+    pub historical: Option<i64>,
+    pub graph_range: super::history::GraphRange,
+    pub history_tab: super::history::Tab,
+    pub history_selected: usize,
     pub host_selected: usize,
     pub rows: Vec<rows::RowRef>,
     /// VMs running fleet-wide, counted with the rows.
@@ -93,6 +107,10 @@ impl Default for UiState {
             view: View::Vms,
             finding_selected: 0,
             finding_open: None,
+            historical: None,
+            graph_range: Default::default(),
+            history_tab: Default::default(),
+            history_selected: 0,
             host_selected: 0,
             rows: Vec::new(),
             running: 0,
@@ -151,7 +169,8 @@ impl UiState {
         self.clamp(fleet);
     }
 
-    fn invalidate(&mut self) {
+    /// Rows must be computed again (another fleet is shown).
+    pub fn invalidate(&mut self) {
         self.rows_for = None;
     }
 
@@ -211,6 +230,13 @@ impl UiState {
 
     pub fn apply(&mut self, action: Action, fleet: &Fleet) -> Effect {
         self.message = None;
+        if !self.typing() {
+            if let Some(effect) =
+                self.history_action(&action, chrono::Utc::now().timestamp_millis())
+            {
+                return effect;
+            }
+        }
         let page = self.areas.page.max(1) as isize;
         if self.view == View::Findings && self.overlay == Overlay::None {
             let n = findings::entries(fleet, self.finding_open).len() as isize;
@@ -242,6 +268,12 @@ impl UiState {
         }
         match action {
             Action::Quit => return Effect::Quit,
+            // Handled above, by `history_action`.
+            Action::HistoryView
+            | Action::StepBack
+            | Action::StepForward
+            | Action::Live
+            | Action::GraphRange => {}
             Action::Noop => {}
             Action::Help => self.overlay = Overlay::Help,
             Action::Back => self.back(),
@@ -403,6 +435,20 @@ impl UiState {
             }
             "filter" => self.set_filter(arg),
             "findings" | "f" => self.view = View::Findings,
+            "at" => match crate::history::time::parse_moment(&arg, chrono::Utc::now()) {
+                Ok(t) => return Effect::TimeTravel(t.timestamp_millis()),
+                Err(e) => self.message = Some(e),
+            },
+            "live" => return Effect::Live,
+            "history" | "migrations" => {
+                self.view = View::History;
+                self.history_tab = if verb == "migrations" {
+                    super::history::Tab::Migrations
+                } else {
+                    super::history::Tab::All
+                };
+                return Effect::LoadEvents;
+            }
             "flag" | "kind" => {
                 if arg.is_empty() || arg == "all" {
                     self.kind_filter = None;

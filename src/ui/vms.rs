@@ -157,12 +157,12 @@ fn cell(vm: &Vm, fleet: &Fleet, i: usize, name_w: u16, theme: Theme) -> Cell<'st
 pub fn draw(f: &mut Frame, area: Rect, fleet: &Fleet, ui: &mut UiState, theme: Theme) {
     let focused = ui.focus == Focus::Vms;
     let arrow = if ui.descending { "▼" } else { "▲" };
-    let mut title = format!(
-        " VMs {}/{} · sort {} {arrow} ",
-        ui.rows.len(),
-        fleet.vm_count(),
-        ui.sort.name()
-    );
+    let mut title = format!(" VMs {}/{} ", ui.rows.len(), fleet.vm_count());
+    if let Some(t) = ui.historical {
+        let t = chrono::DateTime::from_timestamp_millis(t).unwrap_or_default();
+        title.push_str(&format!("as of {} ", crate::history::time::show(t)));
+    }
+    title.push_str(&format!("· sort {} {arrow} ", ui.sort.name()));
     if let Some(k) = ui.kind_filter {
         title.push_str(&format!("· only {k} (Esc: all) "));
     }

@@ -1,0 +1,259 @@
+//! The interactive loop: collectors, findings, history and the terminal, joined. The fleet is
+//! owned here alone; everything else sends messages, and a frame is drawn only after one came.
+
+use super::{apply, evaluate, handle_event, start_collectors, terminal, Handled};
+use crate::collection::Message;
+use crate::config::Config;
+use crate::history::past::fleet_at;
+use crate::history::query::EventQuery;
+use crate::history::reader::{self, Request, Response};
+use crate::history::writer::{self, Status};
+use crate::model::Fleet;
+use crate::policy::loader::{self, Inputs};
+use crate::ui::history::HistoryData;
+use crate::ui::state::{Effect, UiState, View};
+use crate::ui::theme::Theme;
+use crate::ui::{self, Context};
+use ratatui::crossterm::event::{self, Event};
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
+
+/// Findings are re-evaluated at most this often however fast samples arrive: they walk the
+/// whole fleet, samples touch one host.
+const EVALUATE_EVERY: Duration = Duration::from_secs(1);
+/// The open History view reloads its list this often.
+const EVENTS_EVERY: Duration = Duration::from_secs(5);
+
+/// Terminal input is read on a thread of its own: crossterm's read blocks.
+fn spawn_input(tx: UnboundedSender<Event>) -> std::io::Result<()> {
+    std::thread::Builder::new()
+        .name("input".into())
+        .spawn(move || {
+            while let Ok(ev) = event::read() {
+                if tx.send(ev).is_err() {
+                    return;
+                }
+            }
+        })?;
+    Ok(())
+}
+
+async fn sleep_until(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(tokio::time::Instant::from_std(at)).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// History requests and what they answered, kept between frames.
+struct History {
+    requests: Option<std::sync::mpsc::Sender<Request>>,
+    data: HistoryData,
+    past: Option<Fleet>,
+    asked_timeline: Option<String>,
+    events_at: Option<Instant>,
+}
+
+impl History {
+    fn ask(&self, r: Request) {
+        if let Some(tx) = &self.requests {
+            let _ = tx.send(r);
+        }
+    }
+
+    fn events_query() -> Request {
+        let since = chrono::Utc::now().timestamp_millis() - 30 * 86_400_000;
+        Request::Events(EventQuery {
+            since_ms: Some(since),
+            limit: 2_000,
+            ..EventQuery::default()
+        })
+    }
+
+    fn effect(&mut self, e: Effect, ui: &mut UiState) {
+        match e {
+            Effect::TimeTravel(t) => {
+                ui.message = Some(format!(
+                    "loading the fleet as of {} ...",
+                    crate::history::time::show(dt(t))
+                ));
+                self.ask(Request::At(t));
+            }
+            Effect::Live => {
+                self.past = None;
+                ui.historical = None;
+                ui.invalidate();
+                ui.message = Some("live".into());
+            }
+            Effect::LoadEvents => {
+                self.events_at = Some(Instant::now());
+                self.ask(History::events_query());
+            }
+            Effect::LoadGraph => self.graph(ui),
+            Effect::None | Effect::Quit | Effect::PollNow => {}
+        }
+    }
+
+    fn graph(&mut self, ui: &UiState) {
+        match (ui.graph_range.query(), ui.selected_uuid()) {
+            (Some((level, span)), Some(u)) => self.ask(Request::Series {
+                uuid: u.to_owned(),
+                level,
+                since_ms: chrono::Utc::now().timestamp_millis() - span,
+            }),
+            _ => self.data.graph = None,
+        }
+    }
+
+    fn answer(&mut self, r: Response, config: &Config, ui: &mut UiState) {
+        match r {
+            Response::At(t, Ok(past)) => {
+                let empty = past.vms.is_empty();
+                self.past = Some(fleet_at(&config.hosts, &past));
+                ui.historical = Some(t);
+                ui.invalidate();
+                ui.message = Some(if empty {
+                    "nothing was recorded at that moment".into()
+                } else {
+                    format!(
+                        "HISTORICAL: the fleet as of {} · [ ] step 5 min · L live",
+                        crate::history::time::show(dt(t))
+                    )
+                });
+            }
+            Response::At(_, Err(e)) => ui.message = Some(format!("history: {e}")),
+            Response::Events(Ok(ev)) => {
+                self.data.events = ev;
+                self.data.events_error = None;
+            }
+            Response::Events(Err(e)) => self.data.events_error = Some(format!("history: {e}")),
+            Response::Timeline(u, ev) => self.data.timeline = Some((u, ev)),
+            Response::Series(u, level, pts) => self.data.graph = Some((u, level, pts)),
+        }
+    }
+
+    /// Follows the selection: its timeline (and graph) are asked for when it changes.
+    fn follow(&mut self, ui: &UiState) {
+        let sel = ui.selected_uuid().map(str::to_owned);
+        if sel != self.asked_timeline {
+            if let Some(u) = &sel {
+                self.ask(Request::Timeline(u.clone()));
+                self.graph(ui);
+            }
+            self.asked_timeline = sel;
+        }
+    }
+}
+
+fn dt(ms: i64) -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::from_timestamp_millis(ms).unwrap_or_default()
+}
+
+pub async fn run(config: Config, mode: &str) -> color_eyre::Result<()> {
+    let (tx, mut rx): (_, UnboundedReceiver<Message>) = unbounded_channel();
+    let collectors = start_collectors(&config, tx)?;
+    let (policy_tx, mut policy_rx) = unbounded_channel();
+    let mut inputs = Inputs::default();
+    loader::spawn(config.policy.clone(), loader::CHECK_EVERY, policy_tx)?;
+    let (status_tx, mut status_rx) = unbounded_channel::<Status>();
+    let (answer_tx, mut answer_rx) = unbounded_channel::<Response>();
+    let recorder = match (config.history.enabled, config.history.db_path()) {
+        (true, Some(_)) => Some(writer::spawn(
+            config.history.clone(),
+            config.hosts.clone(),
+            status_tx,
+        )?),
+        _ => None,
+    };
+    let mut history = History {
+        requests: match (config.history.enabled, config.history.db_path()) {
+            (true, Some(p)) => Some(reader::spawn(p, answer_tx)?),
+            _ => None,
+        },
+        data: HistoryData::default(),
+        past: None,
+        asked_timeline: None,
+        events_at: None,
+    };
+    let mut fleet = Fleet::new(&config.hosts);
+    let mut ui = UiState::default();
+    let theme = Theme::from_env();
+    let (ev_tx, mut ev_rx) = unbounded_channel();
+    let mut guard = terminal::enter()?;
+    spawn_input(ev_tx)?;
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term_sig = signal(SignalKind::terminate())?;
+    let mut hup_sig = signal(SignalKind::hangup())?;
+    let mut int_sig = signal(SignalKind::interrupt())?;
+    let mut evaluated: Option<(u64, Instant)> = None;
+    loop {
+        let due = match evaluated {
+            Some((generation, _)) if generation == fleet.generation => None,
+            Some((_, at)) => Some(at + EVALUATE_EVERY),
+            None => Some(Instant::now()),
+        };
+        if due.is_some_and(|d| d <= Instant::now()) {
+            evaluate(&mut fleet, &config.policy, &inputs);
+            evaluated = Some((fleet.generation, Instant::now()));
+        }
+        if ui.view == View::History
+            && history
+                .events_at
+                .is_none_or(|t| t.elapsed() >= EVENTS_EVERY)
+        {
+            history.effect(Effect::LoadEvents, &mut ui);
+        }
+        let cx = Context {
+            theme,
+            shared_storage: &config.policy.shared_storage,
+            mode,
+            now: Instant::now(),
+            history: &history.data,
+        };
+        let shown = history.past.as_ref().unwrap_or(&fleet);
+        guard.term.draw(|f| ui::draw(f, shown, &mut ui, &cx))?;
+        history.follow(&ui);
+        tokio::select! {
+            Some(m) = rx.recv() => {
+                let mut forward = |m: Message| {
+                    if let Some(w) = &recorder {
+                        w.send(&m);
+                    }
+                    apply(&mut fleet, m);
+                };
+                forward(m);
+                // Drain whatever else arrived, so a burst costs one frame.
+                while let Ok(m) = rx.try_recv() {
+                    forward(m);
+                }
+            }
+            Some(new) = policy_rx.recv() => {
+                inputs = new;
+                evaluated = None;
+            }
+            Some(s) = status_rx.recv() => history.data.status = Some(s),
+            Some(a) = answer_rx.recv() => history.answer(a, &config, &mut ui),
+            Some(ev) = ev_rx.recv() => {
+                let mut events = vec![ev];
+                events.extend(std::iter::from_fn(|| ev_rx.try_recv().ok()));
+                for ev in events {
+                    if let Event::Resize(..) = ev {
+                        guard.term.autoresize()?;
+                    }
+                    let shown = history.past.as_ref().unwrap_or(&fleet);
+                    match handle_event(ev, shown, &mut ui, Some(&collectors)) {
+                        Handled::Quit => return Ok(()),
+                        Handled::Do(e) => history.effect(e, &mut ui),
+                        Handled::Continue => {}
+                    }
+                }
+            }
+            () = sleep_until(due) => {}
+            _ = term_sig.recv() => break,
+            _ = hup_sig.recv() => break,
+            _ = int_sig.recv() => break,
+            else => break,
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,100 @@
+//! Queries for the TUI, on a thread of their own with a read-only connection, so a slow disk
+//! never stalls the screen. Answers come back as messages.
+
+use super::query::{self, EventQuery, EventRow, Past, Point};
+use super::store;
+use std::path::PathBuf;
+use std::sync::mpsc::{self, Sender};
+use tokio::sync::mpsc::UnboundedSender;
+
+#[derive(Debug, Clone)]
+pub enum Request {
+    At(i64),
+    Events(EventQuery),
+    Timeline(String),
+    Series {
+        uuid: String,
+        level: i64,
+        since_ms: i64,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub enum Response {
+    At(i64, Result<Past, String>),
+    Events(Result<Vec<EventRow>, String>),
+    Timeline(String, Vec<EventRow>),
+    Series(String, i64, Vec<Point>),
+}
+
+pub fn spawn(path: PathBuf, tx: UnboundedSender<Response>) -> std::io::Result<Sender<Request>> {
+    let (req_tx, req_rx) = mpsc::channel::<Request>();
+    std::thread::Builder::new()
+        .name("history-reader".into())
+        .spawn(move || {
+            let mut conn = None;
+            while let Ok(first) = req_rx.recv() {
+                // Of a burst (keys held down, fast scrolling) only the newest of each kind matters.
+                let mut batch = vec![first];
+                batch.extend(req_rx.try_iter());
+                let mut latest: Vec<Request> = Vec::new();
+                for r in batch {
+                    latest.retain(|x| std::mem::discriminant(x) != std::mem::discriminant(&r));
+                    latest.push(r);
+                }
+                for r in latest {
+                    if !answer(&mut conn, &path, r, &tx) {
+                        return;
+                    }
+                }
+            }
+        })?;
+    Ok(req_tx)
+}
+
+fn answer(
+    conn: &mut Option<rusqlite::Connection>,
+    path: &std::path::Path,
+    r: Request,
+    tx: &UnboundedSender<Response>,
+) -> bool {
+    if conn.is_none() {
+        *conn = store::open_ro(path).ok();
+    }
+    let answer = match (&*conn, r) {
+        (None, Request::At(t)) => Response::At(
+            t,
+            Err(store::open_ro(path)
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default()),
+        ),
+        (None, Request::Events(_)) => Response::Events(Err("no history recorded yet".into())),
+        (None, Request::Timeline(u)) => Response::Timeline(u, Vec::new()),
+        (None, Request::Series { uuid, level, .. }) => Response::Series(uuid, level, Vec::new()),
+        (Some(c), Request::At(t)) => Response::At(t, query::at(c, t).map_err(|e| e.to_string())),
+        (Some(c), Request::Events(q)) => {
+            Response::Events(query::events(c, &q).map_err(|e| e.to_string()))
+        }
+        (Some(c), Request::Timeline(u)) => {
+            let q = EventQuery {
+                vm: Some(u.clone()),
+                limit: 12,
+                ..EventQuery::default()
+            };
+            Response::Timeline(u, query::events(c, &q).unwrap_or_default())
+        }
+        (
+            Some(c),
+            Request::Series {
+                uuid,
+                level,
+                since_ms,
+            },
+        ) => {
+            let pts = query::series(c, &uuid, level, since_ms).unwrap_or_default();
+            Response::Series(uuid, level, pts)
+        }
+    };
+    tx.send(answer).is_ok()
+}

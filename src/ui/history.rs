@@ -1,0 +1,328 @@
+//! History in the TUI: the fleet as it was (time travel), the event list (migrations, host
+//! up/down, everything), the selected VM's timeline, and graphs over longer ranges. The data
+//! comes from the reader thread; this module only keeps what to ask for and draws what came.
+
+use super::format::fit;
+use super::keys::Action;
+use super::state::{Effect, UiState, View};
+use super::theme::Theme;
+use crate::history::query::{EventRow, Point};
+use crate::history::writer::Status;
+use ratatui::layout::{Constraint, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table};
+use ratatui::Frame;
+
+/// What the detail pane's graphs cover.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum GraphRange {
+    /// The last minutes, from memory.
+    #[default]
+    Live,
+    Hour,
+    Day,
+    Week,
+    Month,
+    Year,
+}
+
+impl GraphRange {
+    pub fn next(self) -> GraphRange {
+        use GraphRange::*;
+        match self {
+            Live => Hour,
+            Hour => Day,
+            Day => Week,
+            Week => Month,
+            Month => Year,
+            Year => Live,
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        use GraphRange::*;
+        match self {
+            Live => "5 min",
+            Hour => "1 hour",
+            Day => "1 day",
+            Week => "1 week",
+            Month => "1 month",
+            Year => "1 year",
+        }
+    }
+
+    /// The stats level (0 raw, 1.. rollups) and how far back, for the history store.
+    pub fn query(self) -> Option<(i64, i64)> {
+        use GraphRange::*;
+        let day = 86_400_000;
+        match self {
+            Live => None,
+            Hour => Some((0, 3_600_000)),
+            Day => Some((1, day)),
+            Week => Some((2, 7 * day)),
+            Month => Some((3, 30 * day)),
+            Year => Some((4, 365 * day)),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Tab {
+    #[default]
+    All,
+    Migrations,
+    Hosts,
+}
+
+impl Tab {
+    fn next(self) -> Tab {
+        match self {
+            Tab::All => Tab::Migrations,
+            Tab::Migrations => Tab::Hosts,
+            Tab::Hosts => Tab::All,
+        }
+    }
+
+    fn admits(self, e: &EventRow) -> bool {
+        match self {
+            Tab::All => true,
+            Tab::Migrations => e.kind == "migrated",
+            Tab::Hosts => e.kind.starts_with("host-"),
+        }
+    }
+}
+
+/// What the history has answered, for drawing.
+#[derive(Debug, Clone, Default)]
+pub struct HistoryData {
+    pub status: Option<Status>,
+    /// Newest first.
+    pub events: Vec<EventRow>,
+    pub events_error: Option<String>,
+    pub timeline: Option<(String, Vec<EventRow>)>,
+    pub graph: Option<(String, i64, Vec<Point>)>,
+}
+
+const STEP_MS: i64 = 5 * 60_000;
+
+impl UiState {
+    /// Keys that concern history; None when the action is not one of them.
+    pub(crate) fn history_action(&mut self, action: &Action, now_ms: i64) -> Option<Effect> {
+        match action {
+            Action::HistoryView => {
+                self.view = View::History;
+                Some(Effect::LoadEvents)
+            }
+            Action::StepBack => Some(Effect::TimeTravel(
+                self.historical.unwrap_or(now_ms) - STEP_MS,
+            )),
+            Action::StepForward => Some(match self.historical {
+                Some(t) if t + STEP_MS < now_ms => Effect::TimeTravel(t + STEP_MS),
+                Some(_) => Effect::Live,
+                None => {
+                    self.message = Some("already live".into());
+                    Effect::None
+                }
+            }),
+            Action::Live => Some(Effect::Live),
+            Action::GraphRange => {
+                self.graph_range = self.graph_range.next();
+                Some(Effect::LoadGraph)
+            }
+            _ if self.view == View::History && self.overlay == super::state::Overlay::None => {
+                match action {
+                    Action::Up => Some(self.history_step(-1)),
+                    Action::Down => Some(self.history_step(1)),
+                    Action::PageUp => Some(self.history_step(-(self.areas.page.max(1) as isize))),
+                    Action::PageDown => Some(self.history_step(self.areas.page.max(1) as isize)),
+                    Action::Top => Some(self.history_step(isize::MIN / 2)),
+                    Action::FocusNext => {
+                        self.history_tab = self.history_tab.next();
+                        self.history_selected = 0;
+                        Some(Effect::None)
+                    }
+                    Action::Back | Action::HistoryView => {
+                        self.view = View::Vms;
+                        Some(Effect::None)
+                    }
+                    _ => None,
+                }
+            }
+            _ => None,
+        }
+    }
+
+    fn history_step(&mut self, d: isize) -> Effect {
+        self.history_selected = (self.history_selected as isize + d).max(0) as usize;
+        Effect::None
+    }
+}
+
+fn when(ms: i64, now_ms: i64) -> String {
+    let t = chrono::DateTime::from_timestamp_millis(ms)
+        .unwrap_or_default()
+        .with_timezone(&chrono::Local);
+    if now_ms - ms < 20 * 3_600_000 {
+        t.format("%H:%M:%S").to_string()
+    } else {
+        t.format("%m-%d %H:%M").to_string()
+    }
+}
+
+fn place(e: &EventRow) -> String {
+    match (&e.from_host, &e.to_host) {
+        (Some(f), Some(t)) => format!("{f}→{t}"),
+        _ => e.host.clone().unwrap_or_default(),
+    }
+}
+
+pub fn draw_view(
+    f: &mut Frame,
+    area: Rect,
+    ui: &mut UiState,
+    data: &HistoryData,
+    theme: Theme,
+    now_ms: i64,
+) {
+    let tabs = [Tab::All, Tab::Migrations, Tab::Hosts]
+        .iter()
+        .map(|t| {
+            let name = match t {
+                Tab::All => "all",
+                Tab::Migrations => "migrations",
+                Tab::Hosts => "hosts",
+            };
+            if *t == ui.history_tab {
+                format!("[{name}]")
+            } else {
+                name.to_owned()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ");
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(theme.border(true))
+        .title(Span::styled(
+            format!(" History · {tabs} · Tab: next · Esc: back "),
+            theme.title(),
+        ));
+    let inner = block.inner(area);
+    let needle = ui.filter_text.to_lowercase();
+    let rows: Vec<&EventRow> = data
+        .events
+        .iter()
+        .filter(|e| ui.history_tab.admits(e))
+        .filter(|e| {
+            needle.is_empty()
+                || [
+                    e.vm.as_deref(),
+                    e.host.as_deref(),
+                    e.from_host.as_deref(),
+                    e.to_host.as_deref(),
+                    Some(e.kind.as_str()),
+                ]
+                .iter()
+                .flatten()
+                .any(|s| s.to_lowercase().contains(&needle))
+        })
+        .collect();
+    if rows.is_empty() {
+        f.render_widget(block, area);
+        let msg = data
+            .events_error
+            .clone()
+            .unwrap_or_else(|| "no events recorded (in the last 30 days)".into());
+        f.render_widget(Paragraph::new(msg).style(theme.dim()), inner);
+        return;
+    }
+    let page = inner.height.saturating_sub(1) as usize;
+    ui.areas.page = page;
+    ui.history_selected = ui.history_selected.min(rows.len() - 1);
+    let first = ui.history_selected.saturating_sub(page.saturating_sub(1));
+    let wide = inner.width >= 120;
+    let vm_w = if wide { 24 } else { 14 };
+    let where_w = if wide { 26 } else { 18 };
+    let body = rows
+        .iter()
+        .enumerate()
+        .skip(first)
+        .take(page)
+        .map(|(i, e)| {
+            let took = e.duration_s.map(|d| format!("{d:.1}s")).unwrap_or_default();
+            let style = match e.kind.as_str() {
+                "migrated" | "host-up" => theme.good(),
+                "crashed" | "host-down" | "undefined" => theme.bad(),
+                "host-stale" | "stopped" | "paused" => theme.warn(),
+                _ => theme.plain(),
+            };
+            let mut cells = vec![
+                Cell::from(when(e.at_ms, now_ms)),
+                Cell::from(Span::styled(e.kind.clone(), style)),
+                Cell::from(fit(e.vm.as_deref().unwrap_or("-"), vm_w)),
+                Cell::from(fit(&place(e), where_w)),
+                Cell::from(took),
+                Cell::from(e.actor.clone()),
+            ];
+            if wide {
+                cells.push(Cell::from(e.detail.clone()));
+            }
+            let row = Row::new(cells);
+            if i == ui.history_selected {
+                row.style(theme.selected())
+            } else {
+                row
+            }
+        });
+    let mut widths = vec![
+        Constraint::Length(11),
+        Constraint::Length(14),
+        Constraint::Length(vm_w as u16),
+        Constraint::Length(where_w as u16),
+        Constraint::Length(7),
+        Constraint::Length(10),
+    ];
+    let mut header = vec!["WHEN", "EVENT", "VM", "WHERE", "TOOK", "ACTOR"];
+    if wide {
+        widths.push(Constraint::Min(10));
+        header.push("DETAIL");
+    }
+    let table = Table::new(body, widths)
+        .header(Row::new(header).style(theme.header()))
+        .column_spacing(1)
+        .block(block);
+    f.render_widget(table, area);
+}
+
+/// The selected VM's recent events, for the detail pane.
+pub fn timeline_lines(
+    data: &HistoryData,
+    uuid: &str,
+    theme: Theme,
+    now_ms: i64,
+    width: usize,
+) -> Vec<Line<'static>> {
+    let Some((u, events)) = &data.timeline else {
+        return Vec::new();
+    };
+    if u != uuid || events.is_empty() {
+        return Vec::new();
+    }
+    events
+        .iter()
+        .take(6)
+        .map(|e| {
+            let text = format!(
+                "{} {} {} {}",
+                when(e.at_ms, now_ms),
+                e.kind,
+                place(e),
+                e.actor
+            );
+            Line::from(vec![
+                Span::styled("history  ", theme.dim()),
+                Span::raw(fit(&text, width.saturating_sub(9))),
+            ])
+        })
+        .collect()
+}

@@ -182,7 +182,7 @@ impl Screen {
 
     fn event(&mut self, ev: Event) {
         let handled = handle_event(ev, &self.fleet, &mut self.ui, None);
-        assert!(matches!(handled, Handled::Continue), "event asked to quit");
+        assert!(!matches!(handled, Handled::Quit), "event asked to quit");
         self.draw();
     }
 
@@ -953,4 +953,109 @@ fn a_bad_policy_file_shows_a_banner_and_monitoring_goes_on() {
     );
     assert!(s.text().contains("┌ VMs "), "the table is still there");
     insta::assert_snapshot!("banner_80x24", s.draw());
+}
+
+// ---------------------------------------------------------------------------------------------
+// History
+// ---------------------------------------------------------------------------------------------
+
+fn history_event(at_ms: i64, kind: &str, vm: &str, from: Option<&str>, to: &str, secs: Option<f64>) -> fleetwatch::history::query::EventRow {
+    let iso = |ms: i64| chrono::DateTime::from_timestamp_millis(ms).unwrap().to_rfc3339();
+    fleetwatch::history::query::EventRow {
+        at_ms,
+        at: iso(at_ms),
+        kind: kind.into(),
+        vm: Some(vm.into()),
+        uuid: Some(format!("uuid-{vm}")),
+        host: Some(to.into()),
+        from_host: from.map(str::to_owned),
+        to_host: from.map(|_| to.to_owned()),
+        started_at: secs.map(|s| iso(at_ms - (s * 1000.0) as i64)),
+        duration_s: secs,
+        actor: "external".into(),
+        detail: String::new(),
+    }
+}
+
+fn handled(s: &mut Screen, code: KeyCode) -> Handled {
+    let h = handle_event(Event::Key(KeyEvent::new(code, KeyModifiers::NONE)), &s.fleet, &mut s.ui, None);
+    s.draw();
+    h
+}
+
+#[test]
+fn time_travel_keys_ask_for_the_right_moments() {
+    use fleetwatch::ui::state::Effect;
+    let mut s = Screen::lab(80, 24);
+    let now = chrono::Utc::now().timestamp_millis();
+    // [ from live: five minutes ago.
+    let Handled::Do(Effect::TimeTravel(t)) = handled(&mut s, KeyCode::Char('[')) else { panic!("no time travel") };
+    assert!((now - 300_000 - t).abs() < 5_000, "{}", now - t);
+    // Shown historical: ] steps forward, and from near now back to live.
+    s.ui.historical = Some(now - 600_000);
+    let Handled::Do(Effect::TimeTravel(t)) = handled(&mut s, KeyCode::Char(']')) else { panic!() };
+    assert_eq!(t, now - 300_000);
+    s.ui.historical = Some(now - 60_000);
+    assert!(matches!(handled(&mut s, KeyCode::Char(']')), Handled::Do(Effect::Live)));
+    assert!(matches!(handled(&mut s, KeyCode::Char('L')), Handled::Do(Effect::Live)));
+    // :at with a time people type.
+    s.key(KeyCode::Char(':'));
+    s.keys("at -6h");
+    let Handled::Do(Effect::TimeTravel(t)) = handled(&mut s, KeyCode::Enter) else { panic!() };
+    assert!((now - 6 * 3_600_000 - t).abs() < 5_000);
+    s.key(KeyCode::Char(':'));
+    s.keys("at yesterday-ish");
+    s.key(KeyCode::Enter);
+    assert!(s.footer().contains("not a moment"), "{}", s.footer());
+    assert!(matches!(handled(&mut s, KeyCode::Char('H')), Handled::Do(Effect::LoadEvents)));
+}
+
+#[test]
+fn a_historical_fleet_says_so_everywhere() {
+    let (fleet, now) = lab();
+    let mut s = Screen::new(fleet, now, 200, 50);
+    s.ui.historical = Some(1_795_233_600_000);
+    s.ui.show_detail = true;
+    let t = s.draw();
+    let stamp = fleetwatch::history::time::show(chrono::DateTime::from_timestamp_millis(1_795_233_600_000).unwrap());
+    assert!(s.lines()[0].contains(&format!("HISTORICAL {stamp}")), "{}", s.lines()[0]);
+    assert!(s.lines()[0].contains("findings: live only"));
+    assert!(t.contains(&format!("Hosts · as of {stamp}")), "{t}");
+    assert!(s.vms_title().contains(&format!("as of {stamp}")));
+    assert!(t.contains(&format!("Detail · as of {stamp}")));
+    let mut small = Screen::new(s.fleet.clone(), now, 80, 24);
+    small.ui.historical = s.ui.historical;
+    assert!(small.draw().lines().next().unwrap().contains("HISTORICAL"));
+}
+
+#[test]
+fn history_view_lists_migrations_at_80x24_and_200x50() {
+    let base = 1_795_233_600_000;
+    let data = fleetwatch::ui::history::HistoryData {
+        events: vec![
+            history_event(base + 60_000, "migrated", "db-01", Some("hv-000"), "hv-001", Some(3.4)),
+            history_event(base + 30_000, "host-down", "-", None, "hv-003", None),
+            history_event(base, "stopped", "web-02", None, "hv-000", None),
+        ],
+        ..Default::default()
+    };
+    for (w, h, name) in [(80, 24, "history_80x24"), (200, 50, "history_200x50")] {
+        let (fleet, now) = lab();
+        let mut s = Screen::new(fleet, now, w, h);
+        s.history = data.clone();
+        s.key(KeyCode::Char('H'));
+        let t = s.text();
+        assert!(t.contains("hv-000→hv-001") && t.contains("3.4s") && t.contains("external"), "{t}");
+        // Tab to migrations only.
+        s.key(KeyCode::Tab);
+        let m = s.text();
+        assert!(m.contains("[migrations]") && !m.contains("host-down") && !m.contains("web-02"), "{m}");
+        s.key(KeyCode::Tab);
+        assert!(s.text().contains("host-down") && !s.text().contains("db-01 "));
+        s.key(KeyCode::Tab);
+        // Times are shown in local time: the snapshot is taken with TZ unset (UTC) in CI.
+        insta::assert_snapshot!(name, s.text());
+        s.key(KeyCode::Esc);
+        assert!(s.text().contains("┌ VMs "));
+    }
 }

@@ -959,8 +959,19 @@ fn a_bad_policy_file_shows_a_banner_and_monitoring_goes_on() {
 // History
 // ---------------------------------------------------------------------------------------------
 
-fn history_event(at_ms: i64, kind: &str, vm: &str, from: Option<&str>, to: &str, secs: Option<f64>) -> fleetwatch::history::query::EventRow {
-    let iso = |ms: i64| chrono::DateTime::from_timestamp_millis(ms).unwrap().to_rfc3339();
+fn history_event(
+    at_ms: i64,
+    kind: &str,
+    vm: &str,
+    from: Option<&str>,
+    to: &str,
+    secs: Option<f64>,
+) -> fleetwatch::history::query::EventRow {
+    let iso = |ms: i64| {
+        chrono::DateTime::from_timestamp_millis(ms)
+            .unwrap()
+            .to_rfc3339()
+    };
     fleetwatch::history::query::EventRow {
         at_ms,
         at: iso(at_ms),
@@ -978,7 +989,12 @@ fn history_event(at_ms: i64, kind: &str, vm: &str, from: Option<&str>, to: &str,
 }
 
 fn handled(s: &mut Screen, code: KeyCode) -> Handled {
-    let h = handle_event(Event::Key(KeyEvent::new(code, KeyModifiers::NONE)), &s.fleet, &mut s.ui, None);
+    let h = handle_event(
+        Event::Key(KeyEvent::new(code, KeyModifiers::NONE)),
+        &s.fleet,
+        &mut s.ui,
+        None,
+    );
     s.draw();
     h
 }
@@ -989,25 +1005,40 @@ fn time_travel_keys_ask_for_the_right_moments() {
     let mut s = Screen::lab(80, 24);
     let now = chrono::Utc::now().timestamp_millis();
     // [ from live: five minutes ago.
-    let Handled::Do(Effect::TimeTravel(t)) = handled(&mut s, KeyCode::Char('[')) else { panic!("no time travel") };
+    let Handled::Do(Effect::TimeTravel(t)) = handled(&mut s, KeyCode::Char('[')) else {
+        panic!("no time travel")
+    };
     assert!((now - 300_000 - t).abs() < 5_000, "{}", now - t);
     // Shown historical: ] steps forward, and from near now back to live.
     s.ui.historical = Some(now - 600_000);
-    let Handled::Do(Effect::TimeTravel(t)) = handled(&mut s, KeyCode::Char(']')) else { panic!() };
+    let Handled::Do(Effect::TimeTravel(t)) = handled(&mut s, KeyCode::Char(']')) else {
+        panic!()
+    };
     assert_eq!(t, now - 300_000);
     s.ui.historical = Some(now - 60_000);
-    assert!(matches!(handled(&mut s, KeyCode::Char(']')), Handled::Do(Effect::Live)));
-    assert!(matches!(handled(&mut s, KeyCode::Char('L')), Handled::Do(Effect::Live)));
+    assert!(matches!(
+        handled(&mut s, KeyCode::Char(']')),
+        Handled::Do(Effect::Live)
+    ));
+    assert!(matches!(
+        handled(&mut s, KeyCode::Char('L')),
+        Handled::Do(Effect::Live)
+    ));
     // :at with a time people type.
     s.key(KeyCode::Char(':'));
     s.keys("at -6h");
-    let Handled::Do(Effect::TimeTravel(t)) = handled(&mut s, KeyCode::Enter) else { panic!() };
+    let Handled::Do(Effect::TimeTravel(t)) = handled(&mut s, KeyCode::Enter) else {
+        panic!()
+    };
     assert!((now - 6 * 3_600_000 - t).abs() < 5_000);
     s.key(KeyCode::Char(':'));
     s.keys("at yesterday-ish");
     s.key(KeyCode::Enter);
     assert!(s.footer().contains("not a moment"), "{}", s.footer());
-    assert!(matches!(handled(&mut s, KeyCode::Char('H')), Handled::Do(Effect::LoadEvents)));
+    assert!(matches!(
+        handled(&mut s, KeyCode::Char('H')),
+        Handled::Do(Effect::LoadEvents)
+    ));
 }
 
 #[test]
@@ -1017,8 +1048,14 @@ fn a_historical_fleet_says_so_everywhere() {
     s.ui.historical = Some(1_795_233_600_000);
     s.ui.show_detail = true;
     let t = s.draw();
-    let stamp = fleetwatch::history::time::show(chrono::DateTime::from_timestamp_millis(1_795_233_600_000).unwrap());
-    assert!(s.lines()[0].contains(&format!("HISTORICAL {stamp}")), "{}", s.lines()[0]);
+    let stamp = fleetwatch::history::time::show(
+        chrono::DateTime::from_timestamp_millis(1_795_233_600_000).unwrap(),
+    );
+    assert!(
+        s.lines()[0].contains(&format!("HISTORICAL {stamp}")),
+        "{}",
+        s.lines()[0]
+    );
     assert!(s.lines()[0].contains("findings: live only"));
     assert!(t.contains(&format!("Hosts · as of {stamp}")), "{t}");
     assert!(s.vms_title().contains(&format!("as of {stamp}")));
@@ -1033,7 +1070,14 @@ fn history_view_lists_migrations_at_80x24_and_200x50() {
     let base = 1_795_233_600_000;
     let data = fleetwatch::ui::history::HistoryData {
         events: vec![
-            history_event(base + 60_000, "migrated", "db-01", Some("hv-000"), "hv-001", Some(3.4)),
+            history_event(
+                base + 60_000,
+                "migrated",
+                "db-01",
+                Some("hv-000"),
+                "hv-001",
+                Some(3.4),
+            ),
             history_event(base + 30_000, "host-down", "-", None, "hv-003", None),
             history_event(base, "stopped", "web-02", None, "hv-000", None),
         ],
@@ -1045,11 +1089,17 @@ fn history_view_lists_migrations_at_80x24_and_200x50() {
         s.history = data.clone();
         s.key(KeyCode::Char('H'));
         let t = s.text();
-        assert!(t.contains("hv-000→hv-001") && t.contains("3.4s") && t.contains("external"), "{t}");
+        assert!(
+            t.contains("hv-000→hv-001") && t.contains("3.4s") && t.contains("external"),
+            "{t}"
+        );
         // Tab to migrations only.
         s.key(KeyCode::Tab);
         let m = s.text();
-        assert!(m.contains("[migrations]") && !m.contains("host-down") && !m.contains("web-02"), "{m}");
+        assert!(
+            m.contains("[migrations]") && !m.contains("host-down") && !m.contains("web-02"),
+            "{m}"
+        );
         s.key(KeyCode::Tab);
         assert!(s.text().contains("host-down") && !s.text().contains("db-01 "));
         s.key(KeyCode::Tab);
@@ -1058,4 +1108,34 @@ fn history_view_lists_migrations_at_80x24_and_200x50() {
         s.key(KeyCode::Esc);
         assert!(s.text().contains("┌ VMs "));
     }
+}
+
+#[test]
+fn a_history_that_cannot_be_written_shows_a_banner_and_monitoring_goes_on() {
+    use fleetwatch::history::writer::Status;
+    let mut s = Screen::lab(80, 24);
+    s.history.status = Some(Status::Error(
+        "cannot write /var/lib/fw/history.db: database or disk is full".into(),
+    ));
+    let lines: Vec<String> = s.draw().lines().map(str::to_owned).collect();
+    assert!(
+        lines[1].starts_with("! history: cannot write /var/lib/fw/history.db: database or di"),
+        "{}",
+        lines[1]
+    );
+    assert!(lines[0].contains("REC FAILING"), "{}", lines[0]);
+    assert!(s.text().contains("┌ VMs "));
+    s.history.status = Some(Status::Standby {
+        pid: 4242,
+        hostname: "mgmt-01".into(),
+    });
+    let wide = Screen::new(s.fleet.clone(), s.now, 200, 50);
+    let mut wide = wide;
+    wide.history = s.history.clone();
+    assert!(wide
+        .draw()
+        .lines()
+        .next()
+        .unwrap()
+        .contains("rec by 4242@mgmt-01"));
 }

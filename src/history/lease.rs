@@ -57,7 +57,11 @@ pub fn acquire(c: &mut Connection, me: &Holder, now_ms: i64) -> rusqlite::Result
         .optional()?;
     if let Some((holder, pid, hostname, beat)) = cur {
         let age_ms = now_ms - beat;
-        if holder != me.id && age_ms < STALE_AFTER_MS {
+        // A holder on this machine whose process is gone (kill -9, crash) is not waited for.
+        let dead_here = hostname == me.hostname
+            && pid != me.pid
+            && !std::path::Path::new(&format!("/proc/{pid}")).exists();
+        if holder != me.id && age_ms < STALE_AFTER_MS && !dead_here {
             return Ok(Lease::Other {
                 pid,
                 hostname,

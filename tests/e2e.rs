@@ -123,8 +123,10 @@ impl Tui {
     fn start(lab: &Lab, w: u16, h: u16) -> Tui {
         let session = format!("fw-e2e-{}", std::process::id());
         let bin = env!("CARGO_BIN_EXE_fleetwatch");
+        // A history store of the test's own, not the machine's.
+        let data = format!("/tmp/fleetwatch-e2e-data-{}", std::process::id());
         let cmd = format!(
-            "XDG_STATE_HOME=/tmp/fleetwatch-e2e {bin} --config {}",
+            "XDG_STATE_HOME=/tmp/fleetwatch-e2e XDG_DATA_HOME={data} {bin} --config {}",
             lab.config()
         );
         let ok = Command::new("tmux")
@@ -189,10 +191,24 @@ impl Tui {
 }
 
 impl Drop for Tui {
+    /// Ends the session and waits for fleetwatch to be gone (it releases its history lease on
+    /// the way out), so the next test starts clean.
     fn drop(&mut self) {
+        let pid = Command::new("tmux")
+            .args(["display-message", "-p", "-t", &self.session, "#{pane_pid}"])
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+            .unwrap_or_default();
         let _ = Command::new("tmux")
             .args(["kill-session", "-t", &self.session])
             .status();
+        let end = Instant::now() + Duration::from_secs(5);
+        while !pid.is_empty()
+            && std::path::Path::new(&format!("/proc/{pid}")).exists()
+            && Instant::now() < end
+        {
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
 }
 
@@ -593,4 +609,62 @@ fn g_a_recorded_live_migration_and_the_fleet_before_it() {
         .status();
     let _ = recorder.wait();
     lab.script(&["migrate", &guest, &to.to_string(), &from.to_string()]);
+}
+
+#[test]
+#[ignore = "needs the lab: make lab-up && make e2e"]
+fn h_the_tui_shows_the_migration_in_history_and_the_fleet_before_it() {
+    let lab = Lab::load();
+    for (w, h) in [(80u16, 24u16), (200, 50)] {
+        let tui = Tui::start(&lab, w, h);
+        tui.wait_for("recording", Duration::from_secs(5), |s| {
+            s.lines().next().is_some_and(|l| l.contains("REC"))
+        });
+        std::thread::sleep(Duration::from_secs(3));
+        let guest = lab.guests(2)[1].clone();
+        let from = lab.host_of(&guest);
+        let to = from % lab.hosts() + 1;
+        let before = chrono::Utc::now();
+        lab.script(&["migrate", &guest, &from.to_string(), &to.to_string()]);
+        std::thread::sleep(Duration::from_secs(3));
+        tui.keys(&["H"]);
+        tui.keys(&["Tab"]);
+        let arrow = format!("{}→{}", lab.name(from), lab.name(to));
+        let t = tui.wait_for(
+            "the migration in the History view",
+            Duration::from_secs(8),
+            |s| {
+                s.contains("[migrations]")
+                    && s.lines()
+                        .any(|l| l.contains("migrated") && l.contains(&guest) && l.contains(&arrow))
+            },
+        );
+        eprintln!("{w}x{h}: migration listed {t:?} after opening the view");
+        tui.keys(&["Escape"]);
+        // The fleet as it was a moment before the migration.
+        let ago = (chrono::Utc::now() - before).num_seconds() + 1;
+        tui.keys(&[":"]);
+        tui.keys(&["-l", &format!("at -{ago}s")]);
+        tui.keys(&["Enter"]);
+        tui.keys(&["/"]);
+        tui.keys(&["-l", &guest]);
+        tui.keys(&["Enter"]);
+        tui.wait_for(
+            "the guest on its old host, marked historical",
+            Duration::from_secs(5),
+            |s| {
+                s.lines().next().is_some_and(|l| l.contains("HISTORICAL"))
+                    && s.lines()
+                        .any(|l| table_row(l, &guest).is_some_and(|r| r.contains(&lab.name(from))))
+            },
+        );
+        tui.keys(&["L"]);
+        tui.wait_for("live again, on the new host", Duration::from_secs(5), |s| {
+            !s.lines().next().is_some_and(|l| l.contains("HISTORICAL"))
+                && s.lines()
+                    .any(|l| table_row(l, &guest).is_some_and(|r| r.contains(&lab.name(to))))
+        });
+        drop(tui);
+        lab.script(&["migrate", &guest, &to.to_string(), &from.to_string()]);
+    }
 }

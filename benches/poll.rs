@@ -36,7 +36,7 @@ fn main() {
     let n = 30;
     let slow_every = fleetwatch::config::DEFAULT_SLOW_EVERY;
     let connector = LibvirtConnector {
-        read_only: true,
+        writable: Default::default(),
         slow_every,
     };
     let mut source = match connector.connect(&uri) {
@@ -73,7 +73,7 @@ fn main() {
     );
     // Every poll a slow one, in steady state (XML already read).
     let mut every = LibvirtConnector {
-        read_only: true,
+        writable: Default::default(),
         slow_every: 1,
     }
     .connect(&uri)

@@ -23,6 +23,8 @@ pub struct Config {
     pub hosts: Vec<HostConfig>,
     pub policy: PolicyConfig,
     pub history: HistoryConfig,
+    /// The session may not act at all (`--read-only`, `--wall`); not a file setting.
+    pub read_only: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -57,6 +59,10 @@ pub struct HostConfig {
     pub uri: String,
     #[serde(default)]
     pub tags: Vec<String>,
+    /// Allow actions (start, shutdown, migrate, ...) on this host. Off: fleetwatch opens the
+    /// host read-only, so libvirt itself refuses any write.
+    #[serde(default)]
+    pub actions: bool,
 }
 
 #[derive(Deserialize)]
@@ -122,6 +128,25 @@ pub fn default_path() -> Option<PathBuf> {
 }
 
 impl Config {
+    /// URIs fleetwatch may open for writing: hosts that allow actions, unless read-only.
+    pub fn writable_uris(&self) -> std::collections::HashSet<String> {
+        if self.read_only {
+            return Default::default();
+        }
+        self.hosts
+            .iter()
+            .filter(|h| h.actions)
+            .map(|h| h.uri.clone())
+            .collect()
+    }
+
+    pub fn actions_allowed(&self) -> Vec<bool> {
+        self.hosts
+            .iter()
+            .map(|h| h.actions && !self.read_only)
+            .collect()
+    }
+
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| ConfigError(format!("cannot read config {}: {e}", path.display())))?;
@@ -195,6 +220,7 @@ impl Config {
             hosts,
             policy,
             history,
+            read_only: false,
         })
     }
 }

@@ -3,6 +3,7 @@
 //! collection (threads owning libvirt connections) → model (pure fleet state) → ui (draws,
 //! maps keys), joined by app (the loop); config reads the settings.
 
+pub mod actions;
 pub mod app;
 pub mod collection;
 pub mod config;

@@ -18,6 +18,12 @@ struct Cli {
     /// Watch the built-in demo fleet (libvirt's test driver; no hypervisor needed).
     #[arg(long, global = true)]
     demo: bool,
+    /// No action at all, whatever the config allows (hosts are opened read-only).
+    #[arg(long, global = true)]
+    read_only: bool,
+    /// Wall display: read-only, no prompts, cycles overview, findings and recent migrations.
+    #[arg(long)]
+    wall: bool,
     /// Log file (default: $XDG_STATE_HOME/fleetwatch/fleetwatch.log). Set FLEETWATCH_LOG=debug for more.
     #[arg(long, global = true, value_name = "PATH")]
     log: Option<PathBuf>,
@@ -47,6 +53,11 @@ enum Command {
         /// At most this many, the newest.
         #[arg(long, default_value_t = 10_000)]
         limit: usize,
+        #[arg(long)]
+        json: bool,
+    },
+    /// fleetwatch's own actions: who did what, when, to which VM, and how it ended.
+    Audit {
         #[arg(long)]
         json: bool,
     },
@@ -127,7 +138,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let _ = color_eyre::install();
     init_logging(log_path(&cli));
-    let (config, _demo) = match load(&cli) {
+    let (mut config, _demo) = match load(&cli) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("fleetwatch: {e}");
@@ -200,6 +211,7 @@ fn main() -> ExitCode {
             },
         ),
         Some(Command::At { time, json }) => app::cli::at(&config, &time, json),
+        Some(Command::Audit { json }) => app::cli::audit(&config, json),
         Some(Command::Snapshot { json }) => rt.block_on(async {
             let fleet = match app::snapshot::collect(&config, 2).await {
                 Ok(f) => f,
@@ -226,11 +238,16 @@ fn main() -> ExitCode {
             }
         }),
         None => {
-            let mode = if cli.demo {
-                "DEMO · read-only"
-            } else {
-                "read-only"
+            config.read_only = cli.read_only || cli.wall;
+            let acting = config.actions_allowed().iter().filter(|a| **a).count();
+            let mode = match (cli.demo, config.read_only, acting) {
+                (_, _, _) if cli.wall => "WALL · read-only".to_owned(),
+                (true, true, _) => "DEMO · read-only".to_owned(),
+                (true, false, _) => "DEMO · actions on".to_owned(),
+                (false, true, _) | (false, false, 0) => "read-only".to_owned(),
+                (false, false, n) => format!("actions on {n} host(s)"),
             };
+            let mode = mode.as_str();
             match rt.block_on(app::tui::run(config, mode)) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {

@@ -105,6 +105,7 @@ fn gather(rx: &mut UnboundedReceiver<Message>, d: Duration) -> Vec<(Instant, usi
                     Update::Link { state, error } => {
                         format!("{}:{}", state.label(), error.unwrap_or_default())
                     }
+                    Update::Action(a) => format!("action:{a:?}"),
                 };
                 out.push((m.at, m.host, what));
             }

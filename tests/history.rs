@@ -56,7 +56,7 @@ impl Lab {
     fn feed(&mut self, m: Message) {
         let at = match &m.update {
             Update::Sample(s) => s.wall.timestamp_millis(),
-            Update::Link { .. } => T0,
+            Update::Link { .. } | Update::Action(_) => T0,
         };
         self.rec.record(&m, at).unwrap();
     }

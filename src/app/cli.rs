@@ -207,3 +207,41 @@ pub fn at(config: &Config, when: &str, json: bool) -> ExitCode {
     }
     ExitCode::SUCCESS
 }
+
+/// `fleetwatch audit`: every action record, oldest first.
+pub fn audit(config: &Config, json: bool) -> ExitCode {
+    let Some(target) = super::acting::audit_target(config) else {
+        return fail("no place for the audit: set HOME or XDG_DATA_HOME", 2);
+    };
+    let records = match crate::actions::audit::read(&target) {
+        Ok(r) => r,
+        Err(e) => return fail(&e, 1),
+    };
+    if json {
+        println!("{}", serde_json::json!({ "actions": records }));
+        return ExitCode::SUCCESS;
+    }
+    for r in &records {
+        println!(
+            "{}  {:<8} {:<10} {:<20} {:<14} {:<16} {}{}",
+            r.at,
+            r.phase,
+            r.action,
+            r.vm.as_deref().unwrap_or("-"),
+            r.host.as_deref().unwrap_or("-"),
+            r.operator,
+            r.outcome.as_deref().unwrap_or(""),
+            r.error
+                .as_deref()
+                .map(|e| format!(": {e}"))
+                .unwrap_or_default()
+        );
+    }
+    if records.is_empty() {
+        eprintln!(
+            "no actions recorded in {}",
+            crate::actions::audit::describe(&target).display()
+        );
+    }
+    ExitCode::SUCCESS
+}

@@ -2,6 +2,7 @@
 //! send it whole snapshots over a channel, the terminal sends it input, and it draws only when
 //! one of those brought something new.
 
+pub mod acting;
 pub mod check;
 pub mod cli;
 pub mod snapshot;
@@ -26,6 +27,7 @@ pub fn apply(fleet: &mut Fleet, m: Message) {
     match m.update {
         Update::Sample(s) => fleet.apply(m.host, &s),
         Update::Link { state, error } => fleet.set_link(m.host, state, error),
+        Update::Action(_) => {}
     }
 }
 
@@ -39,7 +41,7 @@ pub fn start_collectors(
         &uris,
         Timing::new(config.poll.interval, config.poll.timeout),
         Arc::new(LibvirtConnector {
-            read_only: true,
+            writable: config.writable_uris(),
             slow_every: config.poll.slow_stats_every,
         }),
         tx,

@@ -1,8 +1,9 @@
 //! The interactive loop: collectors, findings, history and the terminal, joined. The fleet is
 //! owned here alone; everything else sends messages, and a frame is drawn only after one came.
 
+use super::acting::{self, Acting};
 use super::{apply, evaluate, handle_event, start_collectors, terminal, Handled};
-use crate::collection::Message;
+use crate::collection::{Message, Update};
 use crate::config::Config;
 use crate::history::past::fleet_at;
 use crate::history::query::EventQuery;
@@ -90,7 +91,7 @@ impl History {
                 self.ask(History::events_query());
             }
             Effect::LoadGraph => self.graph(ui),
-            Effect::None | Effect::Quit | Effect::PollNow => {}
+            _ => {}
         }
     }
 
@@ -175,6 +176,12 @@ pub async fn run(config: Config, mode: &str) -> color_eyre::Result<()> {
         asked_timeline: None,
         events_at: None,
     };
+    let (audit_err_tx, mut audit_err_rx) = unbounded_channel::<String>();
+    let audit = match acting::audit_target(&config) {
+        Some(t) => Some(crate::actions::audit::spawn(t, audit_err_tx)?),
+        None => None,
+    };
+    let mut acting = Acting::new(audit);
     let mut fleet = Fleet::new(&config.hosts);
     let mut ui = UiState::default();
     let theme = Theme::from_env();
@@ -215,18 +222,21 @@ pub async fn run(config: Config, mode: &str) -> color_eyre::Result<()> {
         history.follow(&ui);
         tokio::select! {
             Some(m) = rx.recv() => {
-                let mut forward = |m: Message| {
+                let mut batch = vec![m];
+                // Drain whatever else arrived, so a burst costs one frame.
+                batch.extend(std::iter::from_fn(|| rx.try_recv().ok()));
+                for m in batch {
+                    if let Update::Action(u) = m.update {
+                        acting.update(u, &mut ui, &collectors);
+                        continue;
+                    }
                     if let Some(w) = &recorder {
                         w.send(&m);
                     }
                     apply(&mut fleet, m);
-                };
-                forward(m);
-                // Drain whatever else arrived, so a burst costs one frame.
-                while let Ok(m) = rx.try_recv() {
-                    forward(m);
                 }
             }
+            Some(e) = audit_err_rx.recv() => ui.message = Some(e),
             Some(new) = policy_rx.recv() => {
                 inputs = new;
                 evaluated = None;
@@ -243,7 +253,10 @@ pub async fn run(config: Config, mode: &str) -> color_eyre::Result<()> {
                     let shown = history.past.as_ref().unwrap_or(&fleet);
                     match handle_event(ev, shown, &mut ui, Some(&collectors)) {
                         Handled::Quit => return Ok(()),
-                        Handled::Do(e) => history.effect(e, &mut ui),
+                        Handled::Do(e @ (Effect::TimeTravel(_) | Effect::Live | Effect::LoadEvents | Effect::LoadGraph)) => {
+                            history.effect(e, &mut ui)
+                        }
+                        Handled::Do(e) => acting.effect(e, shown, &mut ui, &config, &inputs, &collectors),
                         Handled::Continue => {}
                     }
                 }

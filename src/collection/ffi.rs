@@ -304,6 +304,15 @@ impl Drop for EventRegistration {
     }
 }
 
+/// `virDomainAbortJob`: stops the domain's running job (a migration), which the crate lacks.
+pub fn abort_job(dom: &virt::domain::Domain) -> Result<(), Error> {
+    // SAFETY: dom is a live domain handle for the duration of the call.
+    if unsafe { sys::virDomainAbortJob(dom.as_ptr()) } < 0 {
+        return Err(Error::last_error());
+    }
+    Ok(())
+}
+
 fn field_name(field: &[c_char; 80]) -> String {
     let bytes: Vec<u8> = field
         .iter()

@@ -37,17 +37,21 @@ pub fn libvirt_error(e: &virt::error::Error) -> String {
 }
 
 pub struct LibvirtConnector {
-    pub read_only: bool,
+    /// URIs that may be opened for writing (hosts with `actions = true` in a session that is
+    /// not read-only); every other host gets a read-only connection, so libvirt itself refuses
+    /// writes there.
+    pub writable: std::collections::HashSet<String>,
     /// Fetch the costly groups every this many polls (1: every poll).
     pub slow_every: u32,
 }
 
 impl Connector for LibvirtConnector {
     fn connect(&self, uri: &str) -> Result<Box<dyn Source>, String> {
-        let conn = if self.read_only {
-            Connect::open_read_only(Some(uri))
-        } else {
+        let writable = self.writable.contains(uri);
+        let conn = if writable {
             Connect::open(Some(uri))
+        } else {
+            Connect::open_read_only(Some(uri))
         }
         .map_err(|e| libvirt_error(&e))?;
         if is_remote(uri) {
@@ -74,7 +78,8 @@ impl Connector for LibvirtConnector {
         Ok(Box::new(LibvirtSource {
             _events: events,
             pending,
-            conn,
+            writable,
+            conn: Arc::new(conn),
             info: Arc::new(info),
             known: HashMap::new(),
             flags: NOWAIT,
@@ -142,7 +147,8 @@ pub struct LibvirtSource {
     /// Declared before `conn`: callbacks are deregistered before the connection closes.
     _events: Option<ffi::EventRegistration>,
     pending: Arc<Mutex<Vec<DomainEvent>>>,
-    conn: Connect,
+    writable: bool,
+    conn: Arc<Connect>,
     info: Arc<HostInfo>,
     known: HashMap<String, Known>,
     flags: u32,
@@ -155,7 +161,7 @@ pub struct LibvirtSource {
     pools: HashMap<String, Option<String>>,
 }
 
-fn state_of(s: virt::domain::DomainStateEnum) -> VmState {
+pub fn state_of(s: virt::domain::DomainStateEnum) -> VmState {
     use virt::domain::DomainState as S;
     match s {
         virt::enumutil::Enum::Known(S::Running | S::Blocked) => VmState::Running,
@@ -174,6 +180,14 @@ fn unsupported(e: &virt::error::Error) -> bool {
 }
 
 impl Source for LibvirtSource {
+    fn actor(&self) -> Option<Arc<dyn super::executor::Actor>> {
+        self.writable.then(|| {
+            Arc::new(super::executor::LibvirtActor {
+                conn: self.conn.clone(),
+            }) as Arc<dyn super::executor::Actor>
+        })
+    }
+
     fn poll(&mut self) -> Result<HostSample, String> {
         let start = Instant::now();
         // The first two polls are slow ones, so disk rates show from the second poll on.

@@ -2,6 +2,7 @@
 //! runs on the UI task, and nothing the UI does can block on a hypervisor.
 
 pub mod domxml;
+pub mod executor;
 pub mod ffi;
 pub mod libvirt;
 pub mod snapshots;
@@ -15,6 +16,10 @@ use std::time::Instant;
 /// One connected hypervisor. `poll` blocks; it is only ever called on a collector thread.
 pub trait Source: Send {
     fn poll(&mut self) -> Result<HostSample, String>;
+    /// Carries out actions on this connection, when it may write.
+    fn actor(&self) -> Option<std::sync::Arc<dyn executor::Actor>> {
+        None
+    }
 }
 
 /// Opens sources. The shipped one is [`libvirt::LibvirtConnector`]; tests plug in their own to
@@ -50,6 +55,7 @@ pub enum Update {
         state: LinkState,
         error: Option<String>,
     },
+    Action(crate::actions::ActionUpdate),
 }
 
 /// What a collector thread tells the app about host number `host` (its index in the config).

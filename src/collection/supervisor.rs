@@ -3,11 +3,15 @@
 //! gives up on a hung call after the timeout (the worker is abandoned, not waited for), and
 //! reconnects with exponential back-off. A hung host therefore never delays another host or the UI.
 
+use super::executor::Actor;
 use super::{Connector, LinkState, Message, Source, Update};
+use crate::actions::{ActionRequest, ActionUpdate};
 use crate::model::sample::HostSample;
+use std::sync::atomic::AtomicBool;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::sync::Arc;
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc::UnboundedSender;
 
@@ -44,6 +48,50 @@ pub enum Control {
 /// Running collectors. Dropping it stops every supervisor at its next wake-up.
 pub struct Collectors {
     controls: Vec<Sender<Control>>,
+    actions: Vec<Sender<ActionRequest>>,
+    aborts: Vec<Arc<AtomicBool>>,
+}
+
+type ActorSlot = Arc<Mutex<Option<Arc<dyn Actor>>>>;
+
+/// One thread per host carries out actions, one at a time, on the connection the supervisor
+/// last made; polling goes on meanwhile.
+fn spawn_actions(
+    host: usize,
+    slot: ActorSlot,
+    abort: Arc<AtomicBool>,
+    tx: UnboundedSender<Message>,
+) -> std::io::Result<Sender<ActionRequest>> {
+    let (req_tx, req_rx) = mpsc::channel::<ActionRequest>();
+    std::thread::Builder::new().name(format!("act-{host}")).spawn(move || {
+        let send = |update: ActionUpdate| {
+            tx.send(Message {
+                host,
+                at: Instant::now(),
+                update: Update::Action(update),
+            })
+            .is_ok()
+        };
+        while let Ok(req) = req_rx.recv() {
+            abort.store(false, Ordering::SeqCst);
+            let actor = slot.lock().ok().and_then(|s| s.clone());
+            let result = match actor {
+                None => Err("not connected to the host for writing (down, or read-only): nothing was done".into()),
+                Some(a) => {
+                    if !send(ActionUpdate::Running { id: req.id }) {
+                        return;
+                    }
+                    a.execute(&req, &abort, &mut |progress| {
+                        send(ActionUpdate::Progress { id: req.id, progress });
+                    })
+                }
+            };
+            if !send(ActionUpdate::Done { id: req.id, result }) {
+                return;
+            }
+        }
+    })?;
+    Ok(req_tx)
 }
 
 impl Collectors {
@@ -54,8 +102,19 @@ impl Collectors {
         tx: UnboundedSender<Message>,
     ) -> std::io::Result<Collectors> {
         let mut controls = Vec::with_capacity(uris.len());
+        let mut actions = Vec::with_capacity(uris.len());
+        let mut aborts = Vec::with_capacity(uris.len());
         for (host, uri) in uris.iter().enumerate() {
             let (ctl_tx, ctl_rx) = mpsc::channel();
+            let actor: ActorSlot = Arc::default();
+            let abort = Arc::new(AtomicBool::new(false));
+            actions.push(spawn_actions(
+                host,
+                actor.clone(),
+                abort.clone(),
+                tx.clone(),
+            )?);
+            aborts.push(abort);
             let sup = Supervisor {
                 host,
                 uri: uri.clone(),
@@ -64,13 +123,40 @@ impl Collectors {
                 tx: tx.clone(),
                 ctl: ctl_rx,
                 live_workers: Arc::new(AtomicUsize::new(0)),
+                actor,
             };
             std::thread::Builder::new()
                 .name(format!("collect-{host}"))
                 .spawn(move || sup.run())?;
             controls.push(ctl_tx);
         }
-        Ok(Collectors { controls })
+        Ok(Collectors {
+            controls,
+            actions,
+            aborts,
+        })
+    }
+
+    /// Hands an action to its host's action thread; the outcome comes back as a message.
+    pub fn act(&self, host: usize, req: ActionRequest) -> Result<(), String> {
+        self.actions
+            .get(host)
+            .ok_or_else(|| "no such host".to_owned())?
+            .send(req)
+            .map_err(|_| "the host's action thread has ended".to_owned())
+    }
+
+    /// Asks the host's running action (a migration) to stop.
+    pub fn abort(&self, host: usize) {
+        if let Some(a) = self.aborts.get(host) {
+            a.store(true, Ordering::SeqCst);
+        }
+    }
+
+    pub fn poll_now_host(&self, host: usize) {
+        if let Some(c) = self.controls.get(host) {
+            let _ = c.send(Control::PollNow);
+        }
     }
 
     pub fn poll_now(&self) {
@@ -81,7 +167,7 @@ impl Collectors {
 }
 
 enum Reply {
-    Connected,
+    Connected(Option<Arc<dyn Actor>>),
     ConnectFailed(String),
     Polled(Result<HostSample, String>),
 }
@@ -99,6 +185,7 @@ struct Supervisor {
     tx: UnboundedSender<Message>,
     ctl: Receiver<Control>,
     live_workers: Arc<AtomicUsize>,
+    actor: ActorSlot,
 }
 
 /// Why a wait ended.
@@ -161,8 +248,12 @@ impl Supervisor {
                             }
                         }
                         Err(e) => {
-                            // Drop (or abandon, if it is stuck) the worker and its connection.
+                            // Drop (or abandon, if it is stuck) the worker and its connection;
+                            // no action may run on a connection that is gone.
                             worker = None;
+                            if let Ok(mut slot) = self.actor.lock() {
+                                *slot = None;
+                            }
                             e
                         }
                     }
@@ -203,10 +294,15 @@ impl Supervisor {
             return Err(format!("cannot start a collector thread: {e}"));
         }
         match reply_rx.recv_timeout(self.timing.timeout) {
-            Ok(Reply::Connected) => Ok(Worker {
-                cmd: cmd_tx,
-                reply: reply_rx,
-            }),
+            Ok(Reply::Connected(actor)) => {
+                if let Ok(mut slot) = self.actor.lock() {
+                    *slot = actor;
+                }
+                Ok(Worker {
+                    cmd: cmd_tx,
+                    reply: reply_rx,
+                })
+            }
             Ok(Reply::ConnectFailed(e)) => Err(e),
             Ok(Reply::Polled(_)) => Err("collector protocol error".into()),
             Err(RecvTimeoutError::Timeout) => Err(format!(
@@ -264,7 +360,7 @@ fn work(uri: &str, connector: &dyn Connector, cmd: Receiver<()>, reply: Sender<R
             return;
         }
     };
-    if reply.send(Reply::Connected).is_err() {
+    if reply.send(Reply::Connected(source.actor())).is_err() {
         return;
     }
     while cmd.recv().is_ok() {

@@ -20,6 +20,7 @@ pub fn fleet_at(configured: &[HostConfig], past: &Past) -> Fleet {
                 name: h.name.clone(),
                 uri: h.uri.clone(),
                 tags: Vec::new(),
+                actions: false,
             });
         }
     }

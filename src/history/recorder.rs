@@ -232,6 +232,7 @@ impl Recorder {
                     self.gap[m.host] = true;
                 }
             }
+            Update::Action(_) => {}
             Update::Sample(s) => {
                 let at = s.wall.timestamp_millis();
                 self.fleet.apply(m.host, s);
@@ -251,8 +252,37 @@ impl Recorder {
         let _ = lease::release(&self.conn, &self.me);
     }
 
+    /// The operator of a fleetwatch action that caused this event, from the audit in the same
+    /// store: a started (not refused or failed) action on the VM shortly before it.
+    fn own_action(&self, uuid: &str, kind: &str, at: i64) -> Option<String> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT s.operator, s.action FROM actions s
+                 WHERE s.uuid = ?1 AND s.phase = 'start' AND s.at BETWEEN ?2 AND ?3
+                   AND NOT EXISTS (SELECT 1 FROM actions e WHERE e.action_id = s.action_id AND e.phase = 'end'
+                                   AND e.outcome IN ('refused', 'failed', 'aborted'))
+                 ORDER BY s.at DESC LIMIT 5",
+            )
+            .ok()?;
+        let rows = stmt
+            .query_map(params![uuid, at - 600_000, at + 5_000], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+            })
+            .ok()?;
+        #[allow(clippy::let_and_return)] // the binding ends the borrow of `stmt` first
+        let found = rows
+            .flatten()
+            .find(|(_, action)| causes(action, kind))
+            .map(|(op, _)| op);
+        found
+    }
+
     fn actor(&self, host: usize, uuid: &str, kind: &str, at: i64) -> String {
         if let Some(a) = self.actor_of.as_ref().and_then(|f| f(uuid, kind, at)) {
+            return a;
+        }
+        if let Some(a) = self.own_action(uuid, kind, at) {
             return a;
         }
         if self.gap.get(host).copied().unwrap_or(true) {
@@ -374,6 +404,7 @@ impl Recorder {
                 }
                 Lifecycle::Kind(kind) => {
                     if !self.seen(e.at_ms, &e.uuid, kind, host) {
+                        // Delivered live, so never "unknown".
                         let actor = self.actor(host, &e.uuid, kind, e.at_ms);
                         let actor = if actor == UNKNOWN {
                             EXTERNAL.into()
@@ -611,6 +642,19 @@ impl Recorder {
         }
         Ok(())
     }
+}
+
+/// Whether a fleetwatch action of this name causes a history event of this kind.
+fn causes(action: &str, kind: &str) -> bool {
+    matches!(
+        (action, kind),
+        ("start", "started")
+            | ("shutdown" | "force-off", "stopped")
+            | ("reboot", "stopped" | "started")
+            | ("pause", "paused")
+            | ("resume", "resumed")
+            | ("migrate", "migrated")
+    )
 }
 
 fn config_change(old: &Placed, new: &Placed) -> Option<String> {

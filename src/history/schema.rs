@@ -4,7 +4,7 @@
 use rusqlite::{Connection, Transaction};
 
 /// The schema this build writes.
-pub const VERSION: i64 = 1;
+pub const VERSION: i64 = 2;
 
 /// Each step takes the database from version i to i+1.
 const MIGRATIONS: &[&str] = &[
@@ -74,6 +74,25 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
     ",
+    // 1 -> 2: the audit of fleetwatch's own actions, written before each starts and when it ends.
+    "
+    CREATE TABLE actions (
+        id INTEGER PRIMARY KEY,
+        action_id TEXT NOT NULL,
+        at INTEGER NOT NULL,
+        phase TEXT NOT NULL,
+        operator TEXT NOT NULL,
+        action TEXT NOT NULL,
+        vm TEXT,
+        uuid TEXT,
+        host TEXT,
+        params TEXT NOT NULL DEFAULT '{}',
+        outcome TEXT,
+        error TEXT
+    );
+    CREATE INDEX actions_uuid_at ON actions(uuid, at);
+    CREATE INDEX actions_at ON actions(at);
+    ",
 ];
 
 #[derive(Debug, PartialEq, Eq)]
@@ -120,6 +139,23 @@ pub fn migrate(c: &mut Connection) -> Result<(), SchemaError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_version_1_store_is_migrated_and_keeps_its_data() {
+        let mut c = Connection::open_in_memory().unwrap();
+        c.execute_batch(MIGRATIONS[0]).unwrap();
+        c.pragma_update(None, "user_version", 1).unwrap();
+        c.execute("INSERT INTO hosts (name) VALUES ('hv1')", [])
+            .unwrap();
+        migrate(&mut c).unwrap();
+        assert_eq!(version(&c).unwrap(), VERSION);
+        let n: i64 = c
+            .query_row("SELECT COUNT(*) FROM hosts", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(n, 1);
+        c.execute("INSERT INTO actions (action_id, at, phase, operator, action) VALUES ('a', 1, 'start', 'me', 'start')", [])
+            .unwrap();
+    }
 
     #[test]
     fn fresh_database_gets_the_current_schema_and_a_newer_one_is_refused() {

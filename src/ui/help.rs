@@ -29,7 +29,7 @@ pub fn draw(f: &mut Frame, area: Rect, theme: Theme) {
     }
     // The notes wrap like the descriptions, so they survive an 80-column terminal.
     for note in [
-        "Hosts: UP · STALE late (data age shown) · DOWN error or timeout · CONN. \"running?\": last state seen.",
+        "STALE: late, data age shown · DOWN: error/timeout · \"running?\": last state seen",
         "Flags: U unapproved · B unbacked · D drift · L local disk · A anti-affinity · F failover · O overcommit.",
     ] {
         for part in wrap(note, (w as usize).saturating_sub(2)) {

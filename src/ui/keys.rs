@@ -24,6 +24,14 @@ pub enum Action {
     StepForward,
     Live,
     GraphRange,
+    /// Space: mark or unmark the selected VM.
+    Mark,
+    /// `a`: the action menu.
+    Menu,
+    /// An action key (u d r p n m X), or c in the migration form.
+    Act(char),
+    /// `A`: abort a running migration.
+    Abort,
     SortNext,
     SortPrev,
     SortReverse,
@@ -41,14 +49,18 @@ pub const HELP: &[(&str, &str)] = &[
     ("?", "this help (Esc closes)"),
     ("q  ^C", "quit"),
     ("↑↓  j k", "move the selection"),
-    ("PgUp PgDn ^u ^d", "page up / down"),
-    ("g G  Home End", "first / last row"),
+    (
+        "PgUp PgDn g G",
+        "page up / down · first / last row (also ^u ^d Home End)",
+    ),
     (
         "Tab  ←→  h l",
         "switch between the hosts pane and the VMs table",
     ),
-    ("Enter", "host: show only its VMs (again: all) · VM: detail"),
-    ("i", "show or hide the detail pane"),
+    (
+        "Enter  i",
+        "host: only its VMs (again: all) · VM: detail · i: detail pane",
+    ),
     (
         "f",
         "findings by kind; Enter: a kind's VMs, or a finding's VM",
@@ -70,6 +82,11 @@ pub const HELP: &[(&str, &str)] = &[
         "poll every host now (retries down hosts) and redraw",
     ),
     ("Esc", "close a pane, else clear the filter, else the host"),
+    ("space  a", "mark a VM (act on a set) · the action menu"),
+    (
+        "u d r p n m X",
+        "start stop reboot pause snapshot migrate force-off; A abort",
+    ),
     (
         "mouse",
         "click: select · click a title: sort · wheel: scroll",
@@ -91,6 +108,7 @@ pub fn map(key: KeyEvent, typing: bool) -> Action {
     }
     if typing {
         return match key.code {
+            KeyCode::Tab | KeyCode::BackTab | KeyCode::Left | KeyCode::Right => Action::FocusNext,
             KeyCode::Esc => Action::Back,
             KeyCode::Enter => Action::Submit,
             KeyCode::Backspace => Action::Backspace,
@@ -123,6 +141,10 @@ pub fn map(key: KeyEvent, typing: bool) -> Action {
         KeyCode::Char(']') => Action::StepForward,
         KeyCode::Char('L') => Action::Live,
         KeyCode::Char('t') => Action::GraphRange,
+        KeyCode::Char(' ') => Action::Mark,
+        KeyCode::Char('a') => Action::Menu,
+        KeyCode::Char('A') => Action::Abort,
+        KeyCode::Char(c @ ('u' | 'd' | 'r' | 'p' | 'n' | 'm' | 'X' | 'c')) => Action::Act(c),
         KeyCode::Char('s') | KeyCode::Char('>') => Action::SortNext,
         KeyCode::Char('<') => Action::SortPrev,
         KeyCode::Char('S') => Action::SortReverse,

@@ -1,5 +1,6 @@
 //! UI: draws the fleet and maps keys to actions. Reads the model, never calls libvirt.
 
+pub mod actions;
 pub mod detail;
 pub mod findings;
 pub mod format;
@@ -117,6 +118,8 @@ pub fn draw(f: &mut Frame, fleet: &Fleet, ui: &mut UiState, cx: &Context) {
         vms::draw(f, rest, fleet, ui, cx.theme);
     }
     draw_footer(f, footer, ui, cx.theme);
+    actions::draw_running(f, body, &ui.actions_running, cx.theme);
+    actions::draw_overlay(f, area, ui, fleet, cx.theme);
     if ui.overlay == Overlay::Help {
         // The whole screen: at 80x24 every key still fits.
         help::draw(f, area, cx.theme);

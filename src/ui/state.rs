@@ -15,12 +15,16 @@ pub enum Focus {
     Vms,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Overlay {
     None,
     Help,
     Filter { before: String },
     Command(String),
+    Menu,
+    Target(super::actions::TargetForm),
+    Snapshot(super::actions::SnapshotForm),
+    Confirm(Box<crate::actions::confirm::Pane>),
 }
 
 /// What the main area shows.
@@ -32,7 +36,7 @@ pub enum View {
 }
 
 /// What the app must do after an action.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Effect {
     None,
     Quit,
@@ -45,6 +49,16 @@ pub enum Effect {
     LoadEvents,
     /// Load the selected VM's graphs for the chosen range.
     LoadGraph,
+    /// An action key was pressed: the app opens its form or plans it.
+    ActionKey(char),
+    /// Plan this action for the targets and open the confirmation pane.
+    Plan(crate::actions::ActionKind),
+    /// The pane confirmed: run it.
+    Execute(Box<crate::actions::plan::Plan>),
+    /// The pane refused a confirmation (typed text, a refusal): audit the attempt.
+    Rejected,
+    /// Stop the running migration.
+    Abort,
 }
 
 /// Where things were drawn last frame, for mouse hit-testing.
@@ -75,6 +89,10 @@ pub struct UiState {
     pub finding_open: Option<Kind>,
     /// Showing the fleet as recorded at this moment (Unix ms), not live.
     pub historical: Option<i64>,
+    /// VMs marked (space) for an action on a set.
+    pub marks: std::collections::BTreeSet<String>,
+    /// Actions running or finished, for the corner pane.
+    pub actions_running: Vec<super::actions::Running>,
     pub graph_range: super::history::GraphRange,
     pub history_tab: super::history::Tab,
     pub history_selected: usize,
@@ -108,6 +126,8 @@ impl Default for UiState {
             finding_selected: 0,
             finding_open: None,
             historical: None,
+            marks: Default::default(),
+            actions_running: Vec::new(),
             graph_range: Default::default(),
             history_tab: Default::default(),
             history_selected: 0,
@@ -128,7 +148,13 @@ impl Default for UiState {
 
 impl UiState {
     pub fn typing(&self) -> bool {
-        matches!(self.overlay, Overlay::Filter { .. } | Overlay::Command(_))
+        matches!(
+            self.overlay,
+            Overlay::Filter { .. }
+                | Overlay::Command(_)
+                | Overlay::Snapshot(_)
+                | Overlay::Confirm(_)
+        )
     }
 
     pub fn selected_uuid(&self) -> Option<&str> {
@@ -230,10 +256,16 @@ impl UiState {
 
     pub fn apply(&mut self, action: Action, fleet: &Fleet) -> Effect {
         self.message = None;
+        if let Some(effect) = self.pane_key(&action, fleet) {
+            return effect;
+        }
         if !self.typing() {
             if let Some(effect) =
                 self.history_action(&action, chrono::Utc::now().timestamp_millis())
             {
+                return effect;
+            }
+            if let Some(effect) = self.action_key(&action, fleet) {
                 return effect;
             }
         }
@@ -274,6 +306,8 @@ impl UiState {
             | Action::StepForward
             | Action::Live
             | Action::GraphRange => {}
+            Action::Mark | Action::Menu | Action::Act(_) => {}
+            Action::Abort => return Effect::Abort,
             Action::Noop => {}
             Action::Help => self.overlay = Overlay::Help,
             Action::Back => self.back(),
@@ -389,7 +423,16 @@ impl UiState {
     fn back(&mut self) {
         match std::mem::replace(&mut self.overlay, Overlay::None) {
             Overlay::Filter { before } => self.set_filter(before),
-            Overlay::Help | Overlay::Command(_) => {}
+            Overlay::Help
+            | Overlay::Command(_)
+            | Overlay::Menu
+            | Overlay::Target(_)
+            | Overlay::Snapshot(_) => {}
+            Overlay::Confirm(_) => self.message = Some("cancelled: nothing was done".into()),
+            Overlay::None if self.actions_running.iter().any(|r| r.result.is_some()) => {
+                // Finished actions leave the corner first; running ones stay.
+                self.actions_running.retain(|r| r.result.is_none());
+            }
             Overlay::None => {
                 if !self.filter_text.is_empty() {
                     self.set_filter(String::new());

@@ -163,6 +163,9 @@ pub fn draw(f: &mut Frame, area: Rect, fleet: &Fleet, ui: &mut UiState, theme: T
         title.push_str(&format!("as of {} ", crate::history::time::show(t)));
     }
     title.push_str(&format!("· sort {} {arrow} ", ui.sort.name()));
+    if !ui.marks.is_empty() {
+        title.push_str(&format!("· {} marked (space) ", ui.marks.len()));
+    }
     if let Some(k) = ui.kind_filter {
         title.push_str(&format!("· only {k} (Esc: all) "));
     }
@@ -215,7 +218,18 @@ pub fn draw(f: &mut Frame, area: Rect, fleet: &Fleet, ui: &mut UiState, theme: T
         .take(page)
         .filter_map(|(n, &r)| {
             let vm = fleet.vm_at(r)?;
-            let cells = cols.iter().map(|&i| cell(vm, fleet, i, name_w, theme));
+            let marked = ui.marks.contains(&vm.uuid);
+            let cells = cols.iter().map(|&i| {
+                if i == 0 && marked {
+                    // A marked VM is part of the next action's set.
+                    Cell::from(Span::styled(
+                        format!("+{}", fit(&vm.name, name_w as usize - 1)),
+                        theme.warn(),
+                    ))
+                } else {
+                    cell(vm, fleet, i, name_w, theme)
+                }
+            });
             let mut row = Row::new(cells);
             if n == ui.selected && focused {
                 row = row.style(theme.selected());

@@ -15,6 +15,7 @@ pub fn host_config(name: &str) -> HostConfig {
         name: name.to_owned(),
         uri: format!("qemu+tcp://{name}/system"),
         tags: Vec::new(),
+        actions: false,
     }
 }
 

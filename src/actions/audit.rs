@@ -1,0 +1,209 @@
+//! The audit: every action written before it starts and again when it ends, with who, when,
+//! what, on which VM and host, and how it ended. Into the history store when there is one, else
+//! an append-only JSON-lines file. Written on a thread of its own, never on the UI task.
+
+use super::Operator;
+use crate::history::store;
+use rusqlite::params;
+use serde::{Deserialize, Serialize};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{self, Sender};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Record {
+    /// One action's two records share this.
+    pub action_id: String,
+    pub at: String,
+    #[serde(skip)]
+    pub at_ms: i64,
+    /// "start" or "end".
+    pub phase: String,
+    pub operator: String,
+    pub action: String,
+    pub vm: Option<String>,
+    pub uuid: Option<String>,
+    pub host: Option<String>,
+    pub params: serde_json::Value,
+    /// At the end: "ok", "failed", "refused", "aborted".
+    pub outcome: Option<String>,
+    pub error: Option<String>,
+}
+
+impl Record {
+    pub fn new(action_id: &str, phase: &str, op: &Operator, action: &str) -> Record {
+        let now = chrono::Utc::now();
+        Record {
+            action_id: action_id.to_owned(),
+            at: now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            at_ms: now.timestamp_millis(),
+            phase: phase.to_owned(),
+            operator: op.actor(),
+            action: action.to_owned(),
+            vm: None,
+            uuid: None,
+            host: None,
+            params: serde_json::Value::Null,
+            outcome: None,
+            error: None,
+        }
+    }
+}
+
+/// Where the audit goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    Store(PathBuf),
+    File(PathBuf),
+}
+
+impl Target {
+    /// The history store when history is on, else `$XDG_DATA_HOME/fleetwatch/audit.jsonl`.
+    pub fn choose(history_db: Option<PathBuf>) -> Option<Target> {
+        if let Some(p) = history_db {
+            return Some(Target::Store(p));
+        }
+        let base = std::env::var_os("XDG_DATA_HOME")
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+            .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))?;
+        Some(Target::File(base.join("fleetwatch").join("audit.jsonl")))
+    }
+}
+
+pub fn write(target: &Target, r: &Record) -> Result<(), String> {
+    match target {
+        Target::Store(p) => {
+            let c = store::open_rw(p).map_err(|e| e.to_string())?;
+            c.execute(
+                "INSERT INTO actions (action_id, at, phase, operator, action, vm, uuid, host, params, outcome, error)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                params![r.action_id, r.at_ms, r.phase, r.operator, r.action, r.vm, r.uuid, r.host, r.params.to_string(), r.outcome, r.error],
+            )
+            .map_err(|e| format!("{}: {e}", p.display()))?;
+            Ok(())
+        }
+        Target::File(p) => {
+            if let Some(d) = p.parent() {
+                std::fs::create_dir_all(d).map_err(|e| format!("{}: {e}", d.display()))?;
+            }
+            let mut f = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(p)
+                .map_err(|e| format!("{}: {e}", p.display()))?;
+            let line = serde_json::to_string(r).map_err(|e| e.to_string())?;
+            writeln!(f, "{line}")
+                .and_then(|_| f.sync_data())
+                .map_err(|e| format!("{}: {e}", p.display()))
+        }
+    }
+}
+
+/// Every record, oldest first.
+pub fn read(target: &Target) -> Result<Vec<Record>, String> {
+    match target {
+        Target::Store(p) => {
+            let c = store::open_ro(p).map_err(|e| e.to_string())?;
+            let mut stmt = c
+                .prepare("SELECT action_id, at, phase, operator, action, vm, uuid, host, params, outcome, error FROM actions ORDER BY at, id")
+                .map_err(|e| e.to_string())?;
+            let rows = stmt
+                .query_map([], |r| {
+                    let at_ms: i64 = r.get(1)?;
+                    let params: String = r.get(8)?;
+                    Ok(Record {
+                        action_id: r.get(0)?,
+                        at: chrono::DateTime::from_timestamp_millis(at_ms)
+                            .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+                            .unwrap_or_default(),
+                        at_ms,
+                        phase: r.get(2)?,
+                        operator: r.get(3)?,
+                        action: r.get(4)?,
+                        vm: r.get(5)?,
+                        uuid: r.get(6)?,
+                        host: r.get(7)?,
+                        params: serde_json::from_str(&params).unwrap_or(serde_json::Value::Null),
+                        outcome: r.get(9)?,
+                        error: r.get(10)?,
+                    })
+                })
+                .map_err(|e| e.to_string())?;
+            rows.collect::<Result<Vec<_>, _>>()
+                .map_err(|e| e.to_string())
+        }
+        Target::File(p) => {
+            let text = match std::fs::read_to_string(p) {
+                Ok(t) => t,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+                Err(e) => return Err(format!("{}: {e}", p.display())),
+            };
+            text.lines()
+                .enumerate()
+                .filter(|(_, l)| !l.trim().is_empty())
+                .map(|(i, l)| {
+                    serde_json::from_str(l)
+                        .map_err(|e| format!("{}, line {}: {e}", p.display(), i + 1))
+                })
+                .collect()
+        }
+    }
+}
+
+/// The audit thread: records are written in order; a failure comes back to be shown.
+pub fn spawn(
+    target: Target,
+    errors: tokio::sync::mpsc::UnboundedSender<String>,
+) -> std::io::Result<Sender<Record>> {
+    let (tx, rx) = mpsc::channel::<Record>();
+    std::thread::Builder::new()
+        .name("audit".into())
+        .spawn(move || {
+            while let Ok(r) = rx.recv() {
+                if let Err(e) = write(&target, &r) {
+                    tracing::error!("audit not written: {e}");
+                    let _ = errors.send(format!("audit not written: {e}"));
+                }
+            }
+        })?;
+    Ok(tx)
+}
+
+pub fn describe(path: &Target) -> &Path {
+    match path {
+        Target::Store(p) | Target::File(p) => p,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_round_trip_through_both_targets() {
+        let dir = tempfile::tempdir().unwrap();
+        let op = Operator {
+            user: "alice".into(),
+            ssh_from: Some("10.1.2.3".into()),
+        };
+        for target in [
+            Target::Store(dir.path().join("h.db")),
+            Target::File(dir.path().join("a/audit.jsonl")),
+        ] {
+            let mut r = Record::new("a1", "start", &op, "force-off");
+            r.vm = Some("web-01".into());
+            r.params = serde_json::json!({"typed": true});
+            write(&target, &r).unwrap();
+            let mut end = Record::new("a1", "end", &op, "force-off");
+            end.outcome = Some("failed".into());
+            end.error = Some("Requested operation is not valid".into());
+            write(&target, &end).unwrap();
+            let got = read(&target).unwrap();
+            assert_eq!(got.len(), 2, "{target:?}");
+            assert_eq!(got[0].operator, "alice@10.1.2.3");
+            assert_eq!(got[0].params, serde_json::json!({"typed": true}));
+            assert_eq!(got[1].outcome.as_deref(), Some("failed"));
+        }
+    }
+}

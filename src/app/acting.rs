@@ -1,0 +1,232 @@
+//! The app's side of actions: turning keys into plans and panes, confirmed plans into requests
+//! to the hosts' action threads, and their outcomes into the corner pane and the audit.
+
+use crate::actions::audit::{self, Record};
+use crate::actions::confirm::Pane;
+use crate::actions::plan::{plan, Plan, PlanContext};
+use crate::actions::{ActionKind, ActionRequest, ActionUpdate, Operator};
+use crate::collection::supervisor::Collectors;
+use crate::config::Config;
+use crate::model::rules::approval_of;
+use crate::model::Fleet;
+use crate::policy::loader::Inputs;
+use crate::ui::actions::Running;
+use crate::ui::state::{Effect, Overlay, UiState};
+use std::collections::HashMap;
+use std::sync::mpsc::Sender;
+
+pub struct Acting {
+    pub operator: Operator,
+    audit: Option<Sender<Record>>,
+    next_id: u64,
+    /// Action id -> (audit id, the request), until it ends.
+    pending: HashMap<u64, (String, ActionRequest)>,
+}
+
+impl Acting {
+    pub fn new(audit: Option<Sender<Record>>) -> Acting {
+        Acting {
+            operator: Operator::from_env(),
+            audit,
+            next_id: 1,
+            pending: HashMap::new(),
+        }
+    }
+
+    fn record(&self, r: Record) {
+        if let Some(tx) = &self.audit {
+            let _ = tx.send(r);
+        }
+    }
+
+    fn base(
+        &self,
+        audit_id: &str,
+        phase: &str,
+        kind: &ActionKind,
+        host: &str,
+        uuid: &str,
+        vm: &str,
+    ) -> Record {
+        let mut r = Record::new(audit_id, phase, &self.operator, kind.name());
+        r.vm = Some(vm.to_owned());
+        r.uuid = Some(uuid.to_owned());
+        r.host = Some(host.to_owned());
+        r.params = serde_json::to_value(kind).unwrap_or_default();
+        r
+    }
+
+    pub fn plan(
+        &self,
+        kind: ActionKind,
+        fleet: &Fleet,
+        ui: &UiState,
+        config: &Config,
+        inputs: &Inputs,
+    ) -> Plan {
+        let now = chrono::Utc::now();
+        let groups: HashMap<String, String> = fleet
+            .vms()
+            .filter_map(|v| {
+                let a = approval_of(v, inputs, now);
+                let g = a.best().and_then(|(a, _)| a.group.clone());
+                g.map(|g| (v.uuid.clone(), g))
+            })
+            .collect();
+        let allowed = config.actions_allowed();
+        let cx = PlanContext {
+            read_only: config.read_only,
+            actions_allowed: &allowed,
+            shared_storage: &config.policy.shared_storage,
+            groups: &groups,
+            now,
+            max_vcpu_overcommit: config.policy.max_vcpu_overcommit,
+        };
+        let mut p = plan(fleet, &ui.action_targets(), kind, &cx);
+        if ui.historical.is_some() {
+            p.refusals.insert(
+                0,
+                "this is the past (HISTORICAL): press L to return live before acting".into(),
+            );
+        }
+        p
+    }
+
+    /// Handles the action effects; others are not ours.
+    pub fn effect(
+        &mut self,
+        e: Effect,
+        fleet: &Fleet,
+        ui: &mut UiState,
+        config: &Config,
+        inputs: &Inputs,
+        collectors: &Collectors,
+    ) {
+        match e {
+            Effect::ActionKey(c) => {
+                if let Some(kind) = ui.open_form(c, fleet) {
+                    self.effect(Effect::Plan(kind), fleet, ui, config, inputs, collectors);
+                }
+            }
+            Effect::Plan(kind) => {
+                let p = self.plan(kind, fleet, ui, config, inputs);
+                ui.overlay = Overlay::Confirm(Box::new(Pane::new(p)));
+            }
+            Effect::Rejected => {
+                if let Overlay::Confirm(pane) = &ui.overlay {
+                    let id = format!("{}-{}", chrono::Utc::now().timestamp_millis(), self.next_id);
+                    self.next_id += 1;
+                    for vm in &pane.plan.vms {
+                        let mut r = self.base(
+                            &id,
+                            "confirm",
+                            &pane.plan.kind,
+                            &vm.host,
+                            &vm.uuid,
+                            &vm.name,
+                        );
+                        r.outcome = Some("refused".into());
+                        r.error = pane.message.clone();
+                        self.record(r);
+                    }
+                }
+            }
+            Effect::Execute(p) => self.execute(*p, ui, config, collectors),
+            Effect::Abort => {
+                let hosts: Vec<usize> = ui
+                    .actions_running
+                    .iter()
+                    .filter(|r| r.result.is_none())
+                    .map(|r| r.host)
+                    .collect();
+                if hosts.is_empty() {
+                    ui.message = Some("nothing is running to abort".into());
+                }
+                for h in hosts {
+                    collectors.abort(h);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn execute(&mut self, p: Plan, ui: &mut UiState, config: &Config, collectors: &Collectors) {
+        for vm in p.vms {
+            let id = self.next_id;
+            self.next_id += 1;
+            let audit_id = format!("{}-{id}", chrono::Utc::now().timestamp_millis());
+            // Written before it starts, so a crash mid-action still leaves a trace.
+            self.record(self.base(&audit_id, "start", &p.kind, &vm.host, &vm.uuid, &vm.name));
+            let host = config
+                .hosts
+                .iter()
+                .position(|h| h.name == vm.host)
+                .unwrap_or(usize::MAX);
+            let title = format!("{} {}", p.kind.name(), vm.name);
+            let req = ActionRequest {
+                id,
+                kind: p.kind.clone(),
+                expect: vm,
+            };
+            ui.actions_running.push(Running {
+                id,
+                title,
+                host,
+                progress: None,
+                result: None,
+            });
+            self.pending.insert(id, (audit_id, req.clone()));
+            if let Err(e) = collectors.act(host, req) {
+                self.update(ActionUpdate::Done { id, result: Err(e) }, ui, collectors);
+            }
+        }
+    }
+
+    /// An update from a host's action thread.
+    pub fn update(&mut self, u: ActionUpdate, ui: &mut UiState, collectors: &Collectors) {
+        let id = match &u {
+            ActionUpdate::Running { id }
+            | ActionUpdate::Progress { id, .. }
+            | ActionUpdate::Done { id, .. } => *id,
+        };
+        let Some(run) = ui.actions_running.iter_mut().find(|r| r.id == id) else {
+            return;
+        };
+        match u {
+            ActionUpdate::Running { .. } => {}
+            ActionUpdate::Progress { progress, .. } => run.progress = Some(progress),
+            ActionUpdate::Done { result, .. } => {
+                ui.message = Some(match &result {
+                    Ok(m) => m.clone(),
+                    Err(e) => format!("{} failed: {e}", run.title),
+                });
+                run.result = Some(result.clone());
+                let host = run.host;
+                if let Some((audit_id, req)) = self.pending.remove(&id) {
+                    let e = &req.expect;
+                    let mut r = self.base(&audit_id, "end", &req.kind, &e.host, &e.uuid, &e.name);
+                    let (outcome, error) = match result {
+                        Ok(_) => ("ok", None),
+                        Err(e) if e.starts_with("refused") => ("refused", Some(e)),
+                        Err(e) if e.starts_with("aborted") => ("aborted", Some(e)),
+                        Err(e) => ("failed", Some(e)),
+                    };
+                    r.outcome = Some(outcome.into());
+                    r.error = error;
+                    self.record(r);
+                }
+                // Show the result within one poll, not at the next scheduled one.
+                collectors.poll_now_host(host);
+            }
+        }
+    }
+}
+
+pub fn audit_target(config: &Config) -> Option<audit::Target> {
+    let db = if config.history.enabled {
+        config.history.db_path()
+    } else {
+        None
+    };
+    audit::Target::choose(db)
+}

@@ -1,0 +1,484 @@
+//! Actions in the TUI: marks, the action menu, the target and snapshot forms, the confirmation
+//! pane and the progress of what runs. Keys here only open panes; what runs is decided by the
+//! app, which builds the plan and executes it after the pane confirms.
+
+use super::format::{fit, rate};
+use super::keys::Action;
+use super::state::{Effect, Overlay, UiState, View};
+use super::theme::Theme;
+use crate::actions::confirm::{Focus, Key, Outcome, Pane};
+use crate::actions::{ActionKind, Progress};
+use crate::model::sample::VmState;
+use crate::model::Fleet;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
+use ratatui::Frame;
+
+/// The migration target form.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TargetForm {
+    pub selected: usize,
+    pub copy_storage: bool,
+}
+
+/// The snapshot form: name and description, Tab switches.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SnapshotForm {
+    pub name: String,
+    pub description: String,
+    pub on_description: bool,
+}
+
+/// One action the app runs, as the progress pane shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Running {
+    pub id: u64,
+    pub title: String,
+    pub host: usize,
+    pub progress: Option<Progress>,
+    pub result: Option<Result<String, String>>,
+}
+
+/// The menu's entries: key, action, label.
+pub const MENU: &[(char, &str, &str)] = &[
+    ('u', "start", "start"),
+    ('d', "shutdown", "graceful shutdown"),
+    ('r', "reboot", "reboot (type the name)"),
+    ('p', "pause", "pause / resume"),
+    ('n', "snapshot", "snapshot (name, description)"),
+    (
+        'm',
+        "migrate",
+        "live migrate (choose a host; type the name)",
+    ),
+    ('X', "force-off", "force off (power cut; type the name)"),
+];
+
+impl UiState {
+    /// The VMs an action is for: the marked ones, else the selected one.
+    pub fn action_targets(&self) -> Vec<String> {
+        if self.marks.is_empty() {
+            self.selected_uuid()
+                .map(|u| vec![u.to_owned()])
+                .unwrap_or_default()
+        } else {
+            self.marks.iter().cloned().collect()
+        }
+    }
+
+    /// Action keys outside any pane.
+    pub(crate) fn action_key(&mut self, action: &Action, fleet: &Fleet) -> Option<Effect> {
+        if self.view != View::Vms || self.overlay != Overlay::None {
+            return None;
+        }
+        let direct = |c: char| -> Option<Effect> { Some(Effect::ActionKey(c)) };
+        match action {
+            Action::Mark => {
+                if let Some(u) = self.selected_uuid().map(str::to_owned) {
+                    if !self.marks.remove(&u) {
+                        self.marks.insert(u);
+                    }
+                }
+                Some(Effect::None)
+            }
+            Action::Menu => {
+                self.overlay = Overlay::Menu;
+                Some(Effect::None)
+            }
+            Action::Act(c) => {
+                let _ = fleet;
+                direct(*c)
+            }
+            _ => None,
+        }
+    }
+
+    /// Opens the form or pane for an action key; `kind` is built by the app.
+    pub fn open_form(&mut self, key: char, fleet: &Fleet) -> Option<ActionKind> {
+        let targets = self.action_targets();
+        let first = targets.first().and_then(|u| fleet.vm(u));
+        match key {
+            'u' => Some(ActionKind::Start),
+            'd' => Some(ActionKind::Shutdown),
+            'r' => Some(ActionKind::Reboot),
+            'p' => Some(if first.is_some_and(|v| v.state == VmState::Paused) {
+                ActionKind::Resume
+            } else {
+                ActionKind::Pause
+            }),
+            'X' => Some(ActionKind::ForceOff),
+            'n' => {
+                let stamp = chrono::Utc::now().format("%Y%m%d-%H%M%S");
+                self.overlay = Overlay::Snapshot(SnapshotForm {
+                    name: format!("fleetwatch-{stamp}"),
+                    description: String::new(),
+                    on_description: false,
+                });
+                None
+            }
+            'm' => {
+                let from = first.map_or(usize::MAX, |v| v.host);
+                let selected = (0..fleet.hosts.len()).find(|&h| h != from).unwrap_or(0);
+                self.overlay = Overlay::Target(TargetForm {
+                    selected,
+                    copy_storage: false,
+                });
+                None
+            }
+            _ => None,
+        }
+    }
+
+    /// Keys while a pane is open. Returns an effect for the app where one is due.
+    pub(crate) fn pane_key(&mut self, action: &Action, fleet: &Fleet) -> Option<Effect> {
+        match &mut self.overlay {
+            Overlay::Menu => Some(match action {
+                Action::Back => {
+                    self.overlay = Overlay::None;
+                    Effect::None
+                }
+                Action::Act(c) => {
+                    self.overlay = Overlay::None;
+                    Effect::ActionKey(*c)
+                }
+                _ => Effect::None,
+            }),
+            Overlay::Target(form) => Some(match action {
+                Action::Back => {
+                    self.overlay = Overlay::None;
+                    Effect::None
+                }
+                Action::Up => {
+                    form.selected = form.selected.saturating_sub(1);
+                    Effect::None
+                }
+                Action::Down => {
+                    form.selected = (form.selected + 1).min(fleet.hosts.len().saturating_sub(1));
+                    Effect::None
+                }
+                Action::Act('c') | Action::Input('c') => {
+                    form.copy_storage = !form.copy_storage;
+                    Effect::None
+                }
+                Action::Enter | Action::Submit => {
+                    let (to, copy) = (form.selected, form.copy_storage);
+                    self.overlay = Overlay::None;
+                    match fleet.hosts.get(to) {
+                        Some(h) => Effect::Plan(ActionKind::Migrate {
+                            to,
+                            to_name: h.name.clone(),
+                            to_uri: h.uri.clone(),
+                            copy_storage: copy,
+                        }),
+                        None => Effect::None,
+                    }
+                }
+                _ => Effect::None,
+            }),
+            Overlay::Snapshot(form) => Some(match action {
+                Action::Back => {
+                    self.overlay = Overlay::None;
+                    Effect::None
+                }
+                Action::FocusNext => {
+                    form.on_description = !form.on_description;
+                    Effect::None
+                }
+                Action::Input(c) => {
+                    let field = if form.on_description {
+                        &mut form.description
+                    } else {
+                        &mut form.name
+                    };
+                    field.push(*c);
+                    Effect::None
+                }
+                Action::Backspace => {
+                    let field = if form.on_description {
+                        &mut form.description
+                    } else {
+                        &mut form.name
+                    };
+                    field.pop();
+                    Effect::None
+                }
+                Action::Submit => {
+                    let kind = ActionKind::Snapshot {
+                        name: form.name.trim().to_owned(),
+                        description: form.description.trim().to_owned(),
+                    };
+                    self.overlay = Overlay::None;
+                    if let ActionKind::Snapshot { name, .. } = &kind {
+                        if name.is_empty() {
+                            self.message = Some("a snapshot needs a name".into());
+                            return Some(Effect::None);
+                        }
+                    }
+                    Effect::Plan(kind)
+                }
+                _ => Effect::None,
+            }),
+            Overlay::Confirm(pane) => {
+                let key = match action {
+                    Action::Back => Key::Esc,
+                    Action::Submit | Action::Enter => Key::Enter,
+                    Action::Backspace => Key::Backspace,
+                    Action::Input(c) => Key::Char(*c),
+                    Action::FocusNext => Key::Switch,
+                    _ => return Some(Effect::None),
+                };
+                Some(match pane.key(key) {
+                    Outcome::Open => Effect::None,
+                    Outcome::Rejected => Effect::Rejected,
+                    Outcome::Cancelled => {
+                        self.overlay = Overlay::None;
+                        self.message = Some("cancelled: nothing was done".into());
+                        Effect::None
+                    }
+                    Outcome::Confirmed => {
+                        let Overlay::Confirm(pane) =
+                            std::mem::replace(&mut self.overlay, Overlay::None)
+                        else {
+                            return Some(Effect::None);
+                        };
+                        self.marks.clear();
+                        Effect::Execute(Box::new(pane.plan))
+                    }
+                })
+            }
+            _ => None,
+        }
+    }
+}
+
+fn centered(area: Rect, w: u16, h: u16) -> Rect {
+    let w = w.min(area.width);
+    let h = h.min(area.height);
+    Rect::new(
+        area.x + (area.width - w) / 2,
+        area.y + (area.height - h) / 2,
+        w,
+        h,
+    )
+}
+
+fn popup(f: &mut Frame, r: Rect, title: String, lines: Vec<Line<'static>>, theme: Theme) {
+    f.render_widget(Clear, r);
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(theme.border(true))
+        .title(Span::styled(title, theme.title()));
+    f.render_widget(
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .block(block),
+        r,
+    );
+}
+
+pub fn draw_overlay(f: &mut Frame, area: Rect, ui: &UiState, fleet: &Fleet, theme: Theme) {
+    let targets = ui.action_targets();
+    let who = match targets.len() {
+        0 => "nothing selected".to_owned(),
+        1 => fleet
+            .vm(&targets[0])
+            .map_or("?".into(), |v| format!("{} ({})", v.name, v.state.label())),
+        n => format!("{n} marked VMs"),
+    };
+    match &ui.overlay {
+        Overlay::Menu => {
+            let mut lines = vec![
+                Line::styled(format!("for {who}"), theme.dim()),
+                Line::raw(""),
+            ];
+            for (key, _, label) in MENU {
+                lines.push(Line::from(vec![
+                    Span::styled(format!(" {key}  "), theme.title()),
+                    Span::raw(*label),
+                ]));
+            }
+            lines.push(Line::raw(""));
+            lines.push(Line::styled(
+                "Each opens a confirmation first. Esc: close",
+                theme.dim(),
+            ));
+            popup(
+                f,
+                centered(area, 60, lines.len() as u16 + 2),
+                " Actions ".into(),
+                lines,
+                theme,
+            );
+        }
+        Overlay::Target(form) => {
+            let from = targets.first().and_then(|u| fleet.vm(u)).map(|v| v.host);
+            let mut lines = vec![Line::styled(format!("migrate {who} to:"), theme.dim())];
+            for (i, h) in fleet.hosts.iter().enumerate() {
+                let free = h
+                    .free_memory_bytes
+                    .map_or("-".into(), |b| format!("{} MiB free", b >> 20));
+                let mark = if Some(i) == from { " (here)" } else { "" };
+                let text = format!(" {:<16} {:<6} {free}{mark}", h.name, h.link.label());
+                let line = Line::raw(text);
+                lines.push(if i == form.selected {
+                    line.style(theme.selected())
+                } else {
+                    line
+                });
+            }
+            lines.push(Line::raw(""));
+            lines.push(Line::raw(format!(
+                " [{}] copy local disks too (c)",
+                if form.copy_storage { "x" } else { " " }
+            )));
+            lines.push(Line::styled(
+                "↑↓ choose · Enter: review · Esc: cancel",
+                theme.dim(),
+            ));
+            popup(
+                f,
+                centered(area, 70, lines.len() as u16 + 2),
+                " Migrate ".into(),
+                lines,
+                theme,
+            );
+        }
+        Overlay::Snapshot(form) => {
+            let field = |label: &str, v: &str, on: bool| {
+                Line::from(vec![
+                    Span::styled(format!(" {label:<12}"), theme.dim()),
+                    Span::styled(
+                        format!("{v}█"),
+                        if on { theme.selected() } else { theme.plain() },
+                    ),
+                ])
+            };
+            let lines = vec![
+                Line::styled(format!("snapshot of {who}"), theme.dim()),
+                field("name", &form.name, !form.on_description),
+                field("description", &form.description, form.on_description),
+                Line::styled("Tab: next field · Enter: review · Esc: cancel", theme.dim()),
+            ];
+            popup(f, centered(area, 70, 6), " Snapshot ".into(), lines, theme);
+        }
+        Overlay::Confirm(pane) => draw_confirm(f, area, pane, theme),
+        _ => {}
+    }
+}
+
+fn draw_confirm(f: &mut Frame, area: Rect, pane: &Pane, theme: Theme) {
+    let p = &pane.plan;
+    let w = area.width.min(100);
+    let inner_w = w.saturating_sub(4) as usize;
+    let mut lines: Vec<Line> = Vec::new();
+    for vm in p.vms.iter().take(8) {
+        lines.push(Line::from(vec![
+            Span::styled(fit(&vm.name, 24), theme.title()),
+            Span::raw(format!(
+                "  {}  on {}  {}",
+                vm.uuid,
+                vm.host,
+                vm.state.label()
+            )),
+        ]));
+    }
+    if p.vms.len() > 8 {
+        lines.push(Line::raw(format!("... and {} more", p.vms.len() - 8)));
+    }
+    lines.push(Line::styled("Will:", theme.header()));
+    for c in p.changes.iter().take(6) {
+        lines.push(Line::raw(format!("  {}", fit(c, inner_w))));
+    }
+    if !p.risks.is_empty() {
+        lines.push(Line::styled("Risks known now:", theme.header()));
+        for r in &p.risks {
+            lines.push(Line::styled(format!("  ! {r}"), theme.warn()));
+        }
+    }
+    if !p.refusals.is_empty() {
+        lines.push(Line::styled("Cannot run:", theme.header()));
+        for r in &p.refusals {
+            lines.push(Line::styled(format!("  x {r}"), theme.bad()));
+        }
+    }
+    if let Some(want) = &p.typed {
+        let what = if p.vms.len() > 1 {
+            "the number of VMs"
+        } else {
+            "the VM's name"
+        };
+        lines.push(Line::from(vec![
+            Span::raw(format!("Type {what} ({want}) to confirm: ")),
+            Span::styled(format!("{}█", pane.typed), theme.selected()),
+        ]));
+    }
+    let button = |label: String, on: bool| {
+        if on {
+            Span::styled(format!("[ {label} ]"), theme.selected())
+        } else {
+            Span::raw(format!("  {label}  "))
+        }
+    };
+    lines.push(Line::from(vec![
+        button("Cancel".into(), pane.focus == Focus::Cancel),
+        Span::raw("   "),
+        button(p.kind.name().to_uppercase(), pane.focus == Focus::Confirm),
+        Span::styled("   Tab: switch · Enter: choose · Esc: cancel", theme.dim()),
+    ]));
+    if let Some(m) = &pane.message {
+        lines.push(Line::styled(m.clone(), theme.bad()));
+    }
+    let h = (lines.len() as u16 + 2).min(area.height);
+    let danger = if p.kind.disruptive() {
+        " — DISRUPTIVE"
+    } else {
+        ""
+    };
+    popup(
+        f,
+        centered(area, w, h),
+        format!(" Confirm: {}{danger} ", p.kind.name()),
+        lines,
+        theme,
+    );
+}
+
+/// Running and finished actions, bottom right, until dismissed.
+pub fn draw_running(f: &mut Frame, area: Rect, running: &[Running], theme: Theme) {
+    if running.is_empty() {
+        return;
+    }
+    let mut lines = Vec::new();
+    for r in running.iter().rev().take(4) {
+        let status = match (&r.result, &r.progress) {
+            (Some(Ok(m)), _) => Span::styled(format!("done: {m}"), theme.good()),
+            (Some(Err(e)), _) => Span::styled(format!("FAILED: {e}"), theme.bad()),
+            (None, Some(p)) => Span::raw(format!(
+                "{}% · {} left · downtime {} · {}s",
+                p.percent.map_or("?".into(), |x| format!("{x:.0}")),
+                rate(p.remaining_bytes.map(|b| b as f64)).trim_end_matches("/s"),
+                p.downtime_ms.map_or("-".into(), |d| format!("{d} ms")),
+                p.elapsed_ms.unwrap_or(0) / 1000
+            )),
+            (None, None) => Span::raw("running..."),
+        };
+        lines.push(Line::from(vec![
+            Span::styled(format!("{} ", r.title), theme.title()),
+            status,
+        ]));
+    }
+    let any_running = running.iter().any(|r| r.result.is_none());
+    lines.push(Line::styled(
+        if any_running {
+            "A: abort a migration · Esc: hide"
+        } else {
+            "Esc: hide"
+        },
+        theme.dim(),
+    ));
+    let w = area.width.min(90);
+    let h = (lines.len() as u16 + 2).min(area.height);
+    let r = Rect::new(area.x + area.width - w, area.y + area.height - h, w, h);
+    popup(f, r, " Actions ".into(), lines, theme);
+}

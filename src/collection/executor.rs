@@ -26,6 +26,8 @@ pub trait Actor: Send + Sync {
 
 pub struct LibvirtActor {
     pub conn: Arc<Connect>,
+    /// Domains whose XML (and snapshots) the next poll must read again: an action changed them.
+    pub refresh: Arc<std::sync::Mutex<std::collections::HashSet<String>>>,
 }
 
 fn state_now(dom: &Domain) -> Result<VmState, String> {
@@ -78,6 +80,9 @@ impl Actor for LibvirtActor {
             ));
         }
         let err = |x: virt::error::Error| libvirt_error(&x);
+        if let Ok(mut r) = self.refresh.lock() {
+            r.insert(e.uuid.clone());
+        }
         match &req.kind {
             ActionKind::Start => dom
                 .create()

@@ -79,6 +79,7 @@ impl Connector for LibvirtConnector {
             _events: events,
             pending,
             writable,
+            refresh: Arc::default(),
             conn: Arc::new(conn),
             info: Arc::new(info),
             known: HashMap::new(),
@@ -148,6 +149,7 @@ pub struct LibvirtSource {
     _events: Option<ffi::EventRegistration>,
     pending: Arc<Mutex<Vec<DomainEvent>>>,
     writable: bool,
+    refresh: Arc<Mutex<std::collections::HashSet<String>>>,
     conn: Arc<Connect>,
     info: Arc<HostInfo>,
     known: HashMap<String, Known>,
@@ -184,6 +186,7 @@ impl Source for LibvirtSource {
         self.writable.then(|| {
             Arc::new(super::executor::LibvirtActor {
                 conn: self.conn.clone(),
+                refresh: self.refresh.clone(),
             }) as Arc<dyn super::executor::Actor>
         })
     }
@@ -239,9 +242,14 @@ impl Source for LibvirtSource {
             .lock()
             .map(|mut p| std::mem::take(&mut *p))
             .unwrap_or_default();
-        // A domain an event named has its XML read again in this poll.
-        for e in &events {
-            if let Some(k) = self.known.get_mut(&e.uuid) {
+        // A domain an event named, or an action touched, has its XML read again in this poll.
+        let acted: Vec<String> = self
+            .refresh
+            .lock()
+            .map(|mut r| r.drain().collect())
+            .unwrap_or_default();
+        for uuid in events.iter().map(|e| &e.uuid).chain(acted.iter()) {
+            if let Some(k) = self.known.get_mut(uuid) {
                 k.read_at = now - XML_REFRESH - Duration::from_secs(1);
             }
         }

@@ -1,0 +1,319 @@
+//! Actions end to end on libvirt's test driver, driven through the TUI's own key handling:
+//! the confirmation pane, the re-check before executing, the result within a poll, the audit.
+#![allow(clippy::unwrap_used)]
+
+use fleetwatch::actions::audit::{self, Target};
+use fleetwatch::actions::{ActionKind, ActionRequest, Expect};
+use fleetwatch::app::acting::Acting;
+use fleetwatch::app::{apply, handle_event, start_collectors, Handled};
+use fleetwatch::collection::executor::{Actor, LibvirtActor};
+use fleetwatch::collection::supervisor::Collectors;
+use fleetwatch::collection::{Message, Update};
+use fleetwatch::config::Config;
+use fleetwatch::model::sample::VmState;
+use fleetwatch::model::Fleet;
+use fleetwatch::policy::loader::Inputs;
+use fleetwatch::ui::state::{Overlay, UiState};
+use ratatui::crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc::UnboundedReceiver;
+
+struct App {
+    _demo: fleetwatch::demo::Demo,
+    _dir: tempfile::TempDir,
+    config: Config,
+    collectors: Collectors,
+    rx: UnboundedReceiver<Message>,
+    fleet: Fleet,
+    ui: UiState,
+    acting: Acting,
+    audit: Target,
+}
+
+impl App {
+    fn start(read_only: bool) -> App {
+        let demo = fleetwatch::demo::write().unwrap();
+        let mut config = demo.config.clone();
+        config.poll.interval = Duration::from_millis(300);
+        config.read_only = read_only;
+        let dir = tempfile::tempdir().unwrap();
+        let target = Target::File(dir.path().join("audit.jsonl"));
+        let (err_tx, _err_rx) = tokio::sync::mpsc::unbounded_channel();
+        let acting = Acting::new(Some(audit::spawn(target.clone(), err_tx).unwrap()));
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        let collectors = start_collectors(&config, tx).unwrap();
+        let mut app = App {
+            _demo: demo,
+            _dir: dir,
+            fleet: Fleet::new(&config.hosts),
+            config,
+            collectors,
+            rx,
+            ui: UiState::default(),
+            acting,
+            audit: target,
+        };
+        app.pump_until("every host up", |f| {
+            f.vm_count() >= 40 && f.hosts.iter().all(|h| h.info.is_some())
+        });
+        app
+    }
+
+    fn pump(&mut self) {
+        while let Ok(m) = self.rx.try_recv() {
+            if let Update::Action(u) = m.update {
+                self.acting.update(u, &mut self.ui, &self.collectors);
+            } else {
+                apply(&mut self.fleet, m);
+            }
+        }
+        self.ui.refresh_rows(&self.fleet);
+    }
+
+    fn pump_until(&mut self, what: &str, ok: impl Fn(&Fleet) -> bool) -> Duration {
+        let start = Instant::now();
+        loop {
+            self.pump();
+            if ok(&self.fleet) {
+                return start.elapsed();
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(10),
+                "waited too long for {what}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    fn key(&mut self, code: KeyCode) {
+        let ev = Event::Key(KeyEvent::new(code, KeyModifiers::NONE));
+        match handle_event(ev, &self.fleet, &mut self.ui, Some(&self.collectors)) {
+            Handled::Do(e) => {
+                let inputs = Inputs::default();
+                self.acting.effect(
+                    e,
+                    &self.fleet,
+                    &mut self.ui,
+                    &self.config,
+                    &inputs,
+                    &self.collectors,
+                )
+            }
+            Handled::Quit => panic!("quit"),
+            Handled::Continue => {}
+        }
+    }
+
+    fn typed(&mut self, s: &str) {
+        for c in s.chars() {
+            self.key(KeyCode::Char(c));
+        }
+    }
+
+    /// Selects a VM by filtering the table down to it.
+    fn select(&mut self, name: &str) -> String {
+        self.key(KeyCode::Char('/'));
+        self.typed(&format!("~^{name}$"));
+        self.key(KeyCode::Enter);
+        let u = self.ui.selected_uuid().unwrap().to_owned();
+        assert_eq!(self.fleet.vm(&u).unwrap().name, name);
+        u
+    }
+
+    fn state(&self, uuid: &str) -> VmState {
+        self.fleet.vm(uuid).unwrap().state
+    }
+
+    fn pane_message(&self) -> Option<String> {
+        match &self.ui.overlay {
+            Overlay::Confirm(p) => p.message.clone(),
+            _ => None,
+        }
+    }
+
+    fn audit(&self) -> Vec<(String, String, Option<String>)> {
+        std::thread::sleep(Duration::from_millis(100));
+        audit::read(&self.audit)
+            .unwrap()
+            .into_iter()
+            .map(|r| (r.phase, r.action, r.outcome))
+            .collect()
+    }
+}
+
+fn vm_in(app: &App, state: VmState) -> String {
+    let mut names: Vec<String> = app
+        .fleet
+        .vms()
+        .filter(|v| v.state == state)
+        .map(|v| v.name.clone())
+        .collect();
+    names.sort();
+    names.into_iter().next().unwrap()
+}
+
+#[test]
+fn force_off_needs_the_name_refuses_a_wrong_one_and_shows_shut_off_within_a_poll() {
+    let mut app = App::start(false);
+    let name = vm_in(&app, VmState::Running);
+    let uuid = app.select(&name);
+    app.key(KeyCode::Char('X'));
+    assert!(matches!(app.ui.overlay, Overlay::Confirm(_)));
+    // Esc (and Enter on Cancel) do nothing.
+    app.key(KeyCode::Enter);
+    assert!(matches!(app.ui.overlay, Overlay::None));
+    app.key(KeyCode::Char('X'));
+    app.typed(&name[..name.len() - 1]);
+    app.key(KeyCode::Enter);
+    assert!(
+        app.pane_message().unwrap().contains("nothing was done"),
+        "{:?}",
+        app.pane_message()
+    );
+    std::thread::sleep(Duration::from_millis(700));
+    app.pump();
+    assert_eq!(
+        app.state(&uuid),
+        VmState::Running,
+        "a wrong name does nothing"
+    );
+    app.typed(&name[name.len() - 1..]);
+    app.key(KeyCode::Enter);
+    assert!(matches!(app.ui.overlay, Overlay::None));
+    let took = app.pump_until("shut off", |f| {
+        f.vm(&uuid).is_some_and(|v| v.state == VmState::Shutoff)
+    });
+    assert!(took < Duration::from_secs(2), "{took:?}");
+    let audit = app.audit();
+    assert_eq!(
+        audit,
+        vec![
+            ("confirm".into(), "force-off".into(), Some("refused".into())),
+            ("start".into(), "force-off".into(), None),
+            ("end".into(), "force-off".into(), Some("ok".into())),
+        ]
+    );
+}
+
+#[test]
+fn start_shutdown_pause_resume_and_snapshot_through_the_keys() {
+    let mut app = App::start(false);
+    // Pause and resume a running VM: not disruptive, Tab to the button and Enter.
+    let name = vm_in(&app, VmState::Running);
+    let uuid = app.select(&name);
+    for (key, want) in [
+        ('p', VmState::Paused),
+        ('p', VmState::Running),
+        ('d', VmState::Shutoff),
+        ('u', VmState::Running),
+    ] {
+        app.key(KeyCode::Char(key));
+        app.key(KeyCode::Tab);
+        app.key(KeyCode::Enter);
+        app.pump_until(&format!("{key} -> {}", want.label()), |f| {
+            f.vm(&uuid).is_some_and(|v| v.state == want)
+        });
+    }
+    // A snapshot with a name and a description, then visible as backup evidence.
+    app.key(KeyCode::Char('n'));
+    assert!(matches!(app.ui.overlay, Overlay::Snapshot(_)));
+    for _ in 0..40 {
+        app.key(KeyCode::Backspace);
+    }
+    app.typed("before-upgrade");
+    app.key(KeyCode::Tab);
+    app.typed("taken by the test");
+    app.key(KeyCode::Enter);
+    app.key(KeyCode::Tab);
+    app.key(KeyCode::Enter);
+    let took = app.pump_until("the snapshot", |f| {
+        f.vm(&uuid)
+            .and_then(|v| v.config.as_ref())
+            .and_then(|c| c.newest_snapshot.as_ref())
+            .is_some_and(|(n, _)| n == "before-upgrade")
+    });
+    eprintln!("snapshot seen after {took:?}");
+    let done: Vec<_> = app.audit().into_iter().filter(|a| a.0 == "end").collect();
+    assert_eq!(done.len(), 5, "{done:?}");
+    assert!(
+        done.iter().all(|a| a.2.as_deref() == Some("ok")),
+        "{done:?}"
+    );
+}
+
+#[test]
+fn a_read_only_session_refuses_and_libvirt_itself_would_too() {
+    let mut app = App::start(true);
+    let name = vm_in(&app, VmState::Running);
+    let uuid = app.select(&name);
+    app.key(KeyCode::Char('X'));
+    app.typed(&name);
+    app.key(KeyCode::Enter);
+    let msg = app.pane_message().unwrap();
+    assert!(msg.contains("read-only"), "{msg}");
+    std::thread::sleep(Duration::from_millis(700));
+    app.pump();
+    assert_eq!(app.state(&uuid), VmState::Running);
+    // Even asked directly, the host's connection is read-only: libvirt refuses the write.
+    let conn = virt::connect::Connect::open_read_only(Some("test:///default")).unwrap();
+    let actor = LibvirtActor {
+        conn: Arc::new(conn),
+        refresh: Arc::default(),
+    };
+    let req = ActionRequest {
+        id: 1,
+        kind: ActionKind::ForceOff,
+        expect: Expect {
+            uuid: "6695eb01-f6a4-8304-79aa-97f2502e193f".into(),
+            name: "test".into(),
+            host: "default".into(),
+            state: VmState::Running,
+        },
+    };
+    let e = actor
+        .execute(&req, &AtomicBool::new(false), &mut |_| {})
+        .unwrap_err();
+    assert!(e.contains("read only access prevents"), "{e}");
+}
+
+#[test]
+fn a_vm_that_changed_since_the_pane_opened_is_refused() {
+    let conn = virt::connect::Connect::open(Some("test:///default")).unwrap();
+    let actor = LibvirtActor {
+        conn: Arc::new(conn),
+        refresh: Arc::default(),
+    };
+    let expect = |state| Expect {
+        uuid: "6695eb01-f6a4-8304-79aa-97f2502e193f".into(),
+        name: "test".into(),
+        host: "default".into(),
+        state,
+    };
+    // The pane showed it paused; it runs now.
+    let req = ActionRequest {
+        id: 1,
+        kind: ActionKind::Resume,
+        expect: expect(VmState::Paused),
+    };
+    let e = actor
+        .execute(&req, &AtomicBool::new(false), &mut |_| {})
+        .unwrap_err();
+    assert!(
+        e.starts_with("refused") && e.contains("state paused → running"),
+        "{e}"
+    );
+    let gone = ActionRequest {
+        id: 2,
+        kind: ActionKind::Pause,
+        expect: Expect {
+            uuid: "00000000-0000-4000-8000-000000000000".into(),
+            ..expect(VmState::Running)
+        },
+    };
+    let e = actor
+        .execute(&gone, &AtomicBool::new(false), &mut |_| {})
+        .unwrap_err();
+    assert!(e.contains("no longer on default"), "{e}");
+}

@@ -1139,3 +1139,108 @@ fn a_history_that_cannot_be_written_shows_a_banner_and_monitoring_goes_on() {
         .unwrap()
         .contains("rec by 4242@mgmt-01"));
 }
+
+// ---------------------------------------------------------------------------------------------
+// Action panes
+// ---------------------------------------------------------------------------------------------
+
+fn pane_for(
+    kind: fleetwatch::actions::ActionKind,
+    s: &Screen,
+    refusal: Option<&str>,
+) -> fleetwatch::actions::confirm::Pane {
+    use fleetwatch::actions::plan::{plan, PlanContext};
+    let groups = std::collections::HashMap::new();
+    let allowed = vec![true; s.fleet.hosts.len()];
+    let cx = PlanContext {
+        read_only: refusal.is_some(),
+        actions_allowed: &allowed,
+        shared_storage: &s.shared,
+        groups: &groups,
+        now: chrono::DateTime::parse_from_rfc3339("2026-11-21T12:00:00Z")
+            .unwrap()
+            .with_timezone(&chrono::Utc),
+        max_vcpu_overcommit: 4.0,
+    };
+    fleetwatch::actions::confirm::Pane::new(plan(&s.fleet, &s.ui.action_targets(), kind, &cx))
+}
+
+#[test]
+fn action_panes_at_80x24() {
+    use fleetwatch::actions::ActionKind;
+    let mut s = Screen::lab(80, 24);
+    // The menu.
+    s.key(KeyCode::Char('a'));
+    assert!(matches!(s.ui.overlay, Overlay::Menu));
+    insta::assert_snapshot!("action_menu_80x24", s.text());
+    s.key(KeyCode::Esc);
+    // Force off: disruptive, so the name must be typed; focus on Cancel.
+    s.ui.overlay = Overlay::Confirm(Box::new(pane_for(ActionKind::ForceOff, &s, None)));
+    insta::assert_snapshot!("confirm_force_off_80x24", s.draw());
+    s.keys("db-0");
+    s.key(KeyCode::Enter);
+    assert!(
+        s.text()
+            .contains("typed \"db-0\", not \"db-01\": nothing was done"),
+        "{}",
+        s.text()
+    );
+    // A read-only session says so in the pane.
+    s.ui.overlay = Overlay::Confirm(Box::new(pane_for(ActionKind::Pause, &s, Some("ro"))));
+    assert!(s.draw().contains("this session is read-only"));
+    // Migration: the target form, then its plan with the target's load and the local disk.
+    s.ui.overlay = Overlay::None;
+    // The key asks the app; the app opens the form as here.
+    assert!(matches!(
+        handle_event(
+            Event::Key(KeyEvent::new(KeyCode::Char('m'), KeyModifiers::NONE)),
+            &s.fleet,
+            &mut s.ui,
+            None
+        ),
+        Handled::Do(fleetwatch::ui::state::Effect::ActionKey('m'))
+    ));
+    assert_eq!(s.ui.open_form('m', &s.fleet), None);
+    s.draw();
+    assert!(matches!(s.ui.overlay, Overlay::Target(_)));
+    insta::assert_snapshot!("migrate_target_80x24", s.text());
+    let to = 1;
+    let kind = ActionKind::Migrate {
+        to,
+        to_name: s.fleet.hosts[to].name.clone(),
+        to_uri: s.fleet.hosts[to].uri.clone(),
+        copy_storage: false,
+    };
+    s.ui.overlay = Overlay::Confirm(Box::new(pane_for(kind, &s, None)));
+    let t = s.draw();
+    assert!(t.contains("Cannot run:") && t.contains("local disk"), "{t}");
+    insta::assert_snapshot!("confirm_migrate_80x24", t);
+    // Snapshot form.
+    s.ui.overlay = Overlay::None;
+    assert_eq!(s.ui.open_form('n', &s.fleet), None);
+    assert!(matches!(s.ui.overlay, Overlay::Snapshot(_)));
+    assert!(s.draw().contains("name") && s.text().contains("fleetwatch-"));
+    // Progress of a running migration, and the outcome.
+    s.ui.overlay = Overlay::None;
+    s.ui.actions_running.push(fleetwatch::ui::actions::Running {
+        id: 1,
+        title: "migrate db-01".into(),
+        host: 0,
+        progress: Some(fleetwatch::actions::Progress {
+            percent: Some(42.0),
+            remaining_bytes: Some(300 << 20),
+            downtime_ms: Some(12),
+            elapsed_ms: Some(3_000),
+        }),
+        result: None,
+    });
+    let t = s.draw();
+    assert!(
+        t.contains("migrate db-01 42% · 300M left · downtime 12 ms · 3s") && t.contains("A: abort"),
+        "{t}"
+    );
+    s.ui.actions_running[0].result = Some(Err(
+        "aborted by the operator; the VM stays where it was".into(),
+    ));
+    insta::assert_snapshot!("action_outcome_80x24", s.draw());
+}

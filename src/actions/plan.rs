@@ -210,7 +210,7 @@ fn migration_checks(
                 ));
             } else {
                 p.refusals.push(format!(
-                    "{} has local disk(s) {}: choose storage copy (c) to move them too",
+                    "{} has local disk(s) {}: to move them too, Esc, m, and choose storage copy (c)",
                     vm.name,
                     local.join(", ")
                 ));

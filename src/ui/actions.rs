@@ -429,7 +429,12 @@ fn draw_confirm(f: &mut Frame, area: Rect, pane: &Pane, theme: Theme) {
     if let Some(m) = &pane.message {
         lines.push(Line::styled(m.clone(), theme.bad()));
     }
-    let h = (lines.len() as u16 + 2).min(area.height);
+    // Long lines wrap: count the rows they take, so the buttons are never cut off.
+    let rows: usize = lines
+        .iter()
+        .map(|l| l.width().max(1).div_ceil(inner_w.max(1) + 2))
+        .sum();
+    let h = (rows as u16 + 2).min(area.height);
     let danger = if p.kind.disruptive() {
         " — DISRUPTIVE"
     } else {

@@ -23,6 +23,7 @@ pub struct Config {
     pub hosts: Vec<HostConfig>,
     pub policy: PolicyConfig,
     pub history: HistoryConfig,
+    pub wall: WallConfig,
     /// The session may not act at all (`--read-only`, `--wall`); not a file setting.
     pub read_only: bool,
 }
@@ -76,6 +77,29 @@ struct RawConfig {
     policy: PolicyConfig,
     #[serde(default)]
     history: HistoryConfig,
+    #[serde(default)]
+    wall: WallConfig,
+}
+
+/// `[wall]`: the unattended display of `--wall`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WallConfig {
+    /// Time on each view before the next: overview, findings, recent migrations.
+    #[serde(default = "default_cycle", deserialize_with = "duration")]
+    pub cycle: Duration,
+}
+
+fn default_cycle() -> Duration {
+    Duration::from_secs(15)
+}
+
+impl Default for WallConfig {
+    fn default() -> Self {
+        WallConfig {
+            cycle: default_cycle(),
+        }
+    }
 }
 
 fn default_interval() -> Duration {
@@ -220,6 +244,7 @@ impl Config {
             hosts,
             policy,
             history,
+            wall: raw.wall,
             read_only: false,
         })
     }

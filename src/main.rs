@@ -248,7 +248,7 @@ fn main() -> ExitCode {
                 (false, false, n) => format!("actions on {n} host(s)"),
             };
             let mode = mode.as_str();
-            match rt.block_on(app::tui::run(config, mode)) {
+            match rt.block_on(app::tui::run(config, mode, cli.wall)) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
                     eprintln!("fleetwatch: {e}");

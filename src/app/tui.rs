@@ -150,7 +150,7 @@ fn dt(ms: i64) -> chrono::DateTime<chrono::Utc> {
     chrono::DateTime::from_timestamp_millis(ms).unwrap_or_default()
 }
 
-pub async fn run(config: Config, mode: &str) -> color_eyre::Result<()> {
+pub async fn run(config: Config, mode: &str, wall: bool) -> color_eyre::Result<()> {
     let (tx, mut rx): (_, UnboundedReceiver<Message>) = unbounded_channel();
     let collectors = start_collectors(&config, tx)?;
     let (policy_tx, mut policy_rx) = unbounded_channel();
@@ -184,6 +184,11 @@ pub async fn run(config: Config, mode: &str) -> color_eyre::Result<()> {
     let mut acting = Acting::new(audit);
     let mut fleet = Fleet::new(&config.hosts);
     let mut ui = UiState::default();
+    let mut next_cycle = None;
+    if wall {
+        ui.wall = Some(false);
+        next_cycle = Some(Instant::now() + config.wall.cycle);
+    }
     let theme = Theme::from_env();
     let (ev_tx, mut ev_rx) = unbounded_channel();
     let mut guard = terminal::enter()?;
@@ -202,6 +207,10 @@ pub async fn run(config: Config, mode: &str) -> color_eyre::Result<()> {
         if due.is_some_and(|d| d <= Instant::now()) {
             evaluate(&mut fleet, &config.policy, &inputs);
             evaluated = Some((fleet.generation, Instant::now()));
+        }
+        if let Some(at) = next_cycle.filter(|at| *at <= Instant::now()) {
+            ui.wall_next();
+            next_cycle = Some(at + config.wall.cycle);
         }
         if ui.view == View::History
             && history
@@ -261,7 +270,10 @@ pub async fn run(config: Config, mode: &str) -> color_eyre::Result<()> {
                     }
                 }
             }
-            () = sleep_until(due) => {}
+            () = sleep_until(match (due, next_cycle) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            }) => {}
             _ = term_sig.recv() => break,
             _ = hup_sig.recv() => break,
             _ = int_sig.recv() => break,

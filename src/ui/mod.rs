@@ -59,14 +59,23 @@ pub fn draw(f: &mut Frame, fleet: &Fleet, ui: &mut UiState, cx: &Context) {
         problems.insert(0, format!("history: {e}"));
     }
     let banner_h = u16::from(!problems.is_empty());
+    let header_h = if ui.wall.is_some() && area.height >= 20 {
+        3
+    } else {
+        1
+    };
     let [header, banner, body, footer] = Layout::vertical([
-        Constraint::Length(1),
+        Constraint::Length(header_h),
         Constraint::Length(banner_h),
         Constraint::Min(5),
         Constraint::Length(1),
     ])
     .areas(area);
-    draw_header(f, header, fleet, ui, cx);
+    if header_h == 3 {
+        draw_wall_header(f, header, fleet, ui, cx);
+    } else {
+        draw_header(f, header, fleet, ui, cx);
+    }
     if let Some(first) = problems.first() {
         // Bad input or a failing history: monitoring goes on, but say what is missing.
         let more = match problems.len() {
@@ -234,6 +243,56 @@ fn draw_header(f: &mut Frame, area: Rect, fleet: &Fleet, ui: &UiState, cx: &Cont
         Span::styled(mode_text(cx, wide), t.warn()),
     ]);
     f.render_widget(Paragraph::new(line), area);
+}
+
+/// The wall display's summary, big enough to read across a room: the counts that matter and
+/// the time, on a bar of its own.
+fn draw_wall_header(f: &mut Frame, area: Rect, fleet: &Fleet, ui: &UiState, cx: &Context) {
+    let t = cx.theme;
+    let up = fleet
+        .hosts
+        .iter()
+        .filter(|h| h.link == LinkState::Up)
+        .count();
+    let crit = fleet
+        .findings
+        .iter()
+        .filter(|x| x.severity == Severity::Critical)
+        .count();
+    let warn = fleet.findings.len() - crit;
+    let bad = up < fleet.hosts.len() || crit > 0;
+    let style = if bad { t.bad() } else { t.good() }
+        .add_modifier(ratatui::style::Modifier::BOLD | ratatui::style::Modifier::REVERSED);
+    let view = match ui.view {
+        View::Vms => "overview",
+        View::Findings => "findings",
+        View::History => "recent migrations",
+    };
+    let paused = if ui.wall == Some(true) {
+        " · cycling paused (space)"
+    } else {
+        ""
+    };
+    let text = format!(
+        "  HOSTS {up}/{} UP    VMS {}/{} RUNNING    FINDINGS {crit} CRITICAL {warn} WARNING    {}  ",
+        fleet.hosts.len(),
+        ui.running,
+        fleet.vm_count(),
+        chrono::Local::now().format("%H:%M:%S")
+    );
+    let lines = vec![
+        Line::styled(" ".repeat(area.width as usize), style),
+        Line::styled(format!("{text:<w$}", w = area.width as usize), style),
+        Line::styled(
+            format!(
+                "{:<w$}",
+                format!("  fleetwatch wall · {view}{paused} · q quits"),
+                w = area.width as usize
+            ),
+            style,
+        ),
+    ];
+    f.render_widget(Paragraph::new(lines), area);
 }
 
 fn mode_text(cx: &Context, wide: bool) -> String {

@@ -89,6 +89,8 @@ pub struct UiState {
     pub finding_open: Option<Kind>,
     /// Showing the fleet as recorded at this moment (Unix ms), not live.
     pub historical: Option<i64>,
+    /// Wall mode: no prompts, views cycle; `Some(paused)`.
+    pub wall: Option<bool>,
     /// VMs marked (space) for an action on a set.
     pub marks: std::collections::BTreeSet<String>,
     /// Actions running or finished, for the corner pane.
@@ -126,6 +128,7 @@ impl Default for UiState {
             finding_selected: 0,
             finding_open: None,
             historical: None,
+            wall: None,
             marks: Default::default(),
             actions_running: Vec::new(),
             graph_range: Default::default(),
@@ -256,6 +259,17 @@ impl UiState {
 
     pub fn apply(&mut self, action: Action, fleet: &Fleet) -> Effect {
         self.message = None;
+        if let Some(paused) = self.wall {
+            // A wall display takes no orders but quit and pause.
+            return match action {
+                Action::Quit => Effect::Quit,
+                Action::Mark => {
+                    self.wall = Some(!paused);
+                    Effect::None
+                }
+                _ => Effect::None,
+            };
+        }
         if let Some(effect) = self.pane_key(&action, fleet) {
             return effect;
         }
@@ -514,8 +528,23 @@ impl UiState {
         Effect::None
     }
 
+    /// Wall mode: on to the next view (overview, findings, migrations).
+    pub fn wall_next(&mut self) {
+        if self.wall != Some(false) {
+            return;
+        }
+        self.view = match self.view {
+            View::Vms => View::Findings,
+            View::Findings => {
+                self.history_tab = super::history::Tab::Migrations;
+                View::History
+            }
+            View::History => View::Vms,
+        };
+    }
+
     pub fn mouse(&mut self, m: MouseEvent, fleet: &Fleet) -> Effect {
-        if self.overlay != Overlay::None {
+        if self.overlay != Overlay::None || self.wall.is_some() {
             return Effect::None;
         }
         let p = Position::new(m.column, m.row);

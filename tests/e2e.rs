@@ -668,3 +668,127 @@ fn h_the_tui_shows_the_migration_in_history_and_the_fleet_before_it() {
         lab.script(&["migrate", &guest, &to.to_string(), &from.to_string()]);
     }
 }
+
+#[test]
+#[ignore = "needs the lab: make lab-up && make e2e"]
+fn i_a_live_migration_started_with_m_shows_progress_and_is_recorded_with_its_operator() {
+    let lab = Lab::load();
+    let tui = Tui::start(&lab, 200, 50);
+    tui.wait_for("recording", Duration::from_secs(5), |s| {
+        s.lines().next().is_some_and(|l| l.contains("REC"))
+    });
+    std::thread::sleep(Duration::from_secs(3));
+    let guest = lab.guests(3)[0].clone();
+    let from = lab.host_of(&guest);
+    let to = from % lab.hosts() + 1;
+    tui.keys(&["/"]);
+    tui.keys(&["-l", &format!("~^{guest}$")]);
+    tui.keys(&["Enter"]);
+    tui.wait_for("the guest selected", Duration::from_secs(3), |s| {
+        s.lines().any(|l| table_row(l, &guest).is_some())
+    });
+    tui.keys(&["m"]);
+    tui.wait_for("the target form", Duration::from_secs(3), |s| {
+        s.contains(" Migrate ")
+    });
+    for _ in 0..lab.hosts() {
+        tui.keys(&["Up"]);
+    }
+    for _ in 1..to {
+        tui.keys(&["Down"]);
+    }
+    tui.keys(&["Enter"]);
+    tui.wait_for("the confirmation", Duration::from_secs(3), |s| {
+        s.contains("Confirm: migrate")
+    });
+    let pane = tui.screen();
+    assert!(
+        pane.contains(&format!("{} → {}", lab.name(from), lab.name(to))),
+        "{pane}"
+    );
+    assert!(
+        pane.contains("after: memory"),
+        "the target's load after the move: {pane}"
+    );
+    tui.keys(&["-l", &guest]);
+    tui.keys(&["Enter"]);
+    let t = Instant::now();
+    let mut progress_seen = None;
+    loop {
+        let s = tui.screen();
+        if progress_seen.is_none()
+            && s.lines().any(|l| {
+                l.contains(&format!("migrate {guest}"))
+                    && (l.contains("% ·") || l.contains("running..."))
+            })
+        {
+            progress_seen = Some(t.elapsed());
+        }
+        if s.contains(&format!("{guest} moved to {}", lab.name(to))) {
+            break;
+        }
+        assert!(!s.contains("FAILED"), "{s}");
+        assert!(t.elapsed() < Duration::from_secs(60), "no outcome: {s}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let done = t.elapsed();
+    tui.wait_for("the guest on the new host", Duration::from_secs(5), |s| {
+        s.lines()
+            .any(|l| table_row(l, &guest).is_some_and(|r| r.contains(&lab.name(to))))
+    });
+    eprintln!("migration with m: progress shown after {progress_seen:?}, done after {done:?}");
+    assert!(progress_seen.is_some(), "progress was never shown");
+    std::thread::sleep(Duration::from_secs(3));
+    drop(tui);
+    // Recorded by the TUI itself, with the operator as actor.
+    let data = format!("/tmp/fleetwatch-e2e-data-{}", std::process::id());
+    let out = fleetwatch()
+        .env("XDG_DATA_HOME", &data)
+        .args([
+            "--config",
+            &lab.config(),
+            "history",
+            "--json",
+            "--kind",
+            "migrated",
+            "--vm",
+            &guest,
+        ])
+        .output()
+        .unwrap();
+    let doc: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|_| panic!("{}", String::from_utf8_lossy(&out.stderr)));
+    let last = doc["events"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap_or_else(|| panic!("not recorded: {doc}"))
+        .clone();
+    assert_eq!(last["to_host"], lab.name(to).as_str(), "{last}");
+    let operator = fleetwatch::actions::Operator::from_env().actor();
+    assert_eq!(last["actor"], operator.as_str(), "{last}");
+    let audit = fleetwatch()
+        .env("XDG_DATA_HOME", &data)
+        .args(["--config", &lab.config(), "audit", "--json"])
+        .output()
+        .unwrap();
+    let audit: Value = serde_json::from_slice(&audit.stdout).unwrap();
+    let phases: Vec<(String, Value)> = audit["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["vm"] == guest.as_str())
+        .map(|a| {
+            (
+                a["phase"].as_str().unwrap().to_owned(),
+                a["outcome"].clone(),
+            )
+        })
+        .collect();
+    assert!(
+        phases.contains(&("start".into(), Value::Null))
+            && phases.contains(&("end".into(), Value::from("ok"))),
+        "{phases:?}"
+    );
+    lab.script(&["migrate", &guest, &to.to_string(), &from.to_string()]);
+}

@@ -24,6 +24,8 @@ pub struct Config {
     pub policy: PolicyConfig,
     pub history: HistoryConfig,
     pub wall: WallConfig,
+    /// `[keys]`: other keys for the actions.
+    pub keys: crate::ui::keys::ActionKeys,
     /// The session may not act at all (`--read-only`, `--wall`); not a file setting.
     pub read_only: bool,
 }
@@ -79,6 +81,8 @@ struct RawConfig {
     history: HistoryConfig,
     #[serde(default)]
     wall: WallConfig,
+    #[serde(default)]
+    keys: std::collections::BTreeMap<String, String>,
 }
 
 /// `[wall]`: the unattended display of `--wall`.
@@ -245,6 +249,8 @@ impl Config {
             policy,
             history,
             wall: raw.wall,
+            keys: crate::ui::keys::ActionKeys::from_config(&raw.keys)
+                .map_err(|e| fail("keys", e))?,
             read_only: false,
         })
     }

@@ -62,6 +62,10 @@ fn messages_name_file_line_and_key() {
         ("[[host]]\nname = \"a\"\nuri = \"test:///default\"\n[[host]]\nname = \"a\"\nuri = \"test:///default\"\n", &["line 4", "unique"]),
         ("[policy]\nshared_storage = \"/srv\"\n", &["line 2", "shared_storage"]),
         ("this is not toml", &["line 1"]),
+        ("[keys]\nforce_off = \"q\"\n", &["[keys] force_off", "already does something else"]),
+        ("[keys]\nforce_off = \"KK\"\n", &["one character"]),
+        ("[keys]\nnuke = \"N\"\n", &["nuke", "not an action"]),
+        ("[keys]\nforce_off = \"u\"\n", &["two actions"]),
     ];
     for (text, needles) in cases {
         let text = if text.contains("[[host]]") || text.is_empty() || text.starts_with("this") {

@@ -1244,3 +1244,29 @@ fn action_panes_at_80x24() {
     ));
     insta::assert_snapshot!("action_outcome_80x24", s.draw());
 }
+
+#[test]
+fn action_keys_can_be_moved_in_config_and_help_shows_them() {
+    let mut keys = std::collections::BTreeMap::new();
+    keys.insert("force_off".to_owned(), "K".to_owned());
+    let mut s = Screen::lab(80, 24);
+    s.ui.action_keys = fleetwatch::ui::keys::ActionKeys::from_config(&keys).unwrap();
+    let press = |s: &mut Screen, c: char| {
+        handle_event(
+            Event::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE)),
+            &s.fleet,
+            &mut s.ui,
+            None,
+        )
+    };
+    assert!(
+        matches!(press(&mut s, 'X'), Handled::Continue),
+        "X no longer acts"
+    );
+    assert!(matches!(
+        press(&mut s, 'K'),
+        Handled::Do(fleetwatch::ui::state::Effect::ActionKey('X'))
+    ));
+    s.key(KeyCode::Char('?'));
+    assert!(s.text().contains("u d r p n m K"), "{}", s.text());
+}

@@ -64,7 +64,8 @@ pub fn handle_event(
 ) -> Handled {
     let effect = match ev {
         Event::Key(k) if k.kind != event::KeyEventKind::Release => {
-            ui.apply(keys::map(k, ui.typing()), fleet)
+            let action = keys::map(k, ui.typing(), &ui.action_keys);
+            ui.apply(action, fleet)
         }
         Event::Mouse(m) => ui.mouse(m, fleet),
         _ => Effect::None,

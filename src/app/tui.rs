@@ -184,6 +184,7 @@ pub async fn run(config: Config, mode: &str, wall: bool) -> color_eyre::Result<(
     let mut acting = Acting::new(audit);
     let mut fleet = Fleet::new(&config.hosts);
     let mut ui = UiState::default();
+    ui.action_keys = config.keys.clone();
     let mut next_cycle = None;
     if wall {
         ui.wall = Some(false);

@@ -7,7 +7,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 use ratatui::Frame;
 
-pub fn draw(f: &mut Frame, area: Rect, theme: Theme) {
+pub fn draw(f: &mut Frame, area: Rect, theme: Theme, keys: &super::keys::ActionKeys) {
     let w = area.width.min(84);
     let key_w = HELP
         .iter()
@@ -19,8 +19,16 @@ pub fn draw(f: &mut Frame, area: Rect, theme: Theme) {
     let what_w = (w as usize).saturating_sub(2 + key_w + 2).max(10);
     let mut lines: Vec<Line> = Vec::new();
     for (k, what) in HELP {
+        // Action keys as configured in [keys], not as built in.
+        let shown: String = match *k {
+            "space  a" => format!("space  {}", keys.shown('a')),
+            "u d r p n m X" => ['u', 'd', 'r', 'p', 'n', 'm', 'X']
+                .map(|c| keys.shown(c).to_string())
+                .join(" "),
+            other => other.to_owned(),
+        };
         for (n, part) in wrap(what, what_w).into_iter().enumerate() {
-            let k = if n == 0 { k } else { "" };
+            let k = if n == 0 { shown.as_str() } else { "" };
             lines.push(Line::from(vec![
                 Span::styled(format!("{k:<key_w$}  "), theme.title()),
                 Span::raw(part),

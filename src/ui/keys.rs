@@ -93,7 +93,98 @@ pub const HELP: &[(&str, &str)] = &[
     ),
 ];
 
-pub fn map(key: KeyEvent, typing: bool) -> Action {
+/// The action keys, configurable in `[keys]`: pressed key -> the built-in key it stands for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActionKeys {
+    pressed: std::collections::HashMap<char, char>,
+}
+
+/// Built-in action keys and their names in `[keys]`.
+pub const ACTION_KEYS: &[(&str, char)] = &[
+    ("start", 'u'),
+    ("shutdown", 'd'),
+    ("reboot", 'r'),
+    ("pause", 'p'),
+    ("snapshot", 'n'),
+    ("migrate", 'm'),
+    ("force_off", 'X'),
+    ("menu", 'a'),
+];
+
+/// Keys the rest of the UI uses; an action may not take them.
+const TAKEN: &str = "q?/:jkhlgGsSifHLtA<>[] c";
+
+impl Default for ActionKeys {
+    fn default() -> Self {
+        ActionKeys {
+            pressed: ACTION_KEYS.iter().map(|&(_, c)| (c, c)).collect(),
+        }
+    }
+}
+
+impl ActionKeys {
+    /// From `[keys]` (name -> one character); unknown names and clashes are errors.
+    pub fn from_config(
+        keys: &std::collections::BTreeMap<String, String>,
+    ) -> Result<ActionKeys, String> {
+        let mut chosen: Vec<(char, char)> = ACTION_KEYS.iter().map(|&(_, c)| (c, c)).collect();
+        for (name, value) in keys {
+            let Some(i) = ACTION_KEYS.iter().position(|(n, _)| n == name) else {
+                let names: Vec<&str> = ACTION_KEYS.iter().map(|(n, _)| *n).collect();
+                return Err(format!(
+                    "[keys] {name}: not an action; one of {}",
+                    names.join(" ")
+                ));
+            };
+            let mut chars = value.chars();
+            let (Some(c), None) = (chars.next(), chars.next()) else {
+                return Err(format!(
+                    "[keys] {name} = {value:?}: one character, e.g. \"X\""
+                ));
+            };
+            if TAKEN.contains(c) {
+                return Err(format!(
+                    "[keys] {name} = {value:?}: that key already does something else"
+                ));
+            }
+            chosen[i].0 = c;
+        }
+        let mut seen = std::collections::HashSet::new();
+        for (c, _) in &chosen {
+            if !seen.insert(*c) {
+                return Err(format!("[keys]: {c:?} is given to two actions"));
+            }
+        }
+        Ok(ActionKeys {
+            pressed: chosen.into_iter().collect(),
+        })
+    }
+
+    /// The key shown for a built-in action key.
+    pub fn shown(&self, builtin: char) -> char {
+        self.pressed
+            .iter()
+            .find(|(_, b)| **b == builtin)
+            .map_or(builtin, |(p, _)| *p)
+    }
+}
+
+pub fn map(key: KeyEvent, typing: bool, actions: &ActionKeys) -> Action {
+    if let (false, KeyCode::Char(c)) = (typing, key.code) {
+        if !key.modifiers.contains(KeyModifiers::CONTROL) {
+            match actions.pressed.get(&c) {
+                Some('a') => return Action::Menu,
+                Some(b) => return Action::Act(*b),
+                // A built-in action key moved elsewhere no longer acts.
+                None if ACTION_KEYS.iter().any(|(_, k)| *k == c) => return Action::Noop,
+                None => {}
+            }
+        }
+    }
+    map_fixed(key, typing)
+}
+
+fn map_fixed(key: KeyEvent, typing: bool) -> Action {
     let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
     if ctrl {
         return match key.code {

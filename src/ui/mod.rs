@@ -131,7 +131,7 @@ pub fn draw(f: &mut Frame, fleet: &Fleet, ui: &mut UiState, cx: &Context) {
     actions::draw_overlay(f, area, ui, fleet, cx.theme);
     if ui.overlay == Overlay::Help {
         // The whole screen: at 80x24 every key still fits.
-        help::draw(f, area, cx.theme);
+        help::draw(f, area, cx.theme, &ui.action_keys);
     }
 }
 

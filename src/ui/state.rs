@@ -89,6 +89,7 @@ pub struct UiState {
     pub finding_open: Option<Kind>,
     /// Showing the fleet as recorded at this moment (Unix ms), not live.
     pub historical: Option<i64>,
+    pub action_keys: super::keys::ActionKeys,
     /// Wall mode: no prompts, views cycle; `Some(paused)`.
     pub wall: Option<bool>,
     /// VMs marked (space) for an action on a set.
@@ -129,6 +130,7 @@ impl Default for UiState {
             finding_open: None,
             historical: None,
             wall: None,
+            action_keys: Default::default(),
             marks: Default::default(),
             actions_running: Vec::new(),
             graph_range: Default::default(),

@@ -65,17 +65,8 @@ pub fn json(fleet: &Fleet) -> serde_json::Value {
 /// Nagios plugin output: a status line with performance data, then one line per finding.
 pub fn text(fleet: &Fleet) -> String {
     let (_, word) = status(fleet);
-    let crit = fleet
-        .findings
-        .iter()
-        .filter(|f| f.severity == Severity::Critical)
-        .count();
-    let warn = fleet.findings.len() - crit;
-    let up = fleet
-        .hosts
-        .iter()
-        .filter(|h| h.link == LinkState::Up)
-        .count();
+    let (crit, warn) = fleet.finding_counts();
+    let up = fleet.hosts_up();
     let mut out = format!(
         "FLEETWATCH {} - {crit} critical, {warn} warning findings; {up}/{} hosts up, {} VMs | critical={crit} warning={warn} hosts_up={up} vms={}\n",
         word.to_uppercase(),

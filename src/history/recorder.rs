@@ -345,6 +345,20 @@ impl Recorder {
         Ok(())
     }
 
+    /// An event about one VM on one host, with the actor found for it.
+    fn vm_event(
+        &mut self,
+        at: i64,
+        kind: &'static str,
+        uuid: &str,
+        name: &str,
+        host: usize,
+        detail: String,
+    ) -> rusqlite::Result<()> {
+        let actor = self.actor(host, uuid, kind, at);
+        self.event(at, kind, Some((uuid, name)), host, None, actor, detail)
+    }
+
     fn host_state(
         &mut self,
         host: usize,
@@ -472,16 +486,13 @@ impl Recorder {
                     }
                     let row = self.open_row(&uuid, &name, &p, at)?;
                     if !self.baseline[host] {
-                        let actor = self.actor(host, &uuid, "defined", at);
-                        let detail = format!("appeared {}", p.state.label());
-                        self.event(
+                        self.vm_event(
                             at,
                             "defined",
-                            Some((&uuid, &name)),
+                            &uuid,
+                            &name,
                             host,
-                            None,
-                            actor,
-                            detail,
+                            format!("appeared {}", p.state.label()),
                         )?;
                     }
                     self.prev.insert(uuid.clone(), Placed { row, ..p });
@@ -526,20 +537,17 @@ impl Recorder {
                             detail,
                         )?;
                     } else {
-                        let actor = self.actor(old.host, &uuid, "undefined", at);
-                        let detail = format!(
-                            "still defined on {} ({})",
-                            self.hosts[p.host].name,
-                            p.state.label()
-                        );
-                        self.event(
+                        self.vm_event(
                             at,
                             "undefined",
-                            Some((&uuid, &name)),
+                            &uuid,
+                            &name,
                             old.host,
-                            None,
-                            actor,
-                            detail,
+                            format!(
+                                "still defined on {} ({})",
+                                self.hosts[p.host].name,
+                                p.state.label()
+                            ),
                         )?;
                     }
                     self.prev.insert(uuid.clone(), Placed { row, ..p });
@@ -566,16 +574,7 @@ impl Recorder {
                         }
                     }
                     if let Some(detail) = config {
-                        let actor = self.actor(host, &uuid, "config-changed", at);
-                        self.event(
-                            at,
-                            "config-changed",
-                            Some((&uuid, &name)),
-                            host,
-                            None,
-                            actor,
-                            detail,
-                        )?;
+                        self.vm_event(at, "config-changed", &uuid, &name, host, detail)?;
                     }
                     self.prev.insert(uuid.clone(), Placed { row, ..p });
                 }

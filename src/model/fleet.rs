@@ -323,6 +323,24 @@ impl Fleet {
         self.generation += 1;
     }
 
+    /// Hosts answering now.
+    pub fn hosts_up(&self) -> usize {
+        self.hosts
+            .iter()
+            .filter(|h| h.link == LinkState::Up)
+            .count()
+    }
+
+    /// Findings by severity: (critical, warning).
+    pub fn finding_counts(&self) -> (usize, usize) {
+        let crit = self
+            .findings
+            .iter()
+            .filter(|f| f.severity == Severity::Critical)
+            .count();
+        (crit, self.findings.len() - crit)
+    }
+
     /// The newest sample from any host.
     pub fn newest_sample(&self) -> Option<Instant> {
         self.hosts.iter().filter_map(|h| h.last_sample_at).max()

@@ -97,15 +97,8 @@ pub fn severity_style(theme: Theme, s: Severity) -> ratatui::style::Style {
 }
 
 pub fn draw(f: &mut Frame, area: Rect, fleet: &Fleet, ui: &mut UiState, theme: Theme) {
-    let crit = fleet
-        .findings
-        .iter()
-        .filter(|x| x.severity == Severity::Critical)
-        .count();
-    let title = format!(
-        " Findings · {crit} critical · {} warning · Enter: show · Esc: back ",
-        fleet.findings.len() - crit
-    );
+    let (crit, warn) = fleet.finding_counts();
+    let title = format!(" Findings · {crit} critical · {warn} warning · Enter: show · Esc: back ");
     let block = Block::default()
         .borders(Borders::ALL)
         .border_style(theme.border(true))

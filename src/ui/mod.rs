@@ -138,11 +138,7 @@ pub fn draw(f: &mut Frame, fleet: &Fleet, ui: &mut UiState, cx: &Context) {
 fn draw_header(f: &mut Frame, area: Rect, fleet: &Fleet, ui: &UiState, cx: &Context) {
     let t = cx.theme;
     let running = ui.running;
-    let up = fleet
-        .hosts
-        .iter()
-        .filter(|h| h.link == LinkState::Up)
-        .count();
+    let up = fleet.hosts_up();
     let down = fleet
         .hosts
         .iter()
@@ -249,17 +245,8 @@ fn draw_header(f: &mut Frame, area: Rect, fleet: &Fleet, ui: &UiState, cx: &Cont
 /// the time, on a bar of its own.
 fn draw_wall_header(f: &mut Frame, area: Rect, fleet: &Fleet, ui: &UiState, cx: &Context) {
     let t = cx.theme;
-    let up = fleet
-        .hosts
-        .iter()
-        .filter(|h| h.link == LinkState::Up)
-        .count();
-    let crit = fleet
-        .findings
-        .iter()
-        .filter(|x| x.severity == Severity::Critical)
-        .count();
-    let warn = fleet.findings.len() - crit;
+    let up = fleet.hosts_up();
+    let (crit, warn) = fleet.finding_counts();
     let bad = up < fleet.hosts.len() || crit > 0;
     let style = if bad { t.bad() } else { t.good() }
         .add_modifier(ratatui::style::Modifier::BOLD | ratatui::style::Modifier::REVERSED);
@@ -311,12 +298,7 @@ fn mode_text(cx: &Context, wide: bool) -> String {
 }
 
 fn finding_counts(fleet: &Fleet, wide: bool) -> String {
-    let crit = fleet
-        .findings
-        .iter()
-        .filter(|f| f.severity == Severity::Critical)
-        .count();
-    let warn = fleet.findings.len() - crit;
+    let (crit, warn) = fleet.finding_counts();
     if wide {
         format!("findings {crit} crit {warn} warn")
     } else {

@@ -286,9 +286,13 @@ fn mode_text(cx: &Context, wide: bool) -> String {
     let mut m = if wide {
         cx.mode.to_owned()
     } else {
+        // 80 columns: every word counts.
         cx.mode
             .replace(" · read-only", " RO")
             .replace("read-only", "RO")
+            .replace(" · actions on", " ACT")
+            .replace("actions on ", "ACT ")
+            .replace(" host(s)", "")
     };
     if let Some(s) = &cx.history.status {
         m.push_str(if wide { " · " } else { " " });

@@ -1,13 +1,15 @@
 //! What the operator is looking at: focus, selection, sort, filter, open panes. Owned by the UI
 //! task alone; changed only by actions from keys and mouse.
 
+mod input;
+
 use super::findings;
 use super::keys::Action;
 use super::rows::{self, Filter, SortKey};
 use crate::model::findings::Kind;
 use crate::model::Fleet;
-use ratatui::crossterm::event::{MouseButton, MouseEvent, MouseEventKind};
-use ratatui::layout::{Position, Rect};
+
+use ratatui::layout::Rect;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Focus {
@@ -465,71 +467,6 @@ impl UiState {
         }
     }
 
-    fn command(&mut self, line: &str, fleet: &Fleet) -> Effect {
-        let mut words = line.split_whitespace();
-        let verb = words.next().unwrap_or("");
-        let arg = words.collect::<Vec<_>>().join(" ");
-        match verb {
-            "" => {}
-            "q" | "q!" | "quit" | "exit" => return Effect::Quit,
-            "help" | "h" => self.overlay = Overlay::Help,
-            "sort" => match SortKey::parse(&arg) {
-                Some(k) => self.set_sort(k),
-                None => {
-                    let names: Vec<&str> = SortKey::ALL.iter().map(|k| k.name()).collect();
-                    self.message = Some(format!("sort by what? one of: {}", names.join(" ")));
-                }
-            },
-            "host" | "hosts" => {
-                if arg.is_empty() || arg == "all" {
-                    self.host_filter = None;
-                    self.invalidate();
-                } else if let Some(i) = fleet.hosts.iter().position(|h| h.name == arg) {
-                    self.host_filter = None;
-                    self.toggle_host(i);
-                    self.host_selected = i;
-                } else {
-                    self.message = Some(format!("no host named {arg:?}"));
-                }
-            }
-            "filter" => self.set_filter(arg),
-            "findings" | "f" => self.view = View::Findings,
-            "at" => match crate::history::time::parse_moment(&arg, chrono::Utc::now()) {
-                Ok(t) => return Effect::TimeTravel(t.timestamp_millis()),
-                Err(e) => self.message = Some(e),
-            },
-            "live" => return Effect::Live,
-            "history" | "migrations" => {
-                self.view = View::History;
-                self.history_tab = if verb == "migrations" {
-                    super::history::Tab::Migrations
-                } else {
-                    super::history::Tab::All
-                };
-                return Effect::LoadEvents;
-            }
-            "flag" | "kind" => {
-                if arg.is_empty() || arg == "all" {
-                    self.kind_filter = None;
-                } else if let Some(k) = Kind::parse(&arg) {
-                    self.kind_filter = Some(k);
-                    self.view = View::Vms;
-                } else {
-                    let names: Vec<&str> = Kind::ALL.iter().map(|k| k.name()).collect();
-                    self.message = Some(format!(
-                        "no finding kind {arg:?}; one of: {}",
-                        names.join(" ")
-                    ));
-                }
-                self.invalidate();
-            }
-            "refresh" => return Effect::PollNow,
-            other => self.message = Some(format!("unknown command {other:?}; try :help")),
-        }
-        self.refresh_rows(fleet);
-        Effect::None
-    }
-
     /// Wall mode: on to the next view (overview, findings, migrations).
     pub fn wall_next(&mut self) {
         if self.wall != Some(false) {
@@ -543,68 +480,6 @@ impl UiState {
             }
             View::History => View::Vms,
         };
-    }
-
-    pub fn mouse(&mut self, m: MouseEvent, fleet: &Fleet) -> Effect {
-        if self.overlay != Overlay::None || self.wall.is_some() {
-            return Effect::None;
-        }
-        let p = Position::new(m.column, m.row);
-        let a = self.areas;
-        match m.kind {
-            MouseEventKind::ScrollDown | MouseEventKind::ScrollUp => {
-                let d = if m.kind == MouseEventKind::ScrollDown {
-                    3
-                } else {
-                    -3
-                };
-                let focus = if a.hosts.contains(p) {
-                    Focus::Hosts
-                } else {
-                    Focus::Vms
-                };
-                let keep = self.focus;
-                self.focus = focus;
-                self.move_by(d, fleet);
-                self.focus = keep;
-            }
-            MouseEventKind::Down(MouseButton::Left) if a.hosts.contains(p) => {
-                let row = m.row.saturating_sub(a.hosts.y + 1) as usize;
-                if row < fleet.hosts.len() {
-                    self.focus = Focus::Hosts;
-                    if self.host_selected == row {
-                        self.toggle_host(row);
-                    }
-                    self.host_selected = row;
-                }
-            }
-            MouseEventKind::Down(MouseButton::Left) if a.table.contains(p) => {
-                self.focus = Focus::Vms;
-                if m.row == a.table.y + 1 {
-                    let key = a
-                        .columns
-                        .iter()
-                        .rev()
-                        .find(|(x, k)| k.is_some() && *x <= m.column);
-                    if let Some((_, Some(k))) = key {
-                        self.set_sort(*k);
-                    }
-                } else if m.row >= a.table.y + 2 {
-                    let i = self.offset + (m.row - a.table.y - 2) as usize;
-                    if i < self.rows.len() {
-                        if i == self.selected {
-                            self.show_detail = !self.show_detail;
-                        }
-                        self.selected = i;
-                        self.chosen = true;
-                    }
-                }
-                self.clamp(fleet);
-            }
-            _ => return Effect::None,
-        }
-        self.refresh_rows(fleet);
-        Effect::None
     }
 
     /// Scrolls only as far as needed to keep the selection in a page of `page` rows.

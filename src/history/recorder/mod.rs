@@ -3,15 +3,15 @@
 //! host states, and statistics. One transaction per message, so a killed recorder loses at most
 //! the poll it was writing.
 
-use super::events::{lifecycle, transition, Lifecycle};
+mod diff;
+mod inputs;
+
 use super::lease::{self, Holder, Lease};
 use super::store::{meta_set, Ids};
-use crate::collection::ffi::EventKind;
 use crate::collection::{LinkState, Message, Update};
 use crate::config::HostConfig;
 use crate::history::config::HistoryConfig;
-use crate::model::sample::{HostSample, VmState};
-use crate::model::series::sum;
+use crate::model::sample::VmState;
 use crate::model::{Fleet, Vm};
 use rusqlite::{params, Connection};
 use std::collections::{HashMap, VecDeque};
@@ -359,92 +359,6 @@ impl Recorder {
         self.event(at, kind, Some((uuid, name)), host, None, actor, detail)
     }
 
-    fn host_state(
-        &mut self,
-        host: usize,
-        state: LinkState,
-        error: Option<&str>,
-        at: i64,
-    ) -> rusqlite::Result<()> {
-        let before = self.host_rows[host].map(|(_, s)| s);
-        if before == Some(state) {
-            return Ok(());
-        }
-        let h = self.hosts[host].clone();
-        let hid = self.ids.host(&self.conn, &h.name, &h.uri)?;
-        if let Some((row, _)) = self.host_rows[host] {
-            self.conn.execute(
-                "UPDATE host_states SET until = ?2 WHERE id = ?1",
-                params![row, at],
-            )?;
-        }
-        self.conn.execute(
-            "INSERT INTO host_states (host_id, state, error, since) VALUES (?1, ?2, ?3, ?4)",
-            params![hid, state.label(), error, at],
-        )?;
-        self.host_rows[host] = Some((self.conn.last_insert_rowid(), state));
-        let kind = match state {
-            LinkState::Up => "host-up",
-            LinkState::Down => "host-down",
-            LinkState::Stale => "host-stale",
-            LinkState::Connecting => return Ok(()),
-        };
-        // A host already up when the recorder started did not "come up" now.
-        if before.is_some() || state != LinkState::Up {
-            self.event(
-                at,
-                kind,
-                None,
-                host,
-                None,
-                "-".into(),
-                error.unwrap_or("").to_owned(),
-            )?;
-        }
-        Ok(())
-    }
-
-    fn libvirt_events(&mut self, host: usize, s: &HostSample) -> rusqlite::Result<()> {
-        for e in &s.events {
-            let EventKind::Lifecycle { event, detail } = e.kind else {
-                continue;
-            };
-            match lifecycle(event, detail) {
-                Lifecycle::MigrationStarted => {
-                    self.migrating.insert(e.uuid.clone(), (e.at_ms, host));
-                }
-                Lifecycle::MigrationEnded => {
-                    self.ended.insert(e.uuid.clone(), e.at_ms);
-                }
-                Lifecycle::Kind(kind) => {
-                    if !self.seen(e.at_ms, &e.uuid, kind, host) {
-                        // Delivered live, so never "unknown".
-                        let actor = self.actor(host, &e.uuid, kind, e.at_ms);
-                        let actor = if actor == UNKNOWN {
-                            EXTERNAL.into()
-                        } else {
-                            actor
-                        };
-                        self.event(
-                            e.at_ms,
-                            kind,
-                            Some((&e.uuid, &e.name)),
-                            host,
-                            None,
-                            actor,
-                            "libvirt event".into(),
-                        )?;
-                    }
-                }
-                Lifecycle::Ignore => {}
-            }
-        }
-        let cutoff = s.wall.timestamp_millis() - MIGRATION_MEMORY_MS;
-        self.migrating.retain(|_, (t, _)| *t > cutoff);
-        self.ended.retain(|_, t| *t > cutoff);
-        Ok(())
-    }
-
     fn open_row(&mut self, uuid: &str, name: &str, p: &Placed, at: i64) -> rusqlite::Result<i64> {
         let vm = self.ids.vm(&self.conn, uuid, name)?;
         let h = self.hosts[p.host].clone();
@@ -461,184 +375,6 @@ impl Recorder {
             "UPDATE placements SET until = ?2 WHERE id = ?1 AND until IS NULL",
             params![row, at],
         )?;
-        Ok(())
-    }
-
-    /// Placements and events from the difference between what was recorded and the fleet now.
-    fn diff(&mut self, host: usize, s: &HostSample, at: i64) -> rusqlite::Result<()> {
-        let mut touched: Vec<String> = self
-            .prev
-            .iter()
-            .filter(|(_, p)| p.host == host)
-            .map(|(u, _)| u.clone())
-            .collect();
-        touched.extend(s.domains.iter().map(|d| d.uuid.clone()));
-        touched.sort_unstable();
-        touched.dedup();
-        for uuid in touched {
-            let now = self.fleet.vm(&uuid).map(|vm| (placed(vm), vm.name.clone()));
-            let before = self.prev.get(&uuid).cloned();
-            match (before, now) {
-                (None, None) => {}
-                (None, Some((p, name))) => {
-                    if p.host != host {
-                        continue; // its own host's sample records it
-                    }
-                    let row = self.open_row(&uuid, &name, &p, at)?;
-                    if !self.baseline[host] {
-                        self.vm_event(
-                            at,
-                            "defined",
-                            &uuid,
-                            &name,
-                            host,
-                            format!("appeared {}", p.state.label()),
-                        )?;
-                    }
-                    self.prev.insert(uuid.clone(), Placed { row, ..p });
-                }
-                (Some(old), None) => {
-                    self.close_row(old.row, at)?;
-                    let name = self.name_of(&uuid);
-                    let actor = self.actor(old.host, &uuid, "undefined", at);
-                    self.event(
-                        at,
-                        "undefined",
-                        Some((&uuid, &name)),
-                        old.host,
-                        None,
-                        actor,
-                        format!("was {}", old.state.label()),
-                    )?;
-                    self.prev.remove(&uuid);
-                }
-                (Some(old), Some((p, name))) if old.host != p.host => {
-                    self.close_row(old.row, at)?;
-                    let row = self.open_row(&uuid, &name, &p, at)?;
-                    if p.state.is_active() {
-                        let started = self
-                            .migrating
-                            .remove(&uuid)
-                            .filter(|(_, to)| *to == p.host)
-                            .map(|(t, _)| t);
-                        let end = self.ended.remove(&uuid).unwrap_or(at);
-                        let actor = self.actor(p.host, &uuid, "migrated", end);
-                        let detail = match started {
-                            Some(t) => format!("took {:.1}s", (end - t) as f64 / 1000.0),
-                            None => "start not seen".into(),
-                        };
-                        self.event(
-                            end,
-                            "migrated",
-                            Some((&uuid, &name)),
-                            p.host,
-                            Some((old.host, p.host, started)),
-                            actor,
-                            detail,
-                        )?;
-                    } else {
-                        self.vm_event(
-                            at,
-                            "undefined",
-                            &uuid,
-                            &name,
-                            old.host,
-                            format!(
-                                "still defined on {} ({})",
-                                self.hosts[p.host].name,
-                                p.state.label()
-                            ),
-                        )?;
-                    }
-                    self.prev.insert(uuid.clone(), Placed { row, ..p });
-                }
-                (Some(old), Some((p, name))) => {
-                    let config = config_change(&old, &p);
-                    if old.state == p.state && config.is_none() {
-                        continue;
-                    }
-                    self.close_row(old.row, at)?;
-                    let row = self.open_row(&uuid, &name, &p, at)?;
-                    if let Some(kind) = transition(old.state, p.state) {
-                        if !self.seen(at, &uuid, kind, host) {
-                            let actor = self.actor(host, &uuid, kind, at);
-                            self.event(
-                                at,
-                                kind,
-                                Some((&uuid, &name)),
-                                host,
-                                None,
-                                actor,
-                                String::new(),
-                            )?;
-                        }
-                    }
-                    if let Some(detail) = config {
-                        self.vm_event(at, "config-changed", &uuid, &name, host, detail)?;
-                    }
-                    self.prev.insert(uuid.clone(), Placed { row, ..p });
-                }
-            }
-        }
-        Ok(())
-    }
-
-    fn name_of(&mut self, uuid: &str) -> String {
-        self.conn
-            .query_row("SELECT name FROM vms WHERE uuid = ?1", [uuid], |r| r.get(0))
-            .unwrap_or_else(|_| uuid.to_owned())
-    }
-
-    fn stats(&mut self, host: usize, at: i64) -> rusqlite::Result<()> {
-        let every = self.cfg.sample_every.as_millis() as i64;
-        let h = &self.fleet.hosts[host];
-        let mut rows: Vec<(String, String, [Option<f64>; 4])> = h
-            .vms
-            .values()
-            .filter(|v| v.primary)
-            .map(|v| {
-                let mem = v.rss_bytes.or(v.memory_bytes).map(|m| m as f64);
-                (
-                    v.uuid.clone(),
-                    v.name.clone(),
-                    [
-                        v.cpu_percent,
-                        mem,
-                        sum(v.disk_read_bps, v.disk_write_bps),
-                        sum(v.net_rx_bps, v.net_tx_bps),
-                    ],
-                )
-            })
-            .collect();
-        let t = &h.totals;
-        let host_vals = [
-            t.cpu_percent,
-            t.memory_used.map(|m| m as f64),
-            t.disk_bps,
-            t.net_bps,
-        ];
-        let hc = self.hosts[host].clone();
-        let host_series = -self.ids.host(&self.conn, &hc.name, &hc.uri)?;
-        rows.push((String::new(), String::new(), host_vals));
-        let mut stmt = self.conn.prepare_cached(
-            "INSERT OR REPLACE INTO stats (series, level, at, n, cpu, cpu_max, mem, mem_max, disk, disk_max, net, net_max)
-             VALUES (?1, 0, ?2, 1, ?3, ?3, ?4, ?4, ?5, ?5, ?6, ?6)",
-        )?;
-        for (uuid, name, v) in rows {
-            let series = if uuid.is_empty() {
-                host_series
-            } else {
-                self.ids.vm(&self.conn, &uuid, &name)?
-            };
-            if self.last_raw.get(&series).is_some_and(|&t| at - t < every) {
-                continue;
-            }
-            if v.iter().all(Option::is_none) {
-                continue;
-            }
-            stmt.execute(params![series, at, v[0], v[1], v[2], v[3]])?;
-            self.last_raw.insert(series, at);
-        }
         Ok(())
     }
 }

@@ -1270,3 +1270,47 @@ fn action_keys_can_be_moved_in_config_and_help_shows_them() {
     s.key(KeyCode::Char('?'));
     assert!(s.text().contains("u d r p n m K"), "{}", s.text());
 }
+
+#[test]
+fn the_detail_pane_graphs_a_longer_range_from_history() {
+    use fleetwatch::history::query::Point;
+    use fleetwatch::ui::history::GraphRange;
+    let mut s = Screen::lab(200, 50);
+    let uuid = s.ui.selected_uuid().unwrap().to_owned();
+    let points: Vec<Point> = (0..60)
+        .map(|i| Point {
+            at_ms: i * 300_000,
+            cpu: Some(f64::from(i as u32 % 10) * 10.0),
+            cpu_max: None,
+            mem: Some(1e9),
+            disk: Some(1e5),
+            net: Some(2e5),
+        })
+        .collect();
+    // Asked for, but not answered yet: said so.
+    s.ui.graph_range = GraphRange::Day;
+    let t = s.draw();
+    assert!(
+        t.contains("graphs 1 day (t)") && t.contains("no 1 day of history for this VM yet"),
+        "{t}"
+    );
+    s.history.graph = Some((uuid, 1, points));
+    let t = s.draw();
+    assert!(!t.contains("no 1 day of history"), "{t}");
+    let cpu_line = t.lines().find(|l| l.contains("cpu%  ")).unwrap();
+    assert!(
+        cpu_line.contains('▇') && cpu_line.contains('▂'),
+        "{cpu_line}"
+    );
+}
+
+#[test]
+fn snapshot_form_80x24() {
+    let mut s = Screen::lab(80, 24);
+    assert_eq!(s.ui.open_form('n', &s.fleet), None);
+    if let Overlay::Snapshot(f) = &mut s.ui.overlay {
+        f.name = "before-upgrade".into();
+        f.description = "kernel 6.1 to 6.6".into();
+    }
+    insta::assert_snapshot!("snapshot_form_80x24", s.draw());
+}

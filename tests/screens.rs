@@ -1039,6 +1039,16 @@ fn time_travel_keys_ask_for_the_right_moments() {
         handled(&mut s, KeyCode::Char('H')),
         Handled::Do(Effect::LoadEvents)
     ));
+    // A narrower span for the event list.
+    s.key(KeyCode::Esc);
+    s.key(KeyCode::Char(':'));
+    s.keys("history 6h");
+    assert!(matches!(
+        handled(&mut s, KeyCode::Enter),
+        Handled::Do(Effect::LoadEvents)
+    ));
+    assert_eq!(s.ui.history_since, Duration::from_secs(6 * 3600));
+    assert!(s.text().contains("History · last 6h"), "{}", s.text());
 }
 
 #[test]

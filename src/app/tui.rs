@@ -62,8 +62,8 @@ impl History {
         }
     }
 
-    fn events_query() -> Request {
-        let since = chrono::Utc::now().timestamp_millis() - 30 * 86_400_000;
+    fn events_query(span: Duration) -> Request {
+        let since = chrono::Utc::now().timestamp_millis() - span.as_millis() as i64;
         Request::Events(EventQuery {
             since_ms: Some(since),
             limit: 2_000,
@@ -88,7 +88,7 @@ impl History {
             }
             Effect::LoadEvents => {
                 self.events_at = Some(Instant::now());
-                self.ask(History::events_query());
+                self.ask(History::events_query(ui.history_since));
             }
             Effect::LoadGraph => self.graph(ui),
             _ => {}

@@ -204,7 +204,10 @@ pub fn draw_view(
         .borders(Borders::ALL)
         .border_style(theme.border(true))
         .title(Span::styled(
-            format!(" History · {tabs} · Tab: next · Esc: back "),
+            format!(
+                " History · last {} · {tabs} · Tab: next · :history 6h · Esc: back ",
+                humantime::format_duration(ui.history_since)
+            ),
             theme.title(),
         ));
     let inner = block.inner(area);
@@ -232,7 +235,7 @@ pub fn draw_view(
         let msg = data
             .events_error
             .clone()
-            .unwrap_or_else(|| "no events recorded (in the last 30 days)".into());
+            .unwrap_or_else(|| "no events recorded in that span".into());
         f.render_widget(Paragraph::new(msg).style(theme.dim()), inner);
         return;
     }

@@ -43,6 +43,16 @@ impl UiState {
             },
             "live" => return Effect::Live,
             "history" | "migrations" => {
+                // `:history 6h`: only the last span (default 30 days).
+                if !arg.is_empty() {
+                    match crate::history::time::parse_span(&arg) {
+                        Ok(d) => self.history_since = d,
+                        Err(e) => {
+                            self.message = Some(e);
+                            return Effect::None;
+                        }
+                    }
+                }
                 self.view = View::History;
                 self.history_tab = if verb == "migrations" {
                     crate::ui::history::Tab::Migrations

@@ -101,6 +101,8 @@ pub struct UiState {
     pub graph_range: super::history::GraphRange,
     pub history_tab: super::history::Tab,
     pub history_selected: usize,
+    /// How far back the History view lists events.
+    pub history_since: std::time::Duration,
     pub host_selected: usize,
     pub rows: Vec<rows::RowRef>,
     /// VMs running fleet-wide, counted with the rows.
@@ -138,6 +140,7 @@ impl Default for UiState {
             graph_range: Default::default(),
             history_tab: Default::default(),
             history_selected: 0,
+            history_since: std::time::Duration::from_secs(30 * 86_400),
             host_selected: 0,
             rows: Vec::new(),
             running: 0,

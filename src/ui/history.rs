@@ -205,7 +205,7 @@ pub fn draw_view(
         .border_style(theme.border(true))
         .title(Span::styled(
             format!(
-                " History · last {} · {tabs} · Tab: next · :history 6h · Esc: back ",
+                " History · last {} · {tabs} · Tab: next · Esc: back ",
                 humantime::format_duration(ui.history_since)
             ),
             theme.title(),

@@ -231,7 +231,7 @@ fn main() -> ExitCode {
             } else {
                 print!("{}", report::table(&fleet));
             }
-            if report::any_up(&fleet) {
+            if fleet.hosts_up() > 0 {
                 ExitCode::SUCCESS
             } else {
                 ExitCode::from(1)

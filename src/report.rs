@@ -1,7 +1,6 @@
 //! `fleetwatch snapshot`: the fleet as one JSON document or a plain table, for scripts and for
 //! people without a full-screen terminal.
 
-use crate::collection::LinkState;
 use crate::model::storage::{is_shared, source_label};
 use crate::model::{Fleet, Vm};
 use crate::ui::format::{bytes, percent, rate};
@@ -145,8 +144,4 @@ pub fn table(fleet: &Fleet) -> String {
         ));
     }
     out
-}
-
-pub fn any_up(fleet: &Fleet) -> bool {
-    fleet.hosts.iter().any(|h| h.link == LinkState::Up)
 }

@@ -113,7 +113,7 @@ pub fn plan(fleet: &Fleet, uuids: &[String], kind: ActionKind, cx: &PlanContext)
                 kind.name()
             ));
         }
-        risks(&mut p, fleet, vm, cx);
+        risks(&mut p, vm, cx);
     }
     if let ActionKind::Migrate {
         to, copy_storage, ..
@@ -132,7 +132,7 @@ pub fn plan(fleet: &Fleet, uuids: &[String], kind: ActionKind, cx: &PlanContext)
     p
 }
 
-fn risks(p: &mut Plan, fleet: &Fleet, vm: &Vm, cx: &PlanContext) {
+fn risks(p: &mut Plan, vm: &Vm, cx: &PlanContext) {
     let n = &vm.name;
     if vm.flags.contains(&Kind::Unbacked) {
         p.risks
@@ -162,7 +162,6 @@ fn risks(p: &mut Plan, fleet: &Fleet, vm: &Vm, cx: &PlanContext) {
             None => format!("{n} has no snapshot"),
         });
     }
-    let _ = fleet;
 }
 
 fn migration_checks(

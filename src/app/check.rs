@@ -13,7 +13,7 @@ pub const UNKNOWN: u8 = 3;
 
 /// The exit code and status word for a fleet's findings.
 pub fn status(fleet: &Fleet) -> (u8, &'static str) {
-    if !fleet.hosts.iter().any(|h| h.link == LinkState::Up) {
+    if fleet.hosts_up() == 0 {
         return (UNKNOWN, "unknown");
     }
     if fleet

@@ -68,11 +68,10 @@ impl UiState {
     }
 
     /// Action keys outside any pane.
-    pub(crate) fn action_key(&mut self, action: &Action, fleet: &Fleet) -> Option<Effect> {
+    pub(crate) fn action_key(&mut self, action: &Action) -> Option<Effect> {
         if self.view != View::Vms || self.overlay != Overlay::None {
             return None;
         }
-        let direct = |c: char| -> Option<Effect> { Some(Effect::ActionKey(c)) };
         match action {
             Action::Mark => {
                 if let Some(u) = self.selected_uuid().map(str::to_owned) {
@@ -86,10 +85,7 @@ impl UiState {
                 self.overlay = Overlay::Menu;
                 Some(Effect::None)
             }
-            Action::Act(c) => {
-                let _ = fleet;
-                direct(*c)
-            }
+            Action::Act(c) => Some(Effect::ActionKey(*c)),
             _ => None,
         }
     }

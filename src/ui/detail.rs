@@ -10,6 +10,7 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 use ratatui::Frame;
+use std::borrow::Cow;
 use std::collections::VecDeque;
 
 const TICKS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
@@ -113,12 +114,13 @@ pub fn draw(
     // Each graph ends with the newest value and the scale it is drawn against.
     let w = inner.width.saturating_sub(9 + 20) as usize;
     let graph = match ui.graph_range.query() {
+        // Live: drawn straight from the model, no copy per frame.
         None => fleet.series(&vm.uuid).map(|s| {
             (
-                s.cpu_percent.clone(),
-                s.memory_bytes.clone(),
-                s.disk_bps.clone(),
-                s.net_bps.clone(),
+                Cow::Borrowed(&s.cpu_percent),
+                Cow::Borrowed(&s.memory_bytes),
+                Cow::Borrowed(&s.disk_bps),
+                Cow::Borrowed(&s.net_bps),
             )
         }),
         Some((level, _)) => cx
@@ -128,9 +130,11 @@ pub fn draw(
             .filter(|(u, l, _)| u == &vm.uuid && *l == level)
             .map(|(_, _, pts)| {
                 let col = |get: fn(&Point) -> Option<f64>| {
-                    pts.iter()
-                        .map(|p| get(p).unwrap_or(0.0) as f32)
-                        .collect::<VecDeque<f32>>()
+                    Cow::Owned(
+                        pts.iter()
+                            .map(|p| get(p).unwrap_or(0.0) as f32)
+                            .collect::<VecDeque<f32>>(),
+                    )
                 };
                 (
                     col(|p| p.cpu),

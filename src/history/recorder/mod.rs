@@ -56,9 +56,6 @@ fn placed(vm: &Vm) -> Placed {
     }
 }
 
-/// Finds out who did something: fleetwatch's own action log answers for its actions.
-pub type ActorLookup = Box<dyn Fn(&str, &str, i64) -> Option<String> + Send>;
-
 pub struct Recorder {
     conn: Connection,
     me: Holder,
@@ -82,7 +79,6 @@ pub struct Recorder {
     last_raw: HashMap<i64, i64>,
     last_renew: i64,
     last_maintenance: i64,
-    pub actor_of: Option<ActorLookup>,
 }
 
 #[derive(Debug)]
@@ -190,7 +186,6 @@ impl Recorder {
             last_raw: HashMap::new(),
             last_renew: now_ms,
             last_maintenance: now_ms,
-            actor_of: None,
         })
     }
 
@@ -279,9 +274,6 @@ impl Recorder {
     }
 
     fn actor(&self, host: usize, uuid: &str, kind: &str, at: i64) -> String {
-        if let Some(a) = self.actor_of.as_ref().and_then(|f| f(uuid, kind, at)) {
-            return a;
-        }
         if let Some(a) = self.own_action(uuid, kind, at) {
             return a;
         }

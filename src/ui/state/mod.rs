@@ -286,7 +286,7 @@ impl UiState {
             {
                 return effect;
             }
-            if let Some(effect) = self.action_key(&action, fleet) {
+            if let Some(effect) = self.action_key(&action) {
                 return effect;
             }
         }

@@ -1,0 +1,233 @@
+//! The lab as the tests see it: hosts.env, the binary, and a TUI under tmux.
+
+use serde_json::Value;
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+pub struct Lab {
+    env: HashMap<String, String>,
+}
+
+impl Lab {
+    pub fn load() -> Lab {
+        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/lab/run/hosts.env");
+        let text = std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("{}: {e}; run `make lab-up` first", path.display()));
+        let env = text
+            .lines()
+            .filter(|l| !l.starts_with('#'))
+            .filter_map(|l| l.split_once('='))
+            .map(|(k, v)| (k.to_owned(), v.replace("\\ ", " ")))
+            .collect();
+        Lab { env }
+    }
+    pub fn get(&self, k: &str) -> &str {
+        self.env
+            .get(k)
+            .unwrap_or_else(|| panic!("hosts.env lacks {k}"))
+    }
+    pub fn hosts(&self) -> usize {
+        self.get("LAB_HOSTS").parse().unwrap()
+    }
+    pub fn name(&self, n: usize) -> String {
+        self.get(&format!("LAB_NAME_{n}")).to_owned()
+    }
+    pub fn uri(&self, n: usize) -> String {
+        self.get(&format!("LAB_URI_{n}")).to_owned()
+    }
+    pub fn guests(&self, n: usize) -> Vec<String> {
+        self.get(&format!("LAB_GUESTS_{n}"))
+            .split_whitespace()
+            .map(str::to_owned)
+            .collect()
+    }
+    pub fn config(&self) -> String {
+        self.get("LAB_CONFIG").to_owned()
+    }
+    pub fn pid(&self, n: usize) -> String {
+        let out = self.script(&["pid", &n.to_string()]);
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    }
+    pub fn script(&self, args: &[&str]) -> Output {
+        let out = Command::new(self.get("LAB_SCRIPT"))
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "lab.sh {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out
+    }
+    pub fn virsh(&self, n: usize, args: &[&str]) -> Output {
+        let out = Command::new("timeout")
+            .args(["60", "virsh", "-c", &self.uri(n)])
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "virsh {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out
+    }
+    /// Where a guest is now: guests may have moved in an earlier test.
+    pub fn host_of(&self, guest: &str) -> usize {
+        (1..=self.hosts())
+            .find(|&n| {
+                let out = self.virsh(n, &["list", "--name"]);
+                String::from_utf8_lossy(&out.stdout)
+                    .lines()
+                    .any(|l| l.trim() == guest)
+            })
+            .unwrap_or_else(|| panic!("{guest} runs nowhere"))
+    }
+}
+
+pub fn fleetwatch() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_fleetwatch"));
+    c.env(
+        "XDG_STATE_HOME",
+        std::env::temp_dir().join("fleetwatch-e2e"),
+    );
+    c
+}
+
+pub fn snapshot(lab: &Lab) -> Value {
+    snapshot_of(&lab.config())
+}
+
+/// `snapshot --json` on any config.
+pub fn snapshot_of(config: &str) -> Value {
+    let out = fleetwatch()
+        .args(["--config", config, "snapshot", "--json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "snapshot: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// The TUI in a tmux session of its own, killed when dropped.
+pub struct Tui {
+    session: String,
+}
+
+impl Tui {
+    pub fn start(lab: &Lab, w: u16, h: u16) -> Tui {
+        let hosts = lab.hosts();
+        Tui::start_with(&lab.config(), w, h, "all hosts up", move |s| {
+            s.contains(&format!("hosts {hosts}/{hosts}"))
+        })
+    }
+    /// The TUI on any config, started once `ready` holds for its screen.
+    pub fn start_with(
+        config: &str,
+        w: u16,
+        h: u16,
+        what: &str,
+        ready: impl Fn(&str) -> bool,
+    ) -> Tui {
+        let session = format!("fw-e2e-{}", std::process::id());
+        let bin = env!("CARGO_BIN_EXE_fleetwatch");
+        // A history store of the test's own, not the machine's.
+        let data = format!("/tmp/fleetwatch-e2e-data-{}", std::process::id());
+        let cmd = format!(
+            "XDG_STATE_HOME=/tmp/fleetwatch-e2e XDG_DATA_HOME={data} {bin} --config {config}"
+        );
+        let ok = Command::new("tmux")
+            .args([
+                "new-session",
+                "-d",
+                "-s",
+                &session,
+                "-x",
+                &w.to_string(),
+                "-y",
+                &h.to_string(),
+                &cmd,
+            ])
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "tmux did not start");
+        let t = Tui { session };
+        t.wait_for(what, Duration::from_secs(30), ready);
+        t
+    }
+    pub fn screen(&self) -> String {
+        let out = Command::new("tmux")
+            .args(["capture-pane", "-p", "-t", &self.session])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+    pub fn keys(&self, keys: &[&str]) {
+        Command::new("tmux")
+            .args(["send-keys", "-t", &self.session])
+            .args(keys)
+            .status()
+            .unwrap();
+    }
+    /// Waits until `pred` holds for the screen; returns how long that took.
+    pub fn wait_for(&self, what: &str, limit: Duration, pred: impl Fn(&str) -> bool) -> Duration {
+        let start = Instant::now();
+        loop {
+            let s = self.screen();
+            if pred(&s) {
+                return start.elapsed();
+            }
+            assert!(
+                start.elapsed() < limit,
+                "after {limit:?} still waiting for {what}; screen:\n{s}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+    /// The line of the hosts pane for a host.
+    pub fn host_line(&self, name: &str) -> String {
+        self.screen()
+            .lines()
+            .find(|l| l.contains(&format!(" {name} ")))
+            .unwrap_or_default()
+            .to_owned()
+    }
+}
+
+impl Drop for Tui {
+    /// Ends the session and waits for fleetwatch to be gone (it releases its history lease on
+    /// the way out), so the next test starts clean.
+    fn drop(&mut self) {
+        let pid = Command::new("tmux")
+            .args(["display-message", "-p", "-t", &self.session, "#{pane_pid}"])
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+            .unwrap_or_default();
+        let _ = Command::new("tmux")
+            .args(["kill-session", "-t", &self.session])
+            .status();
+        let end = Instant::now() + Duration::from_secs(5);
+        while !pid.is_empty()
+            && std::path::Path::new(&format!("/proc/{pid}")).exists()
+            && Instant::now() < end
+        {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+pub fn vm<'a>(doc: &'a Value, name: &str) -> &'a Value {
+    doc["vms"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["name"] == name)
+        .unwrap_or_else(|| panic!("{name} not in {doc}"))
+}

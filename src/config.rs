@@ -231,6 +231,11 @@ impl Config {
                     h.uri
                 )));
             }
+            if let Err(e) = crate::collection::transport::prepare(&h.uri) {
+                return Err(ConfigError(format!(
+                    "{shown}, line {line}: [[host]] uri: {e}"
+                )));
+            }
             h.uri = resolve_test_uri(&h.uri, &base);
             hosts.push(h);
         }
@@ -310,6 +315,14 @@ mod tests {
         let c = parse("[[host]]\nname = \"a\"\nuri = \"qemu:///system\"\n").unwrap();
         assert_eq!(c.poll, PollConfig::default());
         assert_eq!(c.hosts[0].tags, Vec::<String>::new());
+    }
+
+    #[test]
+    fn an_ssh_uri_that_asks_for_a_terminal_is_refused() {
+        let e =
+            parse("[[host]]\nname = \"a\"\nuri = \"qemu+ssh://h/system?no_tty=0\"\n").unwrap_err();
+        assert!(e.0.contains("line 1") && e.0.contains("no_tty=0"), "{e}");
+        assert!(parse("[[host]]\nname = \"a\"\nuri = \"qemu+ssh://h/system\"\n").is_ok());
     }
 
     #[test]

@@ -136,8 +136,19 @@ fn load(cli: &Cli) -> Result<(Config, Option<demo::Demo>), ConfigError> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let code = run(cli);
+    // ssh processes libvirt started for connections must not outlive fleetwatch (cron `check`
+    // runs would pile them up under init).
+    fleetwatch::collection::children::end_all();
+    code
+}
+
+fn run(cli: Cli) -> ExitCode {
     let _ = color_eyre::install();
-    init_logging(log_path(&cli));
+    let log = log_path(&cli);
+    init_logging(log.clone());
+    // What libvirt, libxml2 and ssh write to fd 2 while hosts are polled goes to the log.
+    let quiet = || app::stderr::Redirect::to(log.as_deref()).ok();
     let (mut config, _demo) = match load(&cli) {
         Ok(c) => c,
         Err(e) => {
@@ -177,7 +188,11 @@ fn main() -> ExitCode {
                 }
                 return ExitCode::from(app::check::UNKNOWN);
             }
-            let fleet = match app::snapshot::collect(&config, 1).await {
+            let collected = {
+                let _quiet = quiet();
+                app::snapshot::collect(&config, 1).await
+            };
+            let fleet = match collected {
                 Ok(f) => f,
                 Err(e) => {
                     println!("FLEETWATCH UNKNOWN - cannot start collectors: {e}");
@@ -213,7 +228,11 @@ fn main() -> ExitCode {
         Some(Command::At { time, json }) => app::cli::at(&config, &time, json),
         Some(Command::Audit { json }) => app::cli::audit(&config, json),
         Some(Command::Snapshot { json }) => rt.block_on(async {
-            let fleet = match app::snapshot::collect(&config, 2).await {
+            let collected = {
+                let _quiet = quiet();
+                app::snapshot::collect(&config, 2).await
+            };
+            let fleet = match collected {
                 Ok(f) => f,
                 Err(e) => {
                     eprintln!("fleetwatch: {e}");
@@ -248,7 +267,11 @@ fn main() -> ExitCode {
                 (false, false, n) => format!("actions on {n} host(s)"),
             };
             let mode = mode.as_str();
-            match rt.block_on(app::tui::run(config, mode, cli.wall)) {
+            let result = {
+                let _quiet = quiet();
+                rt.block_on(app::tui::run(config, mode, cli.wall))
+            };
+            match result {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
                     eprintln!("fleetwatch: {e}");

@@ -102,7 +102,7 @@ fn gather(rx: &mut UnboundedReceiver<Message>, d: Duration) -> Vec<(Instant, usi
             Ok(m) => {
                 let what = match m.update {
                     Update::Sample(_) => "sample".to_owned(),
-                    Update::Link { state, error } => {
+                    Update::Link { state, error, .. } => {
                         format!("{}:{}", state.label(), error.unwrap_or_default())
                     }
                     Update::Action(a) => format!("action:{a:?}"),

@@ -248,6 +248,7 @@ fn host_down_and_up_are_events_and_changes_after_a_gap_are_unknown() {
                 update: Update::Link {
                     state: LinkState::Down,
                     error: Some("Connection refused".into()),
+                    retry: None,
                 },
             },
             s(3),

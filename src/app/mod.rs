@@ -6,6 +6,7 @@ pub mod acting;
 pub mod check;
 pub mod cli;
 pub mod snapshot;
+pub mod stderr;
 pub mod terminal;
 pub mod tui;
 
@@ -26,7 +27,14 @@ use tokio::sync::mpsc::UnboundedSender;
 pub fn apply(fleet: &mut Fleet, m: Message) {
     match m.update {
         Update::Sample(s) => fleet.apply(m.host, &s),
-        Update::Link { state, error } => fleet.set_link(m.host, state, error),
+        Update::Link {
+            state,
+            error,
+            retry,
+        } => {
+            fleet.set_link(m.host, state, error);
+            fleet.set_retry(m.host, retry);
+        }
         Update::Action(_) => {}
     }
 }

@@ -30,6 +30,7 @@ pub fn enter() -> std::io::Result<Guard> {
     let previous = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
         restore();
+        super::stderr::restore();
         previous(info);
     }));
     enable_raw_mode()?;

@@ -48,10 +48,11 @@ pub struct LibvirtConnector {
 impl Connector for LibvirtConnector {
     fn connect(&self, uri: &str) -> Result<Box<dyn Source>, String> {
         let writable = self.writable.contains(uri);
+        let opened = super::transport::prepare(uri).map_err(|e| e.to_string())?;
         let conn = if writable {
-            Connect::open(Some(uri))
+            Connect::open(Some(&opened))
         } else {
-            Connect::open_read_only(Some(uri))
+            Connect::open_read_only(Some(&opened))
         }
         .map_err(|e| libvirt_error(&e))?;
         if is_remote(uri) {

@@ -1,6 +1,8 @@
 //! Collection: threads that own libvirt connections and send whole host snapshots. Nothing here
 //! runs on the UI task, and nothing the UI does can block on a hypervisor.
 
+pub mod children;
+pub mod diagnose;
 pub mod domxml;
 pub mod executor;
 pub mod ffi;
@@ -8,6 +10,7 @@ pub mod libvirt;
 pub mod snapshots;
 pub mod stats;
 pub mod supervisor;
+pub mod transport;
 
 use crate::model::sample::HostSample;
 use std::sync::Once;
@@ -54,8 +57,18 @@ pub enum Update {
     Link {
         state: LinkState,
         error: Option<String>,
+        /// For a host that is down: which attempt failed and when the next one starts.
+        retry: Option<Retry>,
     },
     Action(crate::actions::ActionUpdate),
+}
+
+/// A down host's reconnection schedule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Retry {
+    /// Consecutive failed attempts, this one included.
+    pub attempts: u32,
+    pub at: Instant,
 }
 
 /// What a collector thread tells the app about host number `host` (its index in the config).

@@ -4,7 +4,8 @@
 //! reconnects with exponential back-off. A hung host therefore never delays another host or the UI.
 
 use super::executor::Actor;
-use super::{Connector, LinkState, Message, Source, Update};
+use super::transport::{self, Transport};
+use super::{children, Connector, LinkState, Message, Retry, Source, Update};
 use crate::actions::{ActionRequest, ActionUpdate};
 use crate::model::sample::HostSample;
 use std::sync::atomic::AtomicBool;
@@ -207,7 +208,19 @@ impl Supervisor {
     }
 
     fn link(&self, state: LinkState, error: Option<String>) -> bool {
-        self.emit(Update::Link { state, error })
+        self.emit(Update::Link {
+            state,
+            error,
+            retry: None,
+        })
+    }
+
+    /// A connection given up while a call hangs keeps its ssh process alive (the worker thread
+    /// is stuck inside libvirt); ending that process also frees the thread.
+    fn abandon(&self) {
+        if Transport::of(&self.uri) == Transport::Ssh {
+            children::end_for_host(transport::host(&self.uri));
+        }
     }
 
     fn wait(&self, d: Duration) -> Woke {
@@ -220,6 +233,7 @@ impl Supervisor {
 
     fn run(self) {
         let mut backoff = self.timing.backoff_start;
+        let mut attempts = 0u32;
         let mut worker: Option<Worker> = None;
         if !self.link(LinkState::Connecting, None) {
             return;
@@ -238,6 +252,7 @@ impl Supervisor {
                     match self.poll(w, started) {
                         Ok(sample) => {
                             backoff = self.timing.backoff_start;
+                            attempts = 0;
                             if !self.emit(Update::Sample(Box::new(sample))) {
                                 return;
                             }
@@ -259,7 +274,16 @@ impl Supervisor {
                     }
                 }
             };
-            if !self.link(LinkState::Down, Some(failure)) {
+            attempts = attempts.saturating_add(1);
+            let retry = Retry {
+                attempts,
+                at: Instant::now() + backoff,
+            };
+            if !self.emit(Update::Link {
+                state: LinkState::Down,
+                error: Some(failure),
+                retry: Some(retry),
+            }) {
                 return;
             }
             match self.wait(backoff) {
@@ -305,10 +329,13 @@ impl Supervisor {
             }
             Ok(Reply::ConnectFailed(e)) => Err(e),
             Ok(Reply::Polled(_)) => Err("collector protocol error".into()),
-            Err(RecvTimeoutError::Timeout) => Err(format!(
-                "no answer to connect within {}",
-                humantime::format_duration(self.timing.timeout)
-            )),
+            Err(RecvTimeoutError::Timeout) => {
+                self.abandon();
+                Err(format!(
+                    "no answer to connect within {}",
+                    humantime::format_duration(self.timing.timeout)
+                ))
+            }
             Err(RecvTimeoutError::Disconnected) => {
                 Err("collector thread died while connecting".into())
             }
@@ -325,6 +352,7 @@ impl Supervisor {
         loop {
             let now = Instant::now();
             if now >= deadline {
+                self.abandon();
                 return Err(format!(
                     "no answer within {}; reconnecting",
                     humantime::format_duration(self.timing.timeout)

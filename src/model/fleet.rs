@@ -7,7 +7,7 @@ use super::rates::ratio;
 use super::sample::{HostInfo, HostSample, LocalStats, NodeCpu, VmState};
 use super::series::{sum, Series};
 pub use super::vm::Vm;
-use crate::collection::LinkState;
+use crate::collection::{LinkState, Retry};
 use crate::config::HostConfig;
 use chrono::{DateTime, Utc};
 use std::collections::{BTreeMap, HashMap};
@@ -33,6 +33,10 @@ pub struct Host {
     pub tags: Vec<String>,
     pub link: LinkState,
     pub error: Option<String>,
+    /// When the link entered its present state (wall clock, for people and JSON).
+    pub state_since: Option<DateTime<Utc>>,
+    /// For a down host: failed attempts so far and when the next one starts.
+    pub retry: Option<Retry>,
     pub info: Option<Arc<HostInfo>>,
     pub last_sample_at: Option<Instant>,
     pub last_sample_wall: Option<DateTime<Utc>>,
@@ -55,6 +59,8 @@ impl Host {
             tags: c.tags.clone(),
             link: LinkState::Connecting,
             error: None,
+            state_since: Some(Utc::now()),
+            retry: None,
             info: None,
             last_sample_at: None,
             last_sample_wall: None,
@@ -132,6 +138,9 @@ impl Fleet {
         if h.link == state && h.error == error {
             return;
         }
+        if h.link != state {
+            h.state_since = Some(Utc::now());
+        }
         h.link = state;
         h.error = error;
         if state == LinkState::Down {
@@ -144,6 +153,16 @@ impl Fleet {
             h.totals.net_bps = None;
         }
         self.generation += 1;
+    }
+
+    /// A down host's reconnection schedule, as its supervisor last reported it.
+    pub fn set_retry(&mut self, host: usize, retry: Option<Retry>) {
+        if let Some(h) = self.hosts.get_mut(host) {
+            if h.retry != retry {
+                h.retry = retry;
+                self.generation += 1;
+            }
+        }
     }
 
     /// Merges one host's poll. Rates use the monotonic times of this and the previous sample.
@@ -165,8 +184,12 @@ impl Fleet {
             vms.insert(d.uuid.clone(), vm);
         }
         h.vms = vms;
+        if h.link != LinkState::Up {
+            h.state_since = Some(s.wall);
+        }
         h.link = LinkState::Up;
         h.error = None;
+        h.retry = None;
         h.info = Some(s.info.clone());
         h.last_sample_at = Some(s.taken);
         h.last_sample_wall = Some(s.wall);

@@ -218,7 +218,7 @@ impl Recorder {
 
     fn write(&mut self, m: &Message, now_ms: i64) -> rusqlite::Result<()> {
         match &m.update {
-            Update::Link { state, error } => {
+            Update::Link { state, error, .. } => {
                 self.fleet.set_link(m.host, *state, error.clone());
                 if *state != LinkState::Connecting {
                     self.host_state(m.host, *state, error.as_deref(), now_ms)?;

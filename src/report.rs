@@ -14,12 +14,23 @@ pub fn json(fleet: &Fleet, shared: &[String], taken_at: DateTime<Utc>, now: Inst
         .iter()
         .map(|h| {
             let info = h.info.as_deref();
+            let why = h
+                .error
+                .as_deref()
+                .and_then(|e| crate::collection::diagnose::explain(&h.uri, e));
+            let retry = h.retry.filter(|_| h.link == crate::collection::LinkState::Down);
             json!({
                 "name": h.name,
-                "uri": h.uri,
+                "uri": crate::collection::transport::redact(&h.uri),
+                "transport": crate::collection::transport::Transport::of(&h.uri).label(),
                 "tags": h.tags,
                 "state": h.link.label(),
+                "state_since": h.state_since.map(|t| t.to_rfc3339_opts(SecondsFormat::Secs, true)),
                 "error": h.error,
+                "reason": why.as_ref().map(|w| &w.reason),
+                "next_step": why.as_ref().map(|w| &w.next),
+                "attempts": retry.map(|r| r.attempts),
+                "next_retry_s": retry.map(|r| r.at.saturating_duration_since(now).as_secs_f64()),
                 "hostname": info.map(|i| &i.hostname),
                 "cpus": info.map(|i| i.cpus),
                 "memory_bytes": info.map(|i| i.memory_bytes),

@@ -43,11 +43,11 @@ fn down_hosts(fleet: &Fleet) -> Vec<String> {
         .iter()
         .filter(|h| h.link != LinkState::Up)
         .map(|h| {
-            format!(
-                "{}: {}",
-                h.name,
-                h.error.as_deref().unwrap_or("not answering")
-            )
+            let raw = h.error.as_deref().unwrap_or("not answering");
+            match crate::collection::diagnose::explain(&h.uri, raw) {
+                Some(x) => format!("{}: {} ({raw}); {}", h.name, x.reason, x.next),
+                None => format!("{}: {raw}", h.name),
+            }
         })
         .collect()
 }

@@ -19,6 +19,7 @@ pub enum Cause {
     TlsFilesMissing,
     DaemonNotRunning,
     LinkLost,
+    FileUnreadable,
 }
 
 /// A failure explained: what happened, and what to do about it.
@@ -102,6 +103,13 @@ fn cause_of(raw: &str) -> Option<Cause> {
             ],
         ),
         (Cause::Refused, &["Connection refused"]),
+        (
+            Cause::FileUnreadable,
+            &[
+                "failed to parse xml document",
+                "failed to load external entity",
+            ],
+        ),
         (
             Cause::Timeout,
             &[
@@ -212,6 +220,10 @@ pub fn explain(uri: &str, raw: &str) -> Option<Explained> {
             format!("libvirtd is not running on {host}"),
             "start libvirtd (or virtqemud) there; the login itself worked".to_owned(),
         ),
+        Cause::FileUnreadable => (
+            "the driver's XML file cannot be read".to_owned(),
+            "check that the file in the URI exists, is readable and is libvirt XML".to_owned(),
+        ),
         Cause::LinkLost => (
             format!("connection to {host} was lost"),
             "fleetwatch reconnects with back-off (F5 retries now)".to_owned(),
@@ -297,6 +309,17 @@ mod tests {
         )
         .unwrap();
         assert!(e.next.contains("listen_tls"), "{e:?}");
+    }
+
+    #[test]
+    fn a_missing_test_driver_file_is_named() {
+        assert_eq!(
+            cause(
+                "test:///x/nope.xml",
+                "XML error: failed to parse xml document '/x/nope.xml'"
+            ),
+            Some(Cause::FileUnreadable)
+        );
     }
 
     #[test]

@@ -153,10 +153,24 @@ pub fn draw(f: &mut Frame, area: Rect, fleet: &Fleet, ui: &UiState, theme: Theme
                     .last_sample_at
                     .map(|t| format!(" (last data {} ago)", age(now.saturating_duration_since(t))))
                     .unwrap_or_default();
-                let e = h.error.as_deref().unwrap_or("unreachable");
+                // The cause in plain words where it is a known one; the whole text, the next
+                // step and the retry time are in the host detail (Enter).
+                let raw = h.error.as_deref().unwrap_or("unreachable");
+                let e = crate::collection::diagnose::explain(&h.uri, raw)
+                    .map_or_else(|| raw.to_owned(), |x| x.reason);
+                let retry = h
+                    .retry
+                    .map(|r| {
+                        let s = r.at.saturating_duration_since(now).as_secs_f64().ceil();
+                        format!(" · retry in {s}s")
+                    })
+                    .unwrap_or_default();
                 // Cut with an ellipsis, so a clipped error does not read as a whole one.
                 let room = w.saturating_sub(spans.iter().map(Span::width).sum());
-                spans.push(Span::styled(fit(&format!("{e}{a}"), room), theme.bad()));
+                spans.push(Span::styled(
+                    fit(&format!("{e}{retry}{a}"), room),
+                    theme.bad(),
+                ));
             }
             LinkState::Connecting => spans.push(Span::styled(
                 format!("connecting to {}", h.uri),

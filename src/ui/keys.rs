@@ -59,7 +59,7 @@ pub const HELP: &[(&str, &str)] = &[
     ),
     (
         "Enter  i",
-        "host: only its VMs (again: all) · VM: detail · i: detail pane",
+        "host: its detail (Enter there: only its VMs) · VM: detail",
     ),
     (
         "f",

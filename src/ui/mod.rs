@@ -6,6 +6,7 @@ pub mod findings;
 pub mod format;
 pub mod help;
 pub mod history;
+pub mod host_detail;
 pub mod hosts;
 pub mod keys;
 pub mod rows;
@@ -129,6 +130,9 @@ pub fn draw(f: &mut Frame, fleet: &Fleet, ui: &mut UiState, cx: &Context) {
     draw_footer(f, footer, ui, cx.theme);
     actions::draw_running(f, body, &ui.actions_running, cx.theme);
     actions::draw_overlay(f, area, ui, fleet, cx.theme);
+    if let Overlay::Host(i) = ui.overlay {
+        host_detail::draw(f, body, fleet, i, cx.theme, cx.now);
+    }
     if ui.overlay == Overlay::Help {
         // The whole screen: at 80x24 every key still fits.
         help::draw(f, area, cx.theme, &ui.action_keys);

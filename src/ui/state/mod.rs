@@ -21,12 +21,16 @@ pub enum Focus {
 pub enum Overlay {
     None,
     Help,
-    Filter { before: String },
+    Filter {
+        before: String,
+    },
     Command(String),
     Menu,
     Target(super::actions::TargetForm),
     Snapshot(super::actions::SnapshotForm),
     Confirm(Box<crate::actions::confirm::Pane>),
+    /// The detail of host number N.
+    Host(usize),
 }
 
 /// What the main area shows.
@@ -277,6 +281,9 @@ impl UiState {
                 _ => Effect::None,
             };
         }
+        if let Some(effect) = self.host_detail_key(&action, fleet) {
+            return effect;
+        }
         if let Some(effect) = self.pane_key(&action, fleet) {
             return effect;
         }
@@ -344,11 +351,12 @@ impl UiState {
                     Focus::Vms => Focus::Hosts,
                 }
             }
-            Action::Enter => match self.focus {
-                Focus::Hosts => self.toggle_host(self.host_selected),
-                Focus::Vms => self.show_detail = !self.show_detail,
-            },
-            Action::ToggleDetail => self.show_detail = !self.show_detail,
+            Action::Enter | Action::ToggleDetail if self.focus == Focus::Hosts => {
+                if self.host_selected < fleet.hosts.len() {
+                    self.overlay = Overlay::Host(self.host_selected);
+                }
+            }
+            Action::Enter | Action::ToggleDetail => self.show_detail = !self.show_detail,
             Action::Findings => {
                 self.view = View::Findings;
                 self.overlay = Overlay::None;
@@ -428,7 +436,7 @@ impl UiState {
         self.view = View::Vms;
     }
 
-    fn toggle_host(&mut self, h: usize) {
+    pub(crate) fn toggle_host(&mut self, h: usize) {
         self.host_filter = if self.host_filter == Some(h) {
             None
         } else {
@@ -448,7 +456,8 @@ impl UiState {
             | Overlay::Command(_)
             | Overlay::Menu
             | Overlay::Target(_)
-            | Overlay::Snapshot(_) => {}
+            | Overlay::Snapshot(_)
+            | Overlay::Host(_) => {}
             Overlay::Confirm(_) => self.message = Some("cancelled: nothing was done".into()),
             Overlay::None if self.actions_running.iter().any(|r| r.result.is_some()) => {
                 // Finished actions leave the corner first; running ones stay.

@@ -1,0 +1,174 @@
+//! The host detail (Enter or `i` on a host): how it is reached, its state since when, the whole
+//! error with what to do next, when the next attempt starts, and what it runs. The hosts pane
+//! has one line per host; this is where the full story goes.
+
+use super::format::{age, bytes};
+use super::keys::Action;
+use super::state::{Effect, Overlay, UiState};
+use super::theme::Theme;
+use crate::collection::diagnose;
+use crate::collection::transport::{self, Transport};
+use crate::collection::LinkState;
+use crate::model::fleet::Host;
+use crate::model::Fleet;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
+use ratatui::Frame;
+use std::time::Instant;
+
+impl UiState {
+    /// Keys while the host detail is open: Esc closes, Enter narrows the table to the host,
+    /// F5 retries now, ↑↓ step to the next host. Quit still quits.
+    pub(crate) fn host_detail_key(&mut self, action: &Action, fleet: &Fleet) -> Option<Effect> {
+        let Overlay::Host(i) = self.overlay else {
+            return None;
+        };
+        let n = fleet.hosts.len();
+        Some(match action {
+            Action::Quit => return None,
+            Action::Back | Action::ToggleDetail => {
+                self.overlay = Overlay::None;
+                Effect::None
+            }
+            Action::Enter => {
+                self.overlay = Overlay::None;
+                self.toggle_host(i);
+                Effect::None
+            }
+            Action::Refresh => {
+                self.message = Some(format!(
+                    "retrying {} now",
+                    fleet.hosts.get(i).map_or("?", |h| h.name.as_str())
+                ));
+                Effect::PollNow
+            }
+            Action::Up | Action::Down if n > 0 => {
+                let next = if *action == Action::Up {
+                    i.saturating_sub(1)
+                } else {
+                    (i + 1).min(n - 1)
+                };
+                self.host_selected = next;
+                self.overlay = Overlay::Host(next);
+                Effect::None
+            }
+            _ => Effect::None,
+        })
+    }
+}
+
+fn row<'a>(label: &'a str, value: String, style: ratatui::style::Style) -> Line<'a> {
+    Line::from(vec![
+        Span::raw(format!("{label:<11}")),
+        Span::styled(value, style),
+    ])
+}
+
+/// The text of the detail, one entry per line (wrapped when drawn).
+pub fn lines<'a>(h: &'a Host, theme: Theme, now: Instant) -> Vec<Line<'a>> {
+    let plain = theme.plain();
+    let via = Transport::of(&h.uri);
+    let mut out = vec![
+        row("uri", transport::redact(&h.uri), plain),
+        row("transport", via.label().to_owned(), plain),
+    ];
+    let since = h.state_since.map_or(String::new(), |t| {
+        let ago = (chrono::Utc::now() - t).to_std().unwrap_or_default();
+        format!(
+            " since {} ({} ago)",
+            crate::history::time::show(t),
+            age(ago)
+        )
+    });
+    out.push(row(
+        "state",
+        format!("{}{since}", h.link.label().to_uppercase()),
+        theme.link(h.link),
+    ));
+    if let Some(e) = &h.error {
+        if let Some(x) = diagnose::explain(&h.uri, e) {
+            out.push(row("why", x.reason, theme.bad()));
+            out.push(row("next", x.next, plain));
+        }
+        out.push(row("error", e.clone(), theme.bad()));
+    }
+    if let Some(r) = h.retry.filter(|_| h.link == LinkState::Down) {
+        let secs = r.at.saturating_duration_since(now).as_secs_f64().ceil() as u64;
+        out.push(row(
+            "retry",
+            format!("attempt {} failed; next in {secs}s (F5: now)", r.attempts),
+            theme.warn(),
+        ));
+    }
+    if let Some(t) = h.last_sample_at {
+        out.push(row(
+            "last data",
+            format!("{} ago", age(now.saturating_duration_since(t))),
+            plain,
+        ));
+    }
+    if let Some(i) = h.info.as_deref() {
+        out.push(row(
+            "host",
+            format!(
+                "{} · {} cpus {} MHz {} · {}",
+                i.hostname,
+                i.cpus,
+                i.mhz,
+                i.cpu_model,
+                bytes(Some(i.memory_bytes))
+            ),
+            plain,
+        ));
+        out.push(row(
+            "versions",
+            format!(
+                "libvirt {} · {} {}",
+                i.libvirt_version, i.driver, i.hypervisor_version
+            ),
+            plain,
+        ));
+    }
+    if let Some(us) = h.poll_micros {
+        out.push(row("poll", format!("{:.1} ms", us as f64 / 1000.0), plain));
+    }
+    out.push(row(
+        "vms",
+        format!("{} running of {}", h.totals.running, h.totals.vms),
+        plain,
+    ));
+    out.push(Line::styled(
+        "Enter: only its VMs · F5: retry now · ↑↓: other host · Esc: close",
+        theme.dim(),
+    ));
+    out
+}
+
+pub fn draw(f: &mut Frame, area: Rect, fleet: &Fleet, i: usize, theme: Theme, now: Instant) {
+    let Some(h) = fleet.hosts.get(i) else { return };
+    let w = area.width.min(100);
+    let body = lines(h, theme, now);
+    // Room for wrapped lines: a generous estimate, clipped to the screen.
+    let inner_w = w.saturating_sub(2).max(1) as usize;
+    let needed: usize = body
+        .iter()
+        .map(|l| l.width().div_ceil(inner_w).max(1))
+        .sum();
+    let hgt = (needed as u16 + 2).min(area.height);
+    let r = Rect {
+        x: area.x + (area.width - w) / 2,
+        y: area.y + (area.height - hgt) / 2,
+        width: w,
+        height: hgt,
+    };
+    f.render_widget(Clear, r);
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(theme.border(true))
+        .title(Span::styled(format!(" Host {} ", h.name), theme.title()));
+    f.render_widget(
+        Paragraph::new(body).block(block).wrap(Wrap { trim: false }),
+        r,
+    );
+}

@@ -162,6 +162,13 @@ impl Tui {
         t.wait_for(what, Duration::from_secs(30), ready);
         t
     }
+    /// Whether the program still runs (its tmux session ends when it exits).
+    pub fn alive(&self) -> bool {
+        Command::new("tmux")
+            .args(["has-session", "-t", &self.session])
+            .output()
+            .is_ok_and(|o| o.status.success())
+    }
     pub fn screen(&self) -> String {
         let out = Command::new("tmux")
             .args(["capture-pane", "-p", "-t", &self.session])

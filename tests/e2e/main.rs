@@ -6,3 +6,4 @@
 
 mod fleet;
 mod lab;
+mod remote;

@@ -124,8 +124,15 @@ pub(crate) fn duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::E
             f.write_str("a duration string such as \"2s\", \"500ms\" or \"1m\"")
         }
         fn visit_str<E: de::Error>(self, s: &str) -> Result<Duration, E> {
-            humantime::parse_duration(s)
-                .map_err(|e| E::custom(format!("invalid duration {s:?}: {e} (write e.g. \"2s\")")))
+            let d = humantime::parse_duration(s).map_err(|e| {
+                E::custom(format!("invalid duration {s:?}: {e} (write e.g. \"2s\")"))
+            })?;
+            if d > crate::history::time::MAX_SPAN {
+                return Err(E::custom(format!(
+                    "duration {s:?} is longer than 100 years"
+                )));
+            }
+            Ok(d)
         }
     }
     d.deserialize_str(V)
@@ -203,6 +210,24 @@ impl Config {
         if raw.poll.timeout < Duration::from_secs(1) {
             return Err(fail("timeout", "must be at least 1s".into()));
         }
+        for (key, d) in [
+            ("interval", raw.poll.interval),
+            ("timeout", raw.poll.timeout),
+        ] {
+            if d > Duration::from_secs(3600) {
+                return Err(fail(key, "must be at most 1h".into()));
+            }
+        }
+        if raw.poll.timeout < raw.poll.interval {
+            // A host would be given up for dead before its next poll is even due.
+            return Err(fail(
+                "timeout",
+                format!(
+                    "must be at least the interval ({}), or a host is down before it is late",
+                    humantime::format_duration(raw.poll.interval)
+                ),
+            ));
+        }
         if raw.poll.slow_stats_every == 0 {
             return Err(fail("slow_stats_every", "must be 1 or more".into()));
         }
@@ -219,7 +244,8 @@ impl Config {
                     "{shown}, line {line}: [[host]] name: must not be empty"
                 )));
             }
-            if hosts.iter().any(|o: &HostConfig| o.name == h.name) {
+            let same = |a: &str, b: &str| a.trim().to_lowercase() == b.trim().to_lowercase();
+            if hosts.iter().any(|o: &HostConfig| same(&o.name, &h.name)) {
                 return Err(ConfigError(format!(
                     "{shown}, line {line}: [[host]] name: {:?} is used by two hosts; names must be unique",
                     h.name
@@ -240,8 +266,11 @@ impl Config {
             hosts.push(h);
         }
         let mut policy = raw.policy;
-        if policy.max_vcpu_overcommit.is_nan() || policy.max_vcpu_overcommit <= 0.0 {
-            return Err(fail("max_vcpu_overcommit", "must be above 0".into()));
+        if !policy.max_vcpu_overcommit.is_finite() || policy.max_vcpu_overcommit <= 0.0 {
+            return Err(fail(
+                "max_vcpu_overcommit",
+                "must be a number above 0 (not inf or nan)".into(),
+            ));
         }
         policy.resolve(&base);
         let mut history = raw.history;

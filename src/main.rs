@@ -182,9 +182,9 @@ fn run(cli: Cli) -> ExitCode {
             if !errors.is_empty() {
                 if json {
                     let doc = serde_json::json!({"status": "unknown", "findings": [], "problems": errors});
-                    println!("{doc}");
+                    fleetwatch::outln!("{doc}");
                 } else {
-                    println!("FLEETWATCH UNKNOWN - cannot check: {}", errors.join("; "));
+                    fleetwatch::outln!("FLEETWATCH UNKNOWN - cannot check: {}", errors.join("; "));
                 }
                 return ExitCode::from(app::check::UNKNOWN);
             }
@@ -195,14 +195,14 @@ fn run(cli: Cli) -> ExitCode {
             let fleet = match collected {
                 Ok(f) => f,
                 Err(e) => {
-                    println!("FLEETWATCH UNKNOWN - cannot start collectors: {e}");
+                    fleetwatch::outln!("FLEETWATCH UNKNOWN - cannot start collectors: {e}");
                     return ExitCode::from(app::check::UNKNOWN);
                 }
             };
             if json {
-                println!("{}", serde_json::to_string_pretty(&app::check::json(&fleet)).unwrap_or_default());
+                fleetwatch::outln!("{}", serde_json::to_string_pretty(&app::check::json(&fleet)).unwrap_or_default());
             } else {
-                print!("{}", app::check::text(&fleet));
+                fleetwatch::out!("{}", app::check::text(&fleet));
             }
             ExitCode::from(app::check::status(&fleet).0)
         }),
@@ -246,9 +246,9 @@ fn run(cli: Cli) -> ExitCode {
                     chrono::Utc::now(),
                     std::time::Instant::now(),
                 );
-                println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+                fleetwatch::outln!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
             } else {
-                print!("{}", report::table(&fleet));
+                fleetwatch::out!("{}", report::table(&fleet));
             }
             if fleet.hosts_up() > 0 {
                 ExitCode::SUCCESS

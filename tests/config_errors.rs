@@ -114,3 +114,67 @@ fn the_binary_exits_2_with_the_message() {
     let e = String::from_utf8_lossy(&out.stderr);
     assert!(e.contains("no config at") && e.contains("--demo"), "{e}");
 }
+
+#[test]
+fn values_that_cannot_work_are_refused_with_their_key() {
+    let cases = [
+        (
+            "[poll]\ntimeout = \"500000000000y\"\n",
+            "longer than 100 years",
+        ),
+        ("[poll]\ninterval = \"2h\"\n", "interval"),
+        (
+            "[poll]\ninterval = \"5s\"\ntimeout = \"2s\"\n",
+            "at least the interval",
+        ),
+        (
+            "[policy]\nmax_vcpu_overcommit = inf\n",
+            "max_vcpu_overcommit",
+        ),
+        (
+            "[policy]\nmax_vcpu_overcommit = nan\n",
+            "max_vcpu_overcommit",
+        ),
+        (
+            "[[history.rollup]]\nevery = \"1h\"\nkeep = \"30m\"\n",
+            "shorter than its every",
+        ),
+    ];
+    for (text, want) in cases {
+        let e = err(&format!("{text}{HOST}"));
+        assert!(e.contains(want), "{text:?}: {e}");
+        assert!(e.contains("/cfg/fw.toml"), "names the file: {e}");
+    }
+}
+
+#[test]
+fn host_names_that_differ_only_by_case_or_spaces_are_one_name() {
+    for other in ["A", "a ", " a"] {
+        let t = format!("{HOST}[[host]]\nname = \"{other}\"\nuri = \"qemu:///system\"\n");
+        let e = err(&t);
+        assert!(e.contains("used by two hosts"), "{other:?}: {e}");
+    }
+}
+
+#[test]
+fn an_absurd_timeout_is_an_error_not_a_crash() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("c.toml");
+    std::fs::write(&p, format!("[poll]\ntimeout = \"500000000000y\"\n{HOST}")).unwrap();
+    for cmd in [vec!["snapshot"], vec!["check"]] {
+        let out = Command::new(env!("CARGO_BIN_EXE_fleetwatch"))
+            .args(["--config", p.to_str().unwrap()])
+            .args(&cmd)
+            .env("XDG_STATE_HOME", dir.path())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!stderr.contains("panicked"), "{cmd:?}: {stderr}");
+        assert!(
+            matches!(out.status.code(), Some(2 | 3)),
+            "{cmd:?}: {:?} {stderr}",
+            out.status
+        );
+        assert!(stderr.contains("timeout"), "{cmd:?}: {stderr}");
+    }
+}

@@ -142,7 +142,7 @@ pub fn history(config: &Config, a: &HistoryArgs) -> ExitCode {
     };
     events.reverse();
     if a.json {
-        println!("{}", serde_json::json!({ "events": events }));
+        crate::outln!("{}", serde_json::json!({ "events": events }));
     } else {
         for e in &events {
             let place = match (&e.from_host, &e.to_host) {
@@ -153,7 +153,7 @@ pub fn history(config: &Config, a: &HistoryArgs) -> ExitCode {
                 .duration_s
                 .map(|d| format!(" ({d:.1}s)"))
                 .unwrap_or_default();
-            println!(
+            crate::outln!(
                 "{}  {:<14} {:<24} {:<24} {:<10} {}{took}",
                 e.at,
                 e.kind,
@@ -197,13 +197,13 @@ pub fn at(config: &Config, when: &str, json: bool) -> ExitCode {
         for h in doc["hosts"].as_array_mut().into_iter().flatten() {
             h["sample_age_s"] = serde_json::Value::Null;
         }
-        println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+        crate::outln!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
     } else {
-        println!(
+        crate::outln!(
             "fleet as of {} (historical)\n",
             crate::history::time::show(t)
         );
-        print!("{}", crate::report::table(&fleet));
+        crate::out!("{}", crate::report::table(&fleet));
     }
     ExitCode::SUCCESS
 }
@@ -218,11 +218,11 @@ pub fn audit(config: &Config, json: bool) -> ExitCode {
         Err(e) => return fail(&e, 1),
     };
     if json {
-        println!("{}", serde_json::json!({ "actions": records }));
+        crate::outln!("{}", serde_json::json!({ "actions": records }));
         return ExitCode::SUCCESS;
     }
     for r in &records {
-        println!(
+        crate::outln!(
             "{}  {:<8} {:<10} {:<20} {:<14} {:<16} {}{}",
             r.at,
             r.phase,

@@ -5,6 +5,7 @@
 pub mod acting;
 pub mod check;
 pub mod cli;
+pub mod out;
 pub mod snapshot;
 pub mod stderr;
 pub mod terminal;

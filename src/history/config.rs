@@ -97,6 +97,15 @@ impl HistoryConfig {
                     humantime::format_duration(prev)
                 ));
             }
+            if r.keep < r.every {
+                // Its points would be deleted before one of them is complete.
+                return Err(format!(
+                    "rollup {} keep {} is shorter than its every {}",
+                    i + 1,
+                    humantime::format_duration(r.keep),
+                    humantime::format_duration(r.every)
+                ));
+            }
             prev = r.every;
         }
         if self.sample_every < Duration::from_secs(1) {

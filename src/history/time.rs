@@ -4,9 +4,17 @@
 use chrono::{DateTime, Local, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc};
 use std::time::Duration;
 
+/// The longest span anyone means: a century. Longer ones overflow the clock arithmetic
+/// (a moment 300,000 years back does not exist for chrono) and are typing mistakes anyway.
+pub const MAX_SPAN: Duration = Duration::from_secs(100 * 365 * 86_400);
+
 pub fn parse_span(s: &str) -> Result<Duration, String> {
-    humantime::parse_duration(s.trim())
-        .map_err(|e| format!("{s:?} is not a span of time like 6h, 30m or 2d: {e}"))
+    let d = humantime::parse_duration(s.trim())
+        .map_err(|e| format!("{s:?} is not a span of time like 6h, 30m or 2d: {e}"))?;
+    if d > MAX_SPAN {
+        return Err(format!("{s:?} is longer than 100 years"));
+    }
+    Ok(d)
 }
 
 pub fn parse_moment(s: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, String> {
@@ -19,7 +27,10 @@ pub fn parse_moment(s: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, String
         .or_else(|| t.strip_suffix("ago").map(str::trim));
     if let Some(span) = ago {
         let d = parse_span(span)?;
-        return Ok(now - chrono::Duration::from_std(d).map_err(|e| e.to_string())?);
+        return chrono::Duration::from_std(d)
+            .ok()
+            .and_then(|d| now.checked_sub_signed(d))
+            .ok_or_else(|| format!("{s:?} is before any time fleetwatch can show"));
     }
     if let Ok(x) = DateTime::parse_from_rfc3339(t) {
         return Ok(x.with_timezone(&Utc));
@@ -65,6 +76,17 @@ pub fn show(t: DateTime<Utc>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn absurd_spans_are_refused_not_panicked_on() {
+        let now = Utc::now();
+        for s in ["-300000y", "300000y ago", "-99999999999999y"] {
+            assert!(parse_moment(s, now).is_err(), "{s}");
+        }
+        assert!(parse_span("300000y").unwrap_err().contains("100 years"));
+        assert!(parse_span("500000000000y").is_err());
+        assert!(parse_moment("-99y", now).is_ok());
+    }
 
     #[test]
     fn moments() {

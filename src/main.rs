@@ -147,12 +147,11 @@ fn run(cli: Cli) -> ExitCode {
     let _ = color_eyre::install();
     let log = log_path(&cli);
     init_logging(log.clone());
-    // What libvirt, libxml2 and ssh write to fd 2 while hosts are polled goes to the log.
-    let quiet = || app::stderr::Redirect::to(log.as_deref()).ok();
+
     let (mut config, _demo) = match load(&cli) {
         Ok(c) => c,
         Err(e) => {
-            eprintln!("fleetwatch: {e}");
+            fleetwatch::errln!("fleetwatch: {e}");
             // For `check`, a broken config is "could not check" to the monitoring system.
             let code = if matches!(cli.command, Some(Command::Check { .. })) {
                 app::check::UNKNOWN
@@ -162,13 +161,21 @@ fn run(cli: Cli) -> ExitCode {
             return ExitCode::from(code);
         }
     };
+    // What libvirt, libxml2 and ssh write to fd 2 goes to the log from the first connection to
+    // the exit (threads of given-up connections may still be retrying on the way out); our own
+    // messages reach the user through errln!.
+    let polls = matches!(
+        cli.command,
+        None | Some(Command::Check { .. } | Command::Snapshot { .. })
+    );
+    let _quiet = polls.then(|| app::stderr::Redirect::to(log.as_deref()).ok());
     let rt = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
     {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("fleetwatch: cannot start: {e}");
+            fleetwatch::errln!("fleetwatch: cannot start: {e}");
             return ExitCode::from(1);
         }
     };
@@ -188,10 +195,7 @@ fn run(cli: Cli) -> ExitCode {
                 }
                 return ExitCode::from(app::check::UNKNOWN);
             }
-            let collected = {
-                let _quiet = quiet();
-                app::snapshot::collect(&config, 1).await
-            };
+            let collected = app::snapshot::collect(&config, 1).await;
             let fleet = match collected {
                 Ok(f) => f,
                 Err(e) => {
@@ -228,14 +232,11 @@ fn run(cli: Cli) -> ExitCode {
         Some(Command::At { time, json }) => app::cli::at(&config, &time, json),
         Some(Command::Audit { json }) => app::cli::audit(&config, json),
         Some(Command::Snapshot { json }) => rt.block_on(async {
-            let collected = {
-                let _quiet = quiet();
-                app::snapshot::collect(&config, 2).await
-            };
+            let collected = app::snapshot::collect(&config, 2).await;
             let fleet = match collected {
                 Ok(f) => f,
                 Err(e) => {
-                    eprintln!("fleetwatch: {e}");
+                    fleetwatch::errln!("fleetwatch: {e}");
                     return ExitCode::from(1);
                 }
             };
@@ -267,14 +268,11 @@ fn run(cli: Cli) -> ExitCode {
                 (false, false, n) => format!("actions on {n} host(s)"),
             };
             let mode = mode.as_str();
-            let result = {
-                let _quiet = quiet();
-                rt.block_on(app::tui::run(config, mode, cli.wall))
-            };
+            let result = rt.block_on(app::tui::run(config, mode, cli.wall));
             match result {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
-                    eprintln!("fleetwatch: {e}");
+                    fleetwatch::errln!("fleetwatch: {e}");
                     ExitCode::from(1)
                 }
             }

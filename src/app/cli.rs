@@ -48,7 +48,7 @@ pub async fn record(config: &Config) -> ExitCode {
         Ok(c) => c,
         Err(e) => return fail(&e.to_string(), 1),
     };
-    eprintln!(
+    crate::errln!(
         "fleetwatch: recording {} host(s) into {}",
         config.hosts.len(),
         path.display()
@@ -66,14 +66,14 @@ pub async fn record(config: &Config) -> ExitCode {
             Some(m) = rx.recv() => match rec.record(&m, chrono::Utc::now().timestamp_millis()) {
                 Ok(()) => {
                     if failing {
-                        eprintln!("fleetwatch: writing history again");
+                        crate::errln!("fleetwatch: writing history again");
                         failing = false;
                     }
                 }
                 Err(RecordError::LostLease) => return fail("another recorder took over this history; stopping", 1),
                 Err(e) => {
                     if !failing {
-                        eprintln!("fleetwatch: cannot write {}: {e}; will retry", path.display());
+                        crate::errln!("fleetwatch: cannot write {}: {e}; will retry", path.display());
                         failing = true;
                     }
                 }
@@ -87,7 +87,7 @@ pub async fn record(config: &Config) -> ExitCode {
 }
 
 fn fail(msg: &str, code: u8) -> ExitCode {
-    eprintln!("fleetwatch: {msg}");
+    crate::errln!("fleetwatch: {msg}");
     ExitCode::from(code)
 }
 
@@ -238,7 +238,7 @@ pub fn audit(config: &Config, json: bool) -> ExitCode {
         );
     }
     if records.is_empty() {
-        eprintln!(
+        crate::errln!(
             "no actions recorded in {}",
             crate::actions::audit::describe(&target).display()
         );

@@ -63,6 +63,23 @@ impl Drop for Redirect {
     }
 }
 
+/// Writes to the user's standard error, also while fd 2 goes to the log.
+pub fn write(text: &str) {
+    let saved = SAVED.lock().unwrap_or_else(|p| p.into_inner());
+    let result = match saved.as_ref().map(|fd| fd.try_clone()) {
+        Some(Ok(fd)) => std::fs::File::from(fd).write_all(text.as_bytes()),
+        _ => std::io::stderr().write_all(text.as_bytes()),
+    };
+    // Nowhere left to say it: the text is in the log file when logging works.
+    let _ = result;
+}
+
+/// `eprintln!` that reaches the user while fd 2 goes to the log.
+#[macro_export]
+macro_rules! errln {
+    ($($arg:tt)*) => { $crate::app::stderr::write(&format!("{}\n", format_args!($($arg)*))) };
+}
+
 /// Whether fd 2 is redirected now.
 pub fn redirected() -> bool {
     SAVED.lock().map(|s| s.is_some()).unwrap_or(false)

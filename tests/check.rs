@@ -51,9 +51,10 @@ fn demo_check_lists_every_kind_on_the_right_vms() {
     // Approved once, expired: by the inventory (by name) and by its own metadata.
     assert!(has(&doc, "unapproved", Some("test-jdoe"), None));
     assert!(has(&doc, "unapproved", Some("gitlab-01"), None));
-    // Approved by UUID in the inventory, backed by a test-driver snapshot.
+    // Approved by UUID in the inventory; its only evidence is a test-driver snapshot, which
+    // is not a backup unless snapshots_count_as_backup says so.
     assert!(!has(&doc, "unapproved", Some("dev-kmueller"), None));
-    assert!(!has(&doc, "unbacked", Some("dev-kmueller"), None));
+    assert!(has(&doc, "unbacked", Some("dev-kmueller"), None));
     // Backed by the catalog; another only by failed runs since an old good one.
     assert!(!has(&doc, "unbacked", Some("cache-redis-01"), None));
     assert!(has(&doc, "unbacked", Some("cache-redis-02"), None));

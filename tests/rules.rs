@@ -263,12 +263,21 @@ fn unbacked_by_newest_evidence_and_age_edge_with_group_override() {
 }
 
 #[test]
-fn a_snapshot_is_backup_evidence() {
+fn a_snapshot_is_backup_evidence_only_when_the_policy_says_so() {
     let mut d = vm("u1", "snap", VmState::Running, ok_approval(None), None);
     let mut cfg = (**d.config.as_ref().unwrap()).clone();
     cfg.newest_snapshot = Some(("nightly".into(), now() - Duration::hours(2)));
     d.config = Some(Arc::new(cfg));
-    let found = evaluate(&fleet(&[vec![d]]), &policy(), &Inputs::default(), now());
+    let f = fleet(&[vec![d]]);
+    // By default an internal snapshot lives on the VM's own disks: no backup.
+    let found = evaluate(&f, &policy(), &Inputs::default(), now());
+    assert_eq!(kinds(&found, "snap"), vec![Kind::Unbacked], "{found:#?}");
+    assert!(detail(&found, "snap", Kind::Unbacked).contains("snapshots_count_as_backup"));
+    let p = PolicyConfig {
+        snapshots_count_as_backup: true,
+        ..policy()
+    };
+    let found = evaluate(&f, &p, &Inputs::default(), now());
     assert!(found.is_empty(), "{found:#?}");
 }
 

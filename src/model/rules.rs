@@ -50,7 +50,8 @@ pub fn evaluate(
         }
         let group = approval.best().and_then(|(a, _)| a.group.clone());
         if catalog_ok {
-            if let Some(why) = unbacked(vm, inputs, policy.backup_max_age(group.as_deref()), now) {
+            let max_age = policy.backup_max_age(group.as_deref());
+            if let Some(why) = unbacked(vm, inputs, policy, max_age, now) {
                 push(Kind::Unbacked, Some(vm), None, why);
             }
         }
@@ -247,13 +248,16 @@ pub fn approval_of(vm: &Vm, inputs: &Inputs, now: DateTime<Utc>) -> Approvals {
 fn unbacked(
     vm: &Vm,
     inputs: &Inputs,
+    policy: &PolicyConfig,
     max_age: std::time::Duration,
     now: DateTime<Utc>,
 ) -> Option<String> {
     let cfg = vm.config.as_deref();
     let mut evidence: Vec<(DateTime<Utc>, String)> = Vec::new();
-    if let Some((name, t)) = cfg.and_then(|c| c.newest_snapshot.clone()) {
-        evidence.push((t, format!("snapshot {name:?}")));
+    if policy.snapshots_count_as_backup {
+        if let Some((name, t)) = cfg.and_then(|c| c.newest_snapshot.clone()) {
+            evidence.push((t, format!("snapshot {name:?}")));
+        }
     }
     if let Some(b) = inputs.catalog().and_then(|c| c.newest(&vm.uuid, &vm.name)) {
         let at = if b.location.is_empty() {
@@ -272,7 +276,8 @@ fn unbacked(
     let max = chrono::Duration::from_std(max_age).unwrap_or(chrono::Duration::MAX);
     let limit = age(max_age);
     match evidence.into_iter().max_by_key(|(t, _)| *t) {
-        None => Some(format!("no backup evidence: no snapshot, not in the catalog, no backup metadata (max age {limit})")),
+        None if policy.snapshots_count_as_backup => Some(format!("no backup evidence: no snapshot, not in the catalog, no backup metadata (max age {limit})")),
+        None => Some(format!("no backup evidence: not in the catalog, no backup metadata (max age {limit}; snapshots do not count: snapshots_count_as_backup = false)")),
         Some((t, _)) if now - t <= max => None,
         Some((t, src)) => {
             let a = (now - t).to_std().map(age).unwrap_or_default();

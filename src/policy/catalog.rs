@@ -39,22 +39,30 @@ const KEEP_BAD: usize = 5;
 
 impl Catalog {
     pub fn load(path: &Path) -> Result<Catalog, InputError> {
-        let text = std::fs::read_to_string(path).map_err(|e| InputError {
+        // Bytes, not a string: one line a broken hook wrote in another encoding is one bad
+        // line, not the loss of the whole catalog.
+        let bytes = std::fs::read(path).map_err(|e| InputError {
             file: path.to_path_buf(),
             line: None,
             reason: format!("cannot read: {e}"),
         })?;
-        Ok(Catalog::parse(&text))
+        Ok(Catalog::parse_bytes(&bytes))
     }
 
     pub fn parse(text: &str) -> Catalog {
+        Catalog::parse_bytes(text.as_bytes())
+    }
+
+    pub fn parse_bytes(bytes: &[u8]) -> Catalog {
         let mut c = Catalog::default();
-        for (i, line) in text.lines().enumerate() {
+        for (i, raw) in bytes.split(|b| *b == b'\n').enumerate() {
             let n = i + 1;
-            if line.trim().is_empty() {
+            let line = std::str::from_utf8(raw)
+                .map_err(|e| format!("not UTF-8 (byte {})", e.valid_up_to() + 1));
+            if line.as_ref().is_ok_and(|l| l.trim().is_empty()) {
                 continue;
             }
-            match read_line(line) {
+            match line.and_then(read_line) {
                 Ok((key_uuid, key_name, backup, ok)) => {
                     if !ok {
                         c.failed_runs += 1;
@@ -117,10 +125,10 @@ fn read_line(line: &str) -> Result<Parsed, String> {
     let completed_at = parse_when(&r.completed_at).map_err(|e| format!("completed_at: {e}"))?;
     Ok((
         r.uuid.map(|u| u.to_ascii_lowercase()),
-        r.vm,
+        r.vm.map(|v| crate::sanitize::clean(&v)),
         Backup {
             completed_at,
-            location: r.location,
+            location: crate::sanitize::clean(&r.location),
             line: 0,
         },
         ok,
@@ -153,5 +161,20 @@ mod tests {
         );
         assert!(c.bad_lines[1].1.contains("yesterday"));
         assert!(c.newest("x", "x").is_none());
+    }
+
+    #[test]
+    fn a_line_in_another_encoding_is_one_bad_line() {
+        let mut bytes =
+            b"{\"vm\": \"a\", \"completed_at\": \"2026-11-20T02:00:00Z\", \"status\": \"ok\"}\n"
+                .to_vec();
+        bytes.extend_from_slice(b"{\"vm\": \"caf\xe9\", \"completed_at\": \"2026-11-20T02:00:00Z\", \"status\": \"ok\"}\n");
+        bytes.extend_from_slice(b"{\"vm\": \"b\", \"completed_at\": \"2026-11-21T02:00:00Z\", \"status\": \"ok\", \"location\": \"\\u001b]52;c;AAAA\\u0007s3://x\"}\n");
+        let c = Catalog::parse_bytes(&bytes);
+        assert_eq!((c.ok_lines, c.bad_count), (2, 1));
+        assert_eq!(c.bad_lines[0].0, 2);
+        assert!(c.bad_lines[0].1.contains("UTF-8"), "{:?}", c.bad_lines);
+        assert!(c.newest("", "a").is_some() && c.newest("", "b").is_some());
+        assert!(!c.newest("", "b").unwrap().location.contains('\u{1b}'));
     }
 }

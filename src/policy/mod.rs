@@ -37,6 +37,10 @@ pub struct PolicyConfig {
     pub backup_max_age: Duration,
     #[serde(default = "default_overcommit")]
     pub max_vcpu_overcommit: f64,
+    /// Whether a libvirt snapshot counts as backup evidence. Off by default: an internal
+    /// snapshot lives on the same disks as the VM and dies with them.
+    #[serde(default)]
+    pub snapshots_count_as_backup: bool,
     /// Per service group settings, `[policy.group.NAME]`.
     #[serde(default)]
     pub group: BTreeMap<String, GroupPolicy>,
@@ -67,6 +71,7 @@ impl Default for PolicyConfig {
             backup_catalog: None,
             backup_max_age: DEFAULT_BACKUP_MAX_AGE,
             max_vcpu_overcommit: DEFAULT_MAX_VCPU_OVERCOMMIT,
+            snapshots_count_as_backup: false,
             group: BTreeMap::new(),
             severity: BTreeMap::new(),
         }

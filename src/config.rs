@@ -147,8 +147,10 @@ pub(crate) fn opt_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Dur
 pub struct ConfigError(pub String);
 
 impl fmt::Display for ConfigError {
+    /// The message quotes the file's own text (TOML errors show the line), which may hold
+    /// escape sequences: shown sanitized, never raw.
     fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(&crate::sanitize::clean_multiline(&self.0))
     }
 }
 impl std::error::Error for ConfigError {}

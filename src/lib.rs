@@ -13,4 +13,5 @@ pub mod model;
 pub mod policy;
 pub mod report;
 pub mod sanitize;
+pub mod text_table;
 pub mod ui;

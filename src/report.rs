@@ -3,6 +3,7 @@
 
 use crate::model::storage::{is_shared, source_label};
 use crate::model::{Fleet, Vm};
+use crate::text_table::Table;
 use crate::ui::format::{bytes, percent, rate};
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{json, Value};
@@ -114,37 +115,47 @@ fn vm_json(fleet: &Fleet, vm: &Vm, shared: &[String]) -> Value {
 
 /// The same facts as a table for a terminal.
 pub fn table(fleet: &Fleet) -> String {
-    let mut out = String::new();
-    out.push_str(&format!(
-        "{:<16} {:<10} {:>5} {:>4} {:>6} {:>9} {:>9}  {}\n",
-        "HOST", "STATE", "CPUS", "VMS", "CPU%", "MEM", "USED", "ERROR"
-    ));
+    let mut hosts = Table::new(&[
+        "HOST", "STATE", ">CPUS", ">VMS", ">CPU%", ">MEM", ">USED", "ERROR",
+    ]);
     for h in &fleet.hosts {
-        out.push_str(&format!(
-            "{:<16} {:<10} {:>5} {:>4} {:>6} {:>9} {:>9}  {}\n",
-            h.name,
-            h.link.label(),
-            h.cpus(),
-            h.totals.vms,
+        // A host that never answered has no size: "-", not 0.
+        let known = h.info.is_some();
+        let why = h.error.as_deref().map(|e| {
+            crate::collection::diagnose::explain(&h.uri, e)
+                .map_or_else(|| e.to_owned(), |x| format!("{}: {e}", x.reason))
+        });
+        hosts.row(vec![
+            h.name.clone(),
+            h.link.label().to_owned(),
+            if known {
+                h.cpus().to_string()
+            } else {
+                "-".into()
+            },
+            h.totals.vms.to_string(),
             percent(h.totals.cpu_percent),
-            bytes(Some(h.memory_bytes())),
+            if known {
+                bytes(Some(h.memory_bytes()))
+            } else {
+                "-".into()
+            },
             bytes(h.totals.memory_used),
-            h.error.as_deref().unwrap_or("")
-        ));
+            why.unwrap_or_default(),
+        ]);
     }
-    out.push('\n');
-    out.push_str(&format!(
-        "{:<24} {:<12} {:<8} {:>5} {:>6} {:>9} {:>9} {:>9} {:>9} {:>9}\n",
-        "VM", "HOST", "STATE", "VCPU", "CPU%", "MEM", "DISK-R", "DISK-W", "NET-RX", "NET-TX"
-    ));
-    let mut vms: Vec<&Vm> = fleet.vms().collect();
-    vms.sort_by(|a, b| (a.host, &a.name).cmp(&(b.host, &b.name)));
-    for vm in vms {
-        out.push_str(&format!(
-            "{:<24} {:<12} {:<8} {:>5} {:>6} {:>9} {:>9} {:>9} {:>9} {:>9}\n",
-            vm.name,
-            fleet.hosts[vm.host].name,
-            vm.state.label(),
+    let mut vms = Table::new(&[
+        "VM", "HOST", "STATE", ">VCPU", ">CPU%", ">MEM", ">DISK-R", ">DISK-W", ">NET-RX",
+        ">NET-TX", "FLAGS",
+    ]);
+    let mut list: Vec<&Vm> = fleet.vms().collect();
+    list.sort_by(|a, b| (a.host, &a.name).cmp(&(b.host, &b.name)));
+    for vm in list {
+        let flags: Vec<&str> = vm.flags.iter().map(|k| k.name()).collect();
+        vms.row(vec![
+            vm.name.clone(),
+            fleet.hosts[vm.host].name.clone(),
+            vm.state.label().to_owned(),
             vm.vcpus.map_or("-".into(), |v| v.to_string()),
             percent(vm.cpu_percent),
             bytes(vm.memory_bytes),
@@ -152,7 +163,8 @@ pub fn table(fleet: &Fleet) -> String {
             rate(vm.disk_write_bps),
             rate(vm.net_rx_bps),
             rate(vm.net_tx_bps),
-        ));
+            flags.join(","),
+        ]);
     }
-    out
+    format!("{}\n{}", hosts.render(), vms.render())
 }

@@ -14,19 +14,45 @@ pub fn is_hostile(c: char) -> bool {
         | '\u{2066}'..='\u{2069}')
 }
 
-/// Replaces hostile characters with U+FFFD so the operator sees that something was there.
+/// True for characters a terminal draws as nothing (or as a blank) although they are there:
+/// zero-width spaces and joiners, the byte order mark, line and paragraph separators, the soft
+/// hyphen, Hangul fillers. Left alone, `web-01` and `web\u{200B}-01` look identical.
+pub fn is_invisible(c: char) -> bool {
+    matches!(c,
+        '\u{00AD}'
+        | '\u{034F}'
+        | '\u{115F}' | '\u{1160}'
+        | '\u{180E}'
+        | '\u{200B}'..='\u{200D}'
+        | '\u{2028}' | '\u{2029}'
+        | '\u{2060}'..='\u{2064}'
+        | '\u{3164}'
+        | '\u{FEFF}'
+        | '\u{FFA0}')
+}
+
+/// Whether a cleaned string shows a character that was replaced or made visible.
+pub fn was_altered(s: &str) -> bool {
+    s.contains('\u{FFFD}') || s.contains("<U+")
+}
+
+/// Replaces hostile characters with U+FFFD so the operator sees that something was there, and
+/// shows invisible ones by their code (`<U+200B>`), so two names that differ never look alike.
 /// Tabs and newlines become spaces: a description is shown on one line.
 pub fn clean(s: &str) -> String {
-    if !s.chars().any(is_hostile) {
+    if !s.chars().any(|c| is_hostile(c) || is_invisible(c)) {
         return s.to_owned();
     }
-    s.chars()
-        .map(|c| match c {
-            '\t' | '\n' | '\r' => ' ',
-            c if is_hostile(c) => '\u{FFFD}',
-            c => c,
-        })
-        .collect()
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        match c {
+            '\t' | '\n' | '\r' => out.push(' '),
+            c if is_hostile(c) => out.push('\u{FFFD}'),
+            c if is_invisible(c) => out.push_str(&format!("<U+{:04X}>", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// Like [`clean`] but keeps line breaks, for multi-line text such as descriptions and errors
@@ -60,6 +86,20 @@ mod tests {
             let out = clean(&format!("a{c}b"));
             assert_eq!(out, "a\u{FFFD}b", "char {:?}", c as u32);
         }
+    }
+
+    #[test]
+    fn invisible_characters_are_shown_so_names_differ_visibly() {
+        for c in [
+            '\u{200B}', '\u{FEFF}', '\u{2028}', '\u{2029}', '\u{00AD}', '\u{3164}', '\u{115F}',
+        ] {
+            let out = clean(&format!("web{c}-01"));
+            assert_eq!(out, format!("web<U+{:04X}>-01", c as u32));
+            assert_ne!(out, "web-01");
+            assert!(was_altered(&out));
+        }
+        assert!(!was_altered("web-01"));
+        assert_ne!(clean("a\u{200B}b"), clean("a\u{200C}b"));
     }
 
     #[test]

@@ -222,3 +222,32 @@ fn a_broken_config_is_unknown_to_monitoring() {
     assert_eq!(code, 3, "{out}");
     assert!(out.contains("bad.toml"));
 }
+
+#[test]
+fn nothing_raw_from_the_policy_files_or_the_config_reaches_the_output() {
+    // A ghost named with escape sequences (OSC 0 retitles the terminal, OSC 52 writes the
+    // clipboard), and an old backup whose location carries ESC[2J.
+    let old = chrono::Utc::now() - chrono::Duration::days(9);
+    let d = fleet_dir(
+        "[[vm]]\nname = \"app-01\"\nowner = \"team\"\n[[vm]]\nname = \"gh\\u001b]0;pwned\\u0007\\u001b]52;c;AAAA\\u0007\"\nowner = \"x\"\n",
+        &format!(
+            "{{\"vm\": \"app-01\", \"completed_at\": \"{}\", \"status\": \"ok\", \"location\": \"s3://\\u001b[2Jb\"}}\n",
+            old.to_rfc3339()
+        ),
+    );
+    let (code, out) = run(&["--config", &cfg(d.path()), "check"]);
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("ghost") && out.contains("unbacked"), "{out}");
+    assert!(!out.contains('\u{1b}') && !out.contains('\u{7}'), "{out:?}");
+    // A config line with a raw escape, quoted back in the parse error.
+    std::fs::write(
+        d.path().join("bad.toml"),
+        "[poll]\ninterval = \u{1b}]0;pwned\u{7}\n",
+    )
+    .unwrap();
+    let bad = d.path().join("bad.toml");
+    let (code, out) = run(&["--config", bad.to_str().unwrap(), "check"]);
+    assert_eq!(code, 3, "{out}");
+    assert!(out.contains("bad.toml"), "{out}");
+    assert!(!out.contains('\u{1b}') && !out.contains('\u{7}'), "{out:?}");
+}

@@ -74,7 +74,8 @@ impl Pane {
                         self.message = Some(format!("cannot: {why}; nothing was done"));
                         return Outcome::Rejected;
                     } else if let Some(want) = &self.plan.typed {
-                        if &self.typed == want {
+                        if &self.typed == want || self.plan.typed_alt.as_ref() == Some(&self.typed)
+                        {
                             return Outcome::Confirmed;
                         }
                         self.message = Some(if self.typed.is_empty() {
@@ -122,6 +123,7 @@ mod tests {
             risks: vec![],
             refusals,
             typed,
+            typed_alt: None,
         }
     }
 
@@ -182,5 +184,26 @@ mod tests {
         typed(&mut p, "web-00");
         assert_eq!(p.key(Key::Enter), Outcome::Rejected);
         assert!(p.message.as_deref().unwrap().contains("read-only"));
+    }
+
+    #[test]
+    fn a_name_with_replaced_characters_can_be_confirmed_by_uuid_prefix() {
+        let mut pl = plan(ActionKind::ForceOff, 1, vec![]);
+        pl.vms[0].name = "web\u{FFFD}01".into();
+        pl.typed = Some(pl.vms[0].name.clone());
+        pl.typed_alt = Some("6c616267".into());
+        let mut p = Pane::new(pl.clone());
+        typed(&mut p, "web01");
+        assert_eq!(p.key(Key::Enter), Outcome::Rejected);
+        let mut p = Pane::new(pl.clone());
+        typed(&mut p, "6c616267");
+        assert_eq!(p.key(Key::Enter), Outcome::Confirmed);
+        let mut p = Pane::new(pl);
+        typed(&mut p, "web\u{FFFD}01");
+        assert_eq!(
+            p.key(Key::Enter),
+            Outcome::Confirmed,
+            "the name as displayed"
+        );
     }
 }

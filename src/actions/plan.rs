@@ -30,6 +30,9 @@ pub struct Plan {
     pub refusals: Vec<String>,
     /// What must be typed to confirm (the VM's name, or the number of VMs), if anything.
     pub typed: Option<String>,
+    /// Also accepted: the UUID's first 8 characters, for a name that held characters shown
+    /// replaced (nobody can type a U+FFFD from a keyboard).
+    pub typed_alt: Option<String>,
 }
 
 fn change(kind: &ActionKind, vm: &Vm, host: &str) -> String {
@@ -73,6 +76,7 @@ pub fn plan(fleet: &Fleet, uuids: &[String], kind: ActionKind, cx: &PlanContext)
         risks: Vec::new(),
         refusals: Vec::new(),
         typed: None,
+        typed_alt: None,
     };
     if cx.read_only {
         p.refusals
@@ -129,6 +133,9 @@ pub fn plan(fleet: &Fleet, uuids: &[String], kind: ActionKind, cx: &PlanContext)
     } else {
         None
     };
+    if vms.len() == 1 && kind.disruptive() && crate::sanitize::was_altered(&vms[0].name) {
+        p.typed_alt = Some(vms[0].uuid.chars().take(8).collect());
+    }
     p
 }
 

@@ -4,6 +4,7 @@
 use crate::collection::LinkState;
 use crate::model::findings::{Finding, Severity};
 use crate::model::Fleet;
+use crate::sanitize::clean;
 use serde_json::json;
 
 pub const OK: u8 = 0;
@@ -81,18 +82,23 @@ pub fn text(fleet: &Fleet) -> String {
             (Some(vm), None) => vm.clone(),
             (None, None) => "-".into(),
         };
-        out.push_str(&format!(
-            "{} {} {what}: {}\n",
+        // One line per finding, nothing raw: inventory keys and catalog text are the files'
+        // words, not ours.
+        out.push_str(&clean(&format!(
+            "{} {} {what}: {}",
             f.severity.name().to_uppercase(),
             f.kind,
             f.detail
-        ));
+        )));
+        out.push('\n');
     }
     for d in down_hosts(fleet) {
-        out.push_str(&format!("DOWN {d}\n"));
+        out.push_str(&clean(&format!("DOWN {d}")));
+        out.push('\n');
     }
     for p in &fleet.problems {
-        out.push_str(&format!("PROBLEM {p}\n"));
+        out.push_str(&clean(&format!("PROBLEM {p}")));
+        out.push('\n');
     }
     out
 }

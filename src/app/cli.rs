@@ -8,6 +8,7 @@ use crate::history::recorder::{RecordError, Recorder};
 use crate::history::store;
 use crate::history::time::{parse_moment, parse_span};
 use crate::model::Fleet;
+use crate::text_table::Table;
 use std::process::ExitCode;
 use tokio::sync::mpsc::unbounded_channel;
 
@@ -144,6 +145,7 @@ pub fn history(config: &Config, a: &HistoryArgs) -> ExitCode {
     if a.json {
         crate::outln!("{}", serde_json::json!({ "events": events }));
     } else {
+        let mut t = Table::new(&["WHEN", "EVENT", "VM", "WHERE", "ACTOR", "DETAIL"]);
         for e in &events {
             let place = match (&e.from_host, &e.to_host) {
                 (Some(f), Some(t)) => format!("{f} -> {t}"),
@@ -153,16 +155,16 @@ pub fn history(config: &Config, a: &HistoryArgs) -> ExitCode {
                 .duration_s
                 .map(|d| format!(" ({d:.1}s)"))
                 .unwrap_or_default();
-            crate::outln!(
-                "{}  {:<14} {:<24} {:<24} {:<10} {}{took}",
-                e.at,
-                e.kind,
-                e.vm.as_deref().unwrap_or("-"),
+            t.row(vec![
+                e.at.clone(),
+                e.kind.clone(),
+                e.vm.clone().unwrap_or_else(|| "-".into()),
                 place,
-                e.actor,
-                e.detail
-            );
+                e.actor.clone(),
+                format!("{}{took}", e.detail),
+            ]);
         }
+        crate::out!("{}", t.render());
     }
     ExitCode::SUCCESS
 }
@@ -221,21 +223,29 @@ pub fn audit(config: &Config, json: bool) -> ExitCode {
         crate::outln!("{}", serde_json::json!({ "actions": records }));
         return ExitCode::SUCCESS;
     }
+    let mut t = Table::new(&[
+        "WHEN", "PHASE", "ACTION", "VM", "HOST", "OPERATOR", "OUTCOME",
+    ]);
     for r in &records {
-        crate::outln!(
-            "{}  {:<8} {:<10} {:<20} {:<14} {:<16} {}{}",
-            r.at,
-            r.phase,
-            r.action,
-            r.vm.as_deref().unwrap_or("-"),
-            r.host.as_deref().unwrap_or("-"),
-            r.operator,
-            r.outcome.as_deref().unwrap_or(""),
-            r.error
-                .as_deref()
-                .map(|e| format!(": {e}"))
-                .unwrap_or_default()
-        );
+        t.row(vec![
+            r.at.clone(),
+            r.phase.clone(),
+            r.action.clone(),
+            r.vm.clone().unwrap_or_else(|| "-".into()),
+            r.host.clone().unwrap_or_else(|| "-".into()),
+            r.operator.clone(),
+            format!(
+                "{}{}",
+                r.outcome.as_deref().unwrap_or(""),
+                r.error
+                    .as_deref()
+                    .map(|e| format!(": {e}"))
+                    .unwrap_or_default()
+            ),
+        ]);
+    }
+    if !records.is_empty() {
+        crate::out!("{}", t.render());
     }
     if records.is_empty() {
         crate::errln!(

@@ -404,8 +404,13 @@ fn draw_confirm(f: &mut Frame, area: Rect, pane: &Pane, theme: Theme) {
         } else {
             "the VM's name"
         };
+        let or = p
+            .typed_alt
+            .as_ref()
+            .map(|u| format!(" or the UUID's start {u}"))
+            .unwrap_or_default();
         lines.push(Line::from(vec![
-            Span::raw(format!("Type {what} ({want}) to confirm: ")),
+            Span::raw(format!("Type {what} ({want}){or} to confirm: ")),
             Span::styled(format!("{}█", pane.typed), theme.selected()),
         ]));
     }

@@ -18,6 +18,10 @@ deps:
 	    echo "fleetwatch: install libvirt's development package (libvirt-dev or libvirt-devel) and pkg-config"; exit 1; \
 	  fi; \
 	fi
+	@command -v tmux >/dev/null || { echo "fleetwatch: tmux missing (terminal tests drive the TUI in it); installing it"; \
+	  if command -v apt-get >/dev/null; then DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q tmux || \
+	    { $(SUDO) apt-get update -q && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q tmux; }; \
+	  elif command -v dnf >/dev/null; then $(SUDO) dnf install -y tmux; fi; }
 	@command -v rustfmt >/dev/null && $(CARGO) clippy --version >/dev/null 2>&1 || \
 	  rustup component add rustfmt clippy
 

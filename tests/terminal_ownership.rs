@@ -155,3 +155,93 @@ fn a_config_that_lets_ssh_prompt_is_refused() {
         "{stderr}"
     );
 }
+
+/// A shell in a tmux session of its own, killed when dropped.
+struct Shell(String);
+
+impl Shell {
+    fn start(name: &str) -> Shell {
+        let s = Shell(format!("fw-{name}-{}", std::process::id()));
+        let ok = Command::new("tmux")
+            .args(["new-session", "-d", "-s", &s.0, "-x", "100", "-y", "30"])
+            .arg("bash --norc --noprofile")
+            .status()
+            .unwrap();
+        assert!(ok.success(), "tmux is needed for this test");
+        s
+    }
+    fn send(&self, keys: &[&str]) {
+        Command::new("tmux")
+            .args(["send-keys", "-t", &self.0])
+            .args(keys)
+            .status()
+            .unwrap();
+    }
+    fn screen(&self) -> String {
+        let o = Command::new("tmux")
+            .args(["capture-pane", "-p", "-t", &self.0])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    }
+    fn wait(&self, what: &str, pred: impl Fn(&str) -> bool) {
+        let end = Instant::now() + Duration::from_secs(30);
+        loop {
+            let s = self.screen();
+            if pred(&s) {
+                return;
+            }
+            assert!(Instant::now() < end, "waiting for {what}:\n{s}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for Shell {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux")
+            .args(["kill-session", "-t", &self.0])
+            .status();
+    }
+}
+
+#[test]
+fn ctrl_z_and_sigtstp_give_the_terminal_back_and_fg_takes_it_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let sh = Shell::start("tstp");
+    let cmd = format!(
+        "XDG_STATE_HOME={0}/s XDG_DATA_HOME={0}/d {1} --demo",
+        dir.path().display(),
+        env!("CARGO_BIN_EXE_fleetwatch")
+    );
+    sh.send(&[&cmd, "Enter"]);
+    let up = |s: &str| s.contains("hosts 5/5");
+    sh.wait("the demo", up);
+    for suspend in ["key", "signal"] {
+        if suspend == "key" {
+            sh.send(&["C-z"]);
+        } else {
+            let pid = Command::new("pgrep")
+                .args([
+                    "-f",
+                    &format!("{} --demo", env!("CARGO_BIN_EXE_fleetwatch")),
+                ])
+                .output()
+                .unwrap();
+            let pid = String::from_utf8_lossy(&pid.stdout)
+                .lines()
+                .next()
+                .unwrap()
+                .to_owned();
+            Command::new("kill").args(["-TSTP", &pid]).status().unwrap();
+        }
+        sh.wait("the shell's job line", |s| s.contains("Stopped"));
+        // The shell works as before: cooked mode, echo, the main screen.
+        sh.send(&["clear; echo sum-$((40+2))", "Enter"]);
+        sh.wait("the shell answering", |s| s.contains("sum-42") && !up(s));
+        sh.send(&["fg", "Enter"]);
+        sh.wait(&format!("the UI back after {suspend}"), up);
+    }
+    sh.send(&["q"]);
+    sh.wait("the shell after q", |s| !up(s));
+}

@@ -3,7 +3,7 @@
 use ratatui::backend::CrosstermBackend;
 use ratatui::crossterm::event::{DisableMouseCapture, EnableMouseCapture};
 use ratatui::crossterm::terminal::{
-    disable_raw_mode, enable_raw_mode, EnterAlternateScreen, LeaveAlternateScreen,
+    disable_raw_mode, enable_raw_mode, Clear, ClearType, EnterAlternateScreen, LeaveAlternateScreen,
 };
 use ratatui::crossterm::{cursor, execute};
 use ratatui::Terminal;
@@ -49,6 +49,31 @@ pub fn enter() -> std::io::Result<Guard> {
             restore();
             Err(e)
         }
+    }
+}
+
+impl Guard {
+    /// Job control (Ctrl-Z, or SIGTSTP from outside): gives the terminal back to the shell in
+    /// the state it was found in, stops, and on `fg` takes it again and redraws everything.
+    pub fn suspend(&mut self) -> std::io::Result<()> {
+        restore();
+        let me = rustix::process::getpid();
+        let _ = rustix::process::kill_process(me, rustix::process::Signal::STOP);
+        // Running again: the shell sent SIGCONT.
+        enable_raw_mode()?;
+        execute!(
+            stdout(),
+            EnterAlternateScreen,
+            EnableMouseCapture,
+            cursor::Hide,
+            Clear(ClearType::All)
+        )?;
+        // Terminal::clear asks the terminal for the cursor position, and the input thread would
+        // read the answer; a blank frame makes ratatui's idea of the screen match the cleared
+        // one instead, so the next frame is drawn whole.
+        self.term
+            .draw(|f| f.render_widget(ratatui::widgets::Clear, f.area()))?;
+        Ok(())
     }
 }
 

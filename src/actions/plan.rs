@@ -191,6 +191,22 @@ fn migration_checks(
         p.refusals
             .push(format!("target {} is {}", target.name, target.link.label()));
     }
+    // libvirt's test driver (the demo) has no migration: say so before anyone confirms, rather
+    // than fail after the typed name.
+    let test_driver = |h: usize| {
+        fleet
+            .hosts
+            .get(h)
+            .and_then(|x| x.info.as_deref())
+            .is_some_and(|i| i.driver.eq_ignore_ascii_case("test"))
+    };
+    if test_driver(to) || vms.iter().any(|vm| test_driver(vm.host)) {
+        p.refusals.push(
+            "libvirt's test driver (the demo) cannot migrate; on real hosts this pane runs a \
+             live migration"
+                .into(),
+        );
+    }
     let mut need_mem = 0u64;
     let mut need_cpu = 0u64;
     for vm in vms {

@@ -209,8 +209,9 @@ impl Drop for Shell {
 fn ctrl_z_and_sigtstp_give_the_terminal_back_and_fg_takes_it_again() {
     let dir = tempfile::tempdir().unwrap();
     let sh = Shell::start("tstp");
+    // The log path names this test's own process among others running in parallel.
     let cmd = format!(
-        "XDG_STATE_HOME={0}/s XDG_DATA_HOME={0}/d {1} --demo",
+        "XDG_STATE_HOME={0}/s XDG_DATA_HOME={0}/d {1} --log {0}/fw.log --demo",
         dir.path().display(),
         env!("CARGO_BIN_EXE_fleetwatch")
     );
@@ -222,10 +223,7 @@ fn ctrl_z_and_sigtstp_give_the_terminal_back_and_fg_takes_it_again() {
             sh.send(&["C-z"]);
         } else {
             let pid = Command::new("pgrep")
-                .args([
-                    "-f",
-                    &format!("{} --demo", env!("CARGO_BIN_EXE_fleetwatch")),
-                ])
+                .args(["-f", &format!("{}/fw.log", dir.path().display())])
                 .output()
                 .unwrap();
             let pid = String::from_utf8_lossy(&pid.stdout)
@@ -244,4 +242,33 @@ fn ctrl_z_and_sigtstp_give_the_terminal_back_and_fg_takes_it_again() {
     }
     sh.send(&["q"]);
     sh.wait("the shell after q", |s| !up(s));
+}
+
+#[test]
+fn sigterm_and_sighup_put_the_terminal_back() {
+    for sig in ["-TERM", "-HUP"] {
+        let dir = tempfile::tempdir().unwrap();
+        let sh = Shell::start(&format!("sig{}", &sig[1..]));
+        let cmd = format!(
+            "XDG_STATE_HOME={0}/s XDG_DATA_HOME={0}/d {1} --log {0}/fw.log --demo; echo exit-$?",
+            dir.path().display(),
+            env!("CARGO_BIN_EXE_fleetwatch")
+        );
+        sh.send(&[&cmd, "Enter"]);
+        let up = |s: &str| s.contains("hosts 5/5");
+        sh.wait("the demo", up);
+        let pid = Command::new("pgrep")
+            .args(["-f", &format!("{}/fw.log", dir.path().display())])
+            .output()
+            .unwrap();
+        for p in String::from_utf8_lossy(&pid.stdout).lines() {
+            Command::new("kill").args([sig, p]).status().unwrap();
+        }
+        // The status line, not the command line that also holds the word.
+        sh.wait("the shell back", |s| {
+            s.lines().any(|l| l.starts_with("exit-")) && !up(s)
+        });
+        sh.send(&["echo sum-$((40+2))", "Enter"]);
+        sh.wait("a shell in cooked mode", |s| s.contains("sum-42"));
+    }
 }

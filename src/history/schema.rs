@@ -4,7 +4,7 @@
 use rusqlite::{Connection, Transaction};
 
 /// The schema this build writes.
-pub const VERSION: i64 = 2;
+pub const VERSION: i64 = 3;
 
 /// Each step takes the database from version i to i+1.
 const MIGRATIONS: &[&str] = &[
@@ -92,6 +92,23 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX actions_uuid_at ON actions(uuid, at);
     CREATE INDEX actions_at ON actions(at);
+    ",
+    // 2 -> 3: what the recorder has seen but not yet judged (the last running copy of a VM
+    // gone from one host, which is a migration if another host shows it running), kept in the
+    // store so a killed recorder judges it the same way after its restart.
+    "
+    CREATE TABLE pending (
+        id INTEGER PRIMARY KEY,
+        vm_id INTEGER NOT NULL REFERENCES vms(id),
+        host_id INTEGER NOT NULL REFERENCES hosts(id),
+        at INTEGER NOT NULL,
+        kind TEXT NOT NULL,
+        actor TEXT NOT NULL,
+        detail TEXT NOT NULL DEFAULT '',
+        -- The copy's last active state: a migration of a running VM onto a copy still paused
+        -- ends when that copy runs, which is no resume of its own.
+        was TEXT NOT NULL DEFAULT ''
+    );
     ",
 ];
 

@@ -61,8 +61,16 @@ pub async fn record(config: &Config) -> ExitCode {
         return fail("cannot install signal handlers", 1);
     };
     let mut failing = false;
+    // The lease is kept while no message comes, so a quiet fleet is not taken for a dead
+    // recorder.
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
     loop {
         tokio::select! {
+            _ = tick.tick() => {
+                if let Err(RecordError::LostLease) = rec.tick(chrono::Utc::now().timestamp_millis()) {
+                    return fail("another recorder took over this history; stopping", 1);
+                }
+            },
             Some(m) = rx.recv() => match rec.record(&m, chrono::Utc::now().timestamp_millis()) {
                 Ok(()) => {
                     if failing {

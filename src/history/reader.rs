@@ -58,8 +58,12 @@ fn answer(
     r: Request,
     tx: &UnboundedSender<Response>,
 ) -> bool {
+    let mut frozen = false;
     if conn.is_none() {
-        *conn = store::open_ro(path).ok();
+        *conn = store::open_ro_frozen(path).ok().map(|(c, f)| {
+            frozen = f;
+            c
+        });
     }
     let answer = match (&*conn, r) {
         (None, Request::At(t)) => Response::At(
@@ -96,5 +100,9 @@ fn answer(
             Response::Series(uuid, level, pts)
         }
     };
+    if frozen {
+        // A frozen view would not show what a recorder writes from now on.
+        *conn = None;
+    }
     tx.send(answer).is_ok()
 }

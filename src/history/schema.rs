@@ -1,7 +1,7 @@
 //! The history database's schema and its migrations. `PRAGMA user_version` holds the version;
 //! an older database is brought forward in one transaction, a newer one is refused untouched.
 
-use rusqlite::{Connection, Transaction};
+use rusqlite::{Connection, Transaction, TransactionBehavior};
 
 /// The schema this build writes.
 pub const VERSION: i64 = 3;
@@ -109,6 +109,8 @@ const MIGRATIONS: &[&str] = &[
         -- ends when that copy runs, which is no resume of its own.
         was TEXT NOT NULL DEFAULT ''
     );
+    -- Who holds the lease: 'service' (fleetwatch record) or 'tui', which gives way to it.
+    ALTER TABLE lease ADD COLUMN role TEXT NOT NULL DEFAULT 'service';
     ",
 ];
 
@@ -144,7 +146,15 @@ pub fn migrate(c: &mut Connection) -> Result<(), SchemaError> {
     if found == VERSION {
         return Ok(());
     }
-    let tx: Transaction = c.transaction().map_err(sql)?;
+    // Immediate, and the version read again inside: of two processes starting together one
+    // migrates, the other waits for it and then finds nothing to do.
+    let tx: Transaction = c
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(sql)?;
+    let found = version(&tx).map_err(sql)?;
+    if found > VERSION {
+        return Err(SchemaError::Newer { found });
+    }
     for step in &MIGRATIONS[found as usize..] {
         tx.execute_batch(step).map_err(sql)?;
     }

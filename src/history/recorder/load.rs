@@ -11,6 +11,18 @@ use rusqlite::OptionalExtension;
 use std::collections::BTreeSet;
 
 impl Recorder {
+    /// After a write that failed and was rolled back: back to what the store holds.
+    pub(super) fn reload(&mut self) -> rusqlite::Result<()> {
+        // Ids too: a rolled-back insert may have left one that is no row.
+        self.ids = super::Ids::default();
+        self.copies.clear();
+        self.home.clear();
+        self.pending.clear();
+        self.arriving.clear();
+        self.host_rows.iter_mut().for_each(|r| *r = None);
+        self.load()
+    }
+
     pub(super) fn load(&mut self) -> rusqlite::Result<()> {
         for i in 0..self.hosts.len() {
             let hid = self.host_id(i)?;

@@ -10,7 +10,7 @@ mod inputs;
 mod load;
 mod write;
 
-use super::lease::{self, Holder, Lease};
+use super::lease::{self, Holder, Lease, Role};
 use super::store::{meta_set, Ids};
 use crate::collection::{LinkState, Message, Update};
 use crate::config::HostConfig;
@@ -134,15 +134,26 @@ impl From<rusqlite::Error> for RecordError {
 }
 
 impl Recorder {
-    /// Takes the lease and loads what the store last knew, so a restart continues the record
-    /// instead of inventing events.
+    /// Takes the lease as the dedicated recorder (the service) and loads what the store last
+    /// knew, so a restart continues the record instead of inventing events.
     pub fn start(
+        conn: Connection,
+        cfg: HistoryConfig,
+        hosts: &[HostConfig],
+        now_ms: i64,
+    ) -> Result<Recorder, RecordError> {
+        Recorder::start_as(Role::Service, conn, cfg, hosts, now_ms)
+    }
+
+    /// As [`Recorder::start`], in the given role: a TUI's recorder gives way to the service.
+    pub fn start_as(
+        role: Role,
         mut conn: Connection,
         cfg: HistoryConfig,
         hosts: &[HostConfig],
         now_ms: i64,
     ) -> Result<Recorder, RecordError> {
-        let me = Holder::me();
+        let me = Holder::me(role);
         if let Lease::Other { pid, hostname, .. } = lease::acquire(&mut conn, &me, now_ms)? {
             return Err(RecordError::Busy { pid, hostname });
         }
@@ -178,25 +189,59 @@ impl Recorder {
 
     /// Records one collector message; `now_ms` is the wall clock.
     pub fn record(&mut self, m: &Message, now_ms: i64) -> Result<(), RecordError> {
-        if now_ms - self.last_renew >= lease::RENEW_EVERY_MS {
-            if !lease::renew(&self.conn, &self.me, now_ms)? {
-                return Err(RecordError::LostLease);
-            }
-            self.last_renew = now_ms;
-        }
-        self.conn.execute_batch("BEGIN IMMEDIATE")?;
-        match self.write(m, now_ms) {
-            Ok(()) => self.conn.execute_batch("COMMIT")?,
-            Err(e) => {
-                let _ = self.conn.execute_batch("ROLLBACK");
-                return Err(e.into());
-            }
-        }
+        self.transaction(now_ms, |r| r.write(m, now_ms))?;
         if now_ms - self.last_maintenance >= 60_000 {
             self.last_maintenance = now_ms;
             super::rollup::maintain(&self.conn, &self.cfg, now_ms)?;
         }
         Ok(())
+    }
+
+    /// Keeps the lease while no message comes (every host down and quiet): call it every
+    /// second or so; it writes only when the lease is due for renewal.
+    pub fn tick(&mut self, now_ms: i64) -> Result<(), RecordError> {
+        if now_ms - self.last_renew < lease::RENEW_EVERY_MS {
+            return Ok(());
+        }
+        self.transaction(now_ms, |_| Ok(()))
+    }
+
+    /// One write under the lease: whether we still hold it is asked inside the transaction,
+    /// so once the service took over (or we were presumed dead) nothing more of ours lands.
+    fn transaction(
+        &mut self,
+        now_ms: i64,
+        f: impl FnOnce(&mut Recorder) -> rusqlite::Result<()>,
+    ) -> Result<(), RecordError> {
+        self.conn.execute_batch("BEGIN IMMEDIATE")?;
+        let held = lease::holds(&self.conn, &self.me).and_then(|held| {
+            if held && now_ms - self.last_renew >= lease::RENEW_EVERY_MS {
+                lease::renew(&self.conn, &self.me, now_ms)?;
+            }
+            Ok(held)
+        });
+        let done = match held {
+            Ok(true) => f(self),
+            Ok(false) => {
+                let _ = self.conn.execute_batch("ROLLBACK");
+                return Err(RecordError::LostLease);
+            }
+            Err(e) => Err(e),
+        };
+        match done.and_then(|()| self.conn.execute_batch("COMMIT")) {
+            Ok(()) => {
+                if now_ms - self.last_renew >= lease::RENEW_EVERY_MS {
+                    self.last_renew = now_ms;
+                }
+                Ok(())
+            }
+            Err(e) => {
+                let _ = self.conn.execute_batch("ROLLBACK");
+                // What this recorder believes was written must be what the store holds.
+                self.reload()?;
+                Err(e.into())
+            }
+        }
     }
 
     fn write(&mut self, m: &Message, now_ms: i64) -> rusqlite::Result<()> {

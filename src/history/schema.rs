@@ -111,6 +111,25 @@ const MIGRATIONS: &[&str] = &[
     );
     -- Who holds the lease: 'service' (fleetwatch record) or 'tui', which gives way to it.
     ALTER TABLE lease ADD COLUMN role TEXT NOT NULL DEFAULT 'service';
+    -- When a recorder ran (`until`: its last write), so a moment no recorder saw is said to be
+    -- one. What an older store recorded counts as one span.
+    CREATE TABLE recordings (id INTEGER PRIMARY KEY, since INTEGER NOT NULL, until INTEGER NOT NULL);
+    INSERT INTO recordings (since, until)
+        SELECT MIN(since), max(COALESCE((SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'last_write'), 0),
+                               MAX(COALESCE(until, since)))
+        FROM host_states HAVING COUNT(*) > 0;
+    -- Memory as the live view shows it (the current allocation) apart from the maximum, which
+    -- is all older rows held.
+    ALTER TABLE placements ADD COLUMN max_memory_bytes INTEGER;
+    UPDATE placements SET max_memory_bytes = memory_bytes, memory_bytes = NULL;
+    -- The host's size as last seen, so a past fleet has percentages.
+    ALTER TABLE hosts ADD COLUMN cpus INTEGER;
+    ALTER TABLE hosts ADD COLUMN memory_bytes INTEGER;
+    -- Each direction of a VM's I/O, as the live view shows them (disk and net stay the sums).
+    ALTER TABLE stats ADD COLUMN disk_read REAL;
+    ALTER TABLE stats ADD COLUMN disk_write REAL;
+    ALTER TABLE stats ADD COLUMN net_rx REAL;
+    ALTER TABLE stats ADD COLUMN net_tx REAL;
     ",
 ];
 

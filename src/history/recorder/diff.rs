@@ -36,6 +36,7 @@ impl Recorder {
                         c.disks.clone_from(&p.disks);
                         c.vcpus = c.vcpus.or(p.vcpus);
                         c.memory = c.memory.or(p.memory);
+                        c.max_memory = c.max_memory.or(p.max_memory);
                     }
                     continue;
                 }
@@ -90,7 +91,8 @@ impl Recorder {
     pub(super) fn stats(&mut self, host: usize, at: i64) -> rusqlite::Result<()> {
         let every = self.cfg.sample_every.as_millis() as i64;
         let h = &self.fleet.hosts[host];
-        let mut rows: Vec<(String, String, [Option<f64>; 4])> = h
+        // cpu, mem, disk, net (the sums the graphs show), then each direction of the I/O.
+        let mut rows: Vec<(String, String, [Option<f64>; 8])> = h
             .vms
             .values()
             .filter(|v| v.primary)
@@ -104,6 +106,10 @@ impl Recorder {
                         mem,
                         sum(v.disk_read_bps, v.disk_write_bps),
                         sum(v.net_rx_bps, v.net_tx_bps),
+                        v.disk_read_bps,
+                        v.disk_write_bps,
+                        v.net_rx_bps,
+                        v.net_tx_bps,
                     ],
                 )
             })
@@ -114,13 +120,27 @@ impl Recorder {
             t.memory_used.map(|m| m as f64),
             t.disk_bps,
             t.net_bps,
+            None,
+            None,
+            None,
+            None,
         ];
-        let hc = self.hosts[host].clone();
-        let host_series = -self.ids.host(&self.conn, &hc.name, &hc.uri)?;
+        let size = h.info.as_ref().map(|i| (i.cpus, i.memory_bytes));
+        let host_series = -self.host_id(host)?;
+        if size.is_some() && size != self.sizes[host] {
+            if let Some((cpus, mem)) = size {
+                self.conn.execute(
+                    "UPDATE hosts SET cpus = ?2, memory_bytes = ?3 WHERE id = ?1",
+                    params![-host_series, cpus, mem],
+                )?;
+            }
+            self.sizes[host] = size;
+        }
         rows.push((String::new(), String::new(), host_vals));
         let mut stmt = self.conn.prepare_cached(
-            "INSERT OR REPLACE INTO stats (series, level, at, n, cpu, cpu_max, mem, mem_max, disk, disk_max, net, net_max)
-             VALUES (?1, 0, ?2, 1, ?3, ?3, ?4, ?4, ?5, ?5, ?6, ?6)",
+            "INSERT OR REPLACE INTO stats (series, level, at, n, cpu, cpu_max, mem, mem_max, disk, disk_max, net, net_max,
+                                           disk_read, disk_write, net_rx, net_tx)
+             VALUES (?1, 0, ?2, 1, ?3, ?3, ?4, ?4, ?5, ?5, ?6, ?6, ?7, ?8, ?9, ?10)",
         )?;
         for (uuid, name, v) in rows {
             let series = if uuid.is_empty() {
@@ -134,7 +154,9 @@ impl Recorder {
             if v.iter().all(Option::is_none) {
                 continue;
             }
-            stmt.execute(params![series, at, v[0], v[1], v[2], v[3]])?;
+            stmt.execute(params![
+                series, at, v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7]
+            ])?;
             self.last_raw.insert(series, at);
         }
         Ok(())

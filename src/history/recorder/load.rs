@@ -37,7 +37,8 @@ impl Recorder {
             self.host_rows[i] = open.map(|(row, s)| (row, link_of(&s)));
             self.baseline[i] = self.host_rows[i].is_none();
             let mut stmt = self.conn.prepare(
-                "SELECT v.uuid, p.id, p.state, p.vcpus, p.memory_bytes, p.since FROM placements p JOIN vms v ON v.id = p.vm_id
+                "SELECT v.uuid, p.id, p.state, p.vcpus, p.memory_bytes, p.since, p.max_memory_bytes
+                 FROM placements p JOIN vms v ON v.id = p.vm_id
                  WHERE p.host_id = ?1 AND p.until IS NULL",
             )?;
             let rows = stmt.query_map([hid], |r| {
@@ -48,6 +49,7 @@ impl Recorder {
                         state: state_of(&r.get::<_, String>(2)?),
                         vcpus: r.get(3)?,
                         memory: r.get(4)?,
+                        max_memory: r.get(6)?,
                         disks: String::new(),
                         row: r.get(1)?,
                         since: r.get(5)?,

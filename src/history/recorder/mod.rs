@@ -36,7 +36,9 @@ struct Placed {
     host: usize,
     state: VmState,
     vcpus: Option<u32>,
+    /// The current allocation, as the live view shows it.
     memory: Option<u64>,
+    max_memory: Option<u64>,
     disks: String,
     row: i64,
     /// When its placement row opened: the older of two running copies is the one that was
@@ -49,7 +51,8 @@ fn placed(vm: &Vm) -> Placed {
         host: vm.host,
         state: vm.state,
         vcpus: vm.vcpus,
-        memory: vm.max_memory_bytes.or(vm.memory_bytes),
+        memory: vm.memory_bytes,
+        max_memory: vm.max_memory_bytes,
         disks: vm
             .config
             .as_ref()
@@ -98,6 +101,10 @@ pub struct Recorder {
     /// Migrations' ends as the source reported them: uuid -> time.
     ended: HashMap<String, i64>,
     last_raw: HashMap<i64, i64>,
+    /// Each host's CPUs and memory as last written.
+    sizes: Vec<Option<(u32, u64)>>,
+    /// This recorder's row in `recordings`.
+    recording: i64,
     last_renew: i64,
     last_maintenance: i64,
 }
@@ -176,10 +183,17 @@ impl Recorder {
             migrating: HashMap::new(),
             ended: HashMap::new(),
             last_raw: HashMap::new(),
+            sizes: vec![None; hosts.len()],
+            recording: 0,
             last_renew: now_ms,
             last_maintenance: now_ms,
         };
         rec.load()?;
+        rec.conn.execute(
+            "INSERT INTO recordings (since, until) VALUES (?1, ?1)",
+            [now_ms],
+        )?;
+        rec.recording = rec.conn.last_insert_rowid();
         Ok(rec)
     }
 
@@ -221,7 +235,14 @@ impl Recorder {
             Ok(held)
         });
         let done = match held {
-            Ok(true) => f(self),
+            Ok(true) => f(self).and_then(|()| {
+                self.conn
+                    .execute(
+                        "UPDATE recordings SET until = max(until, ?2) WHERE id = ?1",
+                        rusqlite::params![self.recording, now_ms],
+                    )
+                    .map(drop)
+            }),
             Ok(false) => {
                 let _ = self.conn.execute_batch("ROLLBACK");
                 return Err(RecordError::LostLease);
@@ -300,11 +321,14 @@ fn config_change(old: &Placed, new: &Placed) -> Option<String> {
             new.vcpus.unwrap_or(0)
         ));
     }
-    if old.memory.is_some() && new.memory.is_some() && old.memory != new.memory {
+    // The configured size: the maximum where known (the current allocation moves with the
+    // balloon, which is no change of configuration).
+    let (a, b) = (old.max_memory.or(old.memory), new.max_memory.or(new.memory));
+    if a.is_some() && b.is_some() && a != b {
         d.push(format!(
             "memory {} -> {} MiB",
-            old.memory.unwrap_or(0) >> 20,
-            new.memory.unwrap_or(0) >> 20
+            a.unwrap_or(0) >> 20,
+            b.unwrap_or(0) >> 20
         ));
     }
     if !old.disks.is_empty() && !new.disks.is_empty() && old.disks != new.disks {

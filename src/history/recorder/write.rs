@@ -110,8 +110,9 @@ impl Recorder {
         let vm = self.ids.vm(&self.conn, uuid, name)?;
         let hid = self.host_id(p.host)?;
         self.conn.execute(
-            "INSERT INTO placements (vm_id, host_id, state, vcpus, memory_bytes, since) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            params![vm, hid, p.state.label(), p.vcpus, p.memory, at],
+            "INSERT INTO placements (vm_id, host_id, state, vcpus, memory_bytes, max_memory_bytes, since)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![vm, hid, p.state.label(), p.vcpus, p.memory, p.max_memory, at],
         )?;
         Ok(self.conn.last_insert_rowid())
     }

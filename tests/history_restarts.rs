@@ -229,6 +229,21 @@ fn copies_are_one_vm_their_coming_and_going_are_copy_events() {
 }
 
 #[test]
+fn a_message_about_a_host_the_recorder_does_not_know_is_ignored() {
+    let mut l = lab();
+    let mut s: HostSample =
+        support::sample(info(8, 32), Instant::now(), vec![web(VmState::Running)]);
+    s.wall = DateTime::<Utc>::from_timestamp_millis(T0).unwrap();
+    let m = Message {
+        host: 7,
+        at: Instant::now(),
+        update: Update::Sample(Box::new(s)),
+    };
+    l.rec.as_mut().unwrap().record(&m, T0).unwrap();
+    assert!(l.events().is_empty());
+}
+
+#[test]
 fn a_recorder_start_never_bursts() {
     let mut l = lab();
     let many = |st: VmState| -> Vec<DomainSample> {

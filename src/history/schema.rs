@@ -204,6 +204,53 @@ mod tests {
     }
 
     #[test]
+    fn a_version_2_store_keeps_its_past_as_one_recording_and_its_memory_as_maximum() {
+        let mut c = Connection::open_in_memory().unwrap();
+        c.execute_batch(MIGRATIONS[0]).unwrap();
+        c.execute_batch(MIGRATIONS[1]).unwrap();
+        c.pragma_update(None, "user_version", 2).unwrap();
+        c.execute_batch(
+            "INSERT INTO hosts (id, name) VALUES (1, 'hv1');
+             INSERT INTO vms (id, uuid, name) VALUES (1, 'u', 'web');
+             INSERT INTO host_states (host_id, state, since, until) VALUES (1, 'up', 1000, 5000);
+             INSERT INTO host_states (host_id, state, since) VALUES (1, 'down', 5000);
+             INSERT INTO placements (vm_id, host_id, state, memory_bytes, since) VALUES (1, 1, 'running', 4096, 1000);
+             INSERT INTO meta (key, value) VALUES ('last_write', '9000');",
+        )
+        .unwrap();
+        migrate(&mut c).unwrap();
+        let span: (i64, i64) = c
+            .query_row("SELECT since, until FROM recordings", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .unwrap();
+        assert_eq!(span, (1000, 9000));
+        let mem: (Option<i64>, Option<i64>) = c
+            .query_row(
+                "SELECT memory_bytes, max_memory_bytes FROM placements",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!(mem, (None, Some(4096)));
+        let role: String = c
+            .query_row(
+                "SELECT dflt_value FROM pragma_table_info('lease') WHERE name = 'role'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(role, "'service'");
+        // An empty store gets no made-up span.
+        let mut e = Connection::open_in_memory().unwrap();
+        migrate(&mut e).unwrap();
+        let n: i64 = e
+            .query_row("SELECT COUNT(*) FROM recordings", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(n, 0);
+    }
+
+    #[test]
     fn fresh_database_gets_the_current_schema_and_a_newer_one_is_refused() {
         let mut c = Connection::open_in_memory().unwrap();
         migrate(&mut c).unwrap();

@@ -266,6 +266,10 @@ impl Recorder {
     }
 
     fn write(&mut self, m: &Message, now_ms: i64) -> rusqlite::Result<()> {
+        // Host indices are the config's; one from elsewhere is nothing this recorder knows.
+        if m.host >= self.hosts.len() {
+            return Ok(());
+        }
         match &m.update {
             Update::Link { state, error, .. } => {
                 self.fleet.set_link(m.host, *state, error.clone());

@@ -119,15 +119,15 @@ fn a_vm_leaving_one_host_and_showing_on_another_is_a_migration() {
         "{:?}",
         l.kinds()
     );
-    // Time travel: just before and just after.
+    // Time travel: just before (running on a, its incoming copy on b paused) and just after.
     let before = l.at(s(4) - 1);
     assert_eq!(
         before
             .vms
             .iter()
-            .map(|v| v.host.as_str())
+            .map(|v| (v.host.as_str(), v.state.as_str()))
             .collect::<Vec<_>>(),
-        vec!["a"]
+        vec![("a", "running"), ("b", "paused")]
     );
     let after = l.at(s(4));
     assert_eq!(

@@ -87,3 +87,126 @@ fn kill_9_mid_write_then_a_clean_restart() {
         .unwrap();
     assert_eq!(lease, 0);
 }
+
+/// Several recorders started at the same moment on a store that does not exist yet: one
+/// records, every other one is told who does, never "database is locked" or a half migration.
+#[test]
+fn of_simultaneous_starts_one_records_and_the_others_get_the_lease_message() {
+    for round in 0..4 {
+        let data = tempfile::tempdir().unwrap();
+        let mut all: Vec<Child> = (0..4).map(|_| record(data.path())).collect();
+        std::thread::sleep(Duration::from_secs(3));
+        let mut winners = 0;
+        let mut said = Vec::new();
+        for c in &mut all {
+            if c.try_wait().unwrap().is_none() {
+                winners += 1;
+                Command::new("kill")
+                    .args(["-TERM", &c.id().to_string()])
+                    .status()
+                    .unwrap();
+            }
+        }
+        for c in all {
+            let out = c.wait_with_output().unwrap();
+            let err = String::from_utf8_lossy(&out.stderr).to_string();
+            if !err.contains("recording") {
+                assert_eq!(out.status.code(), Some(1), "round {round}: {err}");
+                assert!(
+                    err.contains("another recorder (pid"),
+                    "round {round}: {err}"
+                );
+            }
+            said.push(err);
+        }
+        assert_eq!(winners, 1, "round {round}: {said:?}");
+    }
+}
+
+#[test]
+fn a_store_path_that_is_a_directory_is_named_as_such() {
+    let data = tempfile::tempdir().unwrap();
+    let db = data.path().join("fleetwatch/demo-history.db");
+    std::fs::create_dir_all(&db).unwrap();
+    for args in [
+        &["--demo", "record"][..],
+        &["--demo", "history"],
+        &["--demo", "at", "-1m"],
+    ] {
+        let out = fleetwatch(data.path()).args(args).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {err}");
+        assert!(
+            err.contains(&db.display().to_string()) && err.contains("is a directory"),
+            "{args:?}: {err}"
+        );
+    }
+}
+
+/// Runs fleetwatch as a user who cannot write `data` (nobody, when the tests run as root).
+fn as_reader(data: &std::path::Path) -> Command {
+    let bin = env!("CARGO_BIN_EXE_fleetwatch");
+    let mut c = if rustix::process::geteuid().is_root() {
+        let mut c = Command::new("setpriv");
+        c.args(["--reuid=65534", "--regid=65534", "--clear-groups", bin]);
+        c
+    } else {
+        Command::new(bin)
+    };
+    c.env("XDG_DATA_HOME", data).env("XDG_STATE_HOME", data);
+    c
+}
+
+#[test]
+fn a_store_this_user_cannot_write_is_still_read() {
+    use std::os::unix::fs::PermissionsExt;
+    let data = tempfile::tempdir().unwrap();
+    let db = data.path().join("fleetwatch/demo-history.db");
+    let mut rec = record(data.path());
+    wait_for_db(&db);
+    std::thread::sleep(Duration::from_secs(3));
+    Command::new("kill")
+        .args(["-TERM", &rec.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(rec.wait().unwrap().success());
+    let mode = |p: &std::path::Path, m: u32| {
+        std::fs::set_permissions(p, std::fs::Permissions::from_mode(m)).unwrap()
+    };
+    mode(data.path(), 0o555);
+    mode(&data.path().join("fleetwatch"), 0o555);
+    mode(&db, 0o444);
+    let n = {
+        let out = as_reader(data.path())
+            .args(["--demo", "history", "--json"])
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{err}");
+        let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        doc["events"].as_array().map(Vec::len)
+    };
+    assert!(n.is_some());
+    let out = as_reader(data.path())
+        .args(["--demo", "at", "-2s", "--json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Recording is refused with the reason, and says reading still works.
+    let out = as_reader(data.path())
+        .args(["--demo", "record"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("cannot write") && err.contains("still read"),
+        "{err}"
+    );
+    mode(data.path(), 0o755);
+    mode(&data.path().join("fleetwatch"), 0o755);
+}

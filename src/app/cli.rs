@@ -2,7 +2,7 @@
 
 use super::start_collectors;
 use crate::config::Config;
-use crate::history::past::fleet_at;
+use crate::history::past::{fleet_at, lookup, Refusal};
 use crate::history::query::{self, EventQuery};
 use crate::history::recorder::{RecordError, Recorder};
 use crate::history::store;
@@ -62,8 +62,16 @@ pub async fn record(config: &Config) -> ExitCode {
         return fail("cannot install signal handlers", 1);
     };
     let mut failing = false;
+    // The lease is kept while no message comes, so a quiet fleet is not taken for a dead
+    // recorder.
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
     loop {
         tokio::select! {
+            _ = tick.tick() => {
+                if let Err(RecordError::LostLease) = rec.tick(chrono::Utc::now().timestamp_millis()) {
+                    return fail("another recorder took over this history; stopping", 1);
+                }
+            },
             Some(m) = rx.recv() => match rec.record(&m, chrono::Utc::now().timestamp_millis()) {
                 Ok(()) => {
                     if failing {
@@ -175,17 +183,25 @@ pub fn at(config: &Config, when: &str, json: bool) -> ExitCode {
         Ok(t) => t,
         Err(e) => return fail(&e, 2),
     };
+    let now = chrono::Utc::now().timestamp_millis();
+    // Refused before the store is opened: no store makes the future any more knowable.
+    if let Err(e) = crate::history::past::not_future(t.timestamp_millis(), now) {
+        return fail(&e.to_string(), 2);
+    }
     let path = match db(config) {
         Ok(p) => p,
         Err(e) => return fail(&e, 2),
     };
-    let past = match store::open_ro(&path)
-        .map_err(|e| e.to_string())
-        .and_then(|c| {
-            query::at(&c, t.timestamp_millis()).map_err(|e| format!("{}: {e}", path.display()))
-        }) {
+    let c = match store::open_ro(&path) {
+        Ok(c) => c,
+        Err(e) => return fail(&e.to_string(), 1),
+    };
+    let windows = crate::history::moment::windows(&config.history, config.poll.interval);
+    let past = match lookup(&c, t.timestamp_millis(), now, &windows) {
         Ok(p) => p,
-        Err(e) => return fail(&e, 1),
+        Err(e @ Refusal::Future(_)) => return fail(&e.to_string(), 2),
+        Err(e @ Refusal::NotRecorded(_)) => return fail(&e.to_string(), 1),
+        Err(Refusal::Store(e)) => return fail(&format!("{}: {e}", path.display()), 1),
     };
     let fleet: Fleet = fleet_at(&config.hosts, &past);
     if json {

@@ -114,7 +114,7 @@ impl History {
                 ui.historical = Some(t);
                 ui.invalidate();
                 ui.message = Some(if empty {
-                    "nothing was recorded at that moment".into()
+                    "recorded, but no VM was on any host at that moment".into()
                 } else {
                     format!(
                         "HISTORICAL: the fleet as of {} · [ ] step 5 min · L live",
@@ -168,7 +168,11 @@ pub async fn run(config: Config, mode: &str, wall: bool) -> color_eyre::Result<(
     };
     let mut history = History {
         requests: match (config.history.enabled, config.history.db_path()) {
-            (true, Some(p)) => Some(reader::spawn(p, answer_tx)?),
+            (true, Some(p)) => Some(reader::spawn(
+                p,
+                crate::history::moment::windows(&config.history, config.poll.interval),
+                answer_tx,
+            )?),
             _ => None,
         },
         data: HistoryData::default(),

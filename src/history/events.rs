@@ -14,6 +14,8 @@ pub const KINDS: &[&str] = &[
     "crashed",
     "defined",
     "undefined",
+    "copy-added",
+    "copy-removed",
     "config-changed",
     "host-up",
     "host-down",

@@ -1,10 +1,28 @@
 //! One recorder per database: a lease row that its holder renews. A holder that stops renewing
-//! (killed, host gone) loses it after `STALE_AFTER`, and the next recorder takes over.
+//! (killed, host gone) loses it after `STALE_AFTER`, and the next recorder takes over. A TUI
+//! records only until the dedicated recorder (`fleetwatch record`, the service) starts: the
+//! service takes the lease from a TUI at once, so an open TUI never locks it out.
 
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
 pub const RENEW_EVERY_MS: i64 = 5_000;
 pub const STALE_AFTER_MS: i64 = 4 * RENEW_EVERY_MS;
+
+/// Who records: the service, or a TUI standing in while none runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    Service,
+    Tui,
+}
+
+impl Role {
+    pub fn label(self) -> &'static str {
+        match self {
+            Role::Service => "service",
+            Role::Tui => "tui",
+        }
+    }
+}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Holder {
@@ -12,10 +30,11 @@ pub struct Holder {
     pub id: String,
     pub pid: i64,
     pub hostname: String,
+    pub role: Role,
 }
 
 impl Holder {
-    pub fn me() -> Holder {
+    pub fn me(role: Role) -> Holder {
         let hostname = std::fs::read_to_string("/proc/sys/kernel/hostname")
             .map(|h| h.trim().to_owned())
             .unwrap_or_else(|_| "?".into());
@@ -28,6 +47,7 @@ impl Holder {
             id: format!("{hostname}:{pid}:{nanos}"),
             pid,
             hostname,
+            role,
         }
     }
 }
@@ -44,24 +64,25 @@ pub enum Lease {
     },
 }
 
-/// Takes the lease if it is free, stale or ours; atomically, so two starting recorders cannot
-/// both win.
+/// Takes the lease if it is free, stale, ours, or a TUI's and we are the service; atomically, so
+/// two starting recorders cannot both win.
 pub fn acquire(c: &mut Connection, me: &Holder, now_ms: i64) -> rusqlite::Result<Lease> {
     let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let cur: Option<(String, i64, String, i64)> = tx
+    let cur: Option<(String, i64, String, i64, String)> = tx
         .query_row(
-            "SELECT holder, pid, hostname, heartbeat FROM lease WHERE id = 1",
+            "SELECT holder, pid, hostname, heartbeat, role FROM lease WHERE id = 1",
             [],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
         )
         .optional()?;
-    if let Some((holder, pid, hostname, beat)) = cur {
+    if let Some((holder, pid, hostname, beat, role)) = cur {
         let age_ms = now_ms - beat;
         // A holder on this machine whose process is gone (kill -9, crash) is not waited for.
         let dead_here = hostname == me.hostname
             && pid != me.pid
             && !std::path::Path::new(&format!("/proc/{pid}")).exists();
-        if holder != me.id && age_ms < STALE_AFTER_MS && !dead_here {
+        let hand_over = me.role == Role::Service && role == Role::Tui.label();
+        if holder != me.id && age_ms < STALE_AFTER_MS && !dead_here && !hand_over {
             return Ok(Lease::Other {
                 pid,
                 hostname,
@@ -70,9 +91,9 @@ pub fn acquire(c: &mut Connection, me: &Holder, now_ms: i64) -> rusqlite::Result
         }
     }
     tx.execute(
-        "INSERT INTO lease (id, holder, pid, hostname, heartbeat) VALUES (1, ?1, ?2, ?3, ?4)
-         ON CONFLICT(id) DO UPDATE SET holder = ?1, pid = ?2, hostname = ?3, heartbeat = ?4",
-        params![me.id, me.pid, me.hostname, now_ms],
+        "INSERT INTO lease (id, holder, pid, hostname, heartbeat, role) VALUES (1, ?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT(id) DO UPDATE SET holder = ?1, pid = ?2, hostname = ?3, heartbeat = ?4, role = ?5",
+        params![me.id, me.pid, me.hostname, now_ms, me.role.label()],
     )?;
     tx.commit()?;
     Ok(Lease::Held)
@@ -85,6 +106,15 @@ pub fn renew(c: &Connection, me: &Holder, now_ms: i64) -> rusqlite::Result<bool>
         params![me.id, now_ms],
     )?;
     Ok(n == 1)
+}
+
+/// Whether we still hold the lease. Asked inside each write transaction, so a recorder that
+/// lost it (handed over, or presumed dead) writes nothing more.
+pub fn holds(c: &Connection, me: &Holder) -> rusqlite::Result<bool> {
+    let holder: Option<String> = c
+        .query_row("SELECT holder FROM lease WHERE id = 1", [], |r| r.get(0))
+        .optional()?;
+    Ok(holder.as_deref() == Some(me.id.as_str()))
 }
 
 pub fn release(c: &Connection, me: &Holder) -> rusqlite::Result<()> {
@@ -110,6 +140,7 @@ mod tests {
             id: n.into(),
             pid: 42,
             hostname: "mgmt".into(),
+            role: Role::Service,
         }
     }
 
@@ -139,5 +170,40 @@ mod tests {
         assert!(!renew(&c, &a, 10_000 + STALE_AFTER_MS + 1).unwrap());
         release(&c, &b).unwrap();
         assert_eq!(acquire(&mut c, &a, 0).unwrap(), Lease::Held);
+    }
+
+    #[test]
+    fn the_service_takes_the_lease_from_a_tui_but_not_from_another_service() {
+        let mut c = db();
+        let tui = Holder {
+            role: Role::Tui,
+            ..holder("tui")
+        };
+        let (svc, svc2) = (holder("svc"), holder("svc2"));
+        assert_eq!(acquire(&mut c, &tui, 1_000).unwrap(), Lease::Held);
+        assert!(holds(&c, &tui).unwrap());
+        // A second TUI waits; the service does not.
+        let tui2 = Holder {
+            role: Role::Tui,
+            ..holder("tui2")
+        };
+        assert!(matches!(
+            acquire(&mut c, &tui2, 1_500).unwrap(),
+            Lease::Other { .. }
+        ));
+        assert_eq!(acquire(&mut c, &svc, 2_000).unwrap(), Lease::Held);
+        assert!(!holds(&c, &tui).unwrap(), "the TUI knows it lost it");
+        assert!(!renew(&c, &tui, 2_500).unwrap());
+        assert!(matches!(
+            acquire(&mut c, &tui, 3_000).unwrap(),
+            Lease::Other { .. }
+        ));
+        assert!(matches!(
+            acquire(&mut c, &svc2, 3_000).unwrap(),
+            Lease::Other { .. }
+        ));
+        // The service stops cleanly: the TUI records again.
+        release(&c, &svc).unwrap();
+        assert_eq!(acquire(&mut c, &tui, 4_000).unwrap(), Lease::Held);
     }
 }

@@ -5,6 +5,7 @@
 pub mod config;
 pub mod events;
 pub mod lease;
+pub mod moment;
 pub mod past;
 pub mod query;
 pub mod reader;

@@ -114,7 +114,9 @@ pub struct PastVm {
     pub host: String,
     pub state: String,
     pub vcpus: Option<u32>,
+    /// The current allocation then (unknown in rows written before schema 3).
     pub memory_bytes: Option<u64>,
+    pub max_memory_bytes: Option<u64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -123,6 +125,9 @@ pub struct PastHost {
     pub uri: String,
     pub state: String,
     pub error: Option<String>,
+    /// The host's size as last recorded.
+    pub cpus: Option<u32>,
+    pub memory_bytes: Option<u64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -130,13 +135,17 @@ pub struct Past {
     pub at_ms: i64,
     pub hosts: Vec<PastHost>,
     pub vms: Vec<PastVm>,
+    /// Statistics recorded around that moment, by VM UUID and by host name.
+    pub vm_stats: std::collections::HashMap<String, super::moment::Stat>,
+    pub host_stats: std::collections::HashMap<String, super::moment::Stat>,
 }
 
-/// The fleet as recorded at `t`: every placement that covered that moment. A moment no
-/// recorder saw gives an empty fleet, never a guess.
+/// The fleet as recorded at `t`: every placement that covered that moment, without statistics
+/// (see `past::lookup` for the whole answer). A moment no recorder saw gives an empty fleet,
+/// never a guess.
 pub fn at(c: &Connection, t: i64) -> rusqlite::Result<Past> {
     let mut stmt = c.prepare_cached(
-        "SELECT v.uuid, v.name, h.name, p.state, p.vcpus, p.memory_bytes
+        "SELECT v.uuid, v.name, h.name, p.state, p.vcpus, p.memory_bytes, p.max_memory_bytes
          FROM placements p JOIN vms v ON v.id = p.vm_id JOIN hosts h ON h.id = p.host_id
          WHERE p.since <= ?1 AND (p.until IS NULL OR p.until > ?1)
          ORDER BY h.name, v.name",
@@ -150,11 +159,12 @@ pub fn at(c: &Connection, t: i64) -> rusqlite::Result<Past> {
                 state: r.get(3)?,
                 vcpus: r.get(4)?,
                 memory_bytes: r.get(5)?,
+                max_memory_bytes: r.get(6)?,
             })
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
     let mut stmt = c.prepare_cached(
-        "SELECT h.name, h.uri, s.state, s.error FROM hosts h
+        "SELECT h.name, h.uri, s.state, s.error, h.cpus, h.memory_bytes FROM hosts h
          LEFT JOIN host_states s ON s.host_id = h.id AND s.since <= ?1 AND (s.until IS NULL OR s.until > ?1)
          ORDER BY h.id",
     )?;
@@ -167,6 +177,8 @@ pub fn at(c: &Connection, t: i64) -> rusqlite::Result<Past> {
                     .get::<_, Option<String>>(2)?
                     .unwrap_or_else(|| "unknown".into()),
                 error: r.get(3)?,
+                cpus: r.get(4)?,
+                memory_bytes: r.get(5)?,
             })
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
@@ -174,6 +186,7 @@ pub fn at(c: &Connection, t: i64) -> rusqlite::Result<Past> {
         at_ms: t,
         hosts,
         vms,
+        ..Past::default()
     })
 }
 

@@ -1,6 +1,7 @@
 //! Queries for the TUI, on a thread of their own with a read-only connection, so a slow disk
 //! never stalls the screen. Answers come back as messages.
 
+use super::past::lookup;
 use super::query::{self, EventQuery, EventRow, Past, Point};
 use super::store;
 use std::path::PathBuf;
@@ -27,7 +28,12 @@ pub enum Response {
     Series(String, i64, Vec<Point>),
 }
 
-pub fn spawn(path: PathBuf, tx: UnboundedSender<Response>) -> std::io::Result<Sender<Request>> {
+/// `windows`: how far back each statistics level describes a moment (`moment::windows`).
+pub fn spawn(
+    path: PathBuf,
+    windows: Vec<i64>,
+    tx: UnboundedSender<Response>,
+) -> std::io::Result<Sender<Request>> {
     let (req_tx, req_rx) = mpsc::channel::<Request>();
     std::thread::Builder::new()
         .name("history-reader".into())
@@ -43,7 +49,7 @@ pub fn spawn(path: PathBuf, tx: UnboundedSender<Response>) -> std::io::Result<Se
                     latest.push(r);
                 }
                 for r in latest {
-                    if !answer(&mut conn, &path, r, &tx) {
+                    if !answer(&mut conn, &path, &windows, r, &tx) {
                         return;
                     }
                 }
@@ -55,11 +61,16 @@ pub fn spawn(path: PathBuf, tx: UnboundedSender<Response>) -> std::io::Result<Se
 fn answer(
     conn: &mut Option<rusqlite::Connection>,
     path: &std::path::Path,
+    windows: &[i64],
     r: Request,
     tx: &UnboundedSender<Response>,
 ) -> bool {
+    let mut frozen = false;
     if conn.is_none() {
-        *conn = store::open_ro(path).ok();
+        *conn = store::open_ro_frozen(path).ok().map(|(c, f)| {
+            frozen = f;
+            c
+        });
     }
     let answer = match (&*conn, r) {
         (None, Request::At(t)) => Response::At(
@@ -72,7 +83,10 @@ fn answer(
         (None, Request::Events(_)) => Response::Events(Err("no history recorded yet".into())),
         (None, Request::Timeline(u)) => Response::Timeline(u, Vec::new()),
         (None, Request::Series { uuid, level, .. }) => Response::Series(uuid, level, Vec::new()),
-        (Some(c), Request::At(t)) => Response::At(t, query::at(c, t).map_err(|e| e.to_string())),
+        (Some(c), Request::At(t)) => {
+            let now = chrono::Utc::now().timestamp_millis();
+            Response::At(t, lookup(c, t, now, windows).map_err(|e| e.to_string()))
+        }
         (Some(c), Request::Events(q)) => {
             Response::Events(query::events(c, &q).map_err(|e| e.to_string()))
         }
@@ -96,5 +110,9 @@ fn answer(
             Response::Series(uuid, level, pts)
         }
     };
+    if frozen {
+        // A frozen view would not show what a recorder writes from now on.
+        *conn = None;
+    }
     tx.send(answer).is_ok()
 }

@@ -42,12 +42,17 @@ fn roll(c: &Connection, cfg: &HistoryConfig, now_ms: i64) -> rusqlite::Result<()
         };
         if from < until {
             c.execute(
-                "INSERT OR REPLACE INTO stats (series, level, at, n, cpu, cpu_max, mem, mem_max, disk, disk_max, net, net_max)
+                "INSERT OR REPLACE INTO stats (series, level, at, n, cpu, cpu_max, mem, mem_max, disk, disk_max, net, net_max,
+                                               disk_read, disk_write, net_rx, net_tx)
                  SELECT series, ?1, at - (at % ?2), SUM(n),
                         SUM(cpu * n) / NULLIF(SUM(CASE WHEN cpu IS NULL THEN 0 ELSE n END), 0), MAX(cpu_max),
                         SUM(mem * n) / NULLIF(SUM(CASE WHEN mem IS NULL THEN 0 ELSE n END), 0), MAX(mem_max),
                         SUM(disk * n) / NULLIF(SUM(CASE WHEN disk IS NULL THEN 0 ELSE n END), 0), MAX(disk_max),
-                        SUM(net * n) / NULLIF(SUM(CASE WHEN net IS NULL THEN 0 ELSE n END), 0), MAX(net_max)
+                        SUM(net * n) / NULLIF(SUM(CASE WHEN net IS NULL THEN 0 ELSE n END), 0), MAX(net_max),
+                        SUM(disk_read * n) / NULLIF(SUM(CASE WHEN disk_read IS NULL THEN 0 ELSE n END), 0),
+                        SUM(disk_write * n) / NULLIF(SUM(CASE WHEN disk_write IS NULL THEN 0 ELSE n END), 0),
+                        SUM(net_rx * n) / NULLIF(SUM(CASE WHEN net_rx IS NULL THEN 0 ELSE n END), 0),
+                        SUM(net_tx * n) / NULLIF(SUM(CASE WHEN net_tx IS NULL THEN 0 ELSE n END), 0)
                  FROM stats WHERE level = ?3 AND at >= ?4 AND at < ?5
                  GROUP BY series, at - (at % ?2)",
                 params![level, w, level - 1, from, until],

@@ -1,10 +1,10 @@
 //! The history database's schema and its migrations. `PRAGMA user_version` holds the version;
 //! an older database is brought forward in one transaction, a newer one is refused untouched.
 
-use rusqlite::{Connection, Transaction};
+use rusqlite::{Connection, Transaction, TransactionBehavior};
 
 /// The schema this build writes.
-pub const VERSION: i64 = 2;
+pub const VERSION: i64 = 3;
 
 /// Each step takes the database from version i to i+1.
 const MIGRATIONS: &[&str] = &[
@@ -93,6 +93,44 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX actions_uuid_at ON actions(uuid, at);
     CREATE INDEX actions_at ON actions(at);
     ",
+    // 2 -> 3: what the recorder has seen but not yet judged (the last running copy of a VM
+    // gone from one host, which is a migration if another host shows it running), kept in the
+    // store so a killed recorder judges it the same way after its restart.
+    "
+    CREATE TABLE pending (
+        id INTEGER PRIMARY KEY,
+        vm_id INTEGER NOT NULL REFERENCES vms(id),
+        host_id INTEGER NOT NULL REFERENCES hosts(id),
+        at INTEGER NOT NULL,
+        kind TEXT NOT NULL,
+        actor TEXT NOT NULL,
+        detail TEXT NOT NULL DEFAULT '',
+        -- The copy's last active state: a migration of a running VM onto a copy still paused
+        -- ends when that copy runs, which is no resume of its own.
+        was TEXT NOT NULL DEFAULT ''
+    );
+    -- Who holds the lease: 'service' (fleetwatch record) or 'tui', which gives way to it.
+    ALTER TABLE lease ADD COLUMN role TEXT NOT NULL DEFAULT 'service';
+    -- When a recorder ran (`until`: its last write), so a moment no recorder saw is said to be
+    -- one. What an older store recorded counts as one span.
+    CREATE TABLE recordings (id INTEGER PRIMARY KEY, since INTEGER NOT NULL, until INTEGER NOT NULL);
+    INSERT INTO recordings (since, until)
+        SELECT MIN(since), max(COALESCE((SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'last_write'), 0),
+                               MAX(COALESCE(until, since)))
+        FROM host_states HAVING COUNT(*) > 0;
+    -- Memory as the live view shows it (the current allocation) apart from the maximum, which
+    -- is all older rows held.
+    ALTER TABLE placements ADD COLUMN max_memory_bytes INTEGER;
+    UPDATE placements SET max_memory_bytes = memory_bytes, memory_bytes = NULL;
+    -- The host's size as last seen, so a past fleet has percentages.
+    ALTER TABLE hosts ADD COLUMN cpus INTEGER;
+    ALTER TABLE hosts ADD COLUMN memory_bytes INTEGER;
+    -- Each direction of a VM's I/O, as the live view shows them (disk and net stay the sums).
+    ALTER TABLE stats ADD COLUMN disk_read REAL;
+    ALTER TABLE stats ADD COLUMN disk_write REAL;
+    ALTER TABLE stats ADD COLUMN net_rx REAL;
+    ALTER TABLE stats ADD COLUMN net_tx REAL;
+    ",
 ];
 
 #[derive(Debug, PartialEq, Eq)]
@@ -127,7 +165,15 @@ pub fn migrate(c: &mut Connection) -> Result<(), SchemaError> {
     if found == VERSION {
         return Ok(());
     }
-    let tx: Transaction = c.transaction().map_err(sql)?;
+    // Immediate, and the version read again inside: of two processes starting together one
+    // migrates, the other waits for it and then finds nothing to do.
+    let tx: Transaction = c
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(sql)?;
+    let found = version(&tx).map_err(sql)?;
+    if found > VERSION {
+        return Err(SchemaError::Newer { found });
+    }
     for step in &MIGRATIONS[found as usize..] {
         tx.execute_batch(step).map_err(sql)?;
     }
@@ -155,6 +201,53 @@ mod tests {
         assert_eq!(n, 1);
         c.execute("INSERT INTO actions (action_id, at, phase, operator, action) VALUES ('a', 1, 'start', 'me', 'start')", [])
             .unwrap();
+    }
+
+    #[test]
+    fn a_version_2_store_keeps_its_past_as_one_recording_and_its_memory_as_maximum() {
+        let mut c = Connection::open_in_memory().unwrap();
+        c.execute_batch(MIGRATIONS[0]).unwrap();
+        c.execute_batch(MIGRATIONS[1]).unwrap();
+        c.pragma_update(None, "user_version", 2).unwrap();
+        c.execute_batch(
+            "INSERT INTO hosts (id, name) VALUES (1, 'hv1');
+             INSERT INTO vms (id, uuid, name) VALUES (1, 'u', 'web');
+             INSERT INTO host_states (host_id, state, since, until) VALUES (1, 'up', 1000, 5000);
+             INSERT INTO host_states (host_id, state, since) VALUES (1, 'down', 5000);
+             INSERT INTO placements (vm_id, host_id, state, memory_bytes, since) VALUES (1, 1, 'running', 4096, 1000);
+             INSERT INTO meta (key, value) VALUES ('last_write', '9000');",
+        )
+        .unwrap();
+        migrate(&mut c).unwrap();
+        let span: (i64, i64) = c
+            .query_row("SELECT since, until FROM recordings", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .unwrap();
+        assert_eq!(span, (1000, 9000));
+        let mem: (Option<i64>, Option<i64>) = c
+            .query_row(
+                "SELECT memory_bytes, max_memory_bytes FROM placements",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!(mem, (None, Some(4096)));
+        let role: String = c
+            .query_row(
+                "SELECT dflt_value FROM pragma_table_info('lease') WHERE name = 'role'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(role, "'service'");
+        // An empty store gets no made-up span.
+        let mut e = Connection::open_in_memory().unwrap();
+        migrate(&mut e).unwrap();
+        let n: i64 = e
+            .query_row("SELECT COUNT(*) FROM recordings", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(n, 0);
     }
 
     #[test]

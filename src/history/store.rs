@@ -11,6 +11,8 @@ use std::path::{Path, PathBuf};
 pub struct StoreError {
     pub path: PathBuf,
     pub reason: String,
+    /// The store is there but this user may not write it (it can still be read).
+    pub read_only: bool,
 }
 
 impl fmt::Display for StoreError {
@@ -25,6 +27,7 @@ fn err(path: &Path, reason: impl fmt::Display) -> StoreError {
     StoreError {
         path: path.to_path_buf(),
         reason: reason.to_string(),
+        read_only: false,
     }
 }
 
@@ -37,40 +40,97 @@ fn tune(c: &Connection) -> rusqlite::Result<()> {
     Ok(())
 }
 
+/// A directory where the file should be is named as such: SQLite only says it cannot open it.
+fn not_a_directory(path: &Path) -> Result<(), StoreError> {
+    if path.is_dir() {
+        return Err(err(
+            path,
+            "is a directory, not a history file; set [history] path to a file in it, such as history.db",
+        ));
+    }
+    Ok(())
+}
+
+fn cannot_write(e: &rusqlite::Error) -> bool {
+    use rusqlite::ErrorCode::{CannotOpen, PermissionDenied, ReadOnly};
+    matches!(
+        e.sqlite_error_code(),
+        Some(ReadOnly | PermissionDenied | CannotOpen)
+    )
+}
+
 /// Opens (creating if need be) the store for writing, and migrates it.
 pub fn open_rw(path: &Path) -> Result<Connection, StoreError> {
+    not_a_directory(path)?;
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)
             .map_err(|e| err(path, format!("cannot create {}: {e}", dir.display())))?;
     }
-    let mut c = Connection::open(path).map_err(|e| err(path, e))?;
+    let exists = path.exists();
+    let ro = |e: rusqlite::Error| {
+        if exists && cannot_write(&e) {
+            StoreError {
+                read_only: true,
+                ..err(
+                    path,
+                    format!(
+                        "this user cannot write it ({e}); history, at and the TUI still read it"
+                    ),
+                )
+            }
+        } else {
+            err(path, e)
+        }
+    };
+    let mut c = Connection::open(path).map_err(ro)?;
+    // The busy timeout first: a second process starting at the same moment waits for the
+    // first one's switch to WAL and migration instead of failing with "database is locked".
+    tune(&c).map_err(ro)?;
     let mode: String = c
         .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
-        .map_err(|e| err(path, e))?;
+        .map_err(ro)?;
     if !mode.eq_ignore_ascii_case("wal") {
         return Err(err(path, format!("cannot use WAL journaling (got {mode})")));
     }
-    tune(&c).map_err(|e| err(path, e))?;
     schema::migrate(&mut c).map_err(|e: SchemaError| err(path, e))?;
     Ok(c)
 }
 
-/// Opens an existing store for reading only; refuses a schema it does not know.
+/// Opens an existing store for reading only; refuses a schema it does not know. A store this
+/// user cannot write is read as it is on disk (see [`open_ro_frozen`]).
 pub fn open_ro(path: &Path) -> Result<Connection, StoreError> {
+    open_ro_frozen(path).map(|(c, _)| c)
+}
+
+/// As [`open_ro`], and whether the connection is a frozen view: reading a WAL store needs its
+/// `-shm` file, which a user who cannot write the directory cannot create when no recorder
+/// runs. Such a store is opened immutable (it has no pending WAL to read then); a frozen view
+/// does not follow later writes, so a long-lived reader opens it anew for each question.
+pub fn open_ro_frozen(path: &Path) -> Result<(Connection, bool), StoreError> {
+    not_a_directory(path)?;
     if !path.exists() {
         return Err(err(
             path,
             "no history recorded yet (run `fleetwatch record`, or the TUI)",
         ));
     }
-    let c = Connection::open_with_flags(
-        path,
-        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )
-    .map_err(|e| err(path, e))?;
-    c.busy_timeout(std::time::Duration::from_secs(5))
-        .map_err(|e| err(path, e))?;
-    let v = schema::version(&c).map_err(|e| err(path, e))?;
+    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let open = |p: &Path, flags: OpenFlags| -> rusqlite::Result<(Connection, i64)> {
+        let c = Connection::open_with_flags(p, flags)?;
+        c.busy_timeout(std::time::Duration::from_secs(5))?;
+        let v = schema::version(&c)?;
+        Ok((c, v))
+    };
+    let (c, v, frozen) = match open(path, flags) {
+        Ok((c, v)) => (c, v, false),
+        Err(e) if cannot_write(&e) => {
+            let uri = PathBuf::from(format!("file:{}?immutable=1", uri_path(path)));
+            let (c, v) =
+                open(&uri, flags | OpenFlags::SQLITE_OPEN_URI).map_err(|e| err(path, e))?;
+            (c, v, true)
+        }
+        Err(e) => return Err(err(path, e)),
+    };
     if v > schema::VERSION {
         return Err(err(path, SchemaError::Newer { found: v }));
     }
@@ -83,7 +143,19 @@ pub fn open_ro(path: &Path) -> Result<Connection, StoreError> {
             ),
         ));
     }
-    Ok(c)
+    Ok((c, frozen))
+}
+
+/// A path as the path part of an SQLite URI: the characters URIs give a meaning escaped.
+fn uri_path(path: &Path) -> String {
+    let mut out = String::new();
+    for b in path.as_os_str().as_encoded_bytes() {
+        match b {
+            b'%' | b'?' | b'#' | 0..=0x20 | 0x7f..=0xff => out.push_str(&format!("%{b:02X}")),
+            _ => out.push(*b as char),
+        }
+    }
+    out
 }
 
 /// Ids of hosts and VMs, cached: every write names them.
@@ -180,6 +252,22 @@ mod tests {
             r.execute("DELETE FROM vms", []).is_err(),
             "read-only means read-only"
         );
+    }
+
+    #[test]
+    fn paths_become_sqlite_uris_and_a_directory_is_named() {
+        assert_eq!(
+            uri_path(Path::new("/d/my history?#%.db")),
+            "/d/my%20history%3F%23%25.db"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        for e in [
+            open_rw(dir.path()).unwrap_err(),
+            open_ro(dir.path()).unwrap_err(),
+        ] {
+            assert!(e.to_string().contains("is a directory"), "{e}");
+            assert!(!e.read_only);
+        }
     }
 
     #[test]

@@ -1,8 +1,10 @@
-//! The recorder's thread: takes the lease when it can, writes every message it is given, and
-//! says how it is doing. A store that cannot be written (disk full, read-only) is reported and
-//! retried; it never stops monitoring.
+//! The TUI's recorder thread: takes the lease when no service holds it, writes every message it
+//! is given, gives the lease up to `fleetwatch record` as soon as that starts, and says how it is
+//! doing. A store that cannot be written (disk full) is reported and retried; one this user may
+//! not write is only read. It never stops monitoring.
 
 use super::config::HistoryConfig;
+use super::lease::Role;
 use super::recorder::{RecordError, Recorder};
 use super::store;
 use crate::collection::Message;
@@ -17,6 +19,9 @@ pub enum Status {
     Recording,
     /// Another process does; we only read.
     Standby { pid: i64, hostname: String },
+    /// This user may not write the store: it is read, not recorded into (no banner: nothing
+    /// is failing that the user can fix here).
+    ReadOnly(String),
     /// The store cannot be written now; the reason, for a banner.
     Error(String),
 }
@@ -26,6 +31,7 @@ impl Status {
         match self {
             Status::Recording => "REC".into(),
             Status::Standby { pid, hostname } => format!("rec by {pid}@{hostname}"),
+            Status::ReadOnly(_) => "history read-only".into(),
             Status::Error(_) => "REC FAILING".into(),
         }
     }
@@ -89,18 +95,21 @@ pub fn spawn(
                 let now_ms = chrono::Utc::now().timestamp_millis();
                 if rec.is_none() && Instant::now() >= next_try {
                     next_try = Instant::now() + RETRY;
-                    match store::open_rw(&path).map_err(|e| e.to_string()) {
-                        Ok(c) => match Recorder::start(c, cfg.clone(), &hosts, now_ms) {
-                            Ok(r) => {
-                                rec = Some(r);
-                                say(Status::Recording);
+                    match store::open_rw(&path) {
+                        Ok(c) => {
+                            match Recorder::start_as(Role::Tui, c, cfg.clone(), &hosts, now_ms) {
+                                Ok(r) => {
+                                    rec = Some(r);
+                                    say(Status::Recording);
+                                }
+                                Err(RecordError::Busy { pid, hostname }) => {
+                                    say(Status::Standby { pid, hostname })
+                                }
+                                Err(e) => say(Status::Error(format!("{}: {e}", path.display()))),
                             }
-                            Err(RecordError::Busy { pid, hostname }) => {
-                                say(Status::Standby { pid, hostname })
-                            }
-                            Err(e) => say(Status::Error(format!("{}: {e}", path.display()))),
-                        },
-                        Err(e) => say(Status::Error(e)),
+                        }
+                        Err(e) if e.read_only => say(Status::ReadOnly(e.to_string())),
+                        Err(e) => say(Status::Error(e.to_string())),
                     }
                 }
                 match rx.recv_timeout(Duration::from_secs(1)) {
@@ -109,10 +118,10 @@ pub fn spawn(
                         match r.record(&m, chrono::Utc::now().timestamp_millis()) {
                             Ok(()) => say(Status::Recording),
                             Err(RecordError::LostLease) => {
+                                // The service took over (or we were presumed dead): say who
+                                // records now, and take the lease back once it is free.
                                 rec = None;
-                                say(Status::Error(
-                                    "another recorder took over this history".into(),
-                                ));
+                                next_try = Instant::now();
                             }
                             Err(e) => say(Status::Error(format!(
                                 "cannot write {}: {e}; monitoring goes on",
@@ -120,7 +129,14 @@ pub fn spawn(
                             ))),
                         }
                     }
-                    Err(RecvTimeoutError::Timeout) => {}
+                    Err(RecvTimeoutError::Timeout) => {
+                        if let Some(r) = rec.as_mut() {
+                            if let Err(RecordError::LostLease) = r.tick(now_ms) {
+                                rec = None;
+                                next_try = Instant::now();
+                            }
+                        }
+                    }
                     Err(RecvTimeoutError::Disconnected) => {
                         if let Some(r) = rec {
                             r.stop();

@@ -1,20 +1,25 @@
 //! The recorder: keeps its own fleet model from the collectors' messages and writes what
-//! changed: placements (where each VM was, from when to when), events with who caused them,
-//! host states, and statistics. One transaction per message, so a killed recorder loses at most
-//! the poll it was writing.
+//! changed: placements (where each copy of a VM was, from when to when), events with who caused
+//! them, host states, and statistics. One transaction per message, so a killed recorder loses at
+//! most the poll it was writing; everything it needs to go on (copies, states, what it has not
+//! judged yet) is in the store, so a restarted one goes on where the killed one stopped.
 
+mod copies;
 mod diff;
 mod inputs;
+mod load;
+mod write;
 
-use super::lease::{self, Holder, Lease};
+use super::lease::{self, Holder, Lease, Role};
 use super::store::{meta_set, Ids};
 use crate::collection::{LinkState, Message, Update};
 use crate::config::HostConfig;
 use crate::history::config::HistoryConfig;
 use crate::model::sample::VmState;
 use crate::model::{Fleet, Vm};
-use rusqlite::{params, Connection};
-use std::collections::{HashMap, VecDeque};
+use copies::Pending;
+use rusqlite::Connection;
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 
 /// Who caused a change, when fleetwatch itself did not: seen live, or found after a gap.
 pub const EXTERNAL: &str = "external";
@@ -25,14 +30,20 @@ const DEDUPE_MS: i64 = 30_000;
 /// How long a migration's start is remembered waiting for its end.
 const MIGRATION_MEMORY_MS: i64 = 30 * 60_000;
 
+/// One host's copy of a VM, as last written.
 #[derive(Debug, Clone, PartialEq)]
 struct Placed {
     host: usize,
     state: VmState,
     vcpus: Option<u32>,
+    /// The current allocation, as the live view shows it.
     memory: Option<u64>,
+    max_memory: Option<u64>,
     disks: String,
     row: i64,
+    /// When its placement row opened: the older of two running copies is the one that was
+    /// there first (the source of a migration under way).
+    since: i64,
 }
 
 fn placed(vm: &Vm) -> Placed {
@@ -40,7 +51,8 @@ fn placed(vm: &Vm) -> Placed {
         host: vm.host,
         state: vm.state,
         vcpus: vm.vcpus,
-        memory: vm.max_memory_bytes.or(vm.memory_bytes),
+        memory: vm.memory_bytes,
+        max_memory: vm.max_memory_bytes,
         disks: vm
             .config
             .as_ref()
@@ -53,6 +65,7 @@ fn placed(vm: &Vm) -> Placed {
             })
             .unwrap_or_default(),
         row: 0,
+        since: 0,
     }
 }
 
@@ -63,7 +76,18 @@ pub struct Recorder {
     cfg: HistoryConfig,
     hosts: Vec<HostConfig>,
     fleet: Fleet,
-    prev: HashMap<String, Placed>,
+    /// UUID -> host -> that host's copy. A UUID defined on several hosts is one VM.
+    copies: HashMap<String, BTreeMap<usize, Placed>>,
+    /// UUID -> the host the VM runs on (its active copy), for VMs active anywhere. It stays
+    /// where it is while that copy is active, so a second running copy (the destination of a
+    /// migration under way) is no move until the first one lets go.
+    home: HashMap<String, usize>,
+    /// A VM's last active copy gone inactive or away, waiting for the other hosts' polls to
+    /// say whether it went on elsewhere (a migration) or really stopped.
+    pending: HashMap<String, Pending>,
+    /// VMs moved, running, onto a copy still paused: that copy running next is the move's
+    /// end, not a "resumed".
+    arriving: HashSet<String>,
     host_rows: Vec<Option<(i64, LinkState)>>,
     /// A host was not answering: what its next sample shows changed at an unknown time.
     gap: Vec<bool>,
@@ -77,6 +101,10 @@ pub struct Recorder {
     /// Migrations' ends as the source reported them: uuid -> time.
     ended: HashMap<String, i64>,
     last_raw: HashMap<i64, i64>,
+    /// Each host's CPUs and memory as last written.
+    sizes: Vec<Option<(u32, u64)>>,
+    /// This recorder's row in `recordings`.
+    recording: i64,
     last_renew: i64,
     last_maintenance: i64,
 }
@@ -113,80 +141,60 @@ impl From<rusqlite::Error> for RecordError {
 }
 
 impl Recorder {
-    /// Takes the lease and loads what the store last knew, so a restart continues the record
-    /// instead of inventing events.
+    /// Takes the lease as the dedicated recorder (the service) and loads what the store last
+    /// knew, so a restart continues the record instead of inventing events.
     pub fn start(
+        conn: Connection,
+        cfg: HistoryConfig,
+        hosts: &[HostConfig],
+        now_ms: i64,
+    ) -> Result<Recorder, RecordError> {
+        Recorder::start_as(Role::Service, conn, cfg, hosts, now_ms)
+    }
+
+    /// As [`Recorder::start`], in the given role: a TUI's recorder gives way to the service.
+    pub fn start_as(
+        role: Role,
         mut conn: Connection,
         cfg: HistoryConfig,
         hosts: &[HostConfig],
         now_ms: i64,
     ) -> Result<Recorder, RecordError> {
-        let me = Holder::me();
+        let me = Holder::me(role);
         if let Lease::Other { pid, hostname, .. } = lease::acquire(&mut conn, &me, now_ms)? {
             return Err(RecordError::Busy { pid, hostname });
         }
-        let mut ids = Ids::default();
-        let mut prev = HashMap::new();
-        let mut host_rows = vec![None; hosts.len()];
-        let mut baseline = vec![false; hosts.len()];
-        for (i, h) in hosts.iter().enumerate() {
-            let hid = ids.host(&conn, &h.name, &h.uri)?;
-            let open: Option<(i64, String)> = conn
-                .query_row(
-                    "SELECT id, state FROM host_states WHERE host_id = ?1 AND until IS NULL ORDER BY since DESC LIMIT 1",
-                    [hid],
-                    |r| Ok((r.get(0)?, r.get(1)?)),
-                )
-                .ok();
-            host_rows[i] = open.map(|(row, s)| (row, link_of(&s)));
-            baseline[i] = host_rows[i].is_none();
-            let mut stmt = conn.prepare(
-                "SELECT v.uuid, p.id, p.state, p.vcpus, p.memory_bytes FROM placements p JOIN vms v ON v.id = p.vm_id
-                 WHERE p.host_id = ?1 AND p.until IS NULL",
-            )?;
-            let rows = stmt.query_map([hid], |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, i64>(1)?,
-                    r.get::<_, String>(2)?,
-                    r.get::<_, Option<u32>>(3)?,
-                    r.get::<_, Option<u64>>(4)?,
-                ))
-            })?;
-            for row in rows {
-                let (uuid, id, state, vcpus, memory) = row?;
-                prev.insert(
-                    uuid,
-                    Placed {
-                        host: i,
-                        state: state_of(&state),
-                        vcpus,
-                        memory,
-                        disks: String::new(),
-                        row: id,
-                    },
-                );
-            }
-        }
-        Ok(Recorder {
+        let mut rec = Recorder {
             conn,
             me,
-            ids,
+            ids: Ids::default(),
             cfg,
             hosts: hosts.to_vec(),
             fleet: Fleet::new(hosts),
-            prev,
-            host_rows,
+            copies: HashMap::new(),
+            home: HashMap::new(),
+            pending: HashMap::new(),
+            arriving: HashSet::new(),
+            host_rows: vec![None; hosts.len()],
             // Whatever changed while no recorder ran happened at a time nobody knows.
             gap: vec![true; hosts.len()],
-            baseline,
+            baseline: vec![false; hosts.len()],
             recent: VecDeque::new(),
             migrating: HashMap::new(),
             ended: HashMap::new(),
             last_raw: HashMap::new(),
+            sizes: vec![None; hosts.len()],
+            recording: 0,
             last_renew: now_ms,
             last_maintenance: now_ms,
-        })
+        };
+        rec.load()?;
+        rec.conn.execute(
+            "INSERT INTO recordings (since, until) VALUES (?1, ?1)",
+            [now_ms],
+        )?;
+        rec.recording = rec.conn.last_insert_rowid();
+        Ok(rec)
     }
 
     pub fn fleet(&self) -> &Fleet {
@@ -195,20 +203,7 @@ impl Recorder {
 
     /// Records one collector message; `now_ms` is the wall clock.
     pub fn record(&mut self, m: &Message, now_ms: i64) -> Result<(), RecordError> {
-        if now_ms - self.last_renew >= lease::RENEW_EVERY_MS {
-            if !lease::renew(&self.conn, &self.me, now_ms)? {
-                return Err(RecordError::LostLease);
-            }
-            self.last_renew = now_ms;
-        }
-        self.conn.execute_batch("BEGIN IMMEDIATE")?;
-        match self.write(m, now_ms) {
-            Ok(()) => self.conn.execute_batch("COMMIT")?,
-            Err(e) => {
-                let _ = self.conn.execute_batch("ROLLBACK");
-                return Err(e.into());
-            }
-        }
+        self.transaction(now_ms, |r| r.write(m, now_ms))?;
         if now_ms - self.last_maintenance >= 60_000 {
             self.last_maintenance = now_ms;
             super::rollup::maintain(&self.conn, &self.cfg, now_ms)?;
@@ -216,7 +211,65 @@ impl Recorder {
         Ok(())
     }
 
+    /// Keeps the lease while no message comes (every host down and quiet): call it every
+    /// second or so; it writes only when the lease is due for renewal.
+    pub fn tick(&mut self, now_ms: i64) -> Result<(), RecordError> {
+        if now_ms - self.last_renew < lease::RENEW_EVERY_MS {
+            return Ok(());
+        }
+        self.transaction(now_ms, |_| Ok(()))
+    }
+
+    /// One write under the lease: whether we still hold it is asked inside the transaction,
+    /// so once the service took over (or we were presumed dead) nothing more of ours lands.
+    fn transaction(
+        &mut self,
+        now_ms: i64,
+        f: impl FnOnce(&mut Recorder) -> rusqlite::Result<()>,
+    ) -> Result<(), RecordError> {
+        self.conn.execute_batch("BEGIN IMMEDIATE")?;
+        let held = lease::holds(&self.conn, &self.me).and_then(|held| {
+            if held && now_ms - self.last_renew >= lease::RENEW_EVERY_MS {
+                lease::renew(&self.conn, &self.me, now_ms)?;
+            }
+            Ok(held)
+        });
+        let done = match held {
+            Ok(true) => f(self).and_then(|()| {
+                self.conn
+                    .execute(
+                        "UPDATE recordings SET until = max(until, ?2) WHERE id = ?1",
+                        rusqlite::params![self.recording, now_ms],
+                    )
+                    .map(drop)
+            }),
+            Ok(false) => {
+                let _ = self.conn.execute_batch("ROLLBACK");
+                return Err(RecordError::LostLease);
+            }
+            Err(e) => Err(e),
+        };
+        match done.and_then(|()| self.conn.execute_batch("COMMIT")) {
+            Ok(()) => {
+                if now_ms - self.last_renew >= lease::RENEW_EVERY_MS {
+                    self.last_renew = now_ms;
+                }
+                Ok(())
+            }
+            Err(e) => {
+                let _ = self.conn.execute_batch("ROLLBACK");
+                // What this recorder believes was written must be what the store holds.
+                self.reload()?;
+                Err(e.into())
+            }
+        }
+    }
+
     fn write(&mut self, m: &Message, now_ms: i64) -> rusqlite::Result<()> {
+        // Host indices are the config's; one from elsewhere is nothing this recorder knows.
+        if m.host >= self.hosts.len() {
+            return Ok(());
+        }
         match &m.update {
             Update::Link { state, error, .. } => {
                 self.fleet.set_link(m.host, *state, error.clone());
@@ -225,6 +278,7 @@ impl Recorder {
                 }
                 if matches!(state, LinkState::Down | LinkState::Stale) {
                     self.gap[m.host] = true;
+                    self.settle(m.host, now_ms, true)?;
                 }
             }
             Update::Action(_) => {}
@@ -234,6 +288,7 @@ impl Recorder {
                 self.host_state(m.host, LinkState::Up, None, at)?;
                 self.libvirt_events(m.host, s)?;
                 self.diff(m.host, s, at)?;
+                self.settle(m.host, at, false)?;
                 self.stats(m.host, at)?;
                 self.gap[m.host] = false;
                 self.baseline[m.host] = false;
@@ -245,129 +300,6 @@ impl Recorder {
     /// Gives the lease up, for a clean exit.
     pub fn stop(self) {
         let _ = lease::release(&self.conn, &self.me);
-    }
-
-    /// The operator of a fleetwatch action that caused this event, from the audit in the same
-    /// store: a started (not refused or failed) action on the VM shortly before it.
-    fn own_action(&self, uuid: &str, kind: &str, at: i64) -> Option<String> {
-        let mut stmt = self
-            .conn
-            .prepare_cached(
-                "SELECT s.operator, s.action FROM actions s
-                 WHERE s.uuid = ?1 AND s.phase = 'start' AND s.at BETWEEN ?2 AND ?3
-                   AND NOT EXISTS (SELECT 1 FROM actions e WHERE e.action_id = s.action_id AND e.phase = 'end'
-                                   AND e.outcome IN ('refused', 'failed', 'aborted'))
-                 ORDER BY s.at DESC LIMIT 5",
-            )
-            .ok()?;
-        let rows = stmt
-            .query_map(params![uuid, at - 600_000, at + 5_000], |r| {
-                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
-            })
-            .ok()?;
-        #[allow(clippy::let_and_return)] // the binding ends the borrow of `stmt` first
-        let found = rows
-            .flatten()
-            .find(|(_, action)| causes(action, kind))
-            .map(|(op, _)| op);
-        found
-    }
-
-    fn actor(&self, host: usize, uuid: &str, kind: &str, at: i64) -> String {
-        if let Some(a) = self.own_action(uuid, kind, at) {
-            return a;
-        }
-        if self.gap.get(host).copied().unwrap_or(true) {
-            UNKNOWN.into()
-        } else {
-            EXTERNAL.into()
-        }
-    }
-
-    fn seen(&mut self, at: i64, uuid: &str, kind: &'static str, host: usize) -> bool {
-        while self
-            .recent
-            .front()
-            .is_some_and(|(t, ..)| *t < at - 2 * DEDUPE_MS)
-        {
-            self.recent.pop_front();
-        }
-        let dup = self.recent.iter().any(|(t, u, k, h)| {
-            u == uuid && *k == kind && *h == host && (t - at).abs() <= DEDUPE_MS
-        });
-        if !dup {
-            self.recent.push_back((at, uuid.to_owned(), kind, host));
-        }
-        dup
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    fn event(
-        &mut self,
-        at: i64,
-        kind: &'static str,
-        uuid: Option<(&str, &str)>,
-        host: usize,
-        moved: Option<(usize, usize, Option<i64>)>,
-        actor: String,
-        detail: String,
-    ) -> rusqlite::Result<()> {
-        let vm_id = match uuid {
-            Some((u, name)) => Some(self.ids.vm(&self.conn, u, name)?),
-            None => None,
-        };
-        let h = &self.hosts[host];
-        let host_id = self.ids.host(&self.conn, &h.name, &h.uri)?;
-        let (from, to, started) = match moved {
-            Some((a, b, s)) => {
-                let (ha, hb) = (self.hosts[a].clone(), self.hosts[b].clone());
-                (
-                    Some(self.ids.host(&self.conn, &ha.name, &ha.uri)?),
-                    Some(self.ids.host(&self.conn, &hb.name, &hb.uri)?),
-                    s,
-                )
-            }
-            None => (None, None, None),
-        };
-        self.conn.execute(
-            "INSERT INTO events (at, kind, vm_id, host_id, from_host_id, to_host_id, started_at, actor, detail)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-            params![at, kind, vm_id, host_id, from, to, started, actor, detail],
-        )?;
-        Ok(())
-    }
-
-    /// An event about one VM on one host, with the actor found for it.
-    fn vm_event(
-        &mut self,
-        at: i64,
-        kind: &'static str,
-        uuid: &str,
-        name: &str,
-        host: usize,
-        detail: String,
-    ) -> rusqlite::Result<()> {
-        let actor = self.actor(host, uuid, kind, at);
-        self.event(at, kind, Some((uuid, name)), host, None, actor, detail)
-    }
-
-    fn open_row(&mut self, uuid: &str, name: &str, p: &Placed, at: i64) -> rusqlite::Result<i64> {
-        let vm = self.ids.vm(&self.conn, uuid, name)?;
-        let h = self.hosts[p.host].clone();
-        let hid = self.ids.host(&self.conn, &h.name, &h.uri)?;
-        self.conn.execute(
-            "INSERT INTO placements (vm_id, host_id, state, vcpus, memory_bytes, since) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            params![vm, hid, p.state.label(), p.vcpus, p.memory, at],
-        )?;
-        Ok(self.conn.last_insert_rowid())
-    }
-
-    fn close_row(&self, row: i64, at: i64) -> rusqlite::Result<()> {
-        self.conn.execute(
-            "UPDATE placements SET until = ?2 WHERE id = ?1 AND until IS NULL",
-            params![row, at],
-        )?;
-        Ok(())
     }
 }
 
@@ -393,11 +325,14 @@ fn config_change(old: &Placed, new: &Placed) -> Option<String> {
             new.vcpus.unwrap_or(0)
         ));
     }
-    if old.memory.is_some() && new.memory.is_some() && old.memory != new.memory {
+    // The configured size: the maximum where known (the current allocation moves with the
+    // balloon, which is no change of configuration).
+    let (a, b) = (old.max_memory.or(old.memory), new.max_memory.or(new.memory));
+    if a.is_some() && b.is_some() && a != b {
         d.push(format!(
             "memory {} -> {} MiB",
-            old.memory.unwrap_or(0) >> 20,
-            new.memory.unwrap_or(0) >> 20
+            a.unwrap_or(0) >> 20,
+            b.unwrap_or(0) >> 20
         ));
     }
     if !old.disks.is_empty() && !new.disks.is_empty() && old.disks != new.disks {

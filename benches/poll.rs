@@ -4,7 +4,7 @@
 //! `virsh domstats` as a process. Needs a running libvirtd; prints why when it has none.
 
 use fleetwatch::collection::libvirt::LibvirtConnector;
-use fleetwatch::collection::{ffi, libvirt_init, Connector};
+use fleetwatch::collection::{ffi, libvirt_init, Connector, Heartbeat};
 use std::process::Command;
 use std::time::{Duration, Instant};
 use virt::connect::Connect;
@@ -59,8 +59,13 @@ fn main() {
     println!("{:<58} {:>9} {:>12}", "method", "ms/poll", "fields/VM");
 
     // Warm the XML cache first: the collector reads XML only for new or changed domains.
-    let _ = source.poll();
-    let (ms, vms) = time(n, || source.poll().map(|s| s.domains.len()).unwrap_or(0));
+    let _ = source.poll(&Heartbeat::new());
+    let (ms, vms) = time(n, || {
+        source
+            .poll(&Heartbeat::new())
+            .map(|s| s.domains.len())
+            .unwrap_or(0)
+    });
     let _ = vms;
     // Polls cycle slow, fast, fast, ...: of 30 polls 6 are slow, so the median is a fast one.
     // Fast: state, reason, CPU time, memory, max memory, vCPUs, net rx/tx (+ host CPU, free
@@ -78,8 +83,13 @@ fn main() {
     }
     .connect(&uri)
     .expect("connect");
-    let _ = every.poll();
-    let (slow, _) = time(n, || every.poll().map(|s| s.domains.len()).unwrap_or(0));
+    let _ = every.poll(&Heartbeat::new());
+    let (slow, _) = time(n, || {
+        every
+            .poll(&Heartbeat::new())
+            .map(|s| s.domains.len())
+            .unwrap_or(0)
+    });
     row(
         "fleetwatch collector, slow poll (+balloon+block groups)",
         slow,

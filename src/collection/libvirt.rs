@@ -5,7 +5,7 @@
 use super::ffi::{self, DomainEvent, StatsRecord};
 use super::snapshots::SnapshotCache;
 use super::stats::{domain_from_params, node_cpu_from, Present};
-use super::{domxml, Connector, Source};
+use super::{domxml, Connector, Heartbeat, Source};
 use crate::model::sample::{
     DiskSource, DomainConfig, DomainSample, HostInfo, HostSample, LocalStats, VmState,
 };
@@ -191,7 +191,7 @@ impl Source for LibvirtSource {
         })
     }
 
-    fn poll(&mut self) -> Result<HostSample, String> {
+    fn poll(&mut self, progress: &Heartbeat) -> Result<HostSample, String> {
         let start = Instant::now();
         // The first two polls are slow ones, so disk rates show from the second poll on.
         let slow = self.polls < 2 || self.polls.is_multiple_of(u64::from(self.slow_every));
@@ -210,6 +210,7 @@ impl Source for LibvirtSource {
             }
             Err(e) => return Err(libvirt_error(&e)),
         };
+        progress.beat();
         // Free memory changes slowly; one round trip fewer on fast polls.
         let free_memory_bytes = if slow && self.free_mem_ok {
             match self.conn.free_memory() {
@@ -222,6 +223,7 @@ impl Source for LibvirtSource {
         } else {
             None
         };
+        progress.beat();
         let node_cpu = if self.node_cpu_ok {
             match ffi::node_cpu_stats(&self.conn, self.node_cpu_fields) {
                 Ok(f) => {
@@ -236,6 +238,7 @@ impl Source for LibvirtSource {
         } else {
             None
         };
+        progress.beat();
         let now = Instant::now();
         let events: Vec<DomainEvent> = self
             .pending
@@ -255,7 +258,9 @@ impl Source for LibvirtSource {
         }
         let mut domains = Vec::with_capacity(records.len());
         for rec in records {
+            // A domain's calls (GetInfo, XML, snapshots) are a few round trips.
             domains.push(self.domain(rec, now, groups));
+            progress.beat();
         }
         self.known
             .retain(|uuid, _| domains.iter().any(|d| &d.uuid == uuid));

@@ -4,7 +4,7 @@
 //! reconnects with exponential back-off. A hung host therefore never delays another host or the UI.
 
 use super::executor::Actor;
-use super::{Connector, LinkState, Message, Source, Update};
+use super::{Connector, Heartbeat, LinkState, Message, Source, Update};
 use crate::actions::{ActionRequest, ActionUpdate};
 use crate::model::sample::HostSample;
 use std::sync::atomic::AtomicBool;
@@ -173,7 +173,8 @@ enum Reply {
 }
 
 struct Worker {
-    cmd: Sender<()>,
+    /// Each poll request carries the heartbeat the worker beats while it polls.
+    cmd: Sender<Heartbeat>,
     reply: Receiver<Reply>,
 }
 
@@ -277,7 +278,7 @@ impl Supervisor {
                 "{live} earlier calls to this host are still hung; waiting for them before reconnecting"
             ));
         }
-        let (cmd_tx, cmd_rx) = mpsc::channel::<()>();
+        let (cmd_tx, cmd_rx) = mpsc::channel::<Heartbeat>();
         let (reply_tx, reply_rx) = mpsc::channel();
         let uri = self.uri.clone();
         let connector = self.connector.clone();
@@ -315,24 +316,28 @@ impl Supervisor {
         }
     }
 
-    /// One poll, reporting the host stale once it is late and giving up at the timeout.
+    /// One poll, reporting the host stale once it is late and giving up when no libvirt call
+    /// has completed for the timeout: a far host whose every call is slow but answered stays
+    /// up, however long the whole poll takes, and keeps the work of its connection.
     fn poll(&self, w: &Worker, started: Instant) -> Result<HostSample, String> {
-        if w.cmd.send(()).is_err() {
+        let progress = Heartbeat::new();
+        if w.cmd.send(progress.clone()).is_err() {
             return Err("collector thread ended".into());
         }
         let stale_at = started + self.timing.interval;
-        let deadline = started + self.timing.timeout;
         loop {
             let now = Instant::now();
+            let deadline = progress.last().max(started) + self.timing.timeout;
             if now >= deadline {
                 return Err(format!(
                     "no answer within {}; reconnecting",
                     humantime::format_duration(self.timing.timeout)
                 ));
             }
-            // Past the interval, wake each second so the shown age of the last sample keeps moving.
+            // Past the interval, wake each second so the shown age of the last sample keeps
+            // moving; wake at the deadline, which progress may have moved on by then.
             let until = if now < stale_at {
-                stale_at
+                stale_at.min(deadline)
             } else {
                 (now + Duration::from_secs(1)).min(deadline)
             };
@@ -341,7 +346,9 @@ impl Supervisor {
                 Ok(_) => return Err("collector protocol error".into()),
                 Err(RecvTimeoutError::Disconnected) => return Err("collector thread ended".into()),
                 Err(RecvTimeoutError::Timeout) => {
-                    if Instant::now() >= stale_at && Instant::now() < deadline {
+                    let now = Instant::now();
+                    let deadline = progress.last().max(started) + self.timing.timeout;
+                    if now >= stale_at && now < deadline {
                         self.link(LinkState::Stale, None);
                     }
                 }
@@ -352,7 +359,7 @@ impl Supervisor {
 
 /// The worker: owns the connection, polls when asked. If the supervisor gave up on it, its
 /// channels are closed and it exits as soon as the stuck call returns.
-fn work(uri: &str, connector: &dyn Connector, cmd: Receiver<()>, reply: Sender<Reply>) {
+fn work(uri: &str, connector: &dyn Connector, cmd: Receiver<Heartbeat>, reply: Sender<Reply>) {
     let mut source: Box<dyn Source> = match connector.connect(uri) {
         Ok(s) => s,
         Err(e) => {
@@ -363,8 +370,8 @@ fn work(uri: &str, connector: &dyn Connector, cmd: Receiver<()>, reply: Sender<R
     if reply.send(Reply::Connected(source.actor())).is_err() {
         return;
     }
-    while cmd.recv().is_ok() {
-        if reply.send(Reply::Polled(source.poll())).is_err() {
+    while let Ok(progress) = cmd.recv() {
+        if reply.send(Reply::Polled(source.poll(&progress))).is_err() {
             return;
         }
     }

@@ -9,6 +9,7 @@ pub mod snapshot;
 pub mod terminal;
 pub mod tui;
 
+use crate::collection::known::Pace;
 use crate::collection::libvirt::LibvirtConnector;
 use crate::collection::supervisor::{Collectors, Timing};
 use crate::collection::{libvirt_init, Message, Update};
@@ -35,6 +36,15 @@ pub fn start_collectors(
     config: &Config,
     tx: UnboundedSender<Message>,
 ) -> std::io::Result<Collectors> {
+    start_collectors_paced(config, tx, Pace::Trickle)
+}
+
+/// Collectors that read domain XML at the given pace: one-shot commands read it all at once.
+pub fn start_collectors_paced(
+    config: &Config,
+    tx: UnboundedSender<Message>,
+    pace: Pace,
+) -> std::io::Result<Collectors> {
     libvirt_init();
     let uris: Vec<String> = config.hosts.iter().map(|h| h.uri.clone()).collect();
     Collectors::start(
@@ -43,6 +53,9 @@ pub fn start_collectors(
         Arc::new(LibvirtConnector {
             writable: config.writable_uris(),
             slow_every: config.poll.slow_stats_every,
+            interval: config.poll.interval,
+            pace,
+            cpu: None,
         }),
         tx,
     )

@@ -1,10 +1,15 @@
 //! Collection: threads that own libvirt connections and send whole host snapshots. Nothing here
 //! runs on the UI task, and nothing the UI does can block on a hypervisor.
 
+pub mod cost;
 pub mod domxml;
 pub mod executor;
 pub mod ffi;
+pub mod gaps;
+pub mod host;
+pub mod known;
 pub mod libvirt;
+pub mod local;
 pub mod meter;
 pub mod snapshots;
 pub mod stats;

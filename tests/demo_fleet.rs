@@ -164,10 +164,19 @@ fn snapshot_json_has_the_promised_shape() {
             "cpus",
             "memory_bytes",
             "vm_count",
+            "rtt_ms",
+            "calls",
+            "configs_pending",
         ] {
             assert!(h.get(k).is_some(), "host lacks {k}: {h}");
         }
         assert_eq!(h["state"], "up");
+        assert!(
+            h["rtt_ms"].as_f64().is_some() && h["calls"].as_u64() > Some(0),
+            "{h}"
+        );
+        // snapshot reads every XML in its first poll.
+        assert_eq!(h["configs_pending"], 0, "{h}");
     }
     let vms = doc["vms"].as_array().unwrap();
     assert_eq!(vms.len(), expected().len());
@@ -191,6 +200,7 @@ fn snapshot_json_has_the_promised_shape() {
         assert!(["running", "paused", "shutoff", "crashed", "other"]
             .contains(&v["state"].as_str().unwrap()));
         assert!(v["flags"].is_array());
+        assert!(v["disks"].is_array() && v["nics"].is_array(), "{v}");
         if v["state"] == "running" {
             assert!(v["cpu_percent"].as_f64().unwrap() > 0.0, "{v}");
         }

@@ -4,5 +4,6 @@
 //! `make e2e` runs them one at a time.
 #![allow(clippy::unwrap_used)]
 
+mod far;
 mod fleet;
 mod lab;

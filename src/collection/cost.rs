@@ -124,13 +124,15 @@ fn smooth(old: Option<Duration>, new: Duration) -> Duration {
 
 impl CostModel {
     /// The way for the next poll. Slow polls (with the costly groups) keep the current way and
-    /// measure nothing about it, as their bulk call does more.
+    /// measure nothing about it, as their bulk call does more. The probe of bulk also runs where
+    /// the records lacked `cpu.time`: it costs nothing extra there (the gaps are filled per VM
+    /// anyway), and a poll that caught every VM without it by chance is not final.
     pub fn plan(&mut self, fast: bool, running: usize) -> CpuSource {
-        if self.measured.bulk_cpu == Some(false) {
-            return CpuSource::PerVm;
-        }
         if !fast {
-            return self.current;
+            return match self.measured.bulk_cpu {
+                Some(false) => CpuSource::PerVm,
+                _ => self.current,
+            };
         }
         self.current = choose(&self.measured, running, self.current);
         self.fast_polls = self.fast_polls.wrapping_add(1);
@@ -317,5 +319,18 @@ mod tests {
         for fast in [false, true, true] {
             assert_eq!(model.plan(fast, 3), PerVm);
         }
+        let probes: Vec<CpuSource> = (2..PROBE_EVERY).map(|_| model.plan(true, 3)).collect();
+        assert_eq!(probes.last(), Some(&Bulk), "{probes:?}");
+        // The probe found cpu.time after all: measured, and kept if cheaper.
+        let o = Observed {
+            fastest: Some(10 * US),
+            bulk: 20 * US,
+            running: 3,
+            cpu_seen: true,
+            ..Observed::default()
+        };
+        model.record(Bulk, true, &o);
+        assert_eq!(model.measured.bulk_cpu, Some(true));
+        assert!(model.measured.cpu_per_vm.is_some());
     }
 }

@@ -93,7 +93,7 @@ fn wide_screens_show_every_hosts_rtt_and_the_unread_xml() {
     assert!(!far.contains("· rtt"), "said once: {far}");
     let near = line(&lines, "hv-near");
     assert!(
-        near.contains("· rtt 0.31ms") && !near.contains("pending"),
+        near.contains("· rtt 310µs") && !near.contains("pending"),
         "{near}"
     );
     // The first VM (far-0) is selected, its XML unread: unknown, not "no disks".

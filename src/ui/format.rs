@@ -34,11 +34,11 @@ pub fn percent(v: Option<f64>) -> String {
     v.map_or_else(|| "-".into(), |p| format!("{p:.1}"))
 }
 
-/// Microseconds as milliseconds: "0.04ms", "3.1ms", "212ms".
+/// A short duration in microseconds, as read: "4µs", "310µs", "3.1ms", "212ms".
 pub fn millis(us: u64) -> String {
     let ms = us as f64 / 1000.0;
-    if ms < 1.0 {
-        format!("{ms:.2}ms")
+    if us < 1000 {
+        format!("{us}µs")
     } else if ms < 10.0 {
         format!("{ms:.1}ms")
     } else {

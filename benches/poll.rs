@@ -1,10 +1,14 @@
 //! `make bench-poll URI=qemu+tcp://127.0.0.11/system`: the cost of one poll of a real host by
-//! fleetwatch's collector, next to the alternatives: a loop of virDomainGetInfo calls (the
-//! cheapest way to get state, CPU time and memory), bulk stats with every group, and
+//! fleetwatch's collector in both ways of getting CPU time (a GetInfo per running VM, or the
+//! CPU_TOTAL group in the bulk call), in time and round trips, and the way the collector picks
+//! there; next to the alternatives: a loop of virDomainGetInfo calls, bulk stats by group, and
 //! `virsh domstats` as a process. Needs a running libvirtd; prints why when it has none.
 
+use fleetwatch::collection::cost::CpuSource;
+use fleetwatch::collection::known::Pace;
 use fleetwatch::collection::libvirt::LibvirtConnector;
-use fleetwatch::collection::{ffi, libvirt_init, Connector};
+use fleetwatch::collection::{ffi, libvirt_init, Connector, Heartbeat, Source};
+use fleetwatch::model::sample::HostSample;
 use std::process::Command;
 use std::time::{Duration, Instant};
 use virt::connect::Connect;
@@ -25,6 +29,46 @@ fn time<F: FnMut() -> usize>(n: usize, mut f: F) -> (f64, usize) {
     (median(t), fields)
 }
 
+fn connector(slow_every: u32, pace: Pace, cpu: Option<CpuSource>) -> LibvirtConnector {
+    LibvirtConnector {
+        writable: Default::default(),
+        slow_every,
+        interval: Duration::from_secs(2),
+        pace,
+        cpu,
+    }
+}
+
+fn poll(s: &mut Box<dyn Source>) -> Option<HostSample> {
+    s.poll(&Heartbeat::new()).ok()
+}
+
+/// Median time and round trips of `n` polls of a connection whose XML has been read.
+fn steady(uri: &str, n: usize, slow_every: u32, cpu: Option<CpuSource>) -> (f64, u32, String) {
+    // Eager: the first poll reads every XML, so the timed ones measure statistics only.
+    let mut s = connector(slow_every, Pace::Eager, cpu)
+        .connect(uri)
+        .expect("connect");
+    // Two slow polls come first on every connection; with slow_every 1 all are slow.
+    for _ in 0..2 {
+        let _ = poll(&mut s);
+    }
+    let mut calls = Vec::with_capacity(n);
+    let mut last = None;
+    let (ms, _) = time(n, || {
+        let p = poll(&mut s);
+        calls.push(p.as_ref().map_or(0, |p| p.calls));
+        let vms = p.as_ref().map_or(0, |p| p.domains.len());
+        last = p;
+        vms
+    });
+    calls.sort_unstable();
+    let rtt = last
+        .and_then(|p| p.rtt_micros)
+        .map_or("-".into(), |u| format!("{:.2}", u as f64 / 1000.0));
+    (ms, calls[calls.len() / 2], rtt)
+}
+
 fn main() {
     let Ok(uri) = std::env::var("FLEETWATCH_BENCH_URI") else {
         println!(
@@ -35,17 +79,10 @@ fn main() {
     libvirt_init();
     let n = 30;
     let slow_every = fleetwatch::config::DEFAULT_SLOW_EVERY;
-    let connector = LibvirtConnector {
-        writable: Default::default(),
-        slow_every,
-    };
-    let mut source = match connector.connect(&uri) {
-        Ok(s) => s,
-        Err(e) => {
-            println!("poll bench: cannot connect to {uri}: {e}");
-            return;
-        }
-    };
+    if let Err(e) = connector(slow_every, Pace::Trickle, None).connect(&uri) {
+        println!("poll bench: cannot connect to {uri}: {e}");
+        return;
+    }
     let conn = Connect::open_read_only(Some(&uri)).expect("second connection");
     let doms = conn.list_all_domains(0).expect("list");
     let running = doms
@@ -53,54 +90,100 @@ fn main() {
         .filter(|d| d.is_active().unwrap_or(false))
         .count();
     println!(
-        "{uri}: {} domains, {running} running; median of {n} polls, same host, over TCP",
+        "{uri}: {} domains, {running} running; median of {n} polls",
         doms.len()
     );
-    println!("{:<58} {:>9} {:>12}", "method", "ms/poll", "fields/VM");
-
-    // Warm the XML cache first: the collector reads XML only for new or changed domains.
-    let _ = source.poll();
-    let (ms, vms) = time(n, || source.poll().map(|s| s.domains.len()).unwrap_or(0));
-    let _ = vms;
-    // Polls cycle slow, fast, fast, ...: of 30 polls 6 are slow, so the median is a fast one.
-    // Fast: state, reason, CPU time, memory, max memory, vCPUs, net rx/tx (+ host CPU, free
-    // memory); slow adds RSS and disk read/write.
-    let row = |name: &str, ms: f64, fields: &str| println!("{name:<58} {ms:>9.2} {fields:>12}");
-    row(
-        "fleetwatch collector, fast poll (state+net bulk, GetInfo)",
-        ms,
-        "8",
+    println!(
+        "{:<58} {:>9} {:>6} {:>8}",
+        "method", "ms/poll", "calls", "rtt ms"
     );
-    // Every poll a slow one, in steady state (XML already read).
-    let mut every = LibvirtConnector {
-        writable: Default::default(),
-        slow_every: 1,
+    let row = |name: &str, ms: f64, calls: &str, rtt: &str| {
+        println!("{name:<58} {ms:>9.2} {calls:>6} {rtt:>8}")
+    };
+    let mut fast_calls_of = Vec::new();
+    for (way, label) in [
+        (CpuSource::PerVm, "GetInfo per VM"),
+        (CpuSource::Bulk, "bulk CPU_TOTAL"),
+    ] {
+        // Fast: state+interface (+cpu) bulk and node CPU; slow adds balloon, block (and vcpu).
+        let (fast, fast_calls, rtt) = steady(&uri, n, u32::MAX, Some(way));
+        fast_calls_of.push((way, fast_calls));
+        row(
+            &format!("collector, fast poll, {label}"),
+            fast,
+            &fast_calls.to_string(),
+            &rtt,
+        );
+        let (slow, slow_calls, rtt) = steady(&uri, n, 1, Some(way));
+        row(
+            &format!("collector, slow poll, {label}"),
+            slow,
+            &slow_calls.to_string(),
+            &rtt,
+        );
+        let avg = (fast * f64::from(slow_every - 1) + slow) / f64::from(slow_every);
+        row(
+            &format!("collector, average (1 slow in {slow_every}), {label}"),
+            avg,
+            "",
+            "",
+        );
     }
-    .connect(&uri)
-    .expect("connect");
-    let _ = every.poll();
-    let (slow, _) = time(n, || every.poll().map(|s| s.domains.len()).unwrap_or(0));
+    // The way the collector picks on this host, once it has measured both.
+    let mut chosen = connector(u32::MAX, Pace::Eager, None)
+        .connect(&uri)
+        .expect("connect");
+    for _ in 0..8 {
+        let _ = poll(&mut chosen);
+    }
+    let mut calls = 0;
+    let (ms, _) = time(n, || {
+        let p = poll(&mut chosen);
+        calls = p.as_ref().map_or(0, |p| p.calls);
+        p.map_or(0, |p| p.domains.len())
+    });
+    // Told apart by their round trips; a driver without bulk CPU (the test driver) has one way.
+    let ways: Vec<CpuSource> = fast_calls_of
+        .iter()
+        .filter(|(_, c)| *c == calls)
+        .map(|(w, _)| *w)
+        .collect();
+    let way = match ways.as_slice() {
+        [CpuSource::PerVm] => "GetInfo per VM",
+        [CpuSource::Bulk] => "bulk CPU_TOTAL",
+        _ => "either (same calls)",
+    };
     row(
-        "fleetwatch collector, slow poll (+balloon+block groups)",
-        slow,
-        "11",
+        &format!("collector, fast poll, chosen by cost: {way}"),
+        ms,
+        &calls.to_string(),
+        "",
     );
-    let avg = (ms * f64::from(slow_every - 1) + slow) / f64::from(slow_every);
+    // What a reconnect costs: the first poll of a trickle reads a bounded share of the XML.
+    let mut fresh = connector(slow_every, Pace::Trickle, None)
+        .connect(&uri)
+        .expect("connect");
+    let t = Instant::now();
+    let first = poll(&mut fresh);
     row(
-        &format!("fleetwatch collector, average (1 slow in {slow_every})"),
-        avg,
-        "11",
+        "collector, first poll after connect (XML trickle)",
+        t.elapsed().as_secs_f64() * 1000.0,
+        &first.as_ref().map_or(0, |p| p.calls).to_string(),
+        &first
+            .and_then(|p| p.rtt_micros)
+            .map_or("-".into(), |u| format!("{:.2}", u as f64 / 1000.0)),
     );
 
     let (ms, _) = time(n, || {
         let doms = conn.list_all_domains(0).unwrap_or_default();
         doms.iter().filter_map(|d| d.info().ok()).count()
     });
-    println!(
-        "{:<58} {:>9.2} {:>12}",
-        "listAllDomains + virDomainGetInfo each", ms, 5
+    row(
+        "listAllDomains + virDomainGetInfo each",
+        ms,
+        &(1 + running).to_string(),
+        "",
     );
-
     for (name, groups) in [
         ("bulk stats: state only", 1u32),
         ("bulk stats: state+cpu+balloon+vcpu+net+block (all six)", 63),
@@ -108,14 +191,15 @@ fn main() {
         ("bulk stats: state+balloon", 5),
         ("bulk stats: state+vcpu", 9),
         ("bulk stats: state+interface", 17),
+        ("bulk stats: state+interface+cpu", 19),
         ("bulk stats: state+block", 33),
     ] {
-        let (ms, fields) = time(n, || {
+        let (ms, _) = time(n, || {
             ffi::all_domain_stats(&conn, groups, 1 << 29)
-                .map(|r| r.iter().map(|x| x.params.len()).sum::<usize>() / r.len().max(1))
+                .map(|r| r.len())
                 .unwrap_or(0)
         });
-        println!("{name:<58} {ms:>9.2} {fields:>12}");
+        row(name, ms, "1", "");
     }
 
     let (ms, _) = time(5, || {
@@ -125,8 +209,5 @@ fn main() {
             .map(|o| o.stdout.len())
             .unwrap_or(0)
     });
-    println!(
-        "{:<58} {:>9.2} {:>12}",
-        "virsh domstats (a process, all groups)", ms, "all"
-    );
+    row("virsh domstats (a process, all groups)", ms, "", "");
 }

@@ -36,7 +36,8 @@ pub struct PollConfig {
     /// Time between two polls of one host.
     #[serde(default = "default_interval", deserialize_with = "duration")]
     pub interval: Duration,
-    /// A host that has not answered a poll or a connection attempt within this is down.
+    /// A host that has not answered a connection attempt, or any libvirt call of a poll, within
+    /// this is down.
     #[serde(default = "default_timeout", deserialize_with = "duration")]
     pub timeout: Duration,
     /// Disk I/O and balloon statistics cost the daemon a QEMU monitor round trip per VM; they

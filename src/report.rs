@@ -48,6 +48,9 @@ pub fn json(fleet: &Fleet, shared: &[String], taken_at: DateTime<Utc>, now: Inst
                 "hypervisor_version": info.map(|i| &i.hypervisor_version),
                 "libvirt_version": info.map(|i| &i.libvirt_version),
                 "poll_ms": h.poll_micros.map(|u| u as f64 / 1000.0),
+                "rtt_ms": h.rtt_micros.map(|u| u as f64 / 1000.0),
+                "calls": h.calls,
+                "configs_pending": h.configs_pending,
                 "sample_age_s": h.last_sample_at.map(|t| now.saturating_duration_since(t).as_secs_f64()),
                 "load": h.local.as_ref().map(|l| l.load),
             })
@@ -65,25 +68,22 @@ pub fn json(fleet: &Fleet, shared: &[String], taken_at: DateTime<Utc>, now: Inst
 
 fn vm_json(fleet: &Fleet, vm: &Vm, shared: &[String]) -> Value {
     let cfg = vm.config.as_deref();
-    let disks: Vec<Value> = cfg
-        .map(|c| {
-            c.disks
-                .iter()
-                .map(|d| {
-                    json!({"target": d.target, "path": d.path, "source": source_label(&d.source),
-                           "shared": is_shared(d, shared)})
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    let nics: Vec<Value> = cfg
-        .map(|c| {
-            c.nics
-                .iter()
-                .map(|n| json!({"mac": n.mac, "type": n.kind, "source": n.source, "target": n.target}))
-                .collect()
-        })
-        .unwrap_or_default();
+    // A VM whose XML is not read yet has unknown devices: null, never an empty list.
+    let disks: Option<Vec<Value>> = cfg.map(|c| {
+        c.disks
+            .iter()
+            .map(|d| {
+                json!({"target": d.target, "path": d.path, "source": source_label(&d.source),
+                       "shared": is_shared(d, shared)})
+            })
+            .collect()
+    });
+    let nics: Option<Vec<Value>> = cfg.map(|c| {
+        c.nics
+            .iter()
+            .map(|n| json!({"mac": n.mac, "type": n.kind, "source": n.source, "target": n.target}))
+            .collect()
+    });
     let also: Vec<&str> = fleet
         .also_defined_on(&vm.uuid)
         .into_iter()

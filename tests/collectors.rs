@@ -5,7 +5,7 @@
 mod support;
 
 use fleetwatch::collection::supervisor::{Collectors, Timing};
-use fleetwatch::collection::{Connector, LinkState, Message, Source, Update};
+use fleetwatch::collection::{Connector, Heartbeat, LinkState, Message, Source, Update};
 use fleetwatch::model::sample::{HostSample, VmState};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -20,6 +20,16 @@ enum Behaviour {
     RefusesConnect,
     /// Refuses the first N connects, then works.
     RefusesFirst(usize),
+    /// Every poll makes `calls` calls of `each` ms, reporting progress after each: a far host.
+    SlowButSteady {
+        calls: u32,
+        each: u64,
+    },
+    /// The first poll makes `calls` calls of `each` ms, then hangs until the gate opens.
+    ProgressThenHang {
+        calls: u32,
+        each: u64,
+    },
 }
 
 struct Mock {
@@ -30,15 +40,27 @@ struct Mock {
 
 struct MockSource {
     host: usize,
-    hang: bool,
+    behaviour: Behaviour,
     gate: Arc<Mutex<()>>,
     polls: u64,
 }
 
 impl Source for MockSource {
-    fn poll(&mut self) -> Result<HostSample, String> {
-        if self.hang {
-            let _held = self.gate.lock();
+    fn poll(&mut self, progress: &Heartbeat) -> Result<HostSample, String> {
+        let calls = |n: u32, each: u64| {
+            for _ in 0..n {
+                std::thread::sleep(Duration::from_millis(each));
+                progress.beat();
+            }
+        };
+        match self.behaviour {
+            Behaviour::HangsOnPoll => drop(self.gate.lock()),
+            Behaviour::SlowButSteady { calls: n, each } => calls(n, each),
+            Behaviour::ProgressThenHang { calls: n, each } => {
+                calls(n, each);
+                drop(self.gate.lock());
+            }
+            _ => {}
         }
         self.polls += 1;
         let d = support::domain(
@@ -62,9 +84,9 @@ impl Connector for Mock {
         match self.behaviour[host] {
             Behaviour::RefusesConnect => Err(format!("host {host}: Connection refused")),
             Behaviour::RefusesFirst(k) if n < k => Err("not yet".into()),
-            b => Ok(Box::new(MockSource {
+            behaviour => Ok(Box::new(MockSource {
                 host,
-                hang: b == Behaviour::HangsOnPoll,
+                behaviour,
                 gate: self.gate.clone(),
                 polls: 0,
             })),
@@ -201,4 +223,50 @@ fn poll_now_skips_the_wait() {
         1,
         "{second:?}"
     );
+}
+
+#[test]
+fn a_host_that_answers_every_call_slowly_stays_up_with_its_connection() {
+    // Each poll: 10 calls of 100 ms, one second in all, 2.5 times the 400 ms timeout.
+    let (mock, c, mut rx) = start(vec![Behaviour::SlowButSteady {
+        calls: 10,
+        each: 100,
+    }]);
+    let msgs = gather(&mut rx, Duration::from_millis(2600));
+    let samples = msgs.iter().filter(|m| m.2 == "sample").count();
+    assert!(samples >= 2, "{msgs:?}");
+    assert!(
+        !msgs.iter().any(|m| m.2.starts_with("down")),
+        "a host making progress went down: {msgs:?}"
+    );
+    // Late polls are shown as such (stale), and the connection is never thrown away.
+    assert!(msgs.iter().any(|m| m.2.starts_with("stale")), "{msgs:?}");
+    assert_eq!(mock.connects[0].load(Ordering::SeqCst), 1);
+    drop(c);
+}
+
+#[test]
+fn a_host_that_stops_making_progress_goes_down_one_timeout_after_its_last_call() {
+    let (mock, c, mut rx) = start(vec![Behaviour::ProgressThenHang {
+        calls: 3,
+        each: 150,
+    }]);
+    let gate = mock.gate.lock().unwrap();
+    let t0 = Instant::now();
+    let msgs = gather(&mut rx, Duration::from_millis(1500));
+    let down = msgs
+        .iter()
+        .find(|m| m.2.starts_with("down"))
+        .unwrap_or_else(|| panic!("never went down: {msgs:?}"));
+    assert!(down.2.contains("no answer within"), "{}", down.2);
+    // Last progress at 450 ms, timeout 400 ms: down at about 850 ms, not at 400 ms (the
+    // whole-poll rule) and not much later.
+    let at = down.0 - t0;
+    assert!(
+        at >= Duration::from_millis(800) && at < Duration::from_millis(1300),
+        "down after {at:?}"
+    );
+    assert!(!msgs.iter().any(|m| m.2 == "sample"), "{msgs:?}");
+    drop(gate);
+    drop(c);
 }

@@ -11,6 +11,7 @@ pub mod stderr;
 pub mod terminal;
 pub mod tui;
 
+use crate::collection::known::Pace;
 use crate::collection::libvirt::LibvirtConnector;
 use crate::collection::supervisor::{Collectors, Timing};
 use crate::collection::{libvirt_init, Message, Update};
@@ -44,6 +45,15 @@ pub fn start_collectors(
     config: &Config,
     tx: UnboundedSender<Message>,
 ) -> std::io::Result<Collectors> {
+    start_collectors_paced(config, tx, Pace::Trickle)
+}
+
+/// Collectors that read domain XML at the given pace: one-shot commands read it all at once.
+pub fn start_collectors_paced(
+    config: &Config,
+    tx: UnboundedSender<Message>,
+    pace: Pace,
+) -> std::io::Result<Collectors> {
     libvirt_init();
     let uris: Vec<String> = config.hosts.iter().map(|h| h.uri.clone()).collect();
     Collectors::start(
@@ -52,6 +62,9 @@ pub fn start_collectors(
         Arc::new(LibvirtConnector {
             writable: config.writable_uris(),
             slow_every: config.poll.slow_stats_every,
+            interval: config.poll.interval,
+            pace,
+            cpu: None,
         }),
         tx,
     )

@@ -1,12 +1,17 @@
 //! One-shot collection for `snapshot`: every host polled twice, one interval apart, so rates
-//! are real; hosts that fail are reported down with libvirt's error.
+//! are real; hosts that fail are reported down with libvirt's error. Domain XML is read in the
+//! first poll, all of it: a one-shot command connects once and reports the whole picture, and
+//! the supervisor keeps a slow host's poll going as long as its calls are answered.
 
-use super::{apply, start_collectors};
+use super::{apply, start_collectors_paced};
+use crate::collection::known::Pace;
 use crate::collection::{LinkState, Message, Update};
 use crate::config::Config;
 use crate::model::Fleet;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc::unbounded_channel;
+
+const SLOW_HOST_GRACE: Duration = Duration::from_secs(60);
 
 /// Polls every host `polls` times (one interval apart) or until it is down, then evaluates the
 /// findings once.
@@ -16,13 +21,14 @@ pub async fn collect(config: &Config, polls: u32) -> std::io::Result<Fleet> {
     let mut config = config.clone();
     config.poll.slow_stats_every = 1;
     let config = &config;
-    let collectors = start_collectors(config, tx)?;
+    let collectors = start_collectors_paced(config, tx, Pace::Eager)?;
     let mut fleet = Fleet::new(&config.hosts);
     let mut samples = vec![0u32; config.hosts.len()];
-    let deadline = Instant::now()
-        + config.poll.interval * polls
-        + config.poll.timeout
-        + Duration::from_secs(2);
+    // A host that stops answering is down within the timeout (the supervisor sees to that);
+    // one that answers slowly, reading every domain's XML over a long round trip, is waited for
+    // up to a minute longer.
+    let deadline =
+        Instant::now() + config.poll.interval * polls + config.poll.timeout + SLOW_HOST_GRACE;
     let done = |fleet: &Fleet, samples: &[u32]| {
         fleet
             .hosts

@@ -2,23 +2,33 @@
 //! runs on the UI task, and nothing the UI does can block on a hypervisor.
 
 pub mod children;
+pub mod cost;
 pub mod diagnose;
 pub mod domxml;
 pub mod executor;
 pub mod ffi;
+pub mod gaps;
+pub mod host;
+pub mod known;
 pub mod libvirt;
+pub mod local;
+pub mod meter;
 pub mod snapshots;
 pub mod stats;
 pub mod supervisor;
 pub mod transport;
 
+pub use meter::Heartbeat;
+
 use crate::model::sample::HostSample;
 use std::sync::Once;
 use std::time::Instant;
 
-/// One connected hypervisor. `poll` blocks; it is only ever called on a collector thread.
+/// One connected hypervisor. `poll` blocks; it is only ever called on a collector thread. It
+/// beats `progress` after each libvirt call that completes: the supervisor gives the host up
+/// only when no beat came for the whole timeout, so a slow poll that moves is never cut off.
 pub trait Source: Send {
-    fn poll(&mut self) -> Result<HostSample, String>;
+    fn poll(&mut self, progress: &Heartbeat) -> Result<HostSample, String>;
     /// Carries out actions on this connection, when it may write.
     fn actor(&self) -> Option<std::sync::Arc<dyn executor::Actor>> {
         None

@@ -1,6 +1,7 @@
 //! The newest snapshot of a domain, one piece of backup evidence. Listing is one round trip; a
 //! snapshot's XML (for its creation time) is read once, when it is first seen.
 
+use super::meter::Meter;
 use crate::sanitize::clean;
 use chrono::{DateTime, Utc};
 use std::collections::HashMap;
@@ -11,24 +12,34 @@ pub struct SnapshotCache {
     created: HashMap<String, Option<DateTime<Utc>>>,
 }
 
+pub type Newest = Option<(String, DateTime<Utc>)>;
+
 impl SnapshotCache {
-    pub fn newest(&mut self, dom: &Domain) -> Option<(String, DateTime<Utc>)> {
-        let snaps = dom.list_all_snapshots(0).ok()?;
+    /// The newest snapshot, `Some(None)` when there is none, and `None` when the list could not
+    /// be read: that is "unknown", never "no snapshot".
+    pub fn newest(&mut self, dom: &Domain, meter: &mut Meter) -> Option<Newest> {
+        let snaps = meter.rpc(|| dom.list_all_snapshots(0)).ok()?;
         let mut seen = HashMap::with_capacity(snaps.len());
         for s in &snaps {
+            // The name is in the handle: no round trip.
             let Ok(name) = s.name() else { continue };
             let t = match self.created.get(&name) {
                 Some(t) => *t,
-                None => s.xml_desc(0).ok().and_then(|x| creation_time(&x)),
+                None => meter
+                    .rpc(|| s.xml_desc(0))
+                    .ok()
+                    .and_then(|x| creation_time(&x)),
             };
             seen.insert(name, t);
         }
         // Forget deleted snapshots.
         self.created = seen;
-        self.created
-            .iter()
-            .filter_map(|(n, t)| t.map(|t| (clean(n), t)))
-            .max_by_key(|(_, t)| *t)
+        Some(
+            self.created
+                .iter()
+                .filter_map(|(n, t)| t.map(|t| (clean(n), t)))
+                .max_by_key(|(_, t)| *t),
+        )
     }
 }
 
@@ -64,8 +75,11 @@ mod tests {
         crate::collection::libvirt_init();
         let conn = virt::connect::Connect::open(Some("test:///default")).unwrap();
         let dom = conn.lookup_domain_by_name("test").unwrap();
+        let beat = crate::collection::Heartbeat::new();
+        let mut meter = Meter::new(&beat);
         let mut cache = SnapshotCache::default();
-        assert!(cache.newest(&dom).is_none());
+        assert_eq!(cache.newest(&dom, &mut meter), Some(None));
+        assert_eq!(meter.calls, 1, "an empty list is one round trip");
         for name in ["first", "second"] {
             dom.create_snapshot_xml(
                 &format!("<domainsnapshot><name>{name}</name></domainsnapshot>"),
@@ -74,12 +88,16 @@ mod tests {
             .unwrap();
             std::thread::sleep(std::time::Duration::from_millis(1100));
         }
-        let (name, t) = cache.newest(&dom).unwrap();
+        let (name, t) = cache.newest(&dom, &mut meter).unwrap().unwrap();
         assert_eq!(name, "second");
+        // List, then each new snapshot's XML once; listed again, only the list.
+        assert_eq!(meter.calls, 4);
+        cache.newest(&dom, &mut meter);
+        assert_eq!(meter.calls, 5);
         assert!((Utc::now() - t).num_seconds() < 10);
         for s in dom.list_all_snapshots(0).unwrap() {
             s.delete(0).unwrap();
         }
-        assert!(cache.newest(&dom).is_none());
+        assert_eq!(cache.newest(&dom, &mut meter), Some(None));
     }
 }

@@ -5,7 +5,7 @@
 
 use super::executor::Actor;
 use super::transport::{self, Transport};
-use super::{children, Connector, LinkState, Message, Retry, Source, Update};
+use super::{children, Connector, Heartbeat, LinkState, Message, Retry, Source, Update};
 use crate::actions::{ActionRequest, ActionUpdate};
 use crate::model::sample::HostSample;
 use std::sync::atomic::AtomicBool;
@@ -174,7 +174,8 @@ enum Reply {
 }
 
 struct Worker {
-    cmd: Sender<()>,
+    /// Each poll request carries the heartbeat the worker beats while it polls.
+    cmd: Sender<Heartbeat>,
     reply: Receiver<Reply>,
 }
 
@@ -301,7 +302,7 @@ impl Supervisor {
                 "{live} earlier calls to this host are still hung; waiting for them before reconnecting"
             ));
         }
-        let (cmd_tx, cmd_rx) = mpsc::channel::<()>();
+        let (cmd_tx, cmd_rx) = mpsc::channel::<Heartbeat>();
         let (reply_tx, reply_rx) = mpsc::channel();
         let uri = self.uri.clone();
         let connector = self.connector.clone();
@@ -342,15 +343,18 @@ impl Supervisor {
         }
     }
 
-    /// One poll, reporting the host stale once it is late and giving up at the timeout.
+    /// One poll, reporting the host stale once it is late and giving up when no libvirt call
+    /// has completed for the timeout: a far host whose every call is slow but answered stays
+    /// up, however long the whole poll takes, and keeps the work of its connection.
     fn poll(&self, w: &Worker, started: Instant) -> Result<HostSample, String> {
-        if w.cmd.send(()).is_err() {
+        let progress = Heartbeat::new();
+        if w.cmd.send(progress.clone()).is_err() {
             return Err("collector thread ended".into());
         }
         let stale_at = started + self.timing.interval;
-        let deadline = started + self.timing.timeout;
         loop {
             let now = Instant::now();
+            let deadline = progress.last().max(started) + self.timing.timeout;
             if now >= deadline {
                 self.abandon();
                 return Err(format!(
@@ -358,9 +362,10 @@ impl Supervisor {
                     humantime::format_duration(self.timing.timeout)
                 ));
             }
-            // Past the interval, wake each second so the shown age of the last sample keeps moving.
+            // Past the interval, wake each second so the shown age of the last sample keeps
+            // moving; wake at the deadline, which progress may have moved on by then.
             let until = if now < stale_at {
-                stale_at
+                stale_at.min(deadline)
             } else {
                 (now + Duration::from_secs(1)).min(deadline)
             };
@@ -369,7 +374,9 @@ impl Supervisor {
                 Ok(_) => return Err("collector protocol error".into()),
                 Err(RecvTimeoutError::Disconnected) => return Err("collector thread ended".into()),
                 Err(RecvTimeoutError::Timeout) => {
-                    if Instant::now() >= stale_at && Instant::now() < deadline {
+                    let now = Instant::now();
+                    let deadline = progress.last().max(started) + self.timing.timeout;
+                    if now >= stale_at && now < deadline {
                         self.link(LinkState::Stale, None);
                     }
                 }
@@ -380,7 +387,7 @@ impl Supervisor {
 
 /// The worker: owns the connection, polls when asked. If the supervisor gave up on it, its
 /// channels are closed and it exits as soon as the stuck call returns.
-fn work(uri: &str, connector: &dyn Connector, cmd: Receiver<()>, reply: Sender<Reply>) {
+fn work(uri: &str, connector: &dyn Connector, cmd: Receiver<Heartbeat>, reply: Sender<Reply>) {
     let mut source: Box<dyn Source> = match connector.connect(uri) {
         Ok(s) => s,
         Err(e) => {
@@ -391,8 +398,8 @@ fn work(uri: &str, connector: &dyn Connector, cmd: Receiver<()>, reply: Sender<R
     if reply.send(Reply::Connected(source.actor())).is_err() {
         return;
     }
-    while cmd.recv().is_ok() {
-        if reply.send(Reply::Polled(source.poll())).is_err() {
+    while let Ok(progress) = cmd.recv() {
+        if reply.send(Reply::Polled(source.poll(&progress))).is_err() {
             return;
         }
     }

@@ -41,6 +41,12 @@ pub struct Host {
     pub last_sample_at: Option<Instant>,
     pub last_sample_wall: Option<DateTime<Utc>>,
     pub poll_micros: Option<u64>,
+    /// One round trip to the host, from the last sample.
+    pub rtt_micros: Option<u64>,
+    /// libvirt round trips the last poll made.
+    pub calls: Option<u32>,
+    /// Domains whose XML the collector has not read yet.
+    pub configs_pending: Option<u32>,
     pub free_memory_bytes: Option<u64>,
     pub local: Option<LocalStats>,
     pub vms: BTreeMap<String, Vm>,
@@ -65,6 +71,9 @@ impl Host {
             last_sample_at: None,
             last_sample_wall: None,
             poll_micros: None,
+            rtt_micros: None,
+            calls: None,
+            configs_pending: None,
             free_memory_bytes: None,
             local: None,
             vms: BTreeMap::new(),
@@ -194,6 +203,9 @@ impl Fleet {
         h.last_sample_at = Some(s.taken);
         h.last_sample_wall = Some(s.wall);
         h.poll_micros = Some(s.poll_micros);
+        h.rtt_micros = s.rtt_micros;
+        h.calls = Some(s.calls);
+        h.configs_pending = Some(s.configs_pending);
         // Fetched on slow polls only: the last reading stands in between.
         if s.free_memory_bytes.is_some() {
             h.free_memory_bytes = s.free_memory_bytes;

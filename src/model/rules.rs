@@ -2,6 +2,7 @@
 //! in; findings come out, each with the sources and values that made it, in words.
 
 use super::age;
+pub use super::approval::{approval_of, Approvals, Source};
 use super::findings::{Finding, Kind};
 use super::fleet::Fleet;
 use super::sample::{Approval, VmState};
@@ -42,20 +43,27 @@ pub fn evaluate(
     vms.sort_by(|a, b| (a.host, &a.name).cmp(&(b.host, &b.name)));
 
     for vm in &vms {
+        // Until a VM's XML is read its metadata, snapshots and disks are unknown, not absent:
+        // the rules that read them say nothing about it rather than guess. (The approval that
+        // counts, and so the group, may be in the metadata.)
+        let read = vm.config.is_some();
         let approval = approval_of(vm, inputs, now);
-        if inventory_ok {
+        if inventory_ok && read {
             if let Some(why) = approval.problem(policy) {
                 push(Kind::Unapproved, Some(vm), None, why);
             }
         }
-        let group = approval.best().and_then(|(a, _)| a.group.clone());
-        if catalog_ok {
+        let group = approval
+            .best()
+            .and_then(|(a, _)| a.group.clone())
+            .filter(|_| read);
+        if catalog_ok && read {
             let max_age = policy.backup_max_age(group.as_deref());
             if let Some(why) = unbacked(vm, inputs, policy, max_age, now) {
                 push(Kind::Unbacked, Some(vm), None, why);
             }
         }
-        if vm.state.is_active() {
+        if vm.state.is_active() && read {
             if let Some((a, src)) = approval.best() {
                 if let Some(why) = drift(vm, a, &src) {
                     push(Kind::Drift, Some(vm), None, why);
@@ -147,102 +155,12 @@ fn gib(bytes: u64) -> String {
     format!("{:.1} GiB", bytes as f64 / f64::from(1u32 << 30))
 }
 
-fn or_dash(s: &str) -> &str {
+pub(super) fn or_dash(s: &str) -> &str {
     if s.is_empty() {
         "-"
     } else {
         s
     }
-}
-
-/// Where an approval came from, for the operator.
-#[derive(Debug, Clone)]
-pub enum Source {
-    Inventory { line: usize },
-    Metadata,
-}
-
-impl std::fmt::Display for Source {
-    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-        match self {
-            Source::Inventory { line } => write!(f, "inventory line {line}"),
-            Source::Metadata => f.write_str("VM metadata"),
-        }
-    }
-}
-
-/// Every approval a VM has, and which of them still holds.
-pub struct Approvals {
-    all: Vec<(Approval, Source)>,
-    now: DateTime<Utc>,
-}
-
-impl Approvals {
-    fn valid(&self) -> impl Iterator<Item = &(Approval, Source)> {
-        self.all
-            .iter()
-            .filter(|(a, _)| a.expires.is_none_or(|e| e > self.now))
-    }
-
-    /// The approval that counts: a valid one, the longest-lasting first; else the newest
-    /// expired one (its spec and group still describe the VM).
-    pub fn best(&self) -> Option<(&Approval, Source)> {
-        self.valid()
-            .max_by_key(|(a, _)| a.expires.unwrap_or(DateTime::<Utc>::MAX_UTC))
-            .or_else(|| self.all.iter().max_by_key(|(a, _)| a.expires))
-            .map(|(a, s)| (a, s.clone()))
-    }
-
-    /// Why the VM is not approved, or None when it is.
-    fn problem(&self, policy: &PolicyConfig) -> Option<String> {
-        if self.valid().next().is_some() {
-            return None;
-        }
-        if self.all.is_empty() {
-            let inv = match policy.inventory.as_deref().and_then(|p| p.file_name()) {
-                Some(f) => format!("not in the inventory ({})", f.to_string_lossy()),
-                None => "no inventory configured".into(),
-            };
-            return Some(format!(
-                "no approval: {inv}, no fleetwatch approval metadata"
-            ));
-        }
-        let expired: Vec<String> = self
-            .all
-            .iter()
-            .map(|(a, s)| {
-                let when = a
-                    .expires
-                    .map(|e| e.format("%Y-%m-%d %H:%M UTC").to_string())
-                    .unwrap_or_default();
-                format!(
-                    "expired {when} ({s}, owner {}, ticket {})",
-                    or_dash(&a.owner),
-                    or_dash(&a.ticket)
-                )
-            })
-            .collect();
-        Some(format!("approval {}", expired.join("; ")))
-    }
-}
-
-pub fn approval_of(vm: &Vm, inputs: &Inputs, now: DateTime<Utc>) -> Approvals {
-    let mut all = Vec::new();
-    if let Some(e) = inputs
-        .inventory()
-        .and_then(|inv| inv.lookup(&vm.uuid, &vm.name))
-    {
-        all.push((e.approval.clone(), Source::Inventory { line: e.line }));
-    }
-    if let Some(a) = vm
-        .config
-        .as_ref()
-        .and_then(|c| c.fleet.as_ref())
-        .and_then(|m| m.approval.clone())
-    {
-        all.push((a, Source::Metadata));
-    }
-    Approvals { all, now }
 }
 
 fn unbacked(

@@ -176,6 +176,12 @@ pub struct HostSample {
     pub wall: DateTime<Utc>,
     /// How long the poll took end to end (all round trips).
     pub poll_micros: u64,
+    /// One cheap round trip to the host (the smallest single call of recent polls), when known.
+    pub rtt_micros: Option<u64>,
+    /// libvirt round trips this poll made.
+    pub calls: u32,
+    /// Domains whose XML has not been read yet: their config is unknown, not empty.
+    pub configs_pending: u32,
     pub info: Arc<HostInfo>,
     pub free_memory_bytes: Option<u64>,
     pub node_cpu: Option<NodeCpu>,

@@ -226,6 +226,15 @@ pub fn draw(
             ]));
         }
     }
+    if cfg.is_none() {
+        lines.push(Line::from(vec![
+            label("config"),
+            Span::styled(
+                "XML not read yet: disks, NICs, metadata unknown",
+                theme.dim(),
+            ),
+        ]));
+    }
     if let Some(c) = cfg {
         for d in &c.disks {
             let where_ = if is_shared(d, shared) {

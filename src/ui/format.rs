@@ -34,6 +34,18 @@ pub fn percent(v: Option<f64>) -> String {
     v.map_or_else(|| "-".into(), |p| format!("{p:.1}"))
 }
 
+/// A short duration in microseconds, as read: "4µs", "310µs", "3.1ms", "212ms".
+pub fn millis(us: u64) -> String {
+    let ms = us as f64 / 1000.0;
+    if us < 1000 {
+        format!("{us}µs")
+    } else if ms < 10.0 {
+        format!("{ms:.1}ms")
+    } else {
+        format!("{ms:.0}ms")
+    }
+}
+
 pub fn ratio(v: Option<f64>) -> String {
     v.map_or_else(|| "-".into(), |r| format!("{r:.1}x"))
 }

@@ -1,7 +1,7 @@
 //! The hosts pane: one line per host with its state, VM count, CPU and memory bars and
 //! overcommit, or, for a host that is not up, why.
 
-use super::format::{age, fit, percent, ratio};
+use super::format::{age, fit, millis, percent, ratio};
 use super::state::{Focus, UiState};
 use super::theme::Theme;
 use crate::collection::LinkState;
@@ -12,6 +12,10 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
 use ratatui::Frame;
 use std::time::Instant;
+
+/// A host this far away is shown as slow, with its round-trip time, in the line's main part:
+/// it explains long polls (and a stale badge) before anyone suspects the host is failing.
+pub const SLOW_RTT_MICROS: u64 = 50_000;
 
 pub fn bar(pct: Option<f64>, width: usize) -> String {
     let filled = pct.map_or(0, |p| {
@@ -124,6 +128,13 @@ pub fn draw(f: &mut Frame, area: Rect, fleet: &Fleet, ui: &UiState, theme: Theme
                         spans.push(stale);
                     }
                 }
+                let slow = h.rtt_micros.filter(|&r| r >= SLOW_RTT_MICROS);
+                if let Some(r) = slow {
+                    let s = Span::styled(format!("slow: rtt {} ", millis(r)), theme.warn());
+                    if fits(&spans, &s) {
+                        spans.push(s);
+                    }
+                }
                 let oc = Span::styled(format!("vCPU {} mem {}", ratio(vo), ratio(mo)), oc_style);
                 if fits(&spans, &oc) {
                     spans.push(oc);
@@ -139,6 +150,12 @@ pub fn draw(f: &mut Frame, area: Rect, fleet: &Fleet, ui: &UiState, theme: Theme
                 );
                 if let Some(us) = h.poll_micros {
                     extra.push_str(&format!(" · poll {:.1}ms", us as f64 / 1000.0));
+                }
+                if let Some(r) = h.rtt_micros.filter(|_| slow.is_none()) {
+                    extra.push_str(&format!(" · rtt {}", millis(r)));
+                }
+                if let Some(n) = h.configs_pending.filter(|&n| n > 0) {
+                    extra.push_str(&format!(" · {n} XML pending"));
                 }
                 if let Some(l) = &h.local {
                     extra.push_str(&format!(" · load {:.2}", l.load[0]));

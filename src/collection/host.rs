@@ -1,0 +1,65 @@
+//! Facts about a host read once per connection, and what its URI says about where it is.
+
+use crate::model::sample::HostInfo;
+use crate::sanitize::clean;
+use virt::connect::Connect;
+
+pub fn is_remote(uri: &str) -> bool {
+    uri_host(uri).is_some_and(|h| !h.is_empty())
+}
+
+fn uri_host(uri: &str) -> Option<&str> {
+    let rest = uri.split_once("://")?.1;
+    let authority = rest.split('/').next().unwrap_or("");
+    let host = authority.rsplit('@').next().unwrap_or("");
+    Some(host.split(':').next().unwrap_or(""))
+}
+
+fn is_local_machine(uri: &str, driver: &str) -> bool {
+    if driver.eq_ignore_ascii_case("test") {
+        return false;
+    }
+    match uri_host(uri) {
+        Some(h) => h.is_empty() || h == "localhost" || h.starts_with("127.") || h == "[::1]",
+        None => true,
+    }
+}
+
+fn version_string(v: u32) -> String {
+    format!("{}.{}.{}", v / 1_000_000, (v / 1000) % 1000, v % 1000)
+}
+
+pub fn host_info(conn: &Connect, uri: &str) -> HostInfo {
+    let node = conn.node_info().ok();
+    let driver = conn.driver_type().map(|s| clean(&s)).unwrap_or_default();
+    HostInfo {
+        hostname: conn.hostname().map(|s| clean(&s)).unwrap_or_default(),
+        cpus: node.as_ref().map_or(0, |n| n.cpus),
+        memory_bytes: node.as_ref().map_or(0, |n| n.memory.saturating_mul(1024)),
+        cpu_model: node.as_ref().map(|n| clean(&n.model)).unwrap_or_default(),
+        mhz: node.as_ref().map_or(0, |n| n.mhz),
+        hypervisor_version: conn.hyp_version().map(version_string).unwrap_or_default(),
+        libvirt_version: conn.lib_version().map(version_string).unwrap_or_default(),
+        is_local: is_local_machine(uri, &driver),
+        driver,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uri_hosts() {
+        assert_eq!(uri_host("qemu+ssh://root@hv1:2222/system"), Some("hv1"));
+        assert_eq!(uri_host("qemu:///system"), Some(""));
+        assert!(is_remote("qemu+tcp://127.0.0.11/system"));
+        assert!(!is_remote("test:///default"));
+        assert!(is_local_machine("qemu:///system", "QEMU"));
+        assert!(is_local_machine("qemu+tcp://127.0.0.11/system", "QEMU"));
+        assert!(!is_local_machine("qemu+ssh://hv1/system", "QEMU"));
+        assert!(!is_local_machine("test:///default", "Test"));
+        assert_eq!(version_string(9_000_000), "9.0.0");
+        assert_eq!(version_string(7_002_011), "7.2.11");
+    }
+}

@@ -470,3 +470,136 @@ remote_check() {
     echo "virsh version, direct $(uri "$far_n"): $(time_version "$(uri "$far_n")" 3)"
     echo "virsh version, relay  $(far_uri): $(time_version "$(far_uri)" 3)"
 }
+
+# ---------------------------------------------------------------- error texts
+# `lab.sh errors`: make each connection fail in one known way and print what
+# `virsh -c URI list` says (LC_ALL=C, no ssh agent), for fleetwatch's error
+# classifier. Undoes everything it changes (known_hosts, host 1's sshd and
+# libvirtd). Address 127.0.0.39 is assumed free (it is checked).
+NOBODY=127.0.0.39
+err_case() { # LABEL URI [COMMAND PREFIX...]; T (10) = timeout
+    local label=$1 u=$2 out rc t0
+    shift 2
+    t0=$EPOCHREALTIME
+    out=$(LC_ALL=C SSH_AUTH_SOCK='' "$@" timeout "${T:-10}" virsh -q -c "$u" list --name 2>&1 >/dev/null) && rc=0 || rc=$?
+    printf "== %s\n   virsh -c '%s' list  ->  exit %s after %s s\n" "$label" "$u" "$rc" "$(secs "$t0" "$EPOCHREALTIME")"
+    [[ -z $out ]] || sed 's/^/   | /' <<<"$out"
+    ((rc != 124)) || echo "   | (no answer: killed by timeout after ${T:-10} s)"
+}
+
+# An openssl TLS server on NOBODY:16514 with the given certificate (no libvirtd
+# behind it: the client's certificate checks fail first).
+tls_decoy() { # CERT KEY; prints the pid
+    local i
+    openssl s_server -quiet -accept "$NOBODY:16514" -cert "$1" -key "$2" </dev/null >/dev/null 2>&1 9<&- &
+    for ((i = 0; i < 50; i++)); do
+        timeout 1 bash -c "exec 3<>/dev/tcp/$NOBODY/16514" 2>/dev/null && break
+        sleep 0.1
+    done
+    echo $!
+}
+
+# A DNS server on 127.0.0.1:53 (UDP) answering every query "no such name"
+# (NXDOMAIN), for the lab namespaces' resolv.conf. Prints its pid once ready.
+# shellcheck disable=SC2016
+NXDOMAIN_PY='
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("127.0.0.1", 53))
+print("ready", flush=True)
+while True:
+    q, peer = s.recvfrom(4096)
+    if len(q) < 17:
+        continue
+    i = 12
+    while i < len(q) and q[i]:
+        i += q[i] + 1
+    i += 5  # root label, QTYPE, QCLASS
+    flags = bytes([0x80 | (q[2] & 0x79), 0x80 | 3])  # response, opcode+RD copied, RA, NXDOMAIN
+    s.sendto(q[:2] + flags + q[4:6] + bytes(6) + q[12:i], peer)
+'
+nxdomain_server() {
+    local line
+    coproc NXDNS { exec "$PYTHON" -c "$NXDOMAIN_PY" 2>&1 9<&-; }
+    read -r -t 5 line <&"${NXDNS[0]}" || true
+    [[ $line == ready ]] || { kill "$NXDNS_PID" 2>/dev/null; return 1; }
+    echo "$NXDNS_PID"
+}
+
+cmd_errors() {
+    need_up
+    local a u key other p
+    a=$(addr 1) key=$SSH_KEY u="qemu+ssh://root@$(addr 1)/system?keyfile=$SSH_KEY&no_tty=1"
+    for p in 22 16509 16514; do
+        ! timeout 1 bash -c "exec 3<>/dev/tcp/$NOBODY/$p" 2>/dev/null || die "something listens on $NOBODY:$p"
+    done
+    [[ -s $SSH_DIR/unauthorized ]] || ssh-keygen -q -t ed25519 -N '' -C not-authorized -f "$SSH_DIR/unauthorized"
+    [[ -s $SSH_DIR/other_host_key ]] || ssh-keygen -q -t ed25519 -N '' -C other-host -f "$SSH_DIR/other_host_key"
+    echo "libvirt $(virsh --version), $(ssh -V 2>&1), LC_ALL=C, no ssh agent; root's default ssh keys:" \
+        "$(cd "$(dirname "$(kh_file)")" && ls id_* 2>/dev/null | tr '\n' ' ' || true)"
+
+    err_case "ssh: works (for comparison)" "$u"
+    kh_forget "$a"
+    err_case "ssh: host key unknown (no known_hosts entry)" "$u"
+    printf '%s %s\n' "$a" "$(awk '{print $1, $2}' "$SSH_DIR/other_host_key.pub")" >>"$(kh_file)"
+    err_case "ssh: host key changed (known_hosts has another key)" "$u"
+    kh_add "$a" "$(hdir 1)/sshd/ssh_host_ed25519_key.pub"
+    err_case "ssh: key refused (keyfile not authorized)" "qemu+ssh://root@$a/system?keyfile=$SSH_DIR/unauthorized&no_tty=1"
+    err_case "ssh: no keyfile, no agent" "qemu+ssh://root@$a/system?no_tty=1"
+    err_case "ssh: keyfile does not exist" "qemu+ssh://root@$a/system?keyfile=$SSH_DIR/no-such-key&no_tty=1"
+    err_case "ssh: connection refused (nothing on $NOBODY:22)" "qemu+ssh://root@$NOBODY/system?keyfile=$SSH_KEY&no_tty=1"
+    err_case "tcp: connection refused (nothing on $NOBODY:16509)" "qemu+tcp://$NOBODY/system"
+    err_case "tls: connection refused (nothing on $NOBODY:16514)" "qemu+tls://$NOBODY/system?pkipath=$PKI/client"
+
+    # Name lookups only inside host 1's namespace, whose resolv.conf says 127.0.0.1.
+    p=$(pid_of "$(hdir 1)/holder.pid") || die "host 1: namespace holder gone"
+    if nsenter -t "$p" -m -u awk '$1 == "nameserver" && $2 !~ /^127\./ {bad=1} END {exit bad}' /etc/resolv.conf; then
+        err_case "ssh: unknown host name (DNS: nothing on 127.0.0.1:53)" \
+            "qemu+ssh://root@no-such-host.invalid/system?keyfile=$SSH_KEY&no_tty=1" nsenter -t "$p" -m -u
+        err_case "tcp: unknown host name (DNS: nothing on 127.0.0.1:53)" "qemu+tcp://no-such-host.invalid/system" nsenter -t "$p" -m -u
+        local dns
+        if dns=$(nxdomain_server); then
+            err_case "ssh: unknown host name (DNS answers NXDOMAIN)" \
+                "qemu+ssh://root@no-such-host.invalid/system?keyfile=$SSH_KEY&no_tty=1" nsenter -t "$p" -m -u
+            err_case "tcp: unknown host name (DNS answers NXDOMAIN)" "qemu+tcp://no-such-host.invalid/system" nsenter -t "$p" -m -u
+            kill "$dns" 2>/dev/null
+            wait "$dns" 2>/dev/null || true
+        else
+            echo "== NXDOMAIN cases skipped: cannot serve DNS on 127.0.0.1:53"
+        fi
+    else
+        echo "== DNS cases skipped: host 1's resolv.conf names a nameserver outside 127.0.0.0/8"
+    fi
+
+    err_case "tls: works (for comparison)" "$(tls_uri 1)"
+    err_case "tls: client trusts another CA (run/pki/wrongca)" "qemu+tls://$a/system?pkipath=$PKI/wrongca"
+    mkdir -p "$PKI/foreign-client"
+    cp "$PKI/ca/cacert.pem" "$PKI/foreign-client/"
+    cp "$PKI/wrongca/clientcert.pem" "$PKI/wrongca/clientkey.pem" "$PKI/foreign-client/"
+    err_case "tls: client certificate from another CA (right CA trusted)" "qemu+tls://$a/system?pkipath=$PKI/foreign-client"
+    err_case "tls: client certificate expired (run/pki/expired)" "qemu+tls://$a/system?pkipath=$PKI/expired"
+    err_case "tls: pkipath directory does not exist" "qemu+tls://$a/system?pkipath=$PKI/no-such-dir"
+    mkdir -p "$PKI/expired-server"
+    [[ -s $PKI/expired-server/servercert.pem ]] ||
+        LAB_SAN="IP:$NOBODY" issue "$PKI/ca" "$PKI/expired-server/serverkey.pem" "$PKI/expired-server/servercert.pem" \
+            v3_server expired-server 20200101000000Z 20200102000000Z
+    p=$(tls_decoy "$PKI/expired-server/servercert.pem" "$PKI/expired-server/serverkey.pem")
+    err_case "tls: server certificate expired (openssl s_server on $NOBODY)" "qemu+tls://$NOBODY/system?pkipath=$PKI/client"
+    kill "$p" 2>/dev/null; wait "$p" 2>/dev/null || true
+    p=$(tls_decoy "$(hdir 2)/pki/servercert.pem" "$(hdir 2)/pki/serverkey.pem")
+    err_case "tls: server certificate for another host ($(hname 2)'s, on $NOBODY)" "qemu+tls://$NOBODY/system?pkipath=$PKI/client"
+    kill "$p" 2>/dev/null; wait "$p" 2>/dev/null || true
+
+    stop_sshd 1
+    err_case "ssh: sshd stopped on $(hname 1) (lab.sh sshd-stop 1)" "$u"
+    start_sshd 1
+    cmd_sshd_pause 1 2>/dev/null
+    T=5 err_case "ssh: link hung (lab.sh sshd-pause 1)" "$u"
+    cmd_sshd_resume 1 2>/dev/null
+    stop_pidfile "$(hdir 1)/libvirtd.pid"
+    err_case "ssh: sshd answers, libvirtd dead on $(hname 1)" "$u"
+    err_case "tcp: libvirtd dead on $(hname 1)" "$(uri 1)"
+    err_case "tls: libvirtd dead on $(hname 1)" "$(tls_uri 1)"
+    restart_host 1
+    err_case "ssh: works again after libvirtd restart" "$u"
+}

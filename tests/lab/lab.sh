@@ -262,8 +262,9 @@ guest_name() { # host guest
     echo "$name"
 }
 
-guest_xml() { # host guest name
-    local h=$1 g=$2 name=$3 mems=(48 56 64) mem vcpus
+guest_xml() { # host guest name [ROM: firmware instead of SeaBIOS, e.g. qboot.rom]
+    local h=$1 g=$2 name=$3 rom=${4:-} mems=(48 56 64) mem vcpus boot="<boot dev='network'/>"
+    [[ -z $rom ]] || boot="<loader readonly='yes' type='rom'>$rom</loader>"
     mem=${mems[$(((g + h) % 3))]}
     vcpus=$((g % 2 == 0 ? 2 : 1))
     cat <<EOF
@@ -279,7 +280,7 @@ guest_xml() { # host guest name
   <vcpu>$vcpus</vcpu>
   <os>
     <type arch='x86_64'>hvm</type>
-    <boot dev='network'/>
+    $boot
   </os>
   <features><acpi/></features>
   <clock offset='utc'/>

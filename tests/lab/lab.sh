@@ -660,6 +660,6 @@ main() {
     "cmd_${cmd//-/_}" "$@"
 }
 
-# shellcheck source=tests/lab/remote.sh
+# shellcheck source-path=SCRIPTDIR source=remote.sh
 source "$LAB_DIR/remote.sh"
 main "$@"

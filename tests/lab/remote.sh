@@ -27,7 +27,7 @@ far_uri() { echo "qemu+tcp://$RELAY_ADDR/system"; }
 far_ssh_uri() { echo "qemu+ssh://root@$RELAY_ADDR/system?keyfile=$SSH_KEY"; }
 far_tls_uri() { echo "qemu+tls://$RELAY_ADDR/system?pkipath=$PKI/client"; }
 # virsh over ssh for the lab's own checks: non-interactive (no_tty=1), no agent.
-vssh() { local n=$1; shift; SSH_AUTH_SOCK= timeout "${VT:-$VIRSH_TIMEOUT}" virsh -q -c "$(ssh_uri "$n")&no_tty=1" "$@"; }
+vssh() { local n=$1; shift; SSH_AUTH_SOCK='' timeout "${VT:-$VIRSH_TIMEOUT}" virsh -q -c "$(ssh_uri "$n")&no_tty=1" "$@"; }
 vtls() { local n=$1; shift; timeout "${VT:-$VIRSH_TIMEOUT}" virsh -q -c "$(tls_uri "$n")" "$@"; }
 env_get() { sed -n "s/^$1=//p" "$RUN/hosts.env" 2>/dev/null; }
 far_load() { FAR_N=$(cat "$RUN/far-host" 2>/dev/null || true); }
@@ -135,7 +135,7 @@ cmd_sshd_pause() {
     [[ -n $p ]] || die "host $1: no sshd running"
     # shellcheck disable=SC2086
     kill -STOP $p
-    log "host $1: sshd stopped with SIGSTOP: $(echo $p)"
+    log "host $1: sshd stopped with SIGSTOP: ${p//$'\n'/ }"
 }
 cmd_sshd_resume() {
     need_host "${1:-}"
@@ -143,7 +143,7 @@ cmd_sshd_resume() {
     p=$(sshd_pids "$1")
     # shellcheck disable=SC2086
     [[ -z $p ]] || kill -CONT $p
-    log "host $1: sshd continued: $(echo $p)"
+    log "host $1: sshd continued: ${p//$'\n'/ }"
 }
 
 # root's known_hosts. Entries the lab adds are listed in run/known-hosts; down
@@ -450,7 +450,7 @@ time_version() { # URI COUNT
     local i t0 ts=()
     for ((i = 0; i < $2; i++)); do
         t0=$EPOCHREALTIME
-        SSH_AUTH_SOCK= timeout 30 virsh -q -c "$1" version >/dev/null || die "virsh -c $1 version failed"
+        SSH_AUTH_SOCK='' timeout 30 virsh -q -c "$1" version >/dev/null || die "virsh -c $1 version failed"
         ts+=("$(secs "$t0" "$EPOCHREALTIME")")
     done
     printf '%s\n' "${ts[@]}" | sort -n | awk '{v[NR]=$1} END{printf "best %.3f s, median %.3f s", v[1], v[int((NR+1)/2)]}'
@@ -477,7 +477,7 @@ remote_check() {
     got=$(timeout 60 virsh -q -c "$(far_uri)" list --name | grep -c .) || die "far: $(far_uri) does not answer"
     ((got == want)) || die "far: $(far_uri) lists $got guests, expected $want"
     echo "$(far_uri) -> $(timeout 60 virsh -q -c "$(far_uri)" hostname), $got running"
-    got=$(SSH_AUTH_SOCK= timeout 60 virsh -q -c "$(far_ssh_uri)&no_tty=1" hostname) || die "far: ssh through the relay fails"
+    got=$(SSH_AUTH_SOCK='' timeout 60 virsh -q -c "$(far_ssh_uri)&no_tty=1" hostname) || die "far: ssh through the relay fails"
     echo "$(far_ssh_uri)&no_tty=1 -> $got"
     echo "virsh version, direct $(uri "$far_n"): $(time_version "$(uri "$far_n")" 3)"
     echo "virsh version, relay  $(far_uri): $(time_version "$(far_uri)" 3)"
@@ -540,8 +540,8 @@ nxdomain_server() {
 
 cmd_errors() {
     need_up
-    local a u key other p
-    a=$(addr 1) key=$SSH_KEY u="qemu+ssh://root@$(addr 1)/system?keyfile=$SSH_KEY&no_tty=1"
+    local a u p
+    a=$(addr 1) u="qemu+ssh://root@$(addr 1)/system?keyfile=$SSH_KEY&no_tty=1"
     for p in 22 16509 16514; do
         ! timeout 1 bash -c "exec 3<>/dev/tcp/$NOBODY/$p" 2>/dev/null || die "something listens on $NOBODY:$p"
     done
@@ -565,6 +565,7 @@ cmd_errors() {
 
     # Name lookups only inside host 1's namespace, whose resolv.conf says 127.0.0.1.
     p=$(pid_of "$(hdir 1)/holder.pid") || die "host 1: namespace holder gone"
+    # shellcheck disable=SC2016
     if nsenter -t "$p" -m -u awk '$1 == "nameserver" && $2 !~ /^127\./ {bad=1} END {exit bad}' /etc/resolv.conf; then
         err_case "ssh: unknown host name (DNS: nothing on 127.0.0.1:53)" \
             "qemu+ssh://root@no-such-host.invalid/system?keyfile=$SSH_KEY&no_tty=1" nsenter -t "$p" -m -u

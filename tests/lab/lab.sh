@@ -469,7 +469,7 @@ lab_namespaces() {
     local p cmd
     cat "$RUN"/host*/uts-ns 2>/dev/null || true
     for p in /proc/[0-9]*; do
-        cmd=$(tr '\0' ' ' <"$p/cmdline" 2>/dev/null) || continue
+        cmd=$(tr '\0' ' ' 2>/dev/null <"$p/cmdline") || continue
         case $cmd in
         "lab-ns-lab-hv-"* | *"-p $RUN/host"*) readlink "$p/ns/uts" 2>/dev/null || true ;;
         esac

@@ -378,7 +378,7 @@ stop_relays() {
     for f in "$RUN"/relay-*.pid; do [[ -e $f ]] && stop_pidfile "$f" & done
     wait
     for p in /proc/[0-9]*; do
-        cmd=$(tr '\0' ' ' <"$p/cmdline" 2>/dev/null) || continue
+        cmd=$(tr '\0' ' ' 2>/dev/null <"$p/cmdline") || continue
         [[ $cmd == *"$LAB_DIR/relay.py --pidfile $RUN/"* ]] && kill -TERM "${p#/proc/}" 2>/dev/null
     done
     return 0

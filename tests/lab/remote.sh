@@ -11,6 +11,16 @@
 #   far   one more host, lab-hv-far (number LAB_HOSTS+1), with LAB_FAR_GUESTS
 #         guests, reached through relays on 127.0.0.40 (relay.py) that add
 #         LAB_RELAY_DELAY_MS each way. Not in run/fleetwatch.toml; run/far.toml.
+#
+# hosts.env gains, for each host N (the far one too):
+#   LAB_SSH_URI_N     qemu+ssh://root@127.0.0.N/system?keyfile=... (no no_tty: add
+#                     &no_tty=1 yourself when calling virsh)
+#   LAB_SSHD_PIDFILE_N, LAB_TLS_URI_N (qemu+tls://127.0.0.N/system?pkipath=...)
+# and LAB_SSH_KEY, LAB_KNOWN_HOSTS, LAB_PKI_GOOD, LAB_PKI_WRONGCA, LAB_PKI_EXPIRED,
+# LAB_FAR_GUESTS (0: no far host), else LAB_FAR_N, LAB_FAR_NAME, LAB_FAR_ADDR,
+# LAB_FAR_URI (tcp via relay), LAB_FAR_SSH_URI, LAB_FAR_TLS_URI (via relay),
+# LAB_FAR_DIRECT_URI (tcp, no delay), LAB_FAR_CONFIG, LAB_FAR_PIDFILE,
+# LAB_FAR_GUEST_NAMES, LAB_RELAY_ADDR, LAB_RELAY_DELAY_MS.
 
 RELAY_ADDR=127.0.0.40
 # relay port on RELAY_ADDR : port on the far host (libvirt tcp, ssh, libvirt tls)

@@ -4,15 +4,25 @@
 # Each host is one libvirtd (+ its own virtlogd) in a private mount + UTS
 # namespace, with private /var/run/libvirt, /var/lib/libvirt, /etc/libvirt,
 # /var/log/libvirt (and /var/cache/libvirt, shared by the lab hosts only),
-# listening on qemu+tcp://127.0.0.(10+N)/system. Only 127.0.0.0/8 is used.
+# listening on qemu+tcp://127.0.0.(10+N)/system, qemu+tls:// (port 16514) and
+# qemu+ssh:// (an sshd in the namespace). One more host, lab-hv-far, sits
+# behind delaying relays on 127.0.0.40. Only 127.0.0.0/8 is used. The ssh, tls
+# and far-host parts live in remote.sh.
 #
-#   lab.sh up              start LAB_HOSTS (3) hosts with LAB_GUESTS (4) guests each
-#   lab.sh down            destroy guests, stop daemons, remove tests/lab/run/
-#   lab.sh status          hosts, pids, whether they answer, their guests
+#   lab.sh up              start LAB_HOSTS (3) hosts with LAB_GUESTS (4) guests each,
+#                          and the far host with LAB_FAR_GUESTS (20; 0: no far host)
+#                          behind relays adding LAB_RELAY_DELAY_MS (100) each way
+#   lab.sh down            destroy guests, stop daemons and relays, remove tests/lab/run/
+#                          and the lab's entries in root's known_hosts
+#   lab.sh status          hosts, pids, whether they answer, their guests, sshd, relays
 #   lab.sh pid N           libvirtd pid of host N
 #   lab.sh restart N       start host N's libvirtd again (same namespace), guests kept
 #   lab.sh migrate GUEST FROM TO   live-migrate GUEST from host FROM to host TO
-#   lab.sh check           hostnames + a live migration round trip
+#   lab.sh sshd-stop N     kill every sshd of host N (listener and open sessions)
+#   lab.sh sshd-start N    start host N's sshd again
+#   lab.sh sshd-pause N    SIGSTOP every sshd of host N (a hung link); sshd-resume N
+#   lab.sh check           hostnames, ssh + tls on host 1, the far host, a migration round trip
+#   lab.sh errors          print libvirt's error text for each failing-connection case
 #
 # Needs root. Exits 77 ("lab: needs root: ...") when it cannot run.
 # State lives in tests/lab/run/ (git-ignored); run/hosts.env has variables for
@@ -21,7 +31,9 @@ set -euo pipefail
 
 LAB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 RUN=$LAB_DIR/run
-PACKAGES=(libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients qemu-system-x86)
+PACKAGES=(libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients qemu-system-x86
+    openssh-server openssh-client openssl python3)
+NEED_CMDS=(libvirtd virtlogd virsh qemu-system-x86_64 /usr/sbin/sshd ssh ssh-keygen openssl python3)
 # Paths libvirtd uses, each replaced by a private directory inside a host's namespace.
 MOUNTS=(run:/var/run/libvirt lib:/var/lib/libvirt etc:/etc/libvirt log:/var/log/libvirt)
 CACHE_MOUNT=/var/cache/libvirt # QEMU capabilities cache, shared by lab hosts (saves probing)
@@ -38,7 +50,7 @@ skip_pkgs() { printf 'lab: needs packages: %s\n' "$*" >&2; exit 77; }
 
 addr() { echo "127.0.0.$((10 + $1))"; }
 uri() { echo "qemu+tcp://$(addr "$1")/system"; }
-hname() { echo "lab-hv-$1"; }
+hname() { if [[ -n ${FAR_N:-} && $1 == "$FAR_N" ]]; then echo lab-hv-far; else echo "lab-hv-$1"; fi; }
 hdir() { echo "$RUN/host$1"; }
 vsh() { local n=$1; shift; timeout "${VT:-$VIRSH_TIMEOUT}" virsh -q -c "$(uri "$n")" "$@"; }
 
@@ -62,23 +74,33 @@ need_root() {
 }
 
 need_packages() {
-    local missing=() c
-    for c in libvirtd virtlogd virsh qemu-system-x86_64; do
+    local missing=() c pkgs=("${PACKAGES[@]}")
+    for c in "${NEED_CMDS[@]}"; do
         command -v "$c" >/dev/null || missing+=("$c")
     done
     [[ -e /usr/lib/x86_64-linux-gnu/libvirt/connection-driver/libvirt_driver_qemu.so ]] ||
         compgen -G '/usr/lib/*/libvirt/connection-driver/libvirt_driver_qemu.so' >/dev/null || missing+=(qemu-driver)
-    ((${#missing[@]} == 0)) && return 0
-    log "missing ${missing[*]}; installing ${PACKAGES[*]}"
-    command -v apt-get >/dev/null || skip_pkgs "packages missing (${missing[*]}) and no apt-get"
-    export DEBIAN_FRONTEND=noninteractive
-    if ! apt-get install -y -q --no-install-recommends "${PACKAGES[@]}" >&2; then
-        apt-get update -q >&2 && apt-get install -y -q --no-install-recommends "${PACKAGES[@]}" >&2 ||
-            skip_pkgs "cannot install ${PACKAGES[*]} with apt-get"
+    if ((${#missing[@]})); then
+        log "missing ${missing[*]}; installing ${pkgs[*]}"
+        apt_install "${pkgs[@]}"
+        for c in "${NEED_CMDS[@]}"; do
+            command -v "$c" >/dev/null || skip_pkgs "$c still missing after installing ${pkgs[*]}"
+        done
     fi
-    for c in libvirtd virtlogd virsh qemu-system-x86_64; do
-        command -v "$c" >/dev/null || skip_pkgs "$c still missing after installing ${PACKAGES[*]}"
-    done
+    # The remote end of libvirt's ssh transport: virt-ssh-helper (libvirt-daemon), else nc -U.
+    if ! command -v virt-ssh-helper >/dev/null && ! command -v nc >/dev/null; then
+        log "no virt-ssh-helper; installing netcat-openbsd for libvirt's ssh transport"
+        apt_install netcat-openbsd
+    fi
+}
+
+apt_install() {
+    command -v apt-get >/dev/null || skip_pkgs "$* missing and no apt-get"
+    export DEBIAN_FRONTEND=noninteractive
+    if ! apt-get install -y -q --no-install-recommends "$@" >&2; then
+        apt-get update -q >&2 && apt-get install -y -q --no-install-recommends "$@" >&2 ||
+            skip_pkgs "cannot install $* with apt-get"
+    fi
 }
 
 # The Debian QEMU driver refuses to initialise when its built-in default user
@@ -110,7 +132,7 @@ write_name_files() {
     {
         grep -v 'lab-hv-' /etc/hosts 2>/dev/null || echo "127.0.0.1 localhost"
         echo "# fleetwatch lab hosts"
-        for ((n = 1; n <= LAB_HOSTS; n++)); do echo "$(addr "$n") $(hname "$n")"; done
+        for n in $(all_hosts); do echo "$(addr "$n") $(hname "$n")"; done
     } >"$RUN/etc-hosts"
     printf 'nameserver 127.0.0.1\noptions timeout:1 attempts:1\n' >"$RUN/etc-resolv.conf"
 }
@@ -121,7 +143,7 @@ write_host_config() {
     mkdir -p "$h"/{run,lib,etc,log,xml}
     cat >"$h/etc/libvirtd.conf" <<EOF
 # lab host $(hname "$n") (generated by tests/lab/lab.sh)
-listen_tls = 0
+$(tls_conf "$n")
 listen_tcp = 1
 auth_tcp = "none"
 auth_unix_rw = "none"
@@ -240,24 +262,25 @@ guest_name() { # host guest
     echo "$name"
 }
 
-guest_xml() { # host guest name
-    local h=$1 g=$2 name=$3 mems=(48 56 64) mem vcpus
+guest_xml() { # host guest name [ROM: firmware instead of SeaBIOS, e.g. qboot.rom]
+    local h=$1 g=$2 name=$3 rom=${4:-} mems=(48 56 64) mem vcpus boot="<boot dev='network'/>"
+    [[ -z $rom ]] || boot="<loader readonly='yes' type='rom'>$rom</loader>"
     mem=${mems[$(((g + h) % 3))]}
     vcpus=$((g % 2 == 0 ? 2 : 1))
     cat <<EOF
 <domain type='$(domain_type)'>
   <name>$name</name>
   <uuid>$(printf '6c616267-7565-4000-8000-%06d%06d' "$h" "$g")</uuid>
-  <title>lab guest ${name#lab-} (home lab-hv-$h)</title>
+  <title>lab guest ${name#lab-} (home $(hname "$h"))</title>
   <metadata>
-    <lab:guest xmlns:lab="urn:fleetwatch:lab"><home>lab-hv-$h</home><index>$g</index></lab:guest>
+    <lab:guest xmlns:lab="urn:fleetwatch:lab"><home>$(hname "$h")</home><index>$g</index></lab:guest>
   </metadata>
   <memory unit='MiB'>$mem</memory>
   <currentMemory unit='MiB'>$mem</currentMemory>
   <vcpu>$vcpus</vcpu>
   <os>
     <type arch='x86_64'>hvm</type>
-    <boot dev='network'/>
+    $boot
   </os>
   <features><acpi/></features>
   <clock offset='utc'/>
@@ -311,7 +334,11 @@ start_guests() {
 }
 
 # ---------------------------------------------------------------- outputs
-kv() { printf '%s=%q\n' "$1" "$2"; }
+# KEY=VALUE, shell-quoted only when needed: an assignment does no globbing, so
+# URIs keep their '?' (tests read hosts.env without a shell too).
+kv() {
+    if [[ $2 =~ ^[A-Za-z0-9_./:@?=+,%-]*$ ]]; then printf '%s=%s\n' "$1" "$2"; else printf '%s=%q\n' "$1" "$2"; fi
+}
 
 write_outputs() {
     local n
@@ -343,7 +370,9 @@ write_outputs() {
             kv "LAB_LOG_$n" "$(hdir "$n")/log/libvirtd.log"
             kv "LAB_GUESTS_$n" "${gs[*]}"
         done
+        remote_env
     } >"$RUN/hosts.env"
+    write_far_toml
 }
 
 # ---------------------------------------------------------------- commands
@@ -357,36 +386,47 @@ cmd_up() {
     LAB_HOSTS=${LAB_HOSTS:-3} LAB_GUESTS=${LAB_GUESTS:-4}
     [[ $LAB_HOSTS =~ ^[0-9]+$ ]] && ((LAB_HOSTS >= 1 && LAB_HOSTS <= 200)) || die "LAB_HOSTS must be 1..200"
     [[ $LAB_GUESTS =~ ^[0-9]+$ ]] || die "LAB_GUESTS must be a number"
+    LAB_FAR_GUESTS=${LAB_FAR_GUESTS:-20}
     need_packages
     need_qemu_user
     if [[ -f $RUN/hosts.env ]]; then
-        local old_h old_g
-        old_h=$(sed -n 's/^LAB_HOSTS=//p' "$RUN/hosts.env")
-        old_g=$(sed -n 's/^LAB_GUESTS=//p' "$RUN/hosts.env")
-        if [[ $old_h != "$LAB_HOSTS" || $old_g != "$LAB_GUESTS" ]]; then
-            log "lab is up with $old_h hosts x $old_g guests; taking it down first"
+        local old
+        old="$(env_get LAB_HOSTS) x $(env_get LAB_GUESTS), far $(env_get LAB_FAR_GUESTS)"
+        if [[ $old != "$LAB_HOSTS x $LAB_GUESTS, far $LAB_FAR_GUESTS" ]]; then
+            log "lab is up with $old guests; taking it down first"
             cmd_down
         fi
     fi
     mkdir -p "$RUN/cache" "$RUN/disks"
     need_mountpoints
     [[ -f $RUN/disks/blank.img ]] || truncate -s 1M "$RUN/disks/blank.img"
+    far_init
     write_name_files
+    ssh_setup
+    pki_setup
+    step "keys and certificates ready"
     local n
     # Host 1 first (it fills the shared QEMU capabilities cache), then the
     # others in parallel; guests in parallel across hosts, in order within one.
-    start_host 1
+    start_host 1 && start_sshd 1
     step "$(hname 1) answers on $(uri 1) (libvirtd $(pid_of "$(hdir 1)/libvirtd.pid"))"
-    for ((n = 2; n <= LAB_HOSTS; n++)); do
-        (start_host "$n" && step "$(hname "$n") answers on $(uri "$n") (libvirtd $(pid_of "$(hdir "$n")/libvirtd.pid"))") &
+    for n in $(all_hosts); do
+        ((n == 1)) && continue
+        (start_host "$n" && start_sshd "$n" && step "$(hname "$n") answers on $(uri "$n") (libvirtd $(pid_of "$(hdir "$n")/libvirtd.pid"))") &
     done
     wait_all "starting hosts"
     for ((n = 1; n <= LAB_HOSTS; n++)); do
         (start_guests "$n" && step "$(hname "$n"): $LAB_GUESTS guests running") &
     done
+    if [[ -n $FAR_N ]]; then
+        (start_far_guests && step "$(hname "$FAR_N"): $LAB_FAR_GUESTS guests running") &
+        start_relays
+        step "relays on $RELAY_ADDR (+$LAB_RELAY_DELAY_MS ms each way) to $(hname "$FAR_N")"
+    fi
+    kh_setup
     wait_all "starting guests"
     write_outputs
-    log "up: $LAB_HOSTS hosts x $LAB_GUESTS guests ($(domain_type)); config $RUN/fleetwatch.toml, env $RUN/hosts.env"
+    log "up: $LAB_HOSTS hosts x $LAB_GUESTS guests ($(domain_type))${FAR_N:+, far host with $LAB_FAR_GUESTS guests}; config $RUN/fleetwatch.toml, env $RUN/hosts.env"
 }
 
 # Kill a daemon by pid file and wait until it is gone.
@@ -429,7 +469,7 @@ lab_namespaces() {
     local p cmd
     cat "$RUN"/host*/uts-ns 2>/dev/null || true
     for p in /proc/[0-9]*; do
-        cmd=$(tr '\0' ' ' <"$p/cmdline" 2>/dev/null) || continue
+        cmd=$(tr '\0' ' ' 2>/dev/null <"$p/cmdline") || continue
         case $cmd in
         "lab-ns-lab-hv-"* | *"-p $RUN/host"*) readlink "$p/ns/uts" 2>/dev/null || true ;;
         esac
@@ -457,6 +497,7 @@ down_host() {
     wait
     stop_pidfile "$h/libvirtd.pid" &
     stop_pidfile "$h/virtlogd.pid" &
+    stop_pidfile "$h/sshd.pid" & # its sessions: by sweep_namespaces
     stop_pidfile "$h/holder.pid" &
     wait
 }
@@ -483,8 +524,10 @@ sweep_namespaces() {
 
 cmd_down() {
     local h m
+    stop_relays
     [[ -d $RUN ]] || sweep_namespaces # run/ removed by hand while the lab was up
     if [[ -d $RUN ]]; then
+        kh_cleanup
         for h in "$RUN"/host*; do
             [[ -d $h ]] || continue
             (down_host "$h" && step "$(basename "$h") down") &
@@ -510,7 +553,7 @@ cmd_status() {
     [[ -f $RUN/hosts.env ]] || { echo "lab is down"; return 0; }
     LAB_HOSTS=$(sed -n 's/^LAB_HOSTS=//p' "$RUN/hosts.env")
     local n p state
-    for ((n = 1; n <= LAB_HOSTS; n++)); do
+    for n in $(all_hosts); do
         if p=$(pid_of "$(hdir "$n")/libvirtd.pid"); then
             if is_stopped "$p"; then
                 state="stopped (SIGSTOP)"
@@ -528,6 +571,7 @@ cmd_status() {
             vsh "$n" list --all | sed 's/^/    /'
         fi
     done
+    remote_status
 }
 
 cmd_pid() {
@@ -587,6 +631,7 @@ cmd_check() {
         [[ $got == "$(hname "$n")" ]] || die "host $n says hostname '$got'"
         echo "$(uri "$n") -> $got, $(vsh "$n" list --name | wc -l) running"
     done
+    remote_check
     if ((LAB_HOSTS >= 2)); then
         local g gs
         gs=$(vsh 1 list --name) # (no `| head`: SIGPIPE + pipefail)
@@ -601,16 +646,20 @@ main() {
     local cmd=${1:-}
     shift || true
     case $cmd in
-    up | down | restart | status | check | migrate | pid) ;;
-    *) die "usage: lab.sh up|down|status|pid N|restart N|migrate GUEST FROM TO|check" ;;
+    up | down | restart | status | check | migrate | pid | errors) ;;
+    sshd-stop | sshd-start | sshd-pause | sshd-resume) ;;
+    *) die "usage: lab.sh up|down|status|pid N|restart N|migrate GUEST FROM TO|sshd-stop|sshd-start|sshd-pause|sshd-resume N|check|errors" ;;
     esac
     need_root
+    far_load
     # One lab.sh at a time (except read-only commands).
     if [[ $cmd != pid && $cmd != status ]]; then
         exec 9<"${BASH_SOURCE[0]}"
         flock 9
     fi
-    "cmd_$cmd" "$@"
+    "cmd_${cmd//-/_}" "$@"
 }
 
+# shellcheck source-path=SCRIPTDIR source=remote.sh
+source "$LAB_DIR/remote.sh"
 main "$@"

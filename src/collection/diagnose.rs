@@ -17,6 +17,8 @@ pub enum Cause {
     TlsExpired,
     TlsHostMismatch,
     TlsFilesMissing,
+    TlsClientCert,
+    KeyfileMissing,
     DaemonNotRunning,
     LinkLost,
     FileUnreadable,
@@ -52,6 +54,7 @@ fn cause_of(raw: &str) -> Option<Cause> {
             Cause::HostKeyUnknown,
             &["Host key verification failed", "authenticity of host"],
         ),
+        (Cause::KeyfileMissing, &["Identity file"]),
         (
             Cause::LoginRefused,
             &[
@@ -215,6 +218,20 @@ pub fn explain(uri: &str, raw: &str) -> Option<Explained> {
             "pkipath= in the URI must hold cacert.pem, clientcert.pem and clientkey.pem \
              (else /etc/pki or ~/.pki/libvirt)"
                 .to_owned(),
+        ),
+        Cause::KeyfileMissing => (
+            "the keyfile= in the URI cannot be read".to_owned(),
+            "fix the path in keyfile= (it must be readable by this user), or drop it and use \
+             ssh-agent"
+                .to_owned(),
+        ),
+        Cause::TlsClientCert if has(raw, &["has expired"]) => (
+            "this client's TLS certificate has expired".to_owned(),
+            "renew clientcert.pem (in pkipath= or ~/.pki/libvirt / /etc/pki/libvirt)".to_owned(),
+        ),
+        Cause::TlsClientCert => (
+            "this client's TLS certificate is not signed by the CA it trusts".to_owned(),
+            "clientcert.pem and cacert.pem in pkipath= must come from the same CA".to_owned(),
         ),
         Cause::DaemonNotRunning => (
             format!("libvirtd is not running on {host}"),

@@ -103,3 +103,14 @@ fn wide_screens_show_every_hosts_rtt_and_the_unread_xml() {
         "{text}"
     );
 }
+
+#[test]
+fn the_host_detail_gives_the_round_trip_the_calls_and_the_configs_to_read() {
+    let (f, now) = fleet();
+    let d = fleetwatch::ui::host_detail::lines(&f.hosts[0], Theme { color: false }, now);
+    let text: Vec<String> = d.iter().map(|l| l.to_string()).collect();
+    let poll = text.iter().find(|l| l.starts_with("poll")).unwrap();
+    assert!(poll.contains("4 round trips"), "{poll}");
+    assert!(poll.contains("rtt 212"), "{poll}");
+    assert!(poll.contains("3 VM configs still to read"), "{poll}");
+}

@@ -2,7 +2,7 @@
 //! error with what to do next, when the next attempt starts, and what it runs. The hosts pane
 //! has one line per host; this is where the full story goes.
 
-use super::format::{age, bytes};
+use super::format::{age, bytes, millis};
 use super::keys::Action;
 use super::state::{Effect, Overlay, UiState};
 use super::theme::Theme;
@@ -131,7 +131,17 @@ pub fn lines<'a>(h: &'a Host, theme: Theme, now: Instant) -> Vec<Line<'a>> {
         ));
     }
     if let Some(us) = h.poll_micros {
-        out.push(row("poll", format!("{:.1} ms", us as f64 / 1000.0), plain));
+        let mut cost = format!("{:.1} ms", us as f64 / 1000.0);
+        if let Some(c) = h.calls {
+            cost.push_str(&format!(", {c} round trips"));
+        }
+        if let Some(r) = h.rtt_micros {
+            cost.push_str(&format!(" · rtt {}", millis(r)));
+        }
+        if let Some(p) = h.configs_pending.filter(|&p| p > 0) {
+            cost.push_str(&format!(" · {p} VM configs still to read"));
+        }
+        out.push(row("poll", cost, plain));
     }
     out.push(row(
         "vms",

@@ -293,11 +293,14 @@ fn o_tls_with_good_certificates_and_a_named_failure_with_a_wrong_ca() {
     let lab = Lab::load();
     let good = lab.get("LAB_TLS_URI_1").to_owned();
     let wrong = good.replace(lab.get("LAB_PKI_GOOD"), lab.get("LAB_PKI_WRONGCA"));
+    let expired = good.replace(lab.get("LAB_PKI_GOOD"), lab.get("LAB_PKI_EXPIRED"));
     assert_ne!(good, wrong);
+    assert_ne!(good, expired);
     let body = format!(
-        "[poll]\ninterval = \"1s\"\ntimeout = \"5s\"\n{}{}",
+        "[poll]\ninterval = \"1s\"\ntimeout = \"5s\"\n{}{}{}",
         host("tls-good", &good),
-        host("tls-wrong-ca", &wrong)
+        host("tls-wrong-ca", &wrong),
+        host("tls-expired", &expired)
     );
     let doc = snapshot_of(&config("tls", &body));
     let (g, w) = (&doc["hosts"][0], &doc["hosts"][1]);
@@ -308,4 +311,9 @@ fn o_tls_with_good_certificates_and_a_named_failure_with_a_wrong_ca() {
     let reason = w["reason"].as_str().unwrap_or_default();
     assert!(reason.contains("not trusted"), "named, not raw: {w}");
     eprintln!("wrong CA: {reason} / {}", w["error"]);
+    let x = &doc["hosts"][2];
+    assert_eq!(x["state"], "down", "{x}");
+    let reason = x["reason"].as_str().unwrap_or_default();
+    assert!(reason.contains("expired"), "named, not raw: {x}");
+    eprintln!("expired client certificate: {reason} / {}", x["error"]);
 }

@@ -74,12 +74,20 @@ fn cause_of(raw: &str) -> Option<Cause> {
             ],
         ),
         (
+            Cause::TlsClientCert,
+            &["Our own certificate", "client certificate"],
+        ),
+        (
             Cause::TlsExpired,
-            &["certificate has expired", "certificate expired"],
+            &[
+                "certificate has expired",
+                "certificate expired",
+                "has expired",
+            ],
         ),
         (
             Cause::TlsHostMismatch,
-            &["owner does not match hostname", "does not match hostname"],
+            &["does not match hostname", "does not match the hostname"],
         ),
         (
             Cause::TlsUntrusted,
@@ -319,6 +327,33 @@ mod tests {
                 "Cannot read CA certificate '/etc/pki/CA/cacert.pem': No such file or directory"
             ),
             Some(Cause::TlsFilesMissing)
+        );
+        // As libvirt 9 words them in the lab (lab.sh errors).
+        assert_eq!(
+            cause(
+                TLS,
+                "authentication failed: Failed to verify peer's certificate"
+            ),
+            Some(Cause::TlsUntrusted)
+        );
+        let e = explain(
+            TLS,
+            "The client certificate /p/expired/clientcert.pem has expired",
+        )
+        .unwrap();
+        assert_eq!(e.cause, Cause::TlsClientCert);
+        assert!(e.reason.contains("has expired"), "{e:?}");
+        assert_eq!(
+            cause(TLS, "Our own certificate /p/clientcert.pem failed validation against /p/cacert.pem: The certificate hasn't got a known issuer."),
+            Some(Cause::TlsClientCert)
+        );
+        assert_eq!(
+            cause(SSH, "Cannot recv data: Warning: Identity file /k not accessible: No such file or directory. root@h: Permission denied (publickey).: Connection reset by peer"),
+            Some(Cause::KeyfileMissing)
+        );
+        assert_eq!(
+            cause(SSH, "End of file while reading data: virt-ssh-helper: cannot connect to '/var/run/libvirt/libvirt-sock': Failed to connect socket to '/var/run/libvirt/libvirt-sock': No such file or directory: Input/output error"),
+            Some(Cause::DaemonNotRunning)
         );
         let e = explain(
             TLS,

@@ -67,6 +67,10 @@ pub struct HostConfig {
     /// host read-only, so libvirt itself refuses any write.
     #[serde(default)]
     pub actions: bool,
+    /// Severity of this host's `host-down` finding, over `[policy.severity]` (a lab host
+    /// that is often off can be a warning while production stays critical).
+    #[serde(default)]
+    pub host_down: Option<crate::model::findings::Severity>,
 }
 
 #[derive(Deserialize)]

@@ -251,3 +251,29 @@ fn nothing_raw_from_the_policy_files_or_the_config_reaches_the_output() {
     assert!(out.contains("bad.toml"), "{out}");
     assert!(!out.contains('\u{1b}') && !out.contains('\u{7}'), "{out:?}");
 }
+
+#[test]
+fn a_down_host_makes_check_critical_and_none_up_is_unknown() {
+    let d = fleet_dir(
+        "[[vm]]\nname = \"app-01\"\nowner = \"team\"\n",
+        &fresh_backup(),
+    );
+    let p = d.path();
+    let two = format!(
+        "[poll]\ninterval = \"500ms\"\ntimeout = \"1s\"\n[[host]]\nname = \"a\"\nuri = \"test:a.xml\"\n\
+         [[host]]\nname = \"gone\"\nuri = \"test:no-such.xml\"\n\
+         [policy]\ninventory = \"inventory.toml\"\nbackup_catalog = \"backups.jsonl\"\n"
+    );
+    std::fs::write(p.join("two.toml"), two).unwrap();
+    let (code, out) = run(&["--config", p.join("two.toml").to_str().unwrap(), "check"]);
+    assert_eq!(code, 2, "a host down is critical: {out}");
+    assert!(out.contains("hosts_up=1 hosts_total=2"), "{out}");
+    assert!(
+        out.contains("CRITICAL host-down gone"),
+        "names the host: {out}"
+    );
+    let none = "[poll]\ninterval = \"500ms\"\ntimeout = \"1s\"\n[[host]]\nname = \"gone\"\nuri = \"test:no-such.xml\"\n";
+    std::fs::write(p.join("none.toml"), none).unwrap();
+    let (code, out) = run(&["--config", p.join("none.toml").to_str().unwrap(), "check"]);
+    assert_eq!(code, 3, "no host answers: cannot check: {out}");
+}

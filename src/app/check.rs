@@ -69,10 +69,11 @@ pub fn text(fleet: &Fleet) -> String {
     let (crit, warn) = fleet.finding_counts();
     let up = fleet.hosts_up();
     let mut out = format!(
-        "FLEETWATCH {} - {crit} critical, {warn} warning findings; {up}/{} hosts up, {} VMs | critical={crit} warning={warn} hosts_up={up} vms={}\n",
+        "FLEETWATCH {} - {crit} critical, {warn} warning findings; {up}/{} hosts up, {} VMs | critical={crit} warning={warn} hosts_up={up} hosts_total={} vms={}\n",
         word.to_uppercase(),
         fleet.hosts.len(),
         fleet.vm_count(),
+        fleet.hosts.len(),
         fleet.vm_count()
     );
     for f in sorted(fleet) {

@@ -97,6 +97,7 @@ pub fn fleet_at(configured: &[HostConfig], past: &Past) -> Fleet {
                 uri: h.uri.clone(),
                 tags: Vec::new(),
                 actions: false,
+                host_down: None,
             });
         }
     }

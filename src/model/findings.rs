@@ -15,10 +15,14 @@ pub enum Kind {
     FailoverCapacity,
     Overcommit,
     Ghost,
+    HostDown,
+    SplitBrain,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 8] = [
+    pub const ALL: [Kind; 10] = [
+        Kind::SplitBrain,
+        Kind::HostDown,
         Kind::Unapproved,
         Kind::Unbacked,
         Kind::Drift,
@@ -39,6 +43,8 @@ impl Kind {
             Kind::FailoverCapacity => "failover-capacity",
             Kind::Overcommit => "overcommit",
             Kind::Ghost => "ghost",
+            Kind::HostDown => "host-down",
+            Kind::SplitBrain => "split-brain",
         }
     }
 
@@ -53,6 +59,8 @@ impl Kind {
             Kind::FailoverCapacity => 'F',
             Kind::Overcommit => 'O',
             Kind::Ghost => 'G',
+            Kind::HostDown => 'H',
+            Kind::SplitBrain => 'S',
         }
     }
 
@@ -64,7 +72,11 @@ impl Kind {
     /// is exposed now (no approval, no backup, a host whose loss strands VMs).
     pub fn default_severity(self) -> Severity {
         match self {
-            Kind::Unapproved | Kind::Unbacked | Kind::FailoverCapacity => Severity::Critical,
+            Kind::Unapproved
+            | Kind::Unbacked
+            | Kind::FailoverCapacity
+            | Kind::HostDown
+            | Kind::SplitBrain => Severity::Critical,
             Kind::Drift
             | Kind::LocalStorage
             | Kind::AntiAffinity

@@ -6,6 +6,7 @@ use super::findings::{Finding, Kind, Severity};
 use super::rates::ratio;
 use super::sample::{HostInfo, HostSample, LocalStats, NodeCpu, VmState};
 use super::series::{sum, Series};
+use super::totals::totals;
 pub use super::vm::Vm;
 use crate::collection::{LinkState, Retry};
 use crate::config::HostConfig;
@@ -54,6 +55,8 @@ pub struct Host {
     pub series: Series,
     /// Kinds of the findings about the host itself (overcommit, failover capacity).
     pub flags: Vec<Kind>,
+    /// `host_down` from the host's config: this host's severity for being down.
+    pub host_down: Option<Severity>,
     node_cpu: Option<(NodeCpu, Instant)>,
 }
 
@@ -80,6 +83,7 @@ impl Host {
             totals: HostTotals::default(),
             series: Series::default(),
             flags: Vec::new(),
+            host_down: c.host_down,
             node_cpu: None,
         }
     }
@@ -256,9 +260,20 @@ impl Fleet {
         match best {
             Some(b) => {
                 self.primary.insert(uuid.to_owned(), b);
-                for &i in list.iter() {
+                // Two copies running at once on hosts that answer (split brain) are both shown:
+                // hiding one would hide the disk being written from two places.
+                let hosts = &self.hosts;
+                let running_up = |i: usize| {
+                    hosts[i].link == LinkState::Up && hosts[i].vms[uuid].state == VmState::Running
+                };
+                let split = running_up(b);
+                let shown: Vec<(usize, bool)> = list
+                    .iter()
+                    .map(|&i| (i, i == b || (split && running_up(i))))
+                    .collect();
+                for (i, show) in shown {
                     if let Some(vm) = self.hosts[i].vms.get_mut(uuid) {
-                        vm.primary = i == b;
+                        vm.primary = show;
                     }
                 }
                 if b == host {
@@ -332,12 +347,20 @@ impl Fleet {
             }
         }
         for f in &list {
+            // Every shown copy carries the VM's badges (two of them in a split brain).
+            if let Some(u) = &f.uuid {
+                for &h in self.placements.get(u).map_or(&[][..], |v| v.as_slice()) {
+                    if let Some(vm) = self.hosts[h].vms.get_mut(u).filter(|v| v.primary) {
+                        if !vm.flags.contains(&f.kind) {
+                            vm.flags.push(f.kind);
+                            vm.flags.sort();
+                        }
+                    }
+                }
+                continue;
+            }
             let flags = match (&f.uuid, &f.host) {
-                (Some(u), _) => self
-                    .primary
-                    .get(u)
-                    .and_then(|&h| self.hosts[h].vms.get_mut(u))
-                    .map(|vm| &mut vm.flags),
+                (Some(_), _) => None,
                 (None, Some(name)) => self
                     .hosts
                     .iter_mut()
@@ -356,6 +379,56 @@ impl Fleet {
         self.findings = list;
         self.problems = problems;
         self.generation += 1;
+    }
+
+    /// Every host has answered once or failed: findings about the whole fleet can be trusted.
+    pub fn settled(&self) -> bool {
+        self.hosts.iter().all(|h| h.link != LinkState::Connecting)
+    }
+
+    /// Hosts still to answer for the first time.
+    pub fn unsettled(&self) -> usize {
+        self.hosts
+            .iter()
+            .filter(|h| h.link == LinkState::Connecting)
+            .count()
+    }
+
+    /// Every copy of a UUID, in host order.
+    pub fn copies(&self, uuid: &str) -> Vec<&Vm> {
+        self.placements
+            .get(uuid)
+            .map(|l| {
+                l.iter()
+                    .filter_map(|&h| self.hosts[h].vms.get(uuid))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// UUIDs running on two or more hosts that answer, with those hosts.
+    pub fn split_brains(&self) -> Vec<(&str, Vec<usize>)> {
+        let mut out: Vec<(&str, Vec<usize>)> = self
+            .placements
+            .iter()
+            .filter(|(_, l)| l.len() > 1)
+            .filter_map(|(u, l)| {
+                let running: Vec<usize> = l
+                    .iter()
+                    .copied()
+                    .filter(|&h| {
+                        self.hosts[h].link == LinkState::Up
+                            && self.hosts[h]
+                                .vms
+                                .get(u)
+                                .is_some_and(|v| v.state == VmState::Running)
+                    })
+                    .collect();
+                (running.len() > 1).then_some((u.as_str(), running))
+            })
+            .collect();
+        out.sort();
+        out
     }
 
     /// Hosts answering now.
@@ -380,32 +453,4 @@ impl Fleet {
     pub fn newest_sample(&self) -> Option<Instant> {
         self.hosts.iter().filter_map(|h| h.last_sample_at).max()
     }
-}
-
-fn totals(h: &Host, node_cpu: Option<f64>) -> HostTotals {
-    let mut t = HostTotals {
-        vms: h.vms.len(),
-        ..HostTotals::default()
-    };
-    let mut vm_cpu: Option<f64> = None;
-    for vm in h.vms.values() {
-        if vm.state == VmState::Running {
-            t.running += 1;
-        }
-        if vm.state.is_active() {
-            t.vcpus_allocated += u64::from(vm.vcpus.unwrap_or(0));
-            t.memory_allocated += vm.memory_bytes.unwrap_or(0);
-        }
-        vm_cpu = sum(vm_cpu, vm.host_cpu_percent);
-        t.disk_bps = sum(t.disk_bps, sum(vm.disk_read_bps, vm.disk_write_bps));
-        t.net_bps = sum(t.net_bps, sum(vm.net_rx_bps, vm.net_tx_bps));
-    }
-    // The node's own counters include everything on the host; the sum of guests is the
-    // fallback when the driver has none.
-    t.cpu_percent = node_cpu.or(vm_cpu.map(|c| c.min(100.0)));
-    t.memory_used = match (h.free_memory_bytes, h.info.as_ref()) {
-        (Some(free), Some(i)) if i.memory_bytes >= free => Some(i.memory_bytes - free),
-        _ => Some(t.memory_allocated),
-    };
-    t
 }

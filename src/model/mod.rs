@@ -4,11 +4,13 @@
 pub mod approval;
 pub mod findings;
 pub mod fleet;
+pub mod fleet_rules;
 pub mod rates;
 pub mod rules;
 pub mod sample;
 pub mod series;
 pub mod storage;
+mod totals;
 pub mod vm;
 
 pub use fleet::{Fleet, Host, HostTotals, Vm};

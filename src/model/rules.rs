@@ -91,8 +91,11 @@ pub fn evaluate(
             groups.entry((vm.host, g.clone())).or_default().push(vm);
         }
     }
+    // Rules that compare hosts wait until every host answered once or failed: half a fleet
+    // shows false failover and ghost findings (a wall display would show them for a second).
+    let settled = fleet.settled();
     for ((host, group), members) in &groups {
-        if members.len() >= 2 {
+        if members.len() >= 2 && settled {
             let names: Vec<&str> = members.iter().map(|v| v.name.as_str()).collect();
             for vm in members {
                 let detail = format!(
@@ -105,8 +108,16 @@ pub fn evaluate(
             }
         }
     }
-    host_rules(fleet, policy, &mut push);
-    if let (true, Some(inv)) = (inventory_ok, inputs.inventory()) {
+    host_rules(fleet, policy, settled, &mut push);
+    out.extend(super::fleet_rules::host_down(
+        fleet,
+        policy,
+        std::time::Instant::now(),
+    ));
+    if settled {
+        out.extend(super::fleet_rules::split_brain(fleet, policy));
+    }
+    if let (true, true, Some(inv)) = (settled, inventory_ok, inputs.inventory()) {
         let down: Vec<&str> = fleet
             .hosts
             .iter()
@@ -223,6 +234,7 @@ fn drift(vm: &Vm, a: &Approval, src: &Source) -> Option<String> {
 fn host_rules(
     fleet: &Fleet,
     policy: &PolicyConfig,
+    settled: bool,
     push: &mut impl FnMut(Kind, Option<&Vm>, Option<&str>, String),
 ) {
     let up: Vec<usize> = (0..fleet.hosts.len())
@@ -253,7 +265,7 @@ fn host_rules(
         if !over.is_empty() {
             push(Kind::Overcommit, None, Some(&h.name), over.join("; "));
         }
-        if let Some(why) = failover(fleet, policy, i, &up) {
+        if let Some(why) = failover(fleet, policy, i, &up).filter(|_| settled) {
             push(Kind::FailoverCapacity, None, Some(&h.name), why);
         }
     }

@@ -73,7 +73,13 @@ pub fn draw(
     ];
     let also = fleet.also_defined_on(&vm.uuid);
     if !also.is_empty() {
-        let names: Vec<&str> = also.iter().map(|&h| fleet.hosts[h].name.as_str()).collect();
+        // Each copy with its state: a shut-off definition left behind is not a running twin.
+        let names: Vec<String> = fleet
+            .copies(&vm.uuid)
+            .into_iter()
+            .filter(|c| c.host != vm.host)
+            .map(|c| format!("{} ({})", fleet.hosts[c.host].name, c.state.label()))
+            .collect();
         lines.push(Line::from(vec![
             label("also on"),
             Span::styled(names.join(", "), theme.warn()),

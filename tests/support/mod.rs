@@ -16,6 +16,7 @@ pub fn host_config(name: &str) -> HostConfig {
         uri: format!("qemu+tcp://{name}/system"),
         tags: Vec::new(),
         actions: false,
+        host_down: None,
     }
 }
 

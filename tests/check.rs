@@ -259,11 +259,9 @@ fn a_down_host_makes_check_critical_and_none_up_is_unknown() {
         &fresh_backup(),
     );
     let p = d.path();
-    let two = format!(
-        "[poll]\ninterval = \"500ms\"\ntimeout = \"1s\"\n[[host]]\nname = \"a\"\nuri = \"test:a.xml\"\n\
+    let two = "[poll]\ninterval = \"500ms\"\ntimeout = \"1s\"\n[[host]]\nname = \"a\"\nuri = \"test:a.xml\"\n\
          [[host]]\nname = \"gone\"\nuri = \"test:no-such.xml\"\n\
-         [policy]\ninventory = \"inventory.toml\"\nbackup_catalog = \"backups.jsonl\"\n"
-    );
+         [policy]\ninventory = \"inventory.toml\"\nbackup_catalog = \"backups.jsonl\"\n";
     std::fs::write(p.join("two.toml"), two).unwrap();
     let (code, out) = run(&["--config", p.join("two.toml").to_str().unwrap(), "check"]);
     assert_eq!(code, 2, "a host down is critical: {out}");

@@ -81,7 +81,10 @@ pub const HELP: &[(&str, &str)] = &[
         "F5  ^L",
         "poll every host now (retries down hosts) and redraw",
     ),
-    ("Esc", "close a pane, else clear the filter, else the host"),
+    (
+        "Esc",
+        "back one layer: pane, VM detail, filter, finding kind, host",
+    ),
     ("space  a", "mark a VM (act on a set) · the action menu"),
     (
         "u d r p n m X",

@@ -102,6 +102,7 @@ pub fn draw(f: &mut Frame, fleet: &Fleet, ui: &mut UiState, cx: &Context) {
     }
 
     let selected = ui.selected_uuid().map(str::to_owned);
+    ui.areas.detail_beside = area.width >= WIDE;
     if ui.view == View::Findings {
         findings::draw(f, rest, fleet, ui, cx.theme);
     } else if ui.view == View::History {

@@ -1,6 +1,7 @@
 //! What the operator is looking at: focus, selection, sort, filter, open panes. Owned by the UI
 //! task alone; changed only by actions from keys and mouse.
 
+mod esc;
 mod input;
 
 use super::findings;
@@ -75,6 +76,8 @@ pub struct Areas {
     /// Column start x and sort key of each VM table column shown.
     pub columns: [(u16, Option<SortKey>); 12],
     pub page: usize,
+    /// The detail pane sits beside the table (wide terminal): `i` and Esc do not hide it.
+    pub detail_beside: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -446,37 +449,6 @@ impl UiState {
         self.selected = 0;
         self.selected_uuid = None;
         self.invalidate();
-    }
-
-    /// Esc steps back one layer at a time, the way k9s does.
-    fn back(&mut self) {
-        match std::mem::replace(&mut self.overlay, Overlay::None) {
-            Overlay::Filter { before } => self.set_filter(before),
-            Overlay::Help
-            | Overlay::Command(_)
-            | Overlay::Menu
-            | Overlay::Target(_)
-            | Overlay::Snapshot(_)
-            | Overlay::Host(_) => {}
-            Overlay::Confirm(_) => self.message = Some("cancelled: nothing was done".into()),
-            Overlay::None if self.actions_running.iter().any(|r| r.result.is_some()) => {
-                // Finished actions leave the corner first; running ones stay.
-                self.actions_running.retain(|r| r.result.is_none());
-            }
-            Overlay::None => {
-                if !self.filter_text.is_empty() {
-                    self.set_filter(String::new());
-                } else if self.kind_filter.is_some() {
-                    self.kind_filter = None;
-                    self.invalidate();
-                } else if self.host_filter.is_some() {
-                    self.host_filter = None;
-                    self.invalidate();
-                } else {
-                    self.show_detail = false;
-                }
-            }
-        }
     }
 
     /// Wall mode: on to the next view (overview, findings, migrations).

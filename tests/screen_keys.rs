@@ -56,3 +56,98 @@ fn esc_skips_the_detail_where_it_always_shows_beside_the_table() {
     assert_eq!(s.ui.filter_text, "");
     assert!(s.text().contains(" Detail "));
 }
+
+fn ctrl(s: &mut Screen, c: char) {
+    use ratatui::crossterm::event::{Event, KeyEvent, KeyModifiers};
+    s.event(Event::Key(KeyEvent::new(
+        KeyCode::Char(c),
+        KeyModifiers::CONTROL,
+    )));
+}
+
+/// Whether the footer shows `text` at column 1 in reverse video: selected.
+fn footer_selected(s: &Screen, text: &str) -> bool {
+    let buf = s.buffer();
+    let y = buf.area.height - 1;
+    text.chars().enumerate().all(|(i, c)| {
+        let cell = &buf[(1 + i as u16, y)];
+        cell.symbol() == c.to_string() && cell.modifier.contains(ratatui::style::Modifier::REVERSED)
+    })
+}
+
+#[test]
+fn slash_opens_with_the_old_filter_selected_so_typing_replaces_it() {
+    let mut s = Screen::lab(80, 24);
+    s.key(KeyCode::Char('/'));
+    s.keys("web");
+    s.key(KeyCode::Enter);
+    s.key(KeyCode::Char('/'));
+    assert!(s.footer().starts_with("/web"), "{}", s.footer());
+    assert!(footer_selected(&s, "web"), "the old text is selected");
+    s.keys("db");
+    assert_eq!(s.ui.filter_text, "db", "typing replaced it");
+    assert!(
+        !footer_selected(&s, "db"),
+        "and the new text is not selected"
+    );
+    s.key(KeyCode::Enter);
+    assert_eq!(s.row_names(), ["db-01", "db-02", "db-backup", "db-04"]);
+    // An arrow key or End keeps the text and types after it, as in an address bar.
+    for key in [KeyCode::Right, KeyCode::End] {
+        s.key(KeyCode::Char('/'));
+        s.key(key);
+        assert!(!footer_selected(&s, "db"), "{key:?} ends the selection");
+        s.keys("-0");
+        s.key(KeyCode::Enter);
+        assert!(
+            s.ui.filter_text.starts_with("db-0"),
+            "{key:?}: {}",
+            s.ui.filter_text
+        );
+    }
+    // Ctrl-U clears it, and so does Backspace on the selected text.
+    s.key(KeyCode::Char('/'));
+    ctrl(&mut s, 'u');
+    assert_eq!(s.ui.filter_text, "");
+    assert!(s.footer().starts_with("/█"), "{}", s.footer());
+    s.keys("web");
+    s.key(KeyCode::Enter);
+    s.key(KeyCode::Char('/'));
+    s.key(KeyCode::Backspace);
+    assert_eq!(s.ui.filter_text, "");
+    // Esc brings back what was there before the `/`.
+    s.key(KeyCode::Esc);
+    assert_eq!(s.ui.filter_text, "web");
+}
+
+#[test]
+fn a_bad_regex_is_refused_on_enter_and_the_filter_stays_open() {
+    let mut s = Screen::lab(80, 24);
+    s.key(KeyCode::Char('/'));
+    s.keys("web");
+    s.key(KeyCode::Enter);
+    s.key(KeyCode::Char('/'));
+    s.keys("~(");
+    s.key(KeyCode::Enter);
+    assert!(
+        matches!(s.ui.overlay, fleetwatch::ui::state::Overlay::Filter { .. }),
+        "Enter on a bad regex keeps the filter open"
+    );
+    let footer = s.footer();
+    assert!(footer.starts_with("/~(█  bad regex:"), "{footer}");
+    // The table does not claim a filter it cannot apply.
+    let title = s.vms_title();
+    assert!(title.contains("filter \"~(\" not valid"), "{title}");
+    // Fixed, it is kept.
+    s.key(KeyCode::Char(')'));
+    s.key(KeyCode::Enter);
+    assert_eq!(s.ui.overlay, fleetwatch::ui::state::Overlay::None);
+    assert_eq!(s.ui.filter_text, "~()");
+    // Esc on a bad one brings back the one before.
+    s.key(KeyCode::Char('/'));
+    s.keys("~[");
+    s.key(KeyCode::Enter);
+    s.key(KeyCode::Esc);
+    assert_eq!(s.ui.filter_text, "~()");
+    assert!(s.ui.filter_error.is_none());
+}

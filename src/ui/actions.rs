@@ -199,6 +199,14 @@ impl UiState {
                     field.pop();
                     Effect::None
                 }
+                Action::ClearInput => {
+                    if form.on_description {
+                        form.description.clear();
+                    } else {
+                        form.name.clear();
+                    }
+                    Effect::None
+                }
                 Action::Submit => {
                     let kind = ActionKind::Snapshot {
                         name: form.name.trim().to_owned(),
@@ -216,6 +224,10 @@ impl UiState {
                 _ => Effect::None,
             }),
             Overlay::Confirm(pane) => {
+                if *action == Action::ClearInput {
+                    pane.typed.clear();
+                    return Some(Effect::None);
+                }
                 let key = match action {
                     Action::Back => Key::Esc,
                     Action::Submit | Action::Enter => Key::Enter,

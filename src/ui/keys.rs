@@ -40,6 +40,8 @@ pub enum Action {
     Refresh,
     Input(char),
     Backspace,
+    /// Ctrl-U while typing: the whole line goes.
+    ClearInput,
     Submit,
     Noop,
 }
@@ -72,7 +74,10 @@ pub const HELP: &[(&str, &str)] = &[
         "s S  < >",
         "sort: next column, reverse, previous / next column",
     ),
-    ("/", "filter by name, host or state; ~ starts a regex"),
+    (
+        "/",
+        "filter by name, host or state; ~ starts a regex; ^U clears",
+    ),
     (
         ":",
         "at -6h|14:30 · live · sort COL · host NAME · flag KIND · q",
@@ -191,6 +196,7 @@ fn map_fixed(key: KeyEvent, typing: bool) -> Action {
     let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
     if ctrl {
         return match key.code {
+            KeyCode::Char('u') if typing => Action::ClearInput,
             KeyCode::Char('c') => Action::Quit,
             KeyCode::Char('l') => Action::Refresh,
             KeyCode::Char('d') => Action::PageDown,
@@ -209,6 +215,10 @@ fn map_fixed(key: KeyEvent, typing: bool) -> Action {
             KeyCode::Char(c) => Action::Input(c),
             KeyCode::Up => Action::Up,
             KeyCode::Down => Action::Down,
+            KeyCode::Home => Action::Top,
+            KeyCode::End => Action::Bottom,
+            KeyCode::PageUp => Action::PageUp,
+            KeyCode::PageDown => Action::PageDown,
             _ => Action::Noop,
         };
     }

@@ -326,11 +326,12 @@ fn counts_style(fleet: &Fleet, t: Theme) -> ratatui::style::Style {
 fn draw_footer(f: &mut Frame, area: Rect, ui: &UiState, t: Theme) {
     let line = match &ui.overlay {
         Overlay::Filter { .. } => {
-            let mut spans = vec![
-                Span::styled("/", t.title()),
-                Span::raw(ui.filter_text.clone()),
-                Span::raw("█"),
-            ];
+            let text = if ui.filter_selected() {
+                Span::styled(ui.filter_text.clone(), t.selected())
+            } else {
+                Span::raw(ui.filter_text.clone())
+            };
+            let mut spans = vec![Span::styled("/", t.title()), text, Span::raw("█")];
             if let Some(e) = &ui.filter_error {
                 spans.push(Span::styled(format!("  {e}"), t.bad()));
             } else {

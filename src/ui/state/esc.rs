@@ -8,7 +8,7 @@ impl UiState {
     /// opened last, or covers most, goes first.
     pub(super) fn back(&mut self) {
         match std::mem::replace(&mut self.overlay, Overlay::None) {
-            Overlay::Filter { before } => self.set_filter(before),
+            Overlay::Filter { before, .. } => self.set_filter(before),
             Overlay::Help
             | Overlay::Command(_)
             | Overlay::Menu

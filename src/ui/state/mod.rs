@@ -2,6 +2,7 @@
 //! task alone; changed only by actions from keys and mouse.
 
 mod esc;
+mod filter;
 mod input;
 
 use super::findings;
@@ -22,8 +23,10 @@ pub enum Focus {
 pub enum Overlay {
     None,
     Help,
+    /// The `/` line; `before` comes back on Esc, `selected` is the old text still selected.
     Filter {
         before: String,
+        selected: bool,
     },
     Command(String),
     Menu,
@@ -227,21 +230,6 @@ impl UiState {
         self.host_selected = self.host_selected.min(fleet.hosts.len().saturating_sub(1));
     }
 
-    fn set_filter(&mut self, text: String) {
-        match Filter::parse(&text) {
-            Ok(f) => {
-                self.filter = f;
-                self.filter_error = None;
-            }
-            Err(e) => {
-                self.filter = Filter::All;
-                self.filter_error = Some(e);
-            }
-        }
-        self.filter_text = text;
-        self.invalidate();
-    }
-
     fn set_sort(&mut self, key: SortKey) {
         if self.sort == key {
             self.descending = !self.descending;
@@ -288,6 +276,9 @@ impl UiState {
             return effect;
         }
         if let Some(effect) = self.pane_key(&action, fleet) {
+            return effect;
+        }
+        if let Some(effect) = self.filter_key(&action, fleet) {
             return effect;
         }
         if !self.typing() {
@@ -346,6 +337,8 @@ impl UiState {
             Action::Down => self.move_by(1, fleet),
             Action::PageUp => self.move_by(-page, fleet),
             Action::PageDown => self.move_by(page, fleet),
+            // Home and End on the command line: its cursor is always at the end.
+            Action::Top | Action::Bottom if matches!(self.overlay, Overlay::Command(_)) => {}
             Action::Top => self.move_by(isize::MIN / 2, fleet),
             Action::Bottom => self.move_by(isize::MAX / 2, fleet),
             Action::FocusNext => {
@@ -370,36 +363,27 @@ impl UiState {
                 self.descending = !self.descending;
                 self.invalidate();
             }
-            Action::StartFilter => {
-                self.overlay = Overlay::Filter {
-                    before: self.filter_text.clone(),
-                }
-            }
+            Action::StartFilter => self.start_filter(),
             Action::StartCommand => self.overlay = Overlay::Command(String::new()),
             Action::Refresh => {
                 self.message = Some("polling every host now".into());
                 return Effect::PollNow;
             }
-            Action::Input(c) => match &mut self.overlay {
-                Overlay::Filter { .. } => {
-                    let mut t = self.filter_text.clone();
-                    t.push(c);
-                    self.set_filter(t);
+            Action::Input(c) => {
+                if let Overlay::Command(s) = &mut self.overlay {
+                    s.push(c);
                 }
-                Overlay::Command(s) => s.push(c),
-                _ => {}
-            },
-            Action::Backspace => match &mut self.overlay {
-                Overlay::Filter { .. } => {
-                    let mut t = self.filter_text.clone();
-                    t.pop();
-                    self.set_filter(t);
-                }
-                Overlay::Command(s) => {
+            }
+            Action::Backspace => {
+                if let Overlay::Command(s) = &mut self.overlay {
                     s.pop();
                 }
-                _ => {}
-            },
+            }
+            Action::ClearInput => {
+                if let Overlay::Command(s) = &mut self.overlay {
+                    s.clear();
+                }
+            }
             Action::Submit => match std::mem::replace(&mut self.overlay, Overlay::None) {
                 Overlay::Command(c) => return self.command(&c, fleet),
                 _ => self.focus = Focus::Vms,

@@ -151,3 +151,44 @@ fn a_bad_regex_is_refused_on_enter_and_the_filter_stays_open() {
     assert_eq!(s.ui.filter_text, "~()");
     assert!(s.ui.filter_error.is_none());
 }
+
+#[test]
+fn help_scrolls_when_it_does_not_fit_and_says_so() {
+    let mut s = Screen::lab(80, 16);
+    let before = s.ui.selected_uuid().map(str::to_owned);
+    s.key(KeyCode::Char('?'));
+    let t = s.text();
+    assert!(t.contains("scroll"), "the help says it scrolls:\n{t}");
+    assert!(t.contains("this help"), "{t}");
+    assert!(
+        !t.contains("O overcommit"),
+        "the last lines are below:\n{t}"
+    );
+    // j, ↓ and PgDn go down, k, ↑ and PgUp up, G and g to the ends.
+    s.key(KeyCode::Char('j'));
+    assert!(!s.text().contains("this help"), "{}", s.text());
+    s.key(KeyCode::Char('k'));
+    assert!(s.text().contains("this help"), "{}", s.text());
+    s.key(KeyCode::PageDown);
+    assert!(!s.text().contains("this help"), "{}", s.text());
+    s.key(KeyCode::Char('G'));
+    let t = s.text();
+    assert!(t.contains("O overcommit"), "{t}");
+    assert!(!t.contains("this help"), "{t}");
+    insta::assert_snapshot!("help_80x16_at_the_end", t);
+    s.key(KeyCode::Up);
+    s.key(KeyCode::Down);
+    s.key(KeyCode::Down);
+    assert!(s.text().contains("O overcommit"), "never past the end");
+    s.key(KeyCode::PageUp);
+    s.key(KeyCode::Char('g'));
+    assert!(s.text().contains("this help"), "{}", s.text());
+    // The keys scrolled the help, not the table under it.
+    assert_eq!(s.ui.selected_uuid().map(str::to_owned), before);
+    s.key(KeyCode::Esc);
+    assert!(!s.text().contains("Help"), "{}", s.text());
+    // Opened again, it starts at the top.
+    s.key(KeyCode::Char('G'));
+    s.key(KeyCode::Char('?'));
+    assert!(s.text().contains("this help"), "{}", s.text());
+}

@@ -48,7 +48,10 @@ pub enum Action {
 
 /// What each key does, for the help screen; kept beside the mapping so the two cannot drift.
 pub const HELP: &[(&str, &str)] = &[
-    ("?", "this help (Esc closes)"),
+    (
+        "?",
+        "this help; ↑↓ PgUp PgDn scroll it where it does not fit",
+    ),
     ("q  ^C", "quit"),
     ("↑↓  j k", "move the selection"),
     (

@@ -136,7 +136,7 @@ pub fn draw(f: &mut Frame, fleet: &Fleet, ui: &mut UiState, cx: &Context) {
     }
     if ui.overlay == Overlay::Help {
         // The whole screen: at 80x24 every key still fits.
-        help::draw(f, area, cx.theme, &ui.action_keys);
+        ui.help = help::draw(f, area, cx.theme, &ui.action_keys, ui.help.top);
     }
 }
 

@@ -125,6 +125,7 @@ pub struct UiState {
     pub show_detail: bool,
     pub message: Option<String>,
     pub areas: Areas,
+    pub help: super::help::Scroll,
 }
 
 impl Default for UiState {
@@ -162,6 +163,7 @@ impl Default for UiState {
             show_detail: false,
             message: None,
             areas: Areas::default(),
+            help: Default::default(),
         }
     }
 }
@@ -272,6 +274,9 @@ impl UiState {
                 _ => Effect::None,
             };
         }
+        if let Some(effect) = self.help_key(&action) {
+            return effect;
+        }
         if let Some(effect) = self.host_detail_key(&action, fleet) {
             return effect;
         }
@@ -331,7 +336,7 @@ impl UiState {
             Action::Mark | Action::Menu | Action::Act(_) => {}
             Action::Abort => return Effect::Abort,
             Action::Noop => {}
-            Action::Help => self.overlay = Overlay::Help,
+            Action::Help => self.open_help(),
             Action::Back => self.back(),
             Action::Up => self.move_by(-1, fleet),
             Action::Down => self.move_by(1, fleet),

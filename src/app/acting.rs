@@ -110,7 +110,7 @@ impl Acting {
             }
             Effect::Plan(kind) => {
                 let p = self.plan(kind, fleet, ui, config, inputs);
-                ui.overlay = Overlay::Confirm(Box::new(Pane::new(p)));
+                ui.open_confirm(Pane::new(p));
             }
             Effect::Rejected => {
                 if let Overlay::Confirm(pane) = &ui.overlay {

@@ -2,11 +2,11 @@
 //! pane and the progress of what runs. Keys here only open panes; what runs is decided by the
 //! app, which builds the plan and executes it after the pane confirms.
 
-use super::format::{fit, rate};
+use super::format::rate;
 use super::keys::Action;
 use super::state::{Effect, Overlay, UiState, View};
 use super::theme::Theme;
-use crate::actions::confirm::{Focus, Key, Outcome, Pane};
+use crate::actions::confirm::{Key, Outcome};
 use crate::actions::{ActionKind, Progress};
 use crate::model::sample::VmState;
 use crate::model::Fleet;
@@ -228,6 +228,9 @@ impl UiState {
                     pane.typed.clear();
                     return Some(Effect::None);
                 }
+                if self.scroll.key(action) {
+                    return Some(Effect::None);
+                }
                 let key = match action {
                     Action::Back => Key::Esc,
                     Action::Submit | Action::Enter => Key::Enter,
@@ -285,7 +288,7 @@ fn popup(f: &mut Frame, r: Rect, title: String, lines: Vec<Line<'static>>, theme
     );
 }
 
-pub fn draw_overlay(f: &mut Frame, area: Rect, ui: &UiState, fleet: &Fleet, theme: Theme) {
+pub fn draw_overlay(f: &mut Frame, area: Rect, ui: &mut UiState, fleet: &Fleet, theme: Theme) {
     let targets = ui.action_targets();
     let who = match targets.len() {
         0 => "nothing selected".to_owned(),
@@ -370,96 +373,11 @@ pub fn draw_overlay(f: &mut Frame, area: Rect, ui: &UiState, fleet: &Fleet, them
             ];
             popup(f, centered(area, 70, 6), " Snapshot ".into(), lines, theme);
         }
-        Overlay::Confirm(pane) => draw_confirm(f, area, pane, theme),
+        Overlay::Confirm(pane) => {
+            ui.scroll = super::confirm::draw(f, area, pane, theme, ui.scroll.top);
+        }
         _ => {}
     }
-}
-
-fn draw_confirm(f: &mut Frame, area: Rect, pane: &Pane, theme: Theme) {
-    let p = &pane.plan;
-    let w = area.width.min(100);
-    let inner_w = w.saturating_sub(4) as usize;
-    let mut lines: Vec<Line> = Vec::new();
-    for vm in p.vms.iter().take(8) {
-        lines.push(Line::from(vec![
-            Span::styled(fit(&vm.name, 24), theme.title()),
-            Span::raw(format!(
-                "  {}  on {}  {}",
-                vm.uuid,
-                vm.host,
-                vm.state.label()
-            )),
-        ]));
-    }
-    if p.vms.len() > 8 {
-        lines.push(Line::raw(format!("... and {} more", p.vms.len() - 8)));
-    }
-    lines.push(Line::styled("Will:", theme.header()));
-    for c in p.changes.iter().take(6) {
-        lines.push(Line::raw(format!("  {}", fit(c, inner_w))));
-    }
-    if !p.risks.is_empty() {
-        lines.push(Line::styled("Risks known now:", theme.header()));
-        for r in &p.risks {
-            lines.push(Line::styled(format!("  ! {r}"), theme.warn()));
-        }
-    }
-    if !p.refusals.is_empty() {
-        lines.push(Line::styled("Cannot run:", theme.header()));
-        for r in &p.refusals {
-            lines.push(Line::styled(format!("  x {r}"), theme.bad()));
-        }
-    }
-    if let Some(want) = &p.typed {
-        let what = if p.vms.len() > 1 {
-            "the number of VMs"
-        } else {
-            "the VM's name"
-        };
-        let or = p
-            .typed_alt
-            .as_ref()
-            .map(|u| format!(" or the UUID's start {u}"))
-            .unwrap_or_default();
-        lines.push(Line::from(vec![
-            Span::raw(format!("Type {what} ({want}){or} to confirm: ")),
-            Span::styled(format!("{}█", pane.typed), theme.selected()),
-        ]));
-    }
-    let button = |label: String, on: bool| {
-        if on {
-            Span::styled(format!("[ {label} ]"), theme.selected())
-        } else {
-            Span::raw(format!("  {label}  "))
-        }
-    };
-    lines.push(Line::from(vec![
-        button("Cancel".into(), pane.focus == Focus::Cancel),
-        Span::raw("   "),
-        button(p.kind.name().to_uppercase(), pane.focus == Focus::Confirm),
-        Span::styled("   Tab: switch · Enter: choose · Esc: cancel", theme.dim()),
-    ]));
-    if let Some(m) = &pane.message {
-        lines.push(Line::styled(m.clone(), theme.bad()));
-    }
-    // Long lines wrap: count the rows they take, so the buttons are never cut off.
-    let rows: usize = lines
-        .iter()
-        .map(|l| l.width().max(1).div_ceil(inner_w.max(1) + 2))
-        .sum();
-    let h = (rows as u16 + 2).min(area.height);
-    let danger = if p.kind.disruptive() {
-        " — DISRUPTIVE"
-    } else {
-        ""
-    };
-    popup(
-        f,
-        centered(area, w, h),
-        format!(" Confirm: {}{danger} ", p.kind.name()),
-        lines,
-        theme,
-    );
 }
 
 /// Running and finished actions, bottom right, until dismissed.

@@ -2,6 +2,7 @@
 //! does not fit it scrolls, and its border says so.
 
 use super::keys::{Action, HELP};
+use super::scroll::Scroll;
 use super::state::{Effect, Overlay, UiState};
 use super::theme::Theme;
 use ratatui::layout::Rect;
@@ -9,18 +10,10 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 use ratatui::Frame;
 
-/// How far the help was scrolled, and could be, when last drawn.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Scroll {
-    pub top: usize,
-    pub max: usize,
-    pub page: usize,
-}
-
 impl UiState {
     pub(crate) fn open_help(&mut self) {
         self.overlay = Overlay::Help;
-        self.help.top = 0;
+        self.scroll.top = 0;
     }
 
     /// Keys while the help is open: the moving keys scroll it, Esc or `?` closes it, q still
@@ -29,18 +22,12 @@ impl UiState {
         if self.overlay != Overlay::Help {
             return None;
         }
-        let h = &mut self.help;
-        let page = h.page.max(1);
         match action {
             Action::Quit => return None,
             Action::Back | Action::Help => self.overlay = Overlay::None,
-            Action::Up => h.top = h.top.saturating_sub(1),
-            Action::Down => h.top = (h.top + 1).min(h.max),
-            Action::PageUp => h.top = h.top.saturating_sub(page),
-            Action::PageDown => h.top = (h.top + page).min(h.max),
-            Action::Top => h.top = 0,
-            Action::Bottom => h.top = h.max,
-            _ => {}
+            other => {
+                self.scroll.key(other);
+            }
         }
         Some(Effect::None)
     }
@@ -113,13 +100,7 @@ pub fn draw(
                 theme.title(),
             ))
             .title_bottom(Span::styled(
-                format!(
-                    " lines {}-{} of {}{} ",
-                    top + 1,
-                    top + page,
-                    lines.len(),
-                    if top < max { " · ↓ more" } else { "" }
-                ),
+                Scroll { top, max, page }.label(lines.len()),
                 theme.dim(),
             ));
     }

@@ -1,6 +1,7 @@
 //! UI: draws the fleet and maps keys to actions. Reads the model, never calls libvirt.
 
 pub mod actions;
+pub mod confirm;
 pub mod detail;
 pub mod findings;
 pub mod format;
@@ -10,6 +11,7 @@ pub mod host_detail;
 pub mod hosts;
 pub mod keys;
 pub mod rows;
+pub mod scroll;
 pub mod state;
 pub mod theme;
 pub mod vms;
@@ -136,7 +138,7 @@ pub fn draw(f: &mut Frame, fleet: &Fleet, ui: &mut UiState, cx: &Context) {
     }
     if ui.overlay == Overlay::Help {
         // The whole screen: at 80x24 every key still fits.
-        ui.help = help::draw(f, area, cx.theme, &ui.action_keys, ui.help.top);
+        ui.scroll = help::draw(f, area, cx.theme, &ui.action_keys, ui.scroll.top);
     }
 }
 

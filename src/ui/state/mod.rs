@@ -125,7 +125,8 @@ pub struct UiState {
     pub show_detail: bool,
     pub message: Option<String>,
     pub areas: Areas,
-    pub help: super::help::Scroll,
+    /// How far the open help or confirmation pane is scrolled.
+    pub scroll: super::scroll::Scroll,
 }
 
 impl Default for UiState {
@@ -163,7 +164,7 @@ impl Default for UiState {
             show_detail: false,
             message: None,
             areas: Areas::default(),
-            help: Default::default(),
+            scroll: Default::default(),
         }
     }
 }

@@ -1,0 +1,47 @@
+#![allow(clippy::unwrap_used)]
+//! Screen tests of the confirmation pane: it fits, and it asks nothing of an action that cannot
+//! run.
+
+mod screen;
+mod support;
+
+use fleetwatch::actions::ActionKind;
+use fleetwatch::ui::state::Overlay;
+use ratatui::crossterm::event::KeyCode;
+use screen::{pane_for, Screen};
+
+#[test]
+fn a_long_migration_plan_scrolls_under_buttons_that_always_show_at_80x24() {
+    let mut s = Screen::lab(80, 24);
+    // Every VM marked: more VMs, changes and risks than 24 lines hold.
+    s.key(KeyCode::Char('g'));
+    for _ in 0..12 {
+        s.key(KeyCode::Char(' '));
+        s.key(KeyCode::Char('j'));
+    }
+    let to = 1;
+    let kind = ActionKind::Migrate {
+        to,
+        to_name: s.fleet.hosts[to].name.clone(),
+        to_uri: s.fleet.hosts[to].uri.clone(),
+        copy_storage: false,
+    };
+    let pane = pane_for(kind, &s, None);
+    s.ui.overlay = Overlay::Confirm(Box::new(pane));
+    let t = s.draw();
+    assert!(t.contains("[ Cancel ]") && t.contains("MIGRATE"), "{t}");
+    assert!(t.contains("Cannot run:"), "what stops it shows first:\n{t}");
+    assert!(t.contains("↓ more"), "the pane says it scrolls:\n{t}");
+    insta::assert_snapshot!("confirm_migrate_set_80x24", t);
+    let first_vm = s.lines()[1].clone();
+    s.key(KeyCode::Down);
+    assert_ne!(s.lines()[1], first_vm, "↓ scrolled the plan");
+    s.key(KeyCode::PageDown);
+    s.key(KeyCode::End);
+    let t = s.text();
+    assert!(!t.contains("↓ more"), "at the end:\n{t}");
+    assert!(t.contains("CPU compatibility"), "the last risk:\n{t}");
+    assert!(t.contains("[ Cancel ]") && t.contains("MIGRATE"), "{t}");
+    s.key(KeyCode::Home);
+    assert_eq!(s.lines()[1], first_vm);
+}

@@ -249,7 +249,9 @@ fn a_read_only_session_refuses_and_libvirt_itself_would_too() {
     let name = vm_in(&app, VmState::Running);
     let uuid = app.select(&name);
     app.key(KeyCode::Char('X'));
+    // Nothing is asked for when nothing can run; Confirm answers why.
     app.typed(&name);
+    app.key(KeyCode::Tab);
     app.key(KeyCode::Enter);
     let msg = app.pane_message().unwrap();
     assert!(msg.contains("read-only"), "{msg}");

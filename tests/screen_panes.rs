@@ -10,6 +10,13 @@ use fleetwatch::ui::state::Overlay;
 use ratatui::crossterm::event::KeyCode;
 use screen::{pane_for, Screen};
 
+fn select(s: &mut Screen, name: &str) {
+    s.key(KeyCode::Char('g'));
+    while s.selected_name() != name {
+        s.key(KeyCode::Char('j'));
+    }
+}
+
 #[test]
 fn a_long_migration_plan_scrolls_under_buttons_that_always_show_at_80x24() {
     let mut s = Screen::lab(80, 24);
@@ -44,4 +51,27 @@ fn a_long_migration_plan_scrolls_under_buttons_that_always_show_at_80x24() {
     assert!(t.contains("[ Cancel ]") && t.contains("MIGRATE"), "{t}");
     s.key(KeyCode::Home);
     assert_eq!(s.lines()[1], first_vm);
+}
+
+#[test]
+fn force_off_of_a_shut_off_vm_says_it_cannot_run_and_asks_for_no_name() {
+    let mut s = Screen::lab(80, 24);
+    select(&mut s, "db-backup");
+    let pane = pane_for(ActionKind::ForceOff, &s, None);
+    s.ui.overlay = Overlay::Confirm(Box::new(pane));
+    let t = s.draw();
+    assert!(t.contains("Cannot run:"), "{t}");
+    assert!(t.contains("db-backup is shutoff: cannot force-off"), "{t}");
+    assert!(!t.contains("Type the VM's name"), "{t}");
+    assert!(t.contains("cannot run · Esc: close"), "{t}");
+    insta::assert_snapshot!("confirm_force_off_refused_80x24", t);
+    // Typing asks nothing and moves nothing: Enter still closes.
+    s.keys("db-backup");
+    let Overlay::Confirm(pane) = &s.ui.overlay else {
+        panic!("the pane closed")
+    };
+    assert_eq!(pane.typed, "");
+    assert!(!s.text().contains("db-backup█"), "{}", s.text());
+    s.key(KeyCode::Enter);
+    assert_eq!(s.ui.overlay, Overlay::None);
 }

@@ -68,7 +68,9 @@ fn plan_lines(p: &Plan, theme: Theme) -> Vec<Line<'static>> {
 fn pinned_lines(pane: &Pane, theme: Theme) -> Vec<Line<'static>> {
     let p = &pane.plan;
     let mut lines = Vec::new();
-    if let Some(want) = &p.typed {
+    let refused = !p.refusals.is_empty();
+    // Nothing to type where nothing can run: the refusal is the answer.
+    if let Some(want) = p.typed.as_ref().filter(|_| !refused) {
         let what = if p.vms.len() > 1 {
             "the number of VMs"
         } else {
@@ -91,7 +93,11 @@ fn pinned_lines(pane: &Pane, theme: Theme) -> Vec<Line<'static>> {
             Span::raw(format!("  {label}  "))
         }
     };
-    let hint = Span::styled("   Tab: switch · Enter: choose · Esc: cancel", theme.dim());
+    let hint = if refused {
+        Span::styled("   cannot run · Esc: close", theme.bad())
+    } else {
+        Span::styled("   Tab: switch · Enter: choose · Esc: cancel", theme.dim())
+    };
     lines.push(Line::from(vec![
         button("Cancel".into(), pane.focus == Focus::Cancel),
         Span::raw("   "),

@@ -1,7 +1,7 @@
-//! The confirmation pane's state machine. Focus starts on Cancel; Esc, or Enter on Cancel, does
-//! nothing. A disruptive action (or any action on several VMs) needs the VM's name (or the
-//! number of VMs) typed, unless a refusal stops it anyway; typing moves the focus to Confirm,
-//! and a mismatch keeps the pane open and says so.
+//! The confirmation pane's state machine. Focus starts on Cancel; Esc, or Enter on Cancel, runs
+//! nothing (the app audits it as cancelled). A disruptive action (or any action on several VMs)
+//! needs the VM's name (or the number of VMs) typed, unless a refusal stops it anyway; typing
+//! moves the focus to Confirm, and a mismatch keeps the pane open and says so.
 
 use super::plan::Plan;
 

@@ -243,9 +243,11 @@ impl UiState {
                     Outcome::Open => Effect::None,
                     Outcome::Rejected => Effect::Rejected,
                     Outcome::Cancelled => {
-                        self.overlay = Overlay::None;
                         self.message = Some("cancelled: nothing was done".into());
-                        Effect::None
+                        match std::mem::replace(&mut self.overlay, Overlay::None) {
+                            Overlay::Confirm(pane) => Effect::Cancelled(Box::new(pane.plan)),
+                            _ => Effect::None,
+                        }
                     }
                     Outcome::Confirmed => {
                         let Overlay::Confirm(pane) =

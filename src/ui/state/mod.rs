@@ -67,6 +67,8 @@ pub enum Effect {
     Execute(Box<crate::actions::plan::Plan>),
     /// The pane refused a confirmation (typed text, a refusal): audit the attempt.
     Rejected,
+    /// The pane was left without acting (Esc, or Enter on Cancel): audit that too.
+    Cancelled(Box<crate::actions::plan::Plan>),
     /// Stop the running migration.
     Abort,
 }

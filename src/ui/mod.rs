@@ -10,6 +10,7 @@ pub mod history;
 pub mod host_detail;
 pub mod hosts;
 pub mod keys;
+pub mod progress;
 pub mod rows;
 pub mod scroll;
 pub mod state;
@@ -131,7 +132,7 @@ pub fn draw(f: &mut Frame, fleet: &Fleet, ui: &mut UiState, cx: &Context) {
         vms::draw(f, rest, fleet, ui, cx.theme);
     }
     draw_footer(f, footer, ui, cx.theme);
-    actions::draw_running(f, body, &ui.actions_running, cx.theme);
+    progress::draw(f, body, &ui.actions_running, cx.theme);
     actions::draw_overlay(f, area, ui, fleet, cx.theme);
     if let Overlay::Host(i) = ui.overlay {
         host_detail::draw(f, body, fleet, i, cx.theme, cx.now);

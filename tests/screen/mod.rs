@@ -127,6 +127,8 @@ pub struct Screen {
     pub shared: Vec<String>,
     pub history: fleetwatch::ui::history::HistoryData,
     pub term: Terminal<TestBackend>,
+    /// What the header says of the session, as main.rs words it.
+    pub mode: &'static str,
 }
 
 impl Screen {
@@ -138,6 +140,7 @@ impl Screen {
             shared: shared(),
             history: Default::default(),
             term: Terminal::new(TestBackend::new(w, h)).expect("test terminal"),
+            mode: "read-only",
         };
         s.draw();
         s
@@ -153,7 +156,7 @@ impl Screen {
         let cx = Context {
             theme: Theme { color: false },
             shared_storage: &self.shared,
-            mode: "read-only",
+            mode: self.mode,
             now: self.now,
             history: &self.history,
         };

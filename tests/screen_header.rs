@@ -62,3 +62,58 @@ fn the_header_ages_the_oldest_host_that_is_up_and_counts_the_stale_ones() {
         assert!(line.contains(want), "{w}x{h}: {line}");
     }
 }
+
+/// `n` hosts of two VMs each, all up, polled twice.
+fn many_hosts(n: usize) -> (fleetwatch::model::Fleet, std::time::Instant) {
+    let t0 = std::time::Instant::now();
+    let (configs, _) = support::synthetic(n, 2, t0, 0);
+    let mut fleet = fleetwatch::model::Fleet::new(&configs);
+    for secs in [10, 12] {
+        let (_, samples) = support::synthetic(n, 2, t0, secs);
+        for (h, s) in samples.iter().enumerate() {
+            fleet.apply(h, s);
+        }
+    }
+    (fleet, t0 + Duration::from_secs(13))
+}
+
+/// The host names in the hosts pane (not the table's HOST column).
+fn hosts_shown(t: &str) -> Vec<String> {
+    t.lines()
+        .skip_while(|l| !l.starts_with("┌ Hosts"))
+        .skip(1)
+        .take_while(|l| !l.starts_with('└'))
+        .filter_map(|l| l.split_whitespace().nth(2).map(str::to_owned))
+        .collect()
+}
+
+#[test]
+fn a_wall_shows_every_host_at_80x24_a_page_per_view_and_no_key_hints() {
+    let (fleet, now) = many_hosts(14);
+    let mut s = Screen::new(fleet, now, 80, 24);
+    s.ui.wall = Some(false);
+    let mut seen = std::collections::BTreeSet::new();
+    for _ in 0..6 {
+        let t = s.draw();
+        seen.extend(hosts_shown(&t));
+        let footer = s.footer();
+        for hint in ["? help", "/ filter", ": cmd", "Tab", "i detail", "s sort"] {
+            assert!(!footer.contains(hint), "{hint}: {footer}");
+        }
+        assert!(
+            footer.contains("of 14"),
+            "the footer says which hosts: {footer}"
+        );
+        s.ui.wall_next();
+    }
+    let all: std::collections::BTreeSet<String> = (0..14).map(|h| format!("hv-{h:03}")).collect();
+    assert_eq!(seen, all);
+    // The wall's clock is the real one.
+    let clock = regex::Regex::new(r"\d\d:\d\d:\d\d").unwrap();
+    insta::assert_snapshot!("wall_80x24", clock.replace(&s.draw(), "HH:MM:SS"));
+    // Paused, the page stays with the view.
+    s.ui.wall = Some(true);
+    let before = hosts_shown(&s.draw());
+    s.ui.wall_next();
+    assert_eq!(hosts_shown(&s.draw()), before);
+}

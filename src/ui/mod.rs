@@ -4,6 +4,7 @@ pub mod actions;
 pub mod confirm;
 pub mod detail;
 pub mod findings;
+pub mod footer;
 pub mod format;
 pub mod header;
 pub mod help;
@@ -19,8 +20,8 @@ pub mod theme;
 pub mod vms;
 
 use crate::model::Fleet;
-use ratatui::layout::{Constraint, Layout, Rect};
-use ratatui::text::{Line, Span};
+use ratatui::layout::{Constraint, Layout};
+use ratatui::text::Line;
 use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 use state::{Overlay, UiState, View};
@@ -90,10 +91,14 @@ pub fn draw(f: &mut Frame, fleet: &Fleet, ui: &mut UiState, cx: &Context) {
 
     // On a short terminal the detail pane borrows the hosts pane's lines.
     let hide_hosts = ui.show_detail && area.width < WIDE && body.height < 35;
+    // A wall is about the hosts: they get more room, and page through what is left.
+    let share = if ui.wall.is_some() { 2 } else { 3 };
     let host_h = if hide_hosts {
         0
     } else {
-        (fleet.hosts.len() as u16 + 2).min(body.height / 3).max(3)
+        (fleet.hosts.len() as u16 + 2)
+            .min(body.height / share)
+            .max(3)
     };
     let [hosts_area, rest] =
         Layout::vertical([Constraint::Length(host_h), Constraint::Min(3)]).areas(body);
@@ -129,7 +134,7 @@ pub fn draw(f: &mut Frame, fleet: &Fleet, ui: &mut UiState, cx: &Context) {
     } else {
         vms::draw(f, rest, fleet, ui, cx.theme);
     }
-    draw_footer(f, footer, ui, cx.theme);
+    footer::draw(f, footer, ui, fleet.hosts.len(), cx.theme);
     progress::draw(f, body, &ui.actions_running, cx.theme);
     actions::draw_overlay(f, area, ui, fleet, cx.theme);
     if let Overlay::Host(i) = ui.overlay {
@@ -139,43 +144,4 @@ pub fn draw(f: &mut Frame, fleet: &Fleet, ui: &mut UiState, cx: &Context) {
         // The whole screen: at 80x24 every key still fits.
         ui.scroll = help::draw(f, area, cx.theme, &ui.action_keys, ui.scroll.top);
     }
-}
-
-fn draw_footer(f: &mut Frame, area: Rect, ui: &UiState, t: Theme) {
-    let line = match &ui.overlay {
-        Overlay::Filter { .. } => {
-            let text = if ui.filter_selected() {
-                Span::styled(ui.filter_text.clone(), t.selected())
-            } else {
-                Span::raw(ui.filter_text.clone())
-            };
-            let mut spans = vec![Span::styled("/", t.title()), text, Span::raw("█")];
-            if let Some(e) = &ui.filter_error {
-                spans.push(Span::styled(format!("  {e}"), t.bad()));
-            } else {
-                spans.push(Span::styled(
-                    "  Enter keep · Esc cancel · ~ for regex",
-                    t.dim(),
-                ));
-            }
-            Line::from(spans)
-        }
-        Overlay::Command(c) => Line::from(vec![
-            Span::styled(":", t.title()),
-            Span::raw(c.clone()),
-            Span::raw("█"),
-            Span::styled(
-                "  sort COL · host NAME|all · filter TEXT · help · q",
-                t.dim(),
-            ),
-        ]),
-        _ => match &ui.message {
-            Some(m) => Line::styled(m.clone(), t.warn()),
-            None => Line::styled(
-                " ? help  / filter  : cmd  f findings  Tab pane  i detail  s sort  q quit",
-                t.dim(),
-            ),
-        },
-    };
-    f.render_widget(Paragraph::new(line), area);
 }

@@ -4,6 +4,7 @@
 mod esc;
 mod filter;
 mod input;
+mod wall;
 
 use super::findings;
 use super::keys::Action;
@@ -106,6 +107,8 @@ pub struct UiState {
     pub action_keys: super::keys::ActionKeys,
     /// Wall mode: no prompts, views cycle; `Some(paused)`.
     pub wall: Option<bool>,
+    /// Wall mode: which page of hosts shows, turned with the view.
+    pub wall_page: usize,
     /// VMs marked (space) for an action on a set.
     pub marks: std::collections::BTreeSet<String>,
     /// Actions running or finished, for the corner pane.
@@ -148,6 +151,7 @@ impl Default for UiState {
             finding_open: None,
             historical: None,
             wall: None,
+            wall_page: 0,
             action_keys: Default::default(),
             marks: Default::default(),
             actions_running: Vec::new(),
@@ -441,21 +445,6 @@ impl UiState {
         self.selected = 0;
         self.selected_uuid = None;
         self.invalidate();
-    }
-
-    /// Wall mode: on to the next view (overview, findings, migrations).
-    pub fn wall_next(&mut self) {
-        if self.wall != Some(false) {
-            return;
-        }
-        self.view = match self.view {
-            View::Vms => View::Findings,
-            View::Findings => {
-                self.history_tab = super::history::Tab::Migrations;
-                View::History
-            }
-            View::History => View::Vms,
-        };
     }
 
     /// Scrolls only as far as needed to keep the selection in a page of `page` rows.

@@ -782,7 +782,7 @@ fn time_travel_keys_ask_for_the_right_moments() {
         Handled::Do(Effect::LoadEvents)
     ));
     assert_eq!(s.ui.history_since, Duration::from_secs(6 * 3600));
-    assert!(s.text().contains("History · last 6h"), "{}", s.text());
+    assert!(s.text().contains("History · last 6 hours"), "{}", s.text());
 }
 
 #[test]

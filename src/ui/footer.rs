@@ -1,7 +1,7 @@
 //! The footer line: what is being typed (filter, command), else the last message, else the
 //! keys that work here.
 
-use super::state::{Overlay, UiState};
+use super::state::{Overlay, UiState, View};
 use super::theme::Theme;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
@@ -52,6 +52,10 @@ pub fn draw(f: &mut Frame, area: Rect, ui: &UiState, hosts: usize, t: Theme) {
                 };
                 Line::styled(format!("{page} q quits · {space}"), t.dim())
             }
+            None if ui.view == View::History => Line::styled(
+                " ↑↓ move  Tab all/migrations/hosts  / filter  :history SPAN  Esc back  ? help",
+                t.dim(),
+            ),
             None => Line::styled(
                 " ? help  / filter  : cmd  f findings  Tab pane  i detail  s sort  q quit",
                 t.dim(),

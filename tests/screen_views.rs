@@ -62,3 +62,43 @@ fn the_history_title_is_spaced_and_its_keys_are_said_once() {
         );
     }
 }
+
+#[test]
+fn a_host_that_never_reported_shows_dashes_not_zeros() {
+    use fleetwatch::collection::LinkState;
+    let t0 = std::time::Instant::now();
+    let (configs, _) = support::synthetic(2, 2, t0, 0);
+    let mut fleet = fleetwatch::model::Fleet::new(&configs);
+    for secs in [10, 12] {
+        let (_, samples) = support::synthetic(2, 2, t0, secs);
+        fleet.apply(0, &samples[0]);
+    }
+    fleet.set_link(1, LinkState::Down, Some("connection refused".into()));
+    for (w, h) in [(80, 24), (200, 50)] {
+        let mut s = Screen::new(fleet.clone(), t0 + std::time::Duration::from_secs(13), w, h);
+        s.key(KeyCode::Tab);
+        s.key(KeyCode::Char('j'));
+        s.key(KeyCode::Enter);
+        let t = s.text();
+        assert!(t.contains("Host hv-001"), "{t}");
+        assert!(!t.contains("0 running of 0"), "{w}x{h}:\n{t}");
+        assert!(t.contains("vms        - (never reported)"), "{w}x{h}:\n{t}");
+        assert!(t.contains("host       - (never reported)"), "{w}x{h}:\n{t}");
+        // The host that did report says what it knows.
+        s.key(KeyCode::Up);
+        let t = s.text();
+        assert!(t.contains("vms        2 running of 2"), "{w}x{h}:\n{t}");
+        assert!(t.contains("64 cpus"), "{w}x{h}:\n{t}");
+    }
+}
+
+#[test]
+fn a_down_host_that_reported_before_says_its_counts_are_the_last_known() {
+    let mut s = Screen::lab(80, 24);
+    s.key(KeyCode::Tab);
+    s.key(KeyCode::Char('G'));
+    s.key(KeyCode::Enter);
+    let t = s.text();
+    assert!(t.contains("Host hv-003"), "{t}");
+    assert!(t.contains("when last heard from"), "{t}");
+}

@@ -117,3 +117,22 @@ fn a_wall_shows_every_host_at_80x24_a_page_per_view_and_no_key_hints() {
     s.ui.wall_next();
     assert_eq!(hosts_shown(&s.draw()), before);
 }
+
+#[test]
+fn a_wall_and_the_header_draw_at_every_size_without_panic() {
+    let (fleet, now) = many_hosts(14);
+    for w in (1..=130).step_by(7).chain([59, 60, 80, 200]) {
+        for h in (1..=40).step_by(5).chain([11, 12, 19, 20, 24]) {
+            for wall in [None, Some(false)] {
+                let mut s = Screen::new(fleet.clone(), now, w, h);
+                s.ui.wall = wall;
+                s.mode = "DEMO · actions on";
+                s.history.status = Some(Status::Recording);
+                for _ in 0..3 {
+                    assert_eq!(s.draw().lines().count(), h as usize, "{w}x{h}");
+                    s.ui.wall_next();
+                }
+            }
+        }
+    }
+}

@@ -75,3 +75,32 @@ fn force_off_of_a_shut_off_vm_says_it_cannot_run_and_asks_for_no_name() {
     s.key(KeyCode::Enter);
     assert_eq!(s.ui.overlay, Overlay::None);
 }
+
+#[test]
+fn the_confirmation_pane_draws_at_every_size_and_scrolls_without_panic() {
+    let base = Screen::lab(80, 24);
+    let mut marked = Screen::new(base.fleet.clone(), base.now, 80, 24);
+    marked.key(KeyCode::Char('g'));
+    for _ in 0..12 {
+        marked.key(KeyCode::Char(' '));
+        marked.key(KeyCode::Char('j'));
+    }
+    let to = 1;
+    let kind = ActionKind::Migrate {
+        to,
+        to_name: marked.fleet.hosts[to].name.clone(),
+        to_uri: marked.fleet.hosts[to].uri.clone(),
+        copy_storage: false,
+    };
+    let pane = pane_for(kind, &marked, None);
+    for w in (1..=130).step_by(9).chain([60, 80, 200]) {
+        for h in (1..=40).step_by(6).chain([12, 24]) {
+            let mut s = Screen::new(base.fleet.clone(), base.now, w, h);
+            s.ui.overlay = Overlay::Confirm(Box::new(pane.clone()));
+            for key in [KeyCode::Down, KeyCode::PageDown, KeyCode::End, KeyCode::Up] {
+                s.key(key);
+                assert_eq!(s.text().lines().count(), h as usize, "{w}x{h}");
+            }
+        }
+    }
+}

@@ -24,6 +24,8 @@ struct Part {
     style: Style,
     /// Dropped in this order (lowest first) when even the short forms do not fit.
     drop: Option<u8>,
+    /// Shortened before the others: its short form says as much.
+    terse: bool,
 }
 
 fn part(full: String, short: String, style: Style, drop: Option<u8>) -> Part {
@@ -32,6 +34,7 @@ fn part(full: String, short: String, style: Style, drop: Option<u8>) -> Part {
         short,
         style,
         drop,
+        terse: false,
     }
 }
 
@@ -185,16 +188,31 @@ fn parts(fleet: &Fleet, ui: &UiState, cx: &Context) -> Vec<Part> {
         ),
         load("CPU", cpu, 0),
         load("MEM", mem_pct, 1),
-        findings,
+        Part {
+            terse: true,
+            ..findings
+        },
         when,
-        part(mode_text(cx, true), mode_text(cx, false), t.warn(), None),
+        Part {
+            terse: true,
+            ..part(mode_text(cx, true), mode_text(cx, false), t.warn(), None)
+        },
     ]
 }
 
-/// The parts as one line: in full with roomy separators, in full, short, then short with the
-/// droppable parts gone one by one, whichever fits first.
+/// How much of the header is said short.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Words {
+    Full,
+    /// The mode and the finding counts short, the rest in full.
+    Terse,
+    Short,
+}
+
+/// The parts as one line: in full with roomy separators, in full, with the terse parts short,
+/// all short, then short with the droppable parts gone one by one, whichever fits first.
 fn fit_line(parts: &[Part], width: usize, dim: Style) -> Line<'static> {
-    let build = |full: bool, roomy: bool, dropped: u8| -> Line<'static> {
+    let build = |words: Words, roomy: bool, dropped: u8| -> Line<'static> {
         let sep = if roomy { " │ " } else { "│" };
         let mut spans = Vec::new();
         if roomy {
@@ -205,14 +223,19 @@ fn fit_line(parts: &[Part], width: usize, dim: Style) -> Line<'static> {
             if i > 0 {
                 spans.push(Span::styled(sep, dim));
             }
-            let text = if full { &p.full } else { &p.short };
+            let short = words == Words::Short || (words == Words::Terse && p.terse);
+            let text = if short { &p.short } else { &p.full };
             spans.push(Span::styled(text.clone(), p.style));
         }
         Line::from(spans)
     };
     let fits = |l: &Line| l.spans.iter().map(|s| s.content.width()).sum::<usize>() <= width;
-    let mut tries = vec![build(true, true, 0), build(true, false, 0)];
-    tries.extend((0..=4).map(|dropped| build(false, false, dropped)));
+    let mut tries = vec![
+        build(Words::Full, true, 0),
+        build(Words::Full, false, 0),
+        build(Words::Terse, false, 0),
+    ];
+    tries.extend((0..=4).map(|dropped| build(Words::Short, false, dropped)));
     let last = tries.pop().unwrap_or_default();
     tries.into_iter().find(fits).unwrap_or(last)
 }

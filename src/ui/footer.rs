@@ -21,7 +21,7 @@ pub fn draw(f: &mut Frame, area: Rect, ui: &UiState, hosts: usize, t: Theme) {
                 spans.push(Span::styled(format!("  {e}"), t.bad()));
             } else {
                 spans.push(Span::styled(
-                    "  Enter keep · Esc cancel · ~ for regex",
+                    "  Enter keep · Esc cancel · ^U clear · ~ regex",
                     t.dim(),
                 ));
             }

@@ -134,7 +134,10 @@ fn a_bad_regex_is_refused_on_enter_and_the_filter_stays_open() {
         "Enter on a bad regex keeps the filter open"
     );
     let footer = s.footer();
-    assert!(footer.starts_with("/~(█  bad regex:"), "{footer}");
+    assert!(
+        footer.starts_with("/~(█  bad regex: unclosed group"),
+        "{footer}"
+    );
     // The table does not claim a filter it cannot apply.
     let title = s.vms_title();
     assert!(title.contains("filter \"~(\" not valid"), "{title}");

@@ -169,7 +169,7 @@ fn force_off_needs_the_name_refuses_a_wrong_one_and_shows_shut_off_within_a_poll
     let uuid = app.select(&name);
     app.key(KeyCode::Char('X'));
     assert!(matches!(app.ui.overlay, Overlay::Confirm(_)));
-    // Esc (and Enter on Cancel) do nothing.
+    // Enter on Cancel (like Esc) does nothing but say so in the audit.
     app.key(KeyCode::Enter);
     assert!(matches!(app.ui.overlay, Overlay::None));
     app.key(KeyCode::Char('X'));
@@ -198,11 +198,52 @@ fn force_off_needs_the_name_refuses_a_wrong_one_and_shows_shut_off_within_a_poll
     assert_eq!(
         audit,
         vec![
+            (
+                "confirm".into(),
+                "force-off".into(),
+                Some("cancelled".into())
+            ),
             ("confirm".into(), "force-off".into(), Some("refused".into())),
             ("start".into(), "force-off".into(), None),
             ("end".into(), "force-off".into(), Some("ok".into())),
         ]
     );
+}
+
+#[test]
+fn cancelling_by_esc_or_by_enter_on_cancel_is_audited_as_cancelled() {
+    let mut app = App::start(false);
+    let name = vm_in(&app, VmState::Running);
+    let uuid = app.select(&name);
+    app.key(KeyCode::Char('X'));
+    app.key(KeyCode::Esc);
+    assert!(matches!(app.ui.overlay, Overlay::None));
+    app.key(KeyCode::Char('p'));
+    app.key(KeyCode::Enter);
+    assert!(
+        matches!(app.ui.overlay, Overlay::None),
+        "focus was on Cancel"
+    );
+    assert_eq!(
+        app.ui.message.as_deref(),
+        Some("cancelled: nothing was done")
+    );
+    assert_eq!(
+        app.audit(2),
+        vec![
+            (
+                "confirm".into(),
+                "force-off".into(),
+                Some("cancelled".into())
+            ),
+            ("confirm".into(), "pause".into(), Some("cancelled".into())),
+        ]
+    );
+    let records = audit::read(&app.audit).unwrap();
+    assert!(records
+        .iter()
+        .all(|r| r.uuid.as_deref() == Some(uuid.as_str())));
+    assert_eq!(app.state(&uuid), VmState::Running);
 }
 
 #[test]
@@ -286,7 +327,9 @@ fn a_read_only_session_refuses_and_libvirt_itself_would_too() {
     let name = vm_in(&app, VmState::Running);
     let uuid = app.select(&name);
     app.key(KeyCode::Char('X'));
+    // Nothing is asked for when nothing can run; Confirm answers why.
     app.typed(&name);
+    app.key(KeyCode::Tab);
     app.key(KeyCode::Enter);
     let msg = app.pane_message().unwrap();
     assert!(msg.contains("read-only"), "{msg}");

@@ -3,293 +3,24 @@
 //! driven by the real `app::handle_event`, on a fleet built from recorded-style samples with a
 //! fixed clock. Snapshots are the buffer's symbols only (no colour: `Theme { color: false }`).
 
+mod screen;
 mod support;
 
 use fleetwatch::app::{handle_event, Handled};
 use fleetwatch::collection::ffi::ParamValue;
-use fleetwatch::collection::{domxml, stats, LinkState};
-use fleetwatch::model::sample::{DomainSample, HostSample, VmState};
+use fleetwatch::collection::{domxml, stats};
+use fleetwatch::model::sample::HostSample;
 use fleetwatch::model::Fleet;
 use fleetwatch::sanitize::{clean, is_hostile};
+use fleetwatch::ui;
 use fleetwatch::ui::rows::SortKey;
-use fleetwatch::ui::state::{Focus, Overlay, UiState};
-use fleetwatch::ui::theme::Theme;
-use fleetwatch::ui::{self, Context};
-use ratatui::backend::TestBackend;
+use fleetwatch::ui::state::{Focus, Overlay};
 use ratatui::buffer::Buffer;
-use ratatui::crossterm::event::{
-    Event, KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent, MouseEventKind,
-};
-use ratatui::Terminal;
+use ratatui::crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
+use screen::*;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use support::{busy_domain, domain, host_config, info, sample, synthetic};
-use unicode_width::UnicodeWidthStr;
-
-// ---------------------------------------------------------------------------------------------
-// Fleets
-// ---------------------------------------------------------------------------------------------
-
-/// Poll times, in seconds after `t0`: six polls two seconds apart, so rates and sparklines exist.
-const POLLS: [u64; 6] = [92, 94, 96, 98, 100, 102];
-/// The screen's clock: three seconds after the newest sample.
-const NOW: u64 = 105;
-const STALE: usize = 2;
-const DOWN: usize = 3;
-/// How much older the stale and the down host's data are than the others'.
-const STALE_BEHIND: u64 = 40;
-const DOWN_BEHIND: u64 = 90;
-const DOWN_ERROR: &str =
-    "connect to qemu+tcp://hv-003/system timed out after 5s (no route to host)";
-
-/// db-01's config, through the real XML reader: one shared file, one local file, one RBD disk.
-const DB01_XML: &str = r#"<domain type='kvm'>
-  <name>db-01</name>
-  <uuid>5a0c1f3e-7d1b-4f4e-9b0a-0000000000d1</uuid>
-  <title>Primary database</title>
-  <description>postgres 16, owned by team-data</description>
-  <memory unit='GiB'>8</memory>
-  <vcpu placement='static'>2</vcpu>
-  <devices>
-    <disk type='file' device='disk'><source file='/srv/shared/images/db-01.qcow2'/><target dev='vda' bus='virtio'/></disk>
-    <disk type='file' device='disk'><source file='/var/lib/libvirt/images/db-01-scratch.qcow2'/><target dev='vdb' bus='virtio'/></disk>
-    <disk type='network' device='disk'><source protocol='rbd' name='rbd/db-01-data'/><target dev='vdc' bus='virtio'/></disk>
-    <interface type='bridge'><mac address='52:54:00:aa:00:01'/><source bridge='br-prod'/><target dev='vnet3'/><model type='virtio'/></interface>
-  </devices>
-</domain>"#;
-
-fn uuid(n: u32) -> String {
-    format!("5a0c1f3e-7d1b-4f4e-9b0a-0000000000{n:02x}")
-}
-
-/// The named VMs of host `h` at poll time `secs`. CPU% of each (2 vCPUs): web-01 90, db-01 a
-/// ramp ending at 66, web-03 50, db-02 35, web-02 15, cache-01 5 (paused), db-backup 0 (shut
-/// off), db-04 unknown (its host is down); the synthetic vm-* VMs 25.
-fn named(h: usize, secs: u64) -> Vec<DomainSample> {
-    use VmState::{Paused, Running, Shutoff};
-    match h {
-        0 => {
-            let mut db01 = domain(&uuid(0xd1), "db-01", Running, secs);
-            // Load rising by 12% of the VM per poll: cumulative time is quadratic.
-            let u = secs - 90;
-            db01.cpu_time_ns = Some(60_000_000 * u * u);
-            let cfg = domxml::parse(DB01_XML).expect("db-01 XML");
-            db01.config = Some(Arc::new(cfg));
-            vec![
-                busy_domain(&uuid(0x01), "web-01", Running, secs, 1800),
-                busy_domain(&uuid(0x02), "web-02", Running, secs, 300),
-                db01,
-            ]
-        }
-        1 => vec![
-            busy_domain(&uuid(0xd2), "db-02", Running, secs, 700),
-            busy_domain(&uuid(0xdb), "db-backup", Shutoff, secs, 0),
-            busy_domain(&uuid(0xca), "cache-01", Paused, secs, 100),
-            // web-02 is also defined here, shut off: left behind by a migration.
-            busy_domain(&uuid(0x02), "web-02", Shutoff, secs, 0),
-        ],
-        2 => vec![busy_domain(&uuid(0x03), "web-03", Running, secs, 1000)],
-        _ => vec![busy_domain(&uuid(0xd4), "db-04", Running, secs, 900)],
-    }
-}
-
-/// Four hosts, hv-000 to hv-003: two up, hv-002 stale, hv-003 down with an error. Thirteen
-/// placements of twelve VMs (web-02 is on two hosts). Returns the fleet and the screen's clock.
-fn lab() -> (Fleet, Instant) {
-    let t0 = Instant::now();
-    let (configs, _) = synthetic(4, 1, t0, 0);
-    let mut fleet = Fleet::new(&configs);
-    for secs in POLLS {
-        let (_, samples) = synthetic(4, 1, t0, secs);
-        for (h, mut s) in samples.into_iter().enumerate() {
-            s.domains.extend(named(h, secs));
-            match h {
-                STALE => s.taken -= Duration::from_secs(STALE_BEHIND),
-                DOWN => s.taken -= Duration::from_secs(DOWN_BEHIND),
-                _ => {}
-            }
-            fleet.apply(h, &s);
-        }
-    }
-    fleet.set_link(STALE, LinkState::Stale, None);
-    fleet.set_link(DOWN, LinkState::Down, Some(DOWN_ERROR.into()));
-    (fleet, t0 + Duration::from_secs(NOW))
-}
-
-// ---------------------------------------------------------------------------------------------
-// The screen
-// ---------------------------------------------------------------------------------------------
-
-fn shared() -> Vec<String> {
-    vec!["/srv/shared/".to_owned()]
-}
-
-struct Screen {
-    fleet: Fleet,
-    ui: UiState,
-    now: Instant,
-    shared: Vec<String>,
-    history: fleetwatch::ui::history::HistoryData,
-    term: Terminal<TestBackend>,
-}
-
-impl Screen {
-    fn new(fleet: Fleet, now: Instant, w: u16, h: u16) -> Screen {
-        let mut s = Screen {
-            fleet,
-            ui: UiState::default(),
-            now,
-            shared: shared(),
-            history: Default::default(),
-            term: Terminal::new(TestBackend::new(w, h)).expect("test terminal"),
-        };
-        s.draw();
-        s
-    }
-
-    fn lab(w: u16, h: u16) -> Screen {
-        let (fleet, now) = lab();
-        Screen::new(fleet, now, w, h)
-    }
-
-    /// Draws a frame, as the app does after every event, and returns it as text.
-    fn draw(&mut self) -> String {
-        let cx = Context {
-            theme: Theme { color: false },
-            shared_storage: &self.shared,
-            mode: "read-only",
-            now: self.now,
-            history: &self.history,
-        };
-        let (fleet, ui) = (&self.fleet, &mut self.ui);
-        self.term
-            .draw(|f| ui::draw(f, fleet, ui, &cx))
-            .expect("draw");
-        self.text()
-    }
-
-    fn buffer(&self) -> &Buffer {
-        self.term.backend().buffer()
-    }
-
-    fn text(&self) -> String {
-        text(self.buffer())
-    }
-
-    fn lines(&self) -> Vec<String> {
-        self.text().lines().map(str::to_owned).collect()
-    }
-
-    fn event(&mut self, ev: Event) {
-        let handled = handle_event(ev, &self.fleet, &mut self.ui, None);
-        assert!(!matches!(handled, Handled::Quit), "event asked to quit");
-        self.draw();
-    }
-
-    fn key(&mut self, code: KeyCode) {
-        self.event(Event::Key(KeyEvent::new(code, KeyModifiers::NONE)));
-    }
-
-    /// Types each character as a key press.
-    fn keys(&mut self, s: &str) {
-        for c in s.chars() {
-            self.key(KeyCode::Char(c));
-        }
-    }
-
-    fn click(&mut self, column: u16, row: u16) {
-        self.event(Event::Mouse(MouseEvent {
-            kind: MouseEventKind::Down(MouseButton::Left),
-            column,
-            row,
-            modifiers: KeyModifiers::NONE,
-        }));
-    }
-
-    /// The VMs table's title line.
-    fn vms_title(&self) -> String {
-        self.lines()
-            .into_iter()
-            .find(|l| l.contains("┌ VMs "))
-            .expect("a VMs title")
-    }
-
-    fn footer(&self) -> String {
-        self.lines().last().cloned().unwrap_or_default()
-    }
-
-    /// The table's rows as shown, top to bottom, each split into its cells' words.
-    fn table_rows(&self) -> Vec<Vec<String>> {
-        let lines = self.lines();
-        let header = lines
-            .iter()
-            .position(|l| l.starts_with("│NAME"))
-            .expect("a table header");
-        lines[header + 1..]
-            .iter()
-            .take_while(|l| l.starts_with('│') && !l.starts_with("│ "))
-            .map(|l| {
-                let table = l.trim_start_matches('│').split('│').next().unwrap_or("");
-                table.split_whitespace().map(str::to_owned).collect()
-            })
-            .collect()
-    }
-
-    /// Names of the rows the table shows, top to bottom.
-    fn row_names(&self) -> Vec<String> {
-        let names: Vec<String> = self
-            .table_rows()
-            .into_iter()
-            .map(|r| r[0].clone())
-            .collect();
-        assert_eq!(names.len(), self.ui.rows.len(), "every row is on screen");
-        names
-    }
-
-    fn selected_name(&self) -> String {
-        let u = self.ui.selected_uuid().expect("a selection");
-        self.fleet.vm(u).expect("selected VM").name.clone()
-    }
-
-    /// Screen position (column, row) of the first occurrence of `needle`, in cells.
-    fn find(&self, needle: &str) -> Option<(u16, u16)> {
-        let buf = self.buffer();
-        (0..buf.area.height).find_map(|y| {
-            let (line, xs) = row_cells(buf, y);
-            line.find(needle).map(|byte| {
-                let i = line[..byte].chars().count();
-                (xs[i], y)
-            })
-        })
-    }
-}
-
-/// One row of the buffer as text, and the cell column each char of that text came from. The
-/// cells hidden behind a wide character are skipped, as a terminal would show them.
-fn row_cells(buf: &Buffer, y: u16) -> (String, Vec<u16>) {
-    let mut line = String::new();
-    let mut xs = Vec::new();
-    let mut x = 0;
-    while x < buf.area.width {
-        let sym = buf[(x, y)].symbol();
-        for _ in sym.chars() {
-            xs.push(x);
-        }
-        line.push_str(sym);
-        x += (sym.width() as u16).max(1);
-    }
-    (line, xs)
-}
-
-/// The whole buffer as lines of text, trailing blanks trimmed.
-fn text(buf: &Buffer) -> String {
-    let mut out = String::new();
-    for y in 0..buf.area.height {
-        out.push_str(row_cells(buf, y).0.trim_end());
-        out.push('\n');
-    }
-    out
-}
+use support::{host_config, info, sample};
 
 // ---------------------------------------------------------------------------------------------
 // 1. Overview
@@ -669,8 +400,7 @@ fn every_size_renders_without_panic() {
                 let t = s.draw();
                 assert_eq!(t.lines().count(), h as usize, "{w}x{h}");
                 if w >= ui::MIN_WIDTH && h >= ui::MIN_HEIGHT {
-                    let help_on_top =
-                        keys == [KeyCode::Char('?')] && t.contains(" Help · Esc closes ");
+                    let help_on_top = keys == [KeyCode::Char('?')] && t.contains(" Help · ");
                     assert!(
                         t.starts_with("fleetwatch") || t.starts_with(" fleetwatch") || help_on_top,
                         "{w}x{h}:\n{t}"
@@ -1003,46 +733,6 @@ fn a_bad_policy_file_shows_a_banner_and_monitoring_goes_on() {
 // History
 // ---------------------------------------------------------------------------------------------
 
-fn history_event(
-    at_ms: i64,
-    kind: &str,
-    vm: &str,
-    from: Option<&str>,
-    to: &str,
-    secs: Option<f64>,
-) -> fleetwatch::history::query::EventRow {
-    let iso = |ms: i64| {
-        chrono::DateTime::from_timestamp_millis(ms)
-            .unwrap()
-            .to_rfc3339()
-    };
-    fleetwatch::history::query::EventRow {
-        at_ms,
-        at: iso(at_ms),
-        kind: kind.into(),
-        vm: Some(vm.into()),
-        uuid: Some(format!("uuid-{vm}")),
-        host: Some(to.into()),
-        from_host: from.map(str::to_owned),
-        to_host: from.map(|_| to.to_owned()),
-        started_at: secs.map(|s| iso(at_ms - (s * 1000.0) as i64)),
-        duration_s: secs,
-        actor: "external".into(),
-        detail: String::new(),
-    }
-}
-
-fn handled(s: &mut Screen, code: KeyCode) -> Handled {
-    let h = handle_event(
-        Event::Key(KeyEvent::new(code, KeyModifiers::NONE)),
-        &s.fleet,
-        &mut s.ui,
-        None,
-    );
-    s.draw();
-    h
-}
-
 #[test]
 fn time_travel_keys_ask_for_the_right_moments() {
     use fleetwatch::ui::state::Effect;
@@ -1092,7 +782,7 @@ fn time_travel_keys_ask_for_the_right_moments() {
         Handled::Do(Effect::LoadEvents)
     ));
     assert_eq!(s.ui.history_since, Duration::from_secs(6 * 3600));
-    assert!(s.text().contains("History · last 6h"), "{}", s.text());
+    assert!(s.text().contains("History · last 6 hours"), "{}", s.text());
 }
 
 #[test]
@@ -1197,27 +887,6 @@ fn a_history_that_cannot_be_written_shows_a_banner_and_monitoring_goes_on() {
 // ---------------------------------------------------------------------------------------------
 // Action panes
 // ---------------------------------------------------------------------------------------------
-
-fn pane_for(
-    kind: fleetwatch::actions::ActionKind,
-    s: &Screen,
-    refusal: Option<&str>,
-) -> fleetwatch::actions::confirm::Pane {
-    use fleetwatch::actions::plan::{plan, PlanContext};
-    let groups = std::collections::HashMap::new();
-    let allowed = vec![true; s.fleet.hosts.len()];
-    let cx = PlanContext {
-        read_only: refusal.is_some(),
-        actions_allowed: &allowed,
-        shared_storage: &s.shared,
-        groups: &groups,
-        now: chrono::DateTime::parse_from_rfc3339("2026-11-21T12:00:00Z")
-            .unwrap()
-            .with_timezone(&chrono::Utc),
-        max_vcpu_overcommit: 4.0,
-    };
-    fleetwatch::actions::confirm::Pane::new(plan(&s.fleet, &s.ui.action_targets(), kind, &cx))
-}
 
 #[test]
 fn action_panes_at_80x24() {

@@ -25,7 +25,8 @@ pub struct Record {
     pub uuid: Option<String>,
     pub host: Option<String>,
     pub params: serde_json::Value,
-    /// At the end: "ok", "failed", "refused", "aborted".
+    /// At the end: "ok", "failed", "refused", "aborted"; for a confirmation pane that ran
+    /// nothing: "refused" or "cancelled".
     pub outcome: Option<String>,
     pub error: Option<String>,
 }

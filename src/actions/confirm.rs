@@ -1,7 +1,7 @@
-//! The confirmation pane's state machine. Focus starts on Cancel; Esc, or Enter on Cancel, does
-//! nothing. A disruptive action (or any action on several VMs) needs the VM's name (or the
-//! number of VMs) typed; typing moves the focus to Confirm, and a mismatch keeps the pane open
-//! and says so.
+//! The confirmation pane's state machine. Focus starts on Cancel; Esc, or Enter on Cancel, runs
+//! nothing (the app audits it as cancelled). A disruptive action (or any action on several VMs)
+//! needs the VM's name (or the number of VMs) typed, unless a refusal stops it anyway; typing
+//! moves the focus to Confirm, and a mismatch keeps the pane open and says so.
 
 use super::plan::Plan;
 
@@ -58,7 +58,8 @@ impl Pane {
                     Focus::Confirm => Focus::Cancel,
                 }
             }
-            Key::Char(c) if self.plan.typed.is_some() => {
+            // Where a refusal stands nothing is asked for: typing would only raise hopes.
+            Key::Char(c) if self.plan.typed.is_some() && self.plan.refusals.is_empty() => {
                 self.typed.push(c);
                 self.focus = Focus::Confirm;
                 self.message = None;
@@ -181,7 +182,10 @@ mod tests {
             1,
             vec!["this session is read-only".into()],
         ));
+        // Nothing is asked for, so typing changes nothing: Confirm is still a move away.
         typed(&mut p, "web-00");
+        assert_eq!((p.typed.as_str(), p.focus), ("", Focus::Cancel));
+        p.key(Key::Switch);
         assert_eq!(p.key(Key::Enter), Outcome::Rejected);
         assert!(p.message.as_deref().unwrap().contains("read-only"));
     }

@@ -125,7 +125,9 @@ pub fn plan(fleet: &Fleet, uuids: &[String], kind: ActionKind, cx: &PlanContext)
     {
         migration_checks(&mut p, fleet, &vms, *to, *copy_storage, cx);
     }
-    p.refusals.dedup();
+    // Several VMs on one stale host give one refusal each: say it once.
+    let mut seen = std::collections::HashSet::new();
+    p.refusals.retain(|r| seen.insert(r.clone()));
     p.typed = if vms.len() > 1 {
         Some(vms.len().to_string())
     } else if kind.disruptive() {

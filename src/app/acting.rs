@@ -110,27 +110,14 @@ impl Acting {
             }
             Effect::Plan(kind) => {
                 let p = self.plan(kind, fleet, ui, config, inputs);
-                ui.overlay = Overlay::Confirm(Box::new(Pane::new(p)));
+                ui.open_confirm(Pane::new(p));
             }
             Effect::Rejected => {
                 if let Overlay::Confirm(pane) = &ui.overlay {
-                    let id = format!("{}-{}", chrono::Utc::now().timestamp_millis(), self.next_id);
-                    self.next_id += 1;
-                    for vm in &pane.plan.vms {
-                        let mut r = self.base(
-                            &id,
-                            "confirm",
-                            &pane.plan.kind,
-                            &vm.host,
-                            &vm.uuid,
-                            &vm.name,
-                        );
-                        r.outcome = Some("refused".into());
-                        r.error = pane.message.clone();
-                        self.record(r);
-                    }
+                    self.confirm_record(&pane.plan, "refused", pane.message.clone());
                 }
             }
+            Effect::Cancelled(p) => self.confirm_record(&p, "cancelled", None),
             Effect::Execute(p) => self.execute(*p, ui, config, collectors),
             Effect::Abort => {
                 let hosts: Vec<usize> = ui
@@ -147,6 +134,18 @@ impl Acting {
                 }
             }
             _ => {}
+        }
+    }
+
+    /// How a confirmation pane ended without running anything, for each of its VMs.
+    fn confirm_record(&mut self, plan: &Plan, outcome: &str, error: Option<String>) {
+        let id = format!("{}-{}", chrono::Utc::now().timestamp_millis(), self.next_id);
+        self.next_id += 1;
+        for vm in &plan.vms {
+            let mut r = self.base(&id, "confirm", &plan.kind, &vm.host, &vm.uuid, &vm.name);
+            r.outcome = Some(outcome.into());
+            r.error = error.clone();
+            self.record(r);
         }
     }
 

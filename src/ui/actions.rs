@@ -2,11 +2,10 @@
 //! pane and the progress of what runs. Keys here only open panes; what runs is decided by the
 //! app, which builds the plan and executes it after the pane confirms.
 
-use super::format::{fit, rate};
 use super::keys::Action;
 use super::state::{Effect, Overlay, UiState, View};
 use super::theme::Theme;
-use crate::actions::confirm::{Focus, Key, Outcome, Pane};
+use crate::actions::confirm::{Key, Outcome};
 use crate::actions::{ActionKind, Progress};
 use crate::model::sample::VmState;
 use crate::model::Fleet;
@@ -199,6 +198,14 @@ impl UiState {
                     field.pop();
                     Effect::None
                 }
+                Action::ClearInput => {
+                    if form.on_description {
+                        form.description.clear();
+                    } else {
+                        form.name.clear();
+                    }
+                    Effect::None
+                }
                 Action::Submit => {
                     let kind = ActionKind::Snapshot {
                         name: form.name.trim().to_owned(),
@@ -216,6 +223,13 @@ impl UiState {
                 _ => Effect::None,
             }),
             Overlay::Confirm(pane) => {
+                if *action == Action::ClearInput {
+                    pane.typed.clear();
+                    return Some(Effect::None);
+                }
+                if self.scroll.key(action) {
+                    return Some(Effect::None);
+                }
                 let key = match action {
                     Action::Back => Key::Esc,
                     Action::Submit | Action::Enter => Key::Enter,
@@ -228,9 +242,11 @@ impl UiState {
                     Outcome::Open => Effect::None,
                     Outcome::Rejected => Effect::Rejected,
                     Outcome::Cancelled => {
-                        self.overlay = Overlay::None;
                         self.message = Some("cancelled: nothing was done".into());
-                        Effect::None
+                        match std::mem::replace(&mut self.overlay, Overlay::None) {
+                            Overlay::Confirm(pane) => Effect::Cancelled(Box::new(pane.plan)),
+                            _ => Effect::None,
+                        }
                     }
                     Outcome::Confirmed => {
                         let Overlay::Confirm(pane) =
@@ -259,7 +275,13 @@ fn centered(area: Rect, w: u16, h: u16) -> Rect {
     )
 }
 
-fn popup(f: &mut Frame, r: Rect, title: String, lines: Vec<Line<'static>>, theme: Theme) {
+pub(super) fn popup(
+    f: &mut Frame,
+    r: Rect,
+    title: String,
+    lines: Vec<Line<'static>>,
+    theme: Theme,
+) {
     f.render_widget(Clear, r);
     let block = Block::default()
         .borders(Borders::ALL)
@@ -273,7 +295,7 @@ fn popup(f: &mut Frame, r: Rect, title: String, lines: Vec<Line<'static>>, theme
     );
 }
 
-pub fn draw_overlay(f: &mut Frame, area: Rect, ui: &UiState, fleet: &Fleet, theme: Theme) {
+pub fn draw_overlay(f: &mut Frame, area: Rect, ui: &mut UiState, fleet: &Fleet, theme: Theme) {
     let targets = ui.action_targets();
     let who = match targets.len() {
         0 => "nothing selected".to_owned(),
@@ -358,133 +380,9 @@ pub fn draw_overlay(f: &mut Frame, area: Rect, ui: &UiState, fleet: &Fleet, them
             ];
             popup(f, centered(area, 70, 6), " Snapshot ".into(), lines, theme);
         }
-        Overlay::Confirm(pane) => draw_confirm(f, area, pane, theme),
+        Overlay::Confirm(pane) => {
+            ui.scroll = super::confirm::draw(f, area, pane, theme, ui.scroll.top);
+        }
         _ => {}
     }
-}
-
-fn draw_confirm(f: &mut Frame, area: Rect, pane: &Pane, theme: Theme) {
-    let p = &pane.plan;
-    let w = area.width.min(100);
-    let inner_w = w.saturating_sub(4) as usize;
-    let mut lines: Vec<Line> = Vec::new();
-    for vm in p.vms.iter().take(8) {
-        lines.push(Line::from(vec![
-            Span::styled(fit(&vm.name, 24), theme.title()),
-            Span::raw(format!(
-                "  {}  on {}  {}",
-                vm.uuid,
-                vm.host,
-                vm.state.label()
-            )),
-        ]));
-    }
-    if p.vms.len() > 8 {
-        lines.push(Line::raw(format!("... and {} more", p.vms.len() - 8)));
-    }
-    lines.push(Line::styled("Will:", theme.header()));
-    for c in p.changes.iter().take(6) {
-        lines.push(Line::raw(format!("  {}", fit(c, inner_w))));
-    }
-    if !p.risks.is_empty() {
-        lines.push(Line::styled("Risks known now:", theme.header()));
-        for r in &p.risks {
-            lines.push(Line::styled(format!("  ! {r}"), theme.warn()));
-        }
-    }
-    if !p.refusals.is_empty() {
-        lines.push(Line::styled("Cannot run:", theme.header()));
-        for r in &p.refusals {
-            lines.push(Line::styled(format!("  x {r}"), theme.bad()));
-        }
-    }
-    if let Some(want) = &p.typed {
-        let what = if p.vms.len() > 1 {
-            "the number of VMs"
-        } else {
-            "the VM's name"
-        };
-        let or = p
-            .typed_alt
-            .as_ref()
-            .map(|u| format!(" or the UUID's start {u}"))
-            .unwrap_or_default();
-        lines.push(Line::from(vec![
-            Span::raw(format!("Type {what} ({want}){or} to confirm: ")),
-            Span::styled(format!("{}█", pane.typed), theme.selected()),
-        ]));
-    }
-    let button = |label: String, on: bool| {
-        if on {
-            Span::styled(format!("[ {label} ]"), theme.selected())
-        } else {
-            Span::raw(format!("  {label}  "))
-        }
-    };
-    lines.push(Line::from(vec![
-        button("Cancel".into(), pane.focus == Focus::Cancel),
-        Span::raw("   "),
-        button(p.kind.name().to_uppercase(), pane.focus == Focus::Confirm),
-        Span::styled("   Tab: switch · Enter: choose · Esc: cancel", theme.dim()),
-    ]));
-    if let Some(m) = &pane.message {
-        lines.push(Line::styled(m.clone(), theme.bad()));
-    }
-    // Long lines wrap: count the rows they take, so the buttons are never cut off.
-    let rows: usize = lines
-        .iter()
-        .map(|l| l.width().max(1).div_ceil(inner_w.max(1) + 2))
-        .sum();
-    let h = (rows as u16 + 2).min(area.height);
-    let danger = if p.kind.disruptive() {
-        " — DISRUPTIVE"
-    } else {
-        ""
-    };
-    popup(
-        f,
-        centered(area, w, h),
-        format!(" Confirm: {}{danger} ", p.kind.name()),
-        lines,
-        theme,
-    );
-}
-
-/// Running and finished actions, bottom right, until dismissed.
-pub fn draw_running(f: &mut Frame, area: Rect, running: &[Running], theme: Theme) {
-    if running.is_empty() {
-        return;
-    }
-    let mut lines = Vec::new();
-    for r in running.iter().rev().take(4) {
-        let status = match (&r.result, &r.progress) {
-            (Some(Ok(m)), _) => Span::styled(format!("done: {m}"), theme.good()),
-            (Some(Err(e)), _) => Span::styled(format!("FAILED: {e}"), theme.bad()),
-            (None, Some(p)) => Span::raw(format!(
-                "{}% · {} left · downtime {} · {}s",
-                p.percent.map_or("?".into(), |x| format!("{x:.0}")),
-                rate(p.remaining_bytes.map(|b| b as f64)).trim_end_matches("/s"),
-                p.downtime_ms.map_or("-".into(), |d| format!("{d} ms")),
-                p.elapsed_ms.unwrap_or(0) / 1000
-            )),
-            (None, None) => Span::raw("running..."),
-        };
-        lines.push(Line::from(vec![
-            Span::styled(format!("{} ", r.title), theme.title()),
-            status,
-        ]));
-    }
-    let any_running = running.iter().any(|r| r.result.is_none());
-    lines.push(Line::styled(
-        if any_running {
-            "A: abort a migration · Esc: hide"
-        } else {
-            "Esc: hide"
-        },
-        theme.dim(),
-    ));
-    let w = area.width.min(90);
-    let h = (lines.len() as u16 + 2).min(area.height);
-    let r = Rect::new(area.x + area.width - w, area.y + area.height - h, w, h);
-    popup(f, r, " Actions ".into(), lines, theme);
 }

@@ -1,13 +1,46 @@
-//! The `?` screen: every key, from the same table the key map documents itself with.
+//! The `?` screen: every key, from the same table the key map documents itself with. Where it
+//! does not fit it scrolls, and its border says so.
 
-use super::keys::HELP;
+use super::keys::{Action, HELP};
+use super::scroll::Scroll;
+use super::state::{Effect, Overlay, UiState};
 use super::theme::Theme;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 use ratatui::Frame;
 
-pub fn draw(f: &mut Frame, area: Rect, theme: Theme, keys: &super::keys::ActionKeys) {
+impl UiState {
+    pub(crate) fn open_help(&mut self) {
+        self.overlay = Overlay::Help;
+        self.scroll.top = 0;
+    }
+
+    /// Keys while the help is open: the moving keys scroll it, Esc or `?` closes it, q still
+    /// quits; the rest do nothing, so nothing changes unseen beneath it.
+    pub(crate) fn help_key(&mut self, action: &Action) -> Option<Effect> {
+        if self.overlay != Overlay::Help {
+            return None;
+        }
+        match action {
+            Action::Quit => return None,
+            Action::Back | Action::Help => self.overlay = Overlay::None,
+            other => {
+                self.scroll.key(other);
+            }
+        }
+        Some(Effect::None)
+    }
+}
+
+/// Draws the help scrolled to `top`; returns where it ended up.
+pub fn draw(
+    f: &mut Frame,
+    area: Rect,
+    theme: Theme,
+    keys: &super::keys::ActionKeys,
+    top: usize,
+) -> Scroll {
     let w = area.width.min(84);
     let key_w = HELP
         .iter()
@@ -36,11 +69,18 @@ pub fn draw(f: &mut Frame, area: Rect, theme: Theme, keys: &super::keys::ActionK
         }
     }
     // The notes wrap like the descriptions, so they survive an 80-column terminal.
+    // The flags legend comes from the kinds themselves, so a new kind cannot be left out.
+    let flags = crate::model::findings::Kind::ALL
+        .iter()
+        .map(|k| format!("{} {}", k.badge(), k.name()))
+        .collect::<Vec<_>>()
+        .join(", ");
     for note in [
-        "STALE: late, data age shown · DOWN: error/timeout · \"running?\": last state seen",
-        "Flags: U unapproved · B unbacked · D drift · L local disk · A anti-affinity · F failover · O overcommit.",
+        "STALE: late, data age shown · DOWN: error/timeout · \"running?\": last state seen"
+            .to_owned(),
+        format!("Flags: {flags}."),
     ] {
-        for part in wrap(note, (w as usize).saturating_sub(2)) {
+        for part in wrap(&note, (w as usize).saturating_sub(2)) {
             lines.push(Line::styled(part, theme.dim()));
         }
     }
@@ -51,17 +91,34 @@ pub fn draw(f: &mut Frame, area: Rect, theme: Theme, keys: &super::keys::ActionK
         w,
         h,
     );
+    let page = h.saturating_sub(2) as usize;
+    let max = lines.len().saturating_sub(page);
+    let top = top.min(max);
     f.render_widget(Clear, r);
-    let block = Block::default()
+    let mut block = Block::default()
         .borders(Borders::ALL)
-        .border_style(theme.border(true))
-        .title(Span::styled(" Help · Esc closes ", theme.title()));
+        .border_style(theme.border(true));
+    if max == 0 {
+        block = block.title(Span::styled(" Help · Esc closes ", theme.title()));
+    } else {
+        block = block
+            .title(Span::styled(
+                " Help · ↑↓ PgUp PgDn g G scroll · Esc closes ",
+                theme.title(),
+            ))
+            .title_bottom(Span::styled(
+                Scroll { top, max, page }.label(lines.len()),
+                theme.dim(),
+            ));
+    }
     f.render_widget(
         Paragraph::new(lines)
             .wrap(Wrap { trim: false })
+            .scroll((u16::try_from(top).unwrap_or(u16::MAX), 0))
             .block(block),
         r,
     );
+    Scroll { top, max, page }
 }
 
 /// Splits `text` at spaces into lines of at most `width` characters (a longer word stays whole).

@@ -158,6 +158,17 @@ impl UiState {
     }
 }
 
+/// A span as said aloud, in its largest whole unit: "30 days", "6 hours", "90 minutes".
+pub fn span_words(d: std::time::Duration) -> String {
+    let secs = d.as_secs();
+    let (n, unit) = [(86_400, "day"), (3_600, "hour"), (60, "minute")]
+        .into_iter()
+        .find(|(u, _)| secs >= *u && secs.is_multiple_of(*u))
+        .map_or((secs, "second"), |(u, name)| (secs / u, name));
+    let s = if n == 1 { "" } else { "s" };
+    format!("{n} {unit}{s}")
+}
+
 fn when(ms: i64, now_ms: i64) -> String {
     let t = chrono::DateTime::from_timestamp_millis(ms)
         .unwrap_or_default()
@@ -204,9 +215,15 @@ pub fn draw_view(
         .borders(Borders::ALL)
         .border_style(theme.border(true))
         .title(Span::styled(
+            // The keys are in the footer, once.
             format!(
-                " History · last {} · {tabs} · Tab: next · Esc: back ",
-                humantime::format_duration(ui.history_since)
+                " History · last {} · {tabs} {}",
+                span_words(ui.history_since),
+                if ui.filter_text.is_empty() {
+                    String::new()
+                } else {
+                    format!("· filter {:?} ", ui.filter_text)
+                }
             ),
             theme.title(),
         ));

@@ -108,6 +108,15 @@ pub fn lines<'a>(h: &'a Host, theme: Theme, now: Instant) -> Vec<Line<'a>> {
             plain,
         ));
     }
+    // What a host never reported is unknown, not zero.
+    let never = if h.last_sample_at.is_none() {
+        "- (never reported)"
+    } else {
+        "-"
+    };
+    if h.info.is_none() {
+        out.push(row("host", never.to_owned(), theme.dim()));
+    }
     if let Some(i) = h.info.as_deref() {
         out.push(row(
             "host",
@@ -143,11 +152,12 @@ pub fn lines<'a>(h: &'a Host, theme: Theme, now: Instant) -> Vec<Line<'a>> {
         }
         out.push(row("poll", cost, plain));
     }
-    out.push(row(
-        "vms",
-        format!("{} running of {}", h.totals.running, h.totals.vms),
-        plain,
-    ));
+    let vms = format!("{} running of {}", h.totals.running, h.totals.vms);
+    out.push(match (h.last_sample_at, h.link) {
+        (None, _) => row("vms", never.to_owned(), theme.dim()),
+        (Some(_), LinkState::Up) => row("vms", vms, plain),
+        (Some(_), _) => row("vms", format!("{vms} when last heard from"), plain),
+    });
     out.push(Line::styled(
         "Enter: only its VMs · F5: retry now · ↑↓: other host · Esc: close",
         theme.dim(),

@@ -68,7 +68,7 @@ pub fn draw(f: &mut Frame, area: Rect, fleet: &Fleet, ui: &UiState, theme: Theme
         6
     };
     let visible = inner.height as usize;
-    let first = ui.host_selected.saturating_sub(visible.saturating_sub(1));
+    let first = ui.hosts_first(visible, fleet.hosts.len());
     let mut lines = Vec::new();
     for (i, h) in fleet.hosts.iter().enumerate().skip(first).take(visible) {
         let mut spans = vec![

@@ -40,13 +40,18 @@ pub enum Action {
     Refresh,
     Input(char),
     Backspace,
+    /// Ctrl-U while typing: the whole line goes.
+    ClearInput,
     Submit,
     Noop,
 }
 
 /// What each key does, for the help screen; kept beside the mapping so the two cannot drift.
 pub const HELP: &[(&str, &str)] = &[
-    ("?", "this help (Esc closes)"),
+    (
+        "?",
+        "this help; ↑↓ PgUp PgDn scroll it where it does not fit",
+    ),
     ("q  ^C", "quit"),
     ("↑↓  j k", "move the selection"),
     (
@@ -72,7 +77,10 @@ pub const HELP: &[(&str, &str)] = &[
         "s S  < >",
         "sort: next column, reverse, previous / next column",
     ),
-    ("/", "filter by name, host or state; ~ starts a regex"),
+    (
+        "/",
+        "filter by name, host or state; ~ starts a regex; ^U clears",
+    ),
     (
         ":",
         "at -6h|14:30 · live · sort COL · host NAME · flag KIND · q",
@@ -81,7 +89,10 @@ pub const HELP: &[(&str, &str)] = &[
         "F5  ^L",
         "poll every host now (retries down hosts) and redraw",
     ),
-    ("Esc", "close a pane, else clear the filter, else the host"),
+    (
+        "Esc",
+        "back one layer: pane, VM detail, filter, finding kind, host",
+    ),
     ("space  a", "mark a VM (act on a set) · the action menu"),
     (
         "u d r p n m X",
@@ -188,6 +199,7 @@ fn map_fixed(key: KeyEvent, typing: bool) -> Action {
     let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
     if ctrl {
         return match key.code {
+            KeyCode::Char('u') if typing => Action::ClearInput,
             KeyCode::Char('c') => Action::Quit,
             KeyCode::Char('l') => Action::Refresh,
             KeyCode::Char('d') => Action::PageDown,
@@ -206,6 +218,10 @@ fn map_fixed(key: KeyEvent, typing: bool) -> Action {
             KeyCode::Char(c) => Action::Input(c),
             KeyCode::Up => Action::Up,
             KeyCode::Down => Action::Down,
+            KeyCode::Home => Action::Top,
+            KeyCode::End => Action::Bottom,
+            KeyCode::PageUp => Action::PageUp,
+            KeyCode::PageDown => Action::PageDown,
             _ => Action::Noop,
         };
     }

@@ -1,25 +1,27 @@
 //! UI: draws the fleet and maps keys to actions. Reads the model, never calls libvirt.
 
 pub mod actions;
+pub mod confirm;
 pub mod detail;
 pub mod findings;
+pub mod footer;
 pub mod format;
+pub mod header;
 pub mod help;
 pub mod history;
 pub mod host_detail;
 pub mod hosts;
 pub mod keys;
+pub mod progress;
 pub mod rows;
+pub mod scroll;
 pub mod state;
 pub mod theme;
 pub mod vms;
 
-use crate::collection::LinkState;
-use crate::model::findings::Severity;
 use crate::model::Fleet;
-use format::{age, percent};
-use ratatui::layout::{Constraint, Layout, Rect};
-use ratatui::text::{Line, Span};
+use ratatui::layout::{Constraint, Layout};
+use ratatui::text::Line;
 use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 use state::{Overlay, UiState, View};
@@ -73,9 +75,9 @@ pub fn draw(f: &mut Frame, fleet: &Fleet, ui: &mut UiState, cx: &Context) {
     ])
     .areas(area);
     if header_h == 3 {
-        draw_wall_header(f, header, fleet, ui, cx);
+        header::draw_wall(f, header, fleet, ui, cx);
     } else {
-        draw_header(f, header, fleet, ui, cx);
+        header::draw(f, header, fleet, ui, cx);
     }
     if let Some(first) = problems.first() {
         // Bad input or a failing history: monitoring goes on, but say what is missing.
@@ -89,10 +91,14 @@ pub fn draw(f: &mut Frame, fleet: &Fleet, ui: &mut UiState, cx: &Context) {
 
     // On a short terminal the detail pane borrows the hosts pane's lines.
     let hide_hosts = ui.show_detail && area.width < WIDE && body.height < 35;
+    // A wall is about the hosts: they get more room, and page through what is left.
+    let share = if ui.wall.is_some() { 2 } else { 3 };
     let host_h = if hide_hosts {
         0
     } else {
-        (fleet.hosts.len() as u16 + 2).min(body.height / 3).max(3)
+        (fleet.hosts.len() as u16 + 2)
+            .min(body.height / share)
+            .max(3)
     };
     let [hosts_area, rest] =
         Layout::vertical([Constraint::Length(host_h), Constraint::Min(3)]).areas(body);
@@ -102,6 +108,7 @@ pub fn draw(f: &mut Frame, fleet: &Fleet, ui: &mut UiState, cx: &Context) {
     }
 
     let selected = ui.selected_uuid().map(str::to_owned);
+    ui.areas.detail_beside = area.width >= WIDE;
     if ui.view == View::Findings {
         findings::draw(f, rest, fleet, ui, cx.theme);
     } else if ui.view == View::History {
@@ -127,235 +134,14 @@ pub fn draw(f: &mut Frame, fleet: &Fleet, ui: &mut UiState, cx: &Context) {
     } else {
         vms::draw(f, rest, fleet, ui, cx.theme);
     }
-    draw_footer(f, footer, ui, cx.theme);
-    actions::draw_running(f, body, &ui.actions_running, cx.theme);
+    footer::draw(f, footer, ui, fleet.hosts.len(), cx.theme);
+    progress::draw(f, body, &ui.actions_running, cx.theme);
     actions::draw_overlay(f, area, ui, fleet, cx.theme);
     if let Overlay::Host(i) = ui.overlay {
         host_detail::draw(f, body, fleet, i, cx.theme, cx.now);
     }
     if ui.overlay == Overlay::Help {
         // The whole screen: at 80x24 every key still fits.
-        help::draw(f, area, cx.theme, &ui.action_keys);
+        ui.scroll = help::draw(f, area, cx.theme, &ui.action_keys, ui.scroll.top);
     }
-}
-
-fn draw_header(f: &mut Frame, area: Rect, fleet: &Fleet, ui: &UiState, cx: &Context) {
-    let t = cx.theme;
-    let running = ui.running;
-    let up = fleet.hosts_up();
-    let down = fleet
-        .hosts
-        .iter()
-        .filter(|h| h.link == LinkState::Down)
-        .count();
-    let (mut busy, mut cpus, mut used, mut mem) = (0.0, 0.0, 0.0, 0.0);
-    for h in fleet.hosts.iter().filter(|h| h.link == LinkState::Up) {
-        if let Some(c) = h.totals.cpu_percent {
-            busy += c * f64::from(h.cpus());
-            cpus += f64::from(h.cpus());
-        }
-        if let Some(u) = h.totals.memory_used {
-            used += u as f64;
-            mem += h.memory_bytes() as f64;
-        }
-    }
-    let cpu = (cpus > 0.0).then(|| busy / cpus);
-    let mem_pct = (mem > 0.0).then(|| used / mem * 100.0);
-    let wide = area.width >= 110;
-    let data_age = match fleet.newest_sample() {
-        _ if ui.historical.is_some() => String::new(),
-        None => "no data yet".to_owned(),
-        Some(t) if wide => format!("data {} ago", age(cx.now.saturating_duration_since(t))),
-        Some(t) => format!("{} ago", age(cx.now.saturating_duration_since(t))),
-    };
-    let hosts_style = if down > 0 {
-        t.bad()
-    } else if up < fleet.hosts.len() {
-        t.warn()
-    } else {
-        t.good()
-    };
-    let sep = Span::styled(if wide { " │ " } else { "│" }, t.dim());
-    let (hosts_txt, vms_txt) = if wide {
-        (
-            format!("hosts {up}/{} up", fleet.hosts.len()),
-            format!("VMs {running}/{} running", fleet.vm_count()),
-        )
-    } else {
-        (
-            format!("hosts {up}/{}", fleet.hosts.len()),
-            format!("VMs {running}/{}", fleet.vm_count()),
-        )
-    };
-    let pct = |p: Option<f64>| p.map_or("-".into(), |p| format!("{p:.0}%"));
-    let line = Line::from(vec![
-        Span::styled(if wide { " fleetwatch" } else { "fleetwatch" }, t.title()),
-        sep.clone(),
-        Span::styled(hosts_txt, hosts_style),
-        sep.clone(),
-        Span::raw(vms_txt),
-        sep.clone(),
-        Span::styled(
-            format!(
-                "CPU {}",
-                if wide {
-                    format!("{}%", percent(cpu))
-                } else {
-                    pct(cpu)
-                }
-            ),
-            t.load(cpu),
-        ),
-        sep.clone(),
-        Span::styled(
-            format!(
-                "MEM {}",
-                if wide {
-                    format!("{}%", percent(mem_pct))
-                } else {
-                    pct(mem_pct)
-                }
-            ),
-            t.load(mem_pct),
-        ),
-        sep.clone(),
-        if ui.historical.is_some() {
-            // Findings are about now: the past fleet's would be about other backups and rules.
-            Span::styled("findings: live only", t.dim())
-        } else {
-            Span::styled(finding_counts(fleet, wide), counts_style(fleet, t))
-        },
-        sep.clone(),
-        match ui.historical {
-            // Nobody may mistake the past for the present: loud, and with the time.
-            Some(ms) => Span::styled(
-                format!(
-                    " HISTORICAL {} ",
-                    crate::history::time::show(
-                        chrono::DateTime::from_timestamp_millis(ms).unwrap_or_default()
-                    )
-                ),
-                t.selected().add_modifier(ratatui::style::Modifier::BOLD),
-            ),
-            None => Span::raw(data_age),
-        },
-        sep,
-        Span::styled(mode_text(cx, wide), t.warn()),
-    ]);
-    f.render_widget(Paragraph::new(line), area);
-}
-
-/// The wall display's summary, big enough to read across a room: the counts that matter and
-/// the time, on a bar of its own.
-fn draw_wall_header(f: &mut Frame, area: Rect, fleet: &Fleet, ui: &UiState, cx: &Context) {
-    let t = cx.theme;
-    let up = fleet.hosts_up();
-    let (crit, warn) = fleet.finding_counts();
-    let bad = up < fleet.hosts.len() || crit > 0;
-    let style = if bad { t.bad() } else { t.good() }
-        .add_modifier(ratatui::style::Modifier::BOLD | ratatui::style::Modifier::REVERSED);
-    let view = match ui.view {
-        View::Vms => "overview",
-        View::Findings => "findings",
-        View::History => "recent migrations",
-    };
-    let paused = if ui.wall == Some(true) {
-        " · cycling paused (space)"
-    } else {
-        ""
-    };
-    let text = format!(
-        "  HOSTS {up}/{} UP    VMS {}/{} RUNNING    FINDINGS {crit} CRITICAL {warn} WARNING    {}  ",
-        fleet.hosts.len(),
-        ui.running,
-        fleet.vm_count(),
-        chrono::Local::now().format("%H:%M:%S")
-    );
-    let lines = vec![
-        Line::styled(" ".repeat(area.width as usize), style),
-        Line::styled(format!("{text:<w$}", w = area.width as usize), style),
-        Line::styled(
-            format!(
-                "{:<w$}",
-                format!("  fleetwatch wall · {view}{paused} · q quits"),
-                w = area.width as usize
-            ),
-            style,
-        ),
-    ];
-    f.render_widget(Paragraph::new(lines), area);
-}
-
-fn mode_text(cx: &Context, wide: bool) -> String {
-    let mut m = if wide {
-        cx.mode.to_owned()
-    } else {
-        // 80 columns: every word counts.
-        cx.mode
-            .replace(" · read-only", " RO")
-            .replace("read-only", "RO")
-            .replace(" · actions on", " ACT")
-            .replace("actions on ", "ACT ")
-            .replace(" host(s)", "")
-    };
-    if let Some(s) = &cx.history.status {
-        m.push_str(if wide { " · " } else { " " });
-        m.push_str(&s.short());
-    }
-    m
-}
-
-fn finding_counts(fleet: &Fleet, wide: bool) -> String {
-    let (crit, warn) = fleet.finding_counts();
-    if wide {
-        format!("findings {crit} crit {warn} warn")
-    } else {
-        format!("{crit}C {warn}W")
-    }
-}
-
-fn counts_style(fleet: &Fleet, t: Theme) -> ratatui::style::Style {
-    match fleet.findings.iter().map(|f| f.severity).max() {
-        Some(Severity::Critical) => t.bad(),
-        Some(Severity::Warning) => t.warn(),
-        None => t.good(),
-    }
-}
-
-fn draw_footer(f: &mut Frame, area: Rect, ui: &UiState, t: Theme) {
-    let line = match &ui.overlay {
-        Overlay::Filter { .. } => {
-            let mut spans = vec![
-                Span::styled("/", t.title()),
-                Span::raw(ui.filter_text.clone()),
-                Span::raw("█"),
-            ];
-            if let Some(e) = &ui.filter_error {
-                spans.push(Span::styled(format!("  {e}"), t.bad()));
-            } else {
-                spans.push(Span::styled(
-                    "  Enter keep · Esc cancel · ~ for regex",
-                    t.dim(),
-                ));
-            }
-            Line::from(spans)
-        }
-        Overlay::Command(c) => Line::from(vec![
-            Span::styled(":", t.title()),
-            Span::raw(c.clone()),
-            Span::raw("█"),
-            Span::styled(
-                "  sort COL · host NAME|all · filter TEXT · help · q",
-                t.dim(),
-            ),
-        ]),
-        _ => match &ui.message {
-            Some(m) => Line::styled(m.clone(), t.warn()),
-            None => Line::styled(
-                " ? help  / filter  : cmd  f findings  Tab pane  i detail  s sort  q quit",
-                t.dim(),
-            ),
-        },
-    };
-    f.render_widget(Paragraph::new(line), area);
 }

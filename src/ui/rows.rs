@@ -98,7 +98,12 @@ impl Filter {
                 .size_limit(1 << 20)
                 .build()
                 .map(Filter::Regex)
-                .map_err(|e| format!("bad regex: {}", e.to_string().lines().last().unwrap_or(""))),
+                .map_err(|e| {
+                    let text = e.to_string();
+                    let last = text.lines().last().unwrap_or("");
+                    // regex's last line reads "error: unclosed group": one "error" is enough.
+                    format!("bad regex: {}", last.trim_start_matches("error: "))
+                }),
             None => Ok(Filter::Substring(t.to_lowercase())),
         }
     }

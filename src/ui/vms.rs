@@ -169,7 +169,10 @@ pub fn draw(f: &mut Frame, area: Rect, fleet: &Fleet, ui: &mut UiState, theme: T
     if let Some(k) = ui.kind_filter {
         title.push_str(&format!("· only {k} (Esc: all) "));
     }
-    if !ui.filter_text.is_empty() {
+    if ui.filter_error.is_some() {
+        // Every row shows: say the filter is not applied rather than that it matched them all.
+        title.push_str(&format!("· filter {:?} not valid ", ui.filter_text));
+    } else if !ui.filter_text.is_empty() {
         title.push_str(&format!("· filter {:?} ", ui.filter_text));
     }
     let block = Block::default()

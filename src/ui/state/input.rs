@@ -15,7 +15,7 @@ impl UiState {
         match verb {
             "" => {}
             "q" | "q!" | "quit" | "exit" => return Effect::Quit,
-            "help" | "h" => self.overlay = Overlay::Help,
+            "help" | "h" => self.open_help(),
             "sort" => match SortKey::parse(&arg) {
                 Some(k) => self.set_sort(k),
                 None => {

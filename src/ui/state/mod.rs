@@ -1,7 +1,10 @@
 //! What the operator is looking at: focus, selection, sort, filter, open panes. Owned by the UI
 //! task alone; changed only by actions from keys and mouse.
 
+mod esc;
+mod filter;
 mod input;
+mod wall;
 
 use super::findings;
 use super::keys::Action;
@@ -21,8 +24,10 @@ pub enum Focus {
 pub enum Overlay {
     None,
     Help,
+    /// The `/` line; `before` comes back on Esc, `selected` is the old text still selected.
     Filter {
         before: String,
+        selected: bool,
     },
     Command(String),
     Menu,
@@ -63,6 +68,8 @@ pub enum Effect {
     Execute(Box<crate::actions::plan::Plan>),
     /// The pane refused a confirmation (typed text, a refusal): audit the attempt.
     Rejected,
+    /// The pane was left without acting (Esc, or Enter on Cancel): audit that too.
+    Cancelled(Box<crate::actions::plan::Plan>),
     /// Stop the running migration.
     Abort,
 }
@@ -75,6 +82,8 @@ pub struct Areas {
     /// Column start x and sort key of each VM table column shown.
     pub columns: [(u16, Option<SortKey>); 12],
     pub page: usize,
+    /// The detail pane sits beside the table (wide terminal): `i` and Esc do not hide it.
+    pub detail_beside: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -98,6 +107,8 @@ pub struct UiState {
     pub action_keys: super::keys::ActionKeys,
     /// Wall mode: no prompts, views cycle; `Some(paused)`.
     pub wall: Option<bool>,
+    /// Wall mode: which page of hosts shows, turned with the view.
+    pub wall_page: usize,
     /// VMs marked (space) for an action on a set.
     pub marks: std::collections::BTreeSet<String>,
     /// Actions running or finished, for the corner pane.
@@ -119,6 +130,8 @@ pub struct UiState {
     pub show_detail: bool,
     pub message: Option<String>,
     pub areas: Areas,
+    /// How far the open help or confirmation pane is scrolled.
+    pub scroll: super::scroll::Scroll,
 }
 
 impl Default for UiState {
@@ -138,6 +151,7 @@ impl Default for UiState {
             finding_open: None,
             historical: None,
             wall: None,
+            wall_page: 0,
             action_keys: Default::default(),
             marks: Default::default(),
             actions_running: Vec::new(),
@@ -156,6 +170,7 @@ impl Default for UiState {
             show_detail: false,
             message: None,
             areas: Areas::default(),
+            scroll: Default::default(),
         }
     }
 }
@@ -224,21 +239,6 @@ impl UiState {
         self.host_selected = self.host_selected.min(fleet.hosts.len().saturating_sub(1));
     }
 
-    fn set_filter(&mut self, text: String) {
-        match Filter::parse(&text) {
-            Ok(f) => {
-                self.filter = f;
-                self.filter_error = None;
-            }
-            Err(e) => {
-                self.filter = Filter::All;
-                self.filter_error = Some(e);
-            }
-        }
-        self.filter_text = text;
-        self.invalidate();
-    }
-
     fn set_sort(&mut self, key: SortKey) {
         if self.sort == key {
             self.descending = !self.descending;
@@ -281,10 +281,16 @@ impl UiState {
                 _ => Effect::None,
             };
         }
+        if let Some(effect) = self.help_key(&action) {
+            return effect;
+        }
         if let Some(effect) = self.host_detail_key(&action, fleet) {
             return effect;
         }
         if let Some(effect) = self.pane_key(&action, fleet) {
+            return effect;
+        }
+        if let Some(effect) = self.filter_key(&action, fleet) {
             return effect;
         }
         if !self.typing() {
@@ -337,12 +343,14 @@ impl UiState {
             Action::Mark | Action::Menu | Action::Act(_) => {}
             Action::Abort => return Effect::Abort,
             Action::Noop => {}
-            Action::Help => self.overlay = Overlay::Help,
+            Action::Help => self.open_help(),
             Action::Back => self.back(),
             Action::Up => self.move_by(-1, fleet),
             Action::Down => self.move_by(1, fleet),
             Action::PageUp => self.move_by(-page, fleet),
             Action::PageDown => self.move_by(page, fleet),
+            // Home and End on the command line: its cursor is always at the end.
+            Action::Top | Action::Bottom if matches!(self.overlay, Overlay::Command(_)) => {}
             Action::Top => self.move_by(isize::MIN / 2, fleet),
             Action::Bottom => self.move_by(isize::MAX / 2, fleet),
             Action::FocusNext => {
@@ -367,36 +375,27 @@ impl UiState {
                 self.descending = !self.descending;
                 self.invalidate();
             }
-            Action::StartFilter => {
-                self.overlay = Overlay::Filter {
-                    before: self.filter_text.clone(),
-                }
-            }
+            Action::StartFilter => self.start_filter(),
             Action::StartCommand => self.overlay = Overlay::Command(String::new()),
             Action::Refresh => {
                 self.message = Some("polling every host now".into());
                 return Effect::PollNow;
             }
-            Action::Input(c) => match &mut self.overlay {
-                Overlay::Filter { .. } => {
-                    let mut t = self.filter_text.clone();
-                    t.push(c);
-                    self.set_filter(t);
+            Action::Input(c) => {
+                if let Overlay::Command(s) = &mut self.overlay {
+                    s.push(c);
                 }
-                Overlay::Command(s) => s.push(c),
-                _ => {}
-            },
-            Action::Backspace => match &mut self.overlay {
-                Overlay::Filter { .. } => {
-                    let mut t = self.filter_text.clone();
-                    t.pop();
-                    self.set_filter(t);
-                }
-                Overlay::Command(s) => {
+            }
+            Action::Backspace => {
+                if let Overlay::Command(s) = &mut self.overlay {
                     s.pop();
                 }
-                _ => {}
-            },
+            }
+            Action::ClearInput => {
+                if let Overlay::Command(s) = &mut self.overlay {
+                    s.clear();
+                }
+            }
             Action::Submit => match std::mem::replace(&mut self.overlay, Overlay::None) {
                 Overlay::Command(c) => return self.command(&c, fleet),
                 _ => self.focus = Focus::Vms,
@@ -446,52 +445,6 @@ impl UiState {
         self.selected = 0;
         self.selected_uuid = None;
         self.invalidate();
-    }
-
-    /// Esc steps back one layer at a time, the way k9s does.
-    fn back(&mut self) {
-        match std::mem::replace(&mut self.overlay, Overlay::None) {
-            Overlay::Filter { before } => self.set_filter(before),
-            Overlay::Help
-            | Overlay::Command(_)
-            | Overlay::Menu
-            | Overlay::Target(_)
-            | Overlay::Snapshot(_)
-            | Overlay::Host(_) => {}
-            Overlay::Confirm(_) => self.message = Some("cancelled: nothing was done".into()),
-            Overlay::None if self.actions_running.iter().any(|r| r.result.is_some()) => {
-                // Finished actions leave the corner first; running ones stay.
-                self.actions_running.retain(|r| r.result.is_none());
-            }
-            Overlay::None => {
-                if !self.filter_text.is_empty() {
-                    self.set_filter(String::new());
-                } else if self.kind_filter.is_some() {
-                    self.kind_filter = None;
-                    self.invalidate();
-                } else if self.host_filter.is_some() {
-                    self.host_filter = None;
-                    self.invalidate();
-                } else {
-                    self.show_detail = false;
-                }
-            }
-        }
-    }
-
-    /// Wall mode: on to the next view (overview, findings, migrations).
-    pub fn wall_next(&mut self) {
-        if self.wall != Some(false) {
-            return;
-        }
-        self.view = match self.view {
-            View::Vms => View::Findings,
-            View::Findings => {
-                self.history_tab = super::history::Tab::Migrations;
-                View::History
-            }
-            View::History => View::Vms,
-        };
     }
 
     /// Scrolls only as far as needed to keep the selection in a page of `page` rows.

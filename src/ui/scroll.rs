@@ -1,0 +1,145 @@
+//! Panes that can be longer than the screen (the help, the confirmation pane): their lines are
+//! wrapped before drawing, so the pane knows how many rows it needs and how far it can scroll.
+
+use super::keys::Action;
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use unicode_width::UnicodeWidthStr;
+
+/// How far a pane was scrolled, and could be, when last drawn.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Scroll {
+    pub top: usize,
+    pub max: usize,
+    /// Rows shown at once.
+    pub page: usize,
+}
+
+impl Scroll {
+    /// Moves for a scrolling key; false for any other key.
+    pub fn key(&mut self, action: &Action) -> bool {
+        let page = self.page.max(1);
+        self.top = match action {
+            Action::Up => self.top.saturating_sub(1),
+            Action::Down => self.top + 1,
+            Action::PageUp => self.top.saturating_sub(page),
+            Action::PageDown => self.top + page,
+            Action::Top => 0,
+            Action::Bottom => self.max,
+            _ => return false,
+        }
+        .min(self.max);
+        true
+    }
+
+    /// For the pane's border: which rows show, and whether more follow.
+    pub fn label(&self, total: usize) -> String {
+        let last = (self.top + self.page).min(total);
+        let more = if self.top < self.max {
+            " · ↓ more"
+        } else {
+            ""
+        };
+        format!(" lines {}-{last} of {total}{more} ", self.top + 1)
+    }
+}
+
+/// Splits `line` at spaces into rows at most `width` columns wide, each style kept; rows after
+/// the first start with `indent` spaces. A word longer than a row is cut.
+pub fn wrap(line: Line<'static>, width: usize, indent: usize) -> Vec<Line<'static>> {
+    let width = width.max(1);
+    let indent = indent.min(width / 2);
+    // Runs of spaces and runs of other characters, each with its span's style.
+    let mut tokens: Vec<(String, Style, bool)> = Vec::new();
+    for span in &line.spans {
+        let style = line.style.patch(span.style);
+        for c in span.content.chars() {
+            let space = c == ' ';
+            match tokens.last_mut() {
+                Some((t, s, sp)) if *sp == space && *s == style => t.push(c),
+                _ => tokens.push((c.to_string(), style, space)),
+            }
+        }
+    }
+    let mut rows: Vec<Line<'static>> = Vec::new();
+    let mut row: Vec<Span<'static>> = Vec::new();
+    let mut used = 0;
+    let mut started = false;
+    // Where the row's own text starts: after the indent on all rows but the first.
+    let mut start = 0;
+    let mut break_row = |row: &mut Vec<Span<'static>>, used: &mut usize, start: &mut usize| {
+        while row.len() > 1 && row.last().is_some_and(|s| s.content.trim().is_empty()) {
+            row.pop();
+        }
+        rows.push(Line::from(std::mem::replace(
+            row,
+            vec![Span::raw(" ".repeat(indent))],
+        )));
+        *used = indent;
+        *start = indent;
+    };
+    for (text, style, space) in tokens {
+        let w = text.width();
+        if !space {
+            started = true;
+        }
+        if space {
+            // A line's leading spaces are kept; those where a row breaks are dropped.
+            if !started || (used > start && used + w <= width) {
+                row.push(Span::styled(text, style));
+                used += w;
+            }
+            continue;
+        }
+        if used + w > width && used > start {
+            break_row(&mut row, &mut used, &mut start);
+        }
+        if used + w <= width {
+            row.push(Span::styled(text, style));
+            used += w;
+            continue;
+        }
+        for c in text.chars() {
+            let cw = unicode_width::UnicodeWidthChar::width(c).unwrap_or(0);
+            if used + cw > width && used > start {
+                break_row(&mut row, &mut used, &mut start);
+            }
+            row.push(Span::styled(c.to_string(), style));
+            used += cw;
+        }
+    }
+    rows.push(Line::from(row));
+    rows
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn texts(lines: &[Line]) -> Vec<String> {
+        lines.iter().map(|l| l.to_string()).collect()
+    }
+
+    #[test]
+    fn wraps_at_spaces_with_an_indent_and_cuts_long_words() {
+        let l = Line::from(vec![
+            Span::raw("  x "),
+            Span::styled("one two three", Style::default().bold()),
+        ]);
+        assert_eq!(texts(&wrap(l, 9, 4)), ["  x one", "    two", "    three"]);
+        assert_eq!(
+            texts(&wrap(Line::raw("abcdefghij"), 4, 0)),
+            ["abcd", "efgh", "ij"]
+        );
+        assert_eq!(texts(&wrap(Line::raw(""), 4, 0)), [""]);
+        let mut s = Scroll {
+            top: 0,
+            max: 5,
+            page: 3,
+        };
+        assert!(s.key(&Action::PageDown) && s.top == 3);
+        assert!(s.key(&Action::PageDown) && s.top == 5);
+        assert!(!s.key(&Action::Enter));
+        assert_eq!(s.label(8), " lines 6-8 of 8 ");
+    }
+}

@@ -194,7 +194,7 @@ fn force_off_needs_the_name_refuses_a_wrong_one_and_shows_shut_off_within_a_poll
         f.vm(&uuid).is_some_and(|v| v.state == VmState::Shutoff)
     });
     eprintln!("shut off seen after {took:?}");
-    let audit = app.audit(3);
+    let audit = app.audit(4);
     assert_eq!(
         audit,
         vec![

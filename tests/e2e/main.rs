@@ -6,5 +6,6 @@
 
 mod far;
 mod fleet;
+mod history;
 mod lab;
 mod remote;

@@ -162,3 +162,41 @@ fn findings_that_compare_hosts_wait_for_every_host() {
     assert!(f.settled());
     assert!(!of_kind(&findings(&f), Kind::FailoverCapacity).is_empty());
 }
+
+#[test]
+fn the_header_says_findings_wait_for_hosts_that_have_not_answered() {
+    use fleetwatch::ui::state::UiState;
+    use fleetwatch::ui::theme::Theme;
+    use fleetwatch::ui::{self, Context};
+    use ratatui::backend::TestBackend;
+    use ratatui::Terminal;
+    let configs: Vec<_> = (0..3).map(|i| host_config(&format!("hv{i}"))).collect();
+    let mut f = Fleet::new(&configs);
+    f.apply(0, &sample(info(64, 512), Instant::now(), vec![]));
+    let draw = |f: &Fleet, w: u16| {
+        let mut term = Terminal::new(TestBackend::new(w, 24)).unwrap();
+        let history = Default::default();
+        let cx = Context {
+            theme: Theme { color: false },
+            shared_storage: &[],
+            mode: "read-only",
+            now: Instant::now(),
+            history: &history,
+        };
+        term.draw(|fr| ui::draw(fr, f, &mut UiState::default(), &cx))
+            .unwrap();
+        let buf = term.backend().buffer();
+        (0..buf.area.width)
+            .map(|x| buf[(x, 0)].symbol())
+            .collect::<String>()
+    };
+    assert!(
+        draw(&f, 200).contains("waiting for 2 host(s)"),
+        "{}",
+        draw(&f, 200)
+    );
+    assert!(draw(&f, 80).contains("wait 2"), "{}", draw(&f, 80));
+    f.set_link(1, LinkState::Down, Some("Connection refused".into()));
+    f.apply(2, &sample(info(64, 512), Instant::now(), vec![]));
+    assert!(!draw(&f, 200).contains("waiting"), "{}", draw(&f, 200));
+}

@@ -144,6 +144,16 @@ fn parts(fleet: &Fleet, ui: &UiState, cx: &Context) -> Vec<Part> {
             t.dim(),
             Some(3),
         )
+    } else if !fleet.settled() {
+        // Findings that compare hosts are held back until every host answered once: say so,
+        // so a short count is not read as a healthy fleet.
+        let n = fleet.unsettled();
+        part(
+            format!("findings {crit} crit {warn} warn · waiting for {n} host(s)"),
+            format!("{crit}C {warn}W wait {n}"),
+            t.warn(),
+            Some(3),
+        )
     } else {
         part(
             format!("findings {crit} crit {warn} warn"),

@@ -117,6 +117,26 @@ pub fn draw(
             rate(vm.net_tx_bps)
         )),
     ]));
+    // Snapshot and backup apart: an internal snapshot lives on the VM's own disks and is not a
+    // backup unless the policy says so (the findings below say what counted).
+    let ago = |t: chrono::DateTime<chrono::Utc>| {
+        (chrono::Utc::now() - t).to_std().map_or_else(
+            |_| "just now".to_owned(),
+            |d| format!("{} ago", crate::model::age(d)),
+        )
+    };
+    if let Some(c) = cfg {
+        let snap = c
+            .newest_snapshot
+            .as_ref()
+            .map_or_else(|| "none".to_owned(), |(n, t)| format!("{n:?}, {}", ago(*t)));
+        lines.push(Line::from(vec![label("snapshot"), Span::raw(snap)]));
+        let backup = c.fleet.as_ref().and_then(|m| m.backup_last).map_or_else(
+            || "no backup metadata (catalog: see findings)".to_owned(),
+            |t| format!("{} (metadata)", ago(t)),
+        );
+        lines.push(Line::from(vec![label("backup"), Span::raw(backup)]));
+    }
     // Each graph ends with the newest value and the scale it is drawn against.
     let w = inner.width.saturating_sub(9 + 20) as usize;
     let graph = match ui.graph_range.query() {

@@ -77,6 +77,20 @@ fn one_uuid_running_on_two_hosts_is_split_brain_and_both_rows_show() {
     );
     f.set_findings(found, vec![]);
     assert_eq!(rows(&f), ["db-01@hv0", "db-01@hv1"], "both copies are rows");
+    let all = Filter::All;
+    let q = Query {
+        filter: &all,
+        host: None,
+        kind: None,
+        key: SortKey::Host,
+        descending: false,
+        follow: None,
+    };
+    assert_eq!(
+        compute(&f, &q).running,
+        1,
+        "one VM runs, however many rows show it"
+    );
     for copy in f.copies("u-1") {
         assert!(
             copy.flags.contains(&Kind::SplitBrain),

@@ -184,7 +184,10 @@ pub fn compute(f: &Fleet, q: &Query) -> Rows {
             if !vm.primary {
                 continue;
             }
-            running += usize::from(vm.state == crate::model::sample::VmState::Running);
+            // A VM is counted once, even when a split brain shows two running rows of it.
+            let counted = vm.state == crate::model::sample::VmState::Running
+                && f.vm(&vm.uuid).is_some_and(|p| p.host == hi);
+            running += usize::from(counted);
             if q.host.is_none_or(|x| x == hi)
                 && q.kind.is_none_or(|k| vm.flags.contains(&k))
                 && q.filter.matches(&vm.name, &h.name, vm.state.label())

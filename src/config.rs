@@ -290,8 +290,11 @@ impl Config {
             policy,
             history,
             wall: raw.wall,
-            keys: crate::ui::keys::ActionKeys::from_config(&raw.keys)
-                .map_err(|e| fail("keys", e))?,
+            keys: crate::ui::keys::ActionKeys::from_config(&raw.keys).map_err(|e| {
+                let line =
+                    line_in_table(text, "[keys]", &e.key).map_or("?".into(), |l| l.to_string());
+                ConfigError(format!("{shown}, line {line}: {e}"))
+            })?,
             read_only: false,
         })
     }
@@ -328,6 +331,29 @@ fn line_of_key(text: &str, key: &str) -> Option<usize> {
     text.lines()
         .position(|l| l.trim_start().starts_with(key) && l.contains('='))
         .map(|i| i + 1)
+}
+
+/// The line of `key = ...` inside the table `header` (bare or quoted key), else the header's.
+fn line_in_table(text: &str, header: &str, key: &str) -> Option<usize> {
+    let start = nth_line_of(text, header, 0)?;
+    let entry = text
+        .lines()
+        .enumerate()
+        .skip(start)
+        .take_while(|(_, l)| !l.trim_start().starts_with('['))
+        .find(|(_, l)| {
+            l.split_once('=').is_some_and(|(k, _)| {
+                let k = k.trim();
+                let k = k
+                    .strip_prefix('"')
+                    .and_then(|k| k.strip_suffix('"'))
+                    .or_else(|| k.strip_prefix('\'').and_then(|k| k.strip_suffix('\'')))
+                    .unwrap_or(k);
+                !key.is_empty() && k == key
+            })
+        })
+        .map(|(i, _)| i + 1);
+    Some(entry.unwrap_or(start))
 }
 
 fn nth_line_of(text: &str, header: &str, n: usize) -> Option<usize> {

@@ -178,3 +178,20 @@ fn an_absurd_timeout_is_an_error_not_a_crash() {
         assert!(stderr.contains("timeout"), "{cmd:?}: {stderr}");
     }
 }
+
+#[test]
+fn a_bad_keys_entry_names_the_file_and_its_own_line() {
+    // HOST is lines 1-3; [keys] is line 5, `pause` line 6, the entry at fault line 7.
+    let cases = [
+        ("force_off = \"q\"", "already does something else"),
+        ("force_off = \"KK\"", "one character"),
+        ("nuke = \"N\"", "not an action"),
+        ("\"force_off\" = \"d\"", "two actions"),
+    ];
+    for (entry, want) in cases {
+        let text = format!("{HOST}\n[keys]\npause = \"P\"\n{entry}\n\n[poll]\ninterval = \"2s\"\n");
+        let e = err(&text);
+        assert!(e.contains("/cfg/fw.toml, line 7: [keys]"), "{entry}: {e}");
+        assert!(e.contains(want), "{entry}: {e}");
+    }
+}

@@ -14,6 +14,11 @@ pub use crate::policy::PolicyConfig;
 pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(2);
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 pub const DEFAULT_SLOW_EVERY: u32 = 5;
+/// Most `[[host]]` entries one config may have: every host costs [`THREADS_PER_HOST`] threads,
+/// and 10,000 hosts ran the process out of them (an abort, not an error).
+pub const MAX_HOSTS: usize = 2_000;
+/// Threads each host costs: its supervisor, its connection attempts and polls, its actions.
+pub const THREADS_PER_HOST: usize = 3;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Config {
@@ -241,6 +246,18 @@ impl Config {
         if raw.hosts.is_empty() {
             return Err(ConfigError(format!(
                 "{shown}: no [[host]] entries: add at least one (see config.example.toml)"
+            )));
+        }
+        if raw.hosts.len() > MAX_HOSTS {
+            let line =
+                nth_line_of(text, "[[host]]", MAX_HOSTS).map_or("?".into(), |l| l.to_string());
+            return Err(ConfigError(format!(
+                "{shown}, line {line}: {} [[host]] entries, more than the limit of {MAX_HOSTS}: \
+                 fleetwatch runs {THREADS_PER_HOST} threads per host (supervisor, connection, \
+                 actions), and this many would exhaust the process's threads; split the fleet \
+                 over several configs (one fleetwatch or recorder each), at most {MAX_HOSTS} \
+                 hosts in each",
+                raw.hosts.len()
             )));
         }
         let mut hosts = Vec::with_capacity(raw.hosts.len());

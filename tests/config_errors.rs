@@ -195,3 +195,40 @@ fn a_bad_keys_entry_names_the_file_and_its_own_line() {
         assert!(e.contains(want), "{entry}: {e}");
     }
 }
+
+fn hosts(n: usize) -> String {
+    (0..n)
+        .map(|i| format!("[[host]]\nname = \"hv-{i}\"\nuri = \"qemu+tcp://hv-{i}/system\"\n"))
+        .collect()
+}
+
+#[test]
+fn two_thousand_hosts_parse() {
+    let c = Config::parse(&hosts(2_000), Some(Path::new("/cfg/fw.toml"))).unwrap();
+    assert_eq!(c.hosts.len(), 2_000);
+}
+
+#[test]
+fn ten_thousand_hosts_are_refused_with_exit_2_not_an_abort() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("huge.toml");
+    std::fs::write(&p, hosts(10_000)).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_fleetwatch"))
+        .args(["--config", p.to_str().unwrap(), "snapshot"])
+        .env("XDG_STATE_HOME", dir.path())
+        .output()
+        .unwrap();
+    let e = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{:?} {e}", out.status);
+    // The 2,001st host starts on line 6001.
+    assert!(e.contains("huge.toml, line 6001"), "{e}");
+    for want in [
+        "10000 [[host]]",
+        "limit of 2000",
+        "3 threads per host",
+        "split the fleet",
+    ] {
+        assert!(e.contains(want), "{want}: {e}");
+    }
+    assert!(!e.contains("panicked"), "{e}");
+}

@@ -14,6 +14,11 @@ pub use crate::policy::PolicyConfig;
 pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(2);
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 pub const DEFAULT_SLOW_EVERY: u32 = 5;
+/// Most `[[host]]` entries one config may have: every host costs [`THREADS_PER_HOST`] threads,
+/// and 10,000 hosts ran the process out of them (an abort, not an error).
+pub const MAX_HOSTS: usize = 2_000;
+/// Threads each host costs: its supervisor, its connection attempts and polls, its actions.
+pub const THREADS_PER_HOST: usize = 3;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Config {
@@ -243,6 +248,18 @@ impl Config {
                 "{shown}: no [[host]] entries: add at least one (see config.example.toml)"
             )));
         }
+        if raw.hosts.len() > MAX_HOSTS {
+            let line =
+                nth_line_of(text, "[[host]]", MAX_HOSTS).map_or("?".into(), |l| l.to_string());
+            return Err(ConfigError(format!(
+                "{shown}, line {line}: {} [[host]] entries, more than the limit of {MAX_HOSTS}: \
+                 fleetwatch runs {THREADS_PER_HOST} threads per host (supervisor, connection, \
+                 actions), and this many would exhaust the process's threads; split the fleet \
+                 over several configs (one fleetwatch or recorder each), at most {MAX_HOSTS} \
+                 hosts in each",
+                raw.hosts.len()
+            )));
+        }
         let mut hosts = Vec::with_capacity(raw.hosts.len());
         for (i, mut h) in raw.hosts.into_iter().enumerate() {
             let line = nth_line_of(text, "[[host]]", i).map_or("?".into(), |l| l.to_string());
@@ -290,8 +307,11 @@ impl Config {
             policy,
             history,
             wall: raw.wall,
-            keys: crate::ui::keys::ActionKeys::from_config(&raw.keys)
-                .map_err(|e| fail("keys", e))?,
+            keys: crate::ui::keys::ActionKeys::from_config(&raw.keys).map_err(|e| {
+                let line =
+                    line_in_table(text, "[keys]", &e.key).map_or("?".into(), |l| l.to_string());
+                ConfigError(format!("{shown}, line {line}: {e}"))
+            })?,
             read_only: false,
         })
     }
@@ -328,6 +348,29 @@ fn line_of_key(text: &str, key: &str) -> Option<usize> {
     text.lines()
         .position(|l| l.trim_start().starts_with(key) && l.contains('='))
         .map(|i| i + 1)
+}
+
+/// The line of `key = ...` inside the table `header` (bare or quoted key), else the header's.
+fn line_in_table(text: &str, header: &str, key: &str) -> Option<usize> {
+    let start = nth_line_of(text, header, 0)?;
+    let entry = text
+        .lines()
+        .enumerate()
+        .skip(start)
+        .take_while(|(_, l)| !l.trim_start().starts_with('['))
+        .find(|(_, l)| {
+            l.split_once('=').is_some_and(|(k, _)| {
+                let k = k.trim();
+                let k = k
+                    .strip_prefix('"')
+                    .and_then(|k| k.strip_suffix('"'))
+                    .or_else(|| k.strip_prefix('\'').and_then(|k| k.strip_suffix('\'')))
+                    .unwrap_or(k);
+                !key.is_empty() && k == key
+            })
+        })
+        .map(|(i, _)| i + 1);
+    Some(entry.unwrap_or(start))
 }
 
 fn nth_line_of(text: &str, header: &str, n: usize) -> Option<usize> {

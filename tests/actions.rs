@@ -397,3 +397,59 @@ fn a_vm_that_changed_since_the_pane_opened_is_refused() {
         .unwrap_err();
     assert!(e.contains("no longer on default"), "{e}");
 }
+
+/// Forces off a running VM of `uri` through the connection fleetwatch's collector opens for it
+/// (the same `LibvirtConnector::open` the collector calls) and fleetwatch's own actor.
+fn force_off_on_fleetwatch_connection(config: &Config, uri: &str) -> Result<String, String> {
+    let connector =
+        fleetwatch::app::connector(config, fleetwatch::collection::known::Pace::Trickle);
+    let conn = connector.open(uri).unwrap();
+    let dom = conn
+        .list_all_domains(virt_sys::VIR_CONNECT_LIST_DOMAINS_RUNNING)
+        .unwrap()
+        .into_iter()
+        .next()
+        .unwrap_or_else(|| panic!("a running VM on {uri}"));
+    let req = ActionRequest {
+        id: 1,
+        kind: ActionKind::ForceOff,
+        expect: Expect {
+            uuid: dom.uuid_string().unwrap(),
+            name: dom.name().unwrap(),
+            host: uri.into(),
+            state: VmState::Running,
+        },
+    };
+    let actor = LibvirtActor {
+        conn: Arc::new(conn),
+        refresh: Arc::default(),
+    };
+    actor.execute(&req, &AtomicBool::new(false), &mut |_| {})
+}
+
+#[test]
+fn hosts_that_may_not_act_get_a_connection_libvirt_itself_keeps_read_only() {
+    fleetwatch::collection::libvirt_init();
+    let demo = fleetwatch::demo::write().unwrap();
+    // A normal session where the first host has no `actions = true`: only that one is refused.
+    let mut config = demo.config.clone();
+    config.hosts[0].actions = false;
+    assert!(config.hosts[1..].iter().all(|h| h.actions), "demo acts");
+    for (i, h) in config.hosts.iter().enumerate() {
+        let r = force_off_on_fleetwatch_connection(&config, &h.uri);
+        if i == 0 {
+            let e = r.unwrap_err();
+            assert!(e.contains("read only access prevents"), "{}: {e}", h.name);
+        } else {
+            assert!(r.is_ok(), "{}: {r:?}", h.name);
+        }
+    }
+    // A read-only session (`--read-only`, and `--wall`, which main sets as `read_only`):
+    // every host, actions or not, is opened read-only.
+    let mut config = demo.config.clone();
+    config.read_only = true;
+    for h in &config.hosts {
+        let e = force_off_on_fleetwatch_connection(&config, &h.uri).unwrap_err();
+        assert!(e.contains("read only access prevents"), "{}: {e}", h.name);
+    }
+}

@@ -178,3 +178,57 @@ fn an_absurd_timeout_is_an_error_not_a_crash() {
         assert!(stderr.contains("timeout"), "{cmd:?}: {stderr}");
     }
 }
+
+#[test]
+fn a_bad_keys_entry_names_the_file_and_its_own_line() {
+    // HOST is lines 1-3; [keys] is line 5, `pause` line 6, the entry at fault line 7.
+    let cases = [
+        ("force_off = \"q\"", "already does something else"),
+        ("force_off = \"KK\"", "one character"),
+        ("nuke = \"N\"", "not an action"),
+        ("\"force_off\" = \"d\"", "two actions"),
+    ];
+    for (entry, want) in cases {
+        let text = format!("{HOST}\n[keys]\npause = \"P\"\n{entry}\n\n[poll]\ninterval = \"2s\"\n");
+        let e = err(&text);
+        assert!(e.contains("/cfg/fw.toml, line 7: [keys]"), "{entry}: {e}");
+        assert!(e.contains(want), "{entry}: {e}");
+    }
+}
+
+fn hosts(n: usize) -> String {
+    (0..n)
+        .map(|i| format!("[[host]]\nname = \"hv-{i}\"\nuri = \"qemu+tcp://hv-{i}/system\"\n"))
+        .collect()
+}
+
+#[test]
+fn two_thousand_hosts_parse() {
+    let c = Config::parse(&hosts(2_000), Some(Path::new("/cfg/fw.toml"))).unwrap();
+    assert_eq!(c.hosts.len(), 2_000);
+}
+
+#[test]
+fn ten_thousand_hosts_are_refused_with_exit_2_not_an_abort() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("huge.toml");
+    std::fs::write(&p, hosts(10_000)).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_fleetwatch"))
+        .args(["--config", p.to_str().unwrap(), "snapshot"])
+        .env("XDG_STATE_HOME", dir.path())
+        .output()
+        .unwrap();
+    let e = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{:?} {e}", out.status);
+    // The 2,001st host starts on line 6001.
+    assert!(e.contains("huge.toml, line 6001"), "{e}");
+    for want in [
+        "10000 [[host]]",
+        "limit of 2000",
+        "3 threads per host",
+        "split the fleet",
+    ] {
+        assert!(e.contains(want), "{want}: {e}");
+    }
+    assert!(!e.contains("panicked"), "{e}");
+}

@@ -40,6 +40,7 @@ fn fleet() -> (Fleet, Instant) {
 }
 
 fn screen(fleet: &Fleet, now: Instant, w: u16, h: u16) -> Vec<String> {
+    support::in_utc();
     let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
     let mut ui = UiState::default();
     let history = Default::default();

@@ -847,7 +847,7 @@ fn history_view_lists_migrations_at_80x24_and_200x50() {
         s.key(KeyCode::Tab);
         assert!(s.text().contains("host-down") && !s.text().contains("db-01 "));
         s.key(KeyCode::Tab);
-        // Times are shown in local time: the snapshot is taken with TZ unset (UTC) in CI.
+        // Times are shown in local time; the harness runs every screen test in UTC.
         insta::assert_snapshot!(name, s.text());
         s.key(KeyCode::Esc);
         assert!(s.text().contains("┌ VMs "));
@@ -1036,4 +1036,11 @@ fn snapshot_form_80x24() {
         f.description = "kernel 6.1 to 6.6".into();
     }
     insta::assert_snapshot!("snapshot_form_80x24", s.draw());
+}
+
+#[test]
+fn screen_tests_run_in_utc_whatever_the_machine_s_time_zone() {
+    // Run with e.g. TZ=Asia/Tokyo: the harness pins UTC before the first frame.
+    let _s = Screen::lab(80, 24);
+    assert_eq!(chrono::Local::now().offset().local_minus_utc(), 0);
 }

@@ -59,15 +59,21 @@ pub fn start_collectors_paced(
     Collectors::start(
         &uris,
         Timing::new(config.poll.interval, config.poll.timeout),
-        Arc::new(LibvirtConnector {
-            writable: config.writable_uris(),
-            slow_every: config.poll.slow_stats_every,
-            interval: config.poll.interval,
-            pace,
-            cpu: None,
-        }),
+        Arc::new(connector(config, pace)),
         tx,
     )
+}
+
+/// The connector the collectors use for `config`: read-only connections for every host that
+/// may not act (`actions` off, or a read-only session).
+pub fn connector(config: &Config, pace: Pace) -> LibvirtConnector {
+    LibvirtConnector {
+        writable: config.writable_uris(),
+        slow_every: config.poll.slow_stats_every,
+        interval: config.poll.interval,
+        pace,
+        cpu: None,
+    }
 }
 
 pub enum Handled {

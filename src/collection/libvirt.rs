@@ -51,16 +51,24 @@ pub struct LibvirtConnector {
     pub cpu: Option<CpuSource>,
 }
 
-impl Connector for LibvirtConnector {
-    fn connect(&self, uri: &str) -> Result<Box<dyn Source>, String> {
-        let writable = self.writable.contains(uri);
+impl LibvirtConnector {
+    /// Opens `uri` as the collector does: for writing only if it is in `writable`, otherwise
+    /// read-only, so libvirt itself refuses any write on the connection.
+    pub fn open(&self, uri: &str) -> Result<Connect, String> {
         let opened = super::transport::prepare(uri).map_err(|e| e.to_string())?;
-        let conn = if writable {
+        if self.writable.contains(uri) {
             Connect::open(Some(&opened))
         } else {
             Connect::open_read_only(Some(&opened))
         }
-        .map_err(|e| libvirt_error(&e))?;
+        .map_err(|e| libvirt_error(&e))
+    }
+}
+
+impl Connector for LibvirtConnector {
+    fn connect(&self, uri: &str) -> Result<Box<dyn Source>, String> {
+        let writable = self.writable.contains(uri);
+        let conn = self.open(uri)?;
         if is_remote(uri) {
             // Lets libvirt notice a dead peer on its own; needs the event loop thread.
             if let Err(e) = conn.set_keep_alive(5, 3) {

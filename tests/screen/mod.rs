@@ -133,6 +133,7 @@ pub struct Screen {
 
 impl Screen {
     pub fn new(fleet: Fleet, now: Instant, w: u16, h: u16) -> Screen {
+        crate::support::in_utc();
         let mut s = Screen {
             fleet,
             ui: UiState::default(),

@@ -10,6 +10,15 @@ use fleetwatch::model::sample::{
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+/// Pins this test process to UTC, once, before anything is drawn: the History view and the
+/// header show local time (`chrono::Local`), so a screen must not depend on the machine's time
+/// zone. Every screen test calls it through the harness (`Screen::new`) or its own drawing
+/// helper. `TZ` is set while no screen has been drawn yet and before chrono first reads it.
+pub fn in_utc() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| std::env::set_var("TZ", "UTC"));
+}
+
 pub fn host_config(name: &str) -> HostConfig {
     HostConfig {
         name: name.to_owned(),

@@ -30,6 +30,10 @@ enum Behaviour {
         calls: u32,
         each: u64,
     },
+    /// Every connection panics inside its Nth poll (1-based).
+    PanicsOnPoll(u64),
+    /// The first N connects panic, then it works.
+    PanicsOnConnect(usize),
     /// Connects block until the gate opens.
     HangsOnConnect,
 }
@@ -83,6 +87,9 @@ impl Source for MockSource {
                 calls(n, each);
                 drop(self.gate.lock());
             }
+            Behaviour::PanicsOnPoll(n) if self.polls + 1 == n => {
+                panic!("mock poll {n} blew up")
+            }
             _ => {}
         }
         self.polls += 1;
@@ -108,6 +115,7 @@ impl Connector for Mock {
         match self.behaviour[host] {
             Behaviour::RefusesConnect => Err(format!("host {host}: Connection refused")),
             Behaviour::RefusesFirst(k) if n < k => Err("not yet".into()),
+            Behaviour::PanicsOnConnect(k) if n < k => panic!("mock connect {n} blew up"),
             Behaviour::HangsOnConnect => {
                 drop(self.gate.lock());
                 Ok(Box::new(MockSource {
@@ -429,5 +437,58 @@ fn a_host_that_stops_making_progress_goes_down_one_timeout_after_its_last_call()
     assert!(at >= Duration::from_millis(850), "down after {at:?}");
     assert_eq!(count(&log, 0, "sample"), 0, "{log:#?}");
     drop(gate);
+    drop(c);
+}
+
+#[test]
+fn a_panic_in_a_poll_is_that_hosts_error_and_it_is_reconnected() {
+    // Host 1's every connection panics in its third poll.
+    let (mock, c, mut rx) = start(vec![Behaviour::Healthy, Behaviour::PanicsOnPoll(3)]);
+    let mut log = Vec::new();
+    wait_for(
+        &mut rx,
+        &mut log,
+        "host 1 panicking twice, host 0 going on",
+        |l| {
+            l.iter()
+                .enumerate()
+                .filter(|(_, m)| m.is(1, "down"))
+                .nth(1)
+                .is_some_and(|(i, _)| count(&l[i..], 0, "sample") >= 3)
+        },
+    );
+    let down = log.iter().position(|m| m.is(1, "down")).unwrap();
+    assert!(
+        log[down]
+            .what
+            .contains("internal error in the collector: mock poll 3 blew up (see the log)"),
+        "{log:#?}"
+    );
+    assert!(log[down].retry.is_some(), "a panicked host is retried");
+    // Its two good polls came before, and the new connection polled again after.
+    assert_eq!(count(&log[..down], 1, "sample"), 2, "{log:#?}");
+    assert!(count(&log[down..], 1, "sample") >= 1, "{log:#?}");
+    assert!(mock.connects[1].load(Ordering::SeqCst) >= 2);
+    assert_eq!(mock.connects[0].load(Ordering::SeqCst), 1);
+    drop(c);
+}
+
+#[test]
+fn a_panic_in_connect_is_that_hosts_error_and_it_is_retried() {
+    let (mock, c, mut rx) = start(vec![Behaviour::Healthy, Behaviour::PanicsOnConnect(2)]);
+    let mut log = Vec::new();
+    wait_for(&mut rx, &mut log, "a sample from host 1", |l| {
+        count(l, 1, "sample") >= 1
+    });
+    let downs: Vec<&Seen> = log.iter().filter(|m| m.is(1, "down")).collect();
+    assert_eq!(downs.len(), 2, "{log:#?}");
+    assert!(
+        downs[0]
+            .what
+            .contains("internal error in the collector: mock connect 0 blew up (see the log)"),
+        "{downs:#?}"
+    );
+    assert_eq!(mock.connects[1].load(Ordering::SeqCst), 3);
+    assert!(count(&log, 0, "sample") >= 1);
     drop(c);
 }

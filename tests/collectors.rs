@@ -156,10 +156,17 @@ fn mock(b: Vec<Behaviour>) -> Arc<Mock> {
 
 fn start_with(b: Vec<Behaviour>, t: Timing) -> (Arc<Mock>, Collectors, UnboundedReceiver<Message>) {
     let mock = mock(b);
+    let (c, rx) = launch(&mock, t);
+    (mock, c, rx)
+}
+
+/// Starts collectors on a mock made beforehand, so a test can shut its gate first (a gate shut
+/// after the start races the first call).
+fn launch(mock: &Arc<Mock>, t: Timing) -> (Collectors, UnboundedReceiver<Message>) {
     let (tx, rx) = unbounded_channel();
     let uris: Vec<String> = (0..mock.behaviour.len()).map(|i| i.to_string()).collect();
     let c = Collectors::start(&uris, t, mock.clone(), tx).unwrap();
-    (mock, c, rx)
+    (c, rx)
 }
 
 fn start(b: Vec<Behaviour>) -> (Arc<Mock>, Collectors, UnboundedReceiver<Message>) {
@@ -231,8 +238,9 @@ fn count(log: &[Seen], host: usize, prefix: &str) -> usize {
 
 #[test]
 fn a_hung_host_goes_stale_then_down_while_others_keep_updating() {
-    let (mock, c, mut rx) = start(vec![Behaviour::Healthy, Behaviour::HangsOnPoll]);
+    let mock = mock(vec![Behaviour::Healthy, Behaviour::HangsOnPoll]);
     let gate = mock.gate.lock().unwrap();
+    let (c, mut rx) = launch(&mock, timing());
     let t0 = Instant::now();
     let mut log = Vec::new();
     // The gate stays shut throughout, so host 1 is hung (reconnected and hung again) the whole
@@ -366,8 +374,9 @@ fn poll_now_retries_a_down_host_at_once() {
 
 #[test]
 fn a_host_hung_in_every_call_never_has_more_than_three_workers_stuck() {
-    let (mock, c, mut rx) = start(vec![Behaviour::HangsOnConnect]);
+    let mock = mock(vec![Behaviour::HangsOnConnect]);
     let gate = mock.gate.lock().unwrap();
+    let (c, mut rx) = launch(&mock, timing());
     let mut log = Vec::new();
     // Three connects are given up on (400 ms each); then the supervisor keeps refusing to
     // open more. Several refusals in a row show it holds, not just once.
@@ -419,11 +428,12 @@ fn a_host_that_answers_every_call_slowly_stays_up_with_its_connection() {
 
 #[test]
 fn a_host_that_stops_making_progress_goes_down_one_timeout_after_its_last_call() {
-    let (mock, c, mut rx) = start(vec![Behaviour::ProgressThenHang {
+    let mock = mock(vec![Behaviour::ProgressThenHang {
         calls: 3,
         each: 150,
     }]);
     let gate = mock.gate.lock().unwrap();
+    let (c, mut rx) = launch(&mock, timing());
     let t0 = Instant::now();
     let mut log = Vec::new();
     wait_for(&mut rx, &mut log, "down", |l| count(l, 0, "down") >= 1);

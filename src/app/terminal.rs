@@ -8,6 +8,7 @@ use ratatui::crossterm::terminal::{
 use ratatui::crossterm::{cursor, execute};
 use ratatui::Terminal;
 use std::io::{stdout, Stdout};
+use std::thread::ThreadId;
 
 pub type Term = Terminal<CrosstermBackend<Stdout>>;
 
@@ -26,11 +27,22 @@ pub fn restore() {
     );
 }
 
+/// Whether a panic on thread `panicking` puts the terminal back: only one on the UI thread
+/// (`ui`, the one that entered the full screen) ends the UI. A panic elsewhere, such as one a
+/// collector thread catches and shows as its host's error, leaves the screen alone; its
+/// message goes to standard error, which is the log while the UI runs.
+fn panic_restores_terminal(panicking: ThreadId, ui: ThreadId) -> bool {
+    panicking == ui
+}
+
 pub fn enter() -> std::io::Result<Guard> {
+    let ui = std::thread::current().id();
     let previous = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
-        restore();
-        super::stderr::restore();
+        if panic_restores_terminal(std::thread::current().id(), ui) {
+            restore();
+            super::stderr::restore();
+        }
         previous(info);
     }));
     enable_raw_mode()?;
@@ -80,5 +92,20 @@ impl Guard {
 impl Drop for Guard {
     fn drop(&mut self) {
         restore();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_panic_on_the_ui_thread_restores_the_terminal() {
+        let ui = std::thread::current().id();
+        assert!(panic_restores_terminal(ui, ui));
+        let collector = std::thread::spawn(|| std::thread::current().id())
+            .join()
+            .unwrap_or_else(|_| unreachable!());
+        assert!(!panic_restores_terminal(collector, ui));
     }
 }

@@ -8,6 +8,8 @@ use super::transport::{self, Transport};
 use super::{children, Connector, Heartbeat, LinkState, Message, Retry, Source, Update};
 use crate::actions::{ActionRequest, ActionUpdate};
 use crate::model::sample::HostSample;
+use std::any::Any;
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::AtomicBool;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
@@ -19,6 +21,24 @@ use tokio::sync::mpsc::UnboundedSender;
 /// Abandoned workers still stuck in a call; past this many we stop opening new connections to
 /// that host until one of them returns, so a host that hangs for hours does not pile up threads.
 const MAX_ABANDONED: usize = 3;
+
+/// The text of a caught panic.
+fn panic_message(payload: &(dyn Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_owned()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "a panic without a message".to_owned()
+    }
+}
+
+/// Logs a panic caught in a collector thread and words it as the host's error.
+fn internal_error(host: usize, uri: &str, during: &str, payload: &(dyn Any + Send)) -> String {
+    let msg = panic_message(payload);
+    tracing::error!(host, uri, "collector panicked in {during}: {msg}");
+    format!("internal error in the collector: {msg} (see the log)")
+}
 
 #[derive(Debug, Clone, Copy)]
 pub struct Timing {
@@ -82,9 +102,12 @@ fn spawn_actions(
                     if !send(ActionUpdate::Running { id: req.id }) {
                         return;
                     }
-                    a.execute(&req, &abort, &mut |progress| {
-                        send(ActionUpdate::Progress { id: req.id, progress });
-                    })
+                    let run = catch_unwind(AssertUnwindSafe(|| {
+                        a.execute(&req, &abort, &mut |progress| {
+                            send(ActionUpdate::Progress { id: req.id, progress });
+                        })
+                    }));
+                    run.unwrap_or_else(|p| Err(internal_error(host, "", "an action", &*p)))
                 }
             };
             if !send(ActionUpdate::Done { id: req.id, result }) {
@@ -128,7 +151,24 @@ impl Collectors {
             };
             std::thread::Builder::new()
                 .name(format!("collect-{host}"))
-                .spawn(move || sup.run())?;
+                .spawn(move || {
+                    let (tx, uri) = (sup.tx.clone(), sup.uri.clone());
+                    if let Err(p) = catch_unwind(AssertUnwindSafe(|| sup.run())) {
+                        // The host is no longer watched: say so rather than freeze its row.
+                        let e = internal_error(host, &uri, "the supervisor", &*p);
+                        let _ = tx.send(Message {
+                            host,
+                            at: Instant::now(),
+                            update: Update::Link {
+                                state: LinkState::Down,
+                                error: Some(format!(
+                                    "{e}; this host is no longer watched until fleetwatch restarts"
+                                )),
+                                retry: None,
+                            },
+                        });
+                    }
+                })?;
             controls.push(ctl_tx);
         }
         Ok(Collectors {
@@ -307,12 +347,13 @@ impl Supervisor {
         let uri = self.uri.clone();
         let connector = self.connector.clone();
         let live = self.live_workers.clone();
+        let host = self.host;
         live.fetch_add(1, Ordering::SeqCst);
         let spawned = std::thread::Builder::new()
             .name(format!("libvirt-{}", self.host))
             .spawn(move || {
-                work(&uri, &*connector, cmd_rx, reply_tx);
-                live.fetch_sub(1, Ordering::SeqCst);
+                let _live = Live(live);
+                work(host, &uri, &*connector, cmd_rx, reply_tx);
             });
         if let Err(e) = spawned {
             self.live_workers.fetch_sub(1, Ordering::SeqCst);
@@ -385,22 +426,62 @@ impl Supervisor {
     }
 }
 
+/// A worker thread counted in `live_workers` until it ends, however it ends.
+struct Live(Arc<AtomicUsize>);
+
+impl Drop for Live {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
 /// The worker: owns the connection, polls when asked. If the supervisor gave up on it, its
-/// channels are closed and it exits as soon as the stuck call returns.
-fn work(uri: &str, connector: &dyn Connector, cmd: Receiver<Heartbeat>, reply: Sender<Reply>) {
-    let mut source: Box<dyn Source> = match connector.connect(uri) {
-        Ok(s) => s,
-        Err(e) => {
+/// channels are closed and it exits as soon as the stuck call returns. A panic in the
+/// connector or the source is that host's error: the connection is dropped and the
+/// supervisor reconnects with back-off, as after any failure.
+fn work(
+    host: usize,
+    uri: &str,
+    connector: &dyn Connector,
+    cmd: Receiver<Heartbeat>,
+    reply: Sender<Reply>,
+) {
+    let connected = catch_unwind(AssertUnwindSafe(|| {
+        connector.connect(uri).map(|source| {
+            let actor = source.actor();
+            (source, actor)
+        })
+    }));
+    let mut source: Box<dyn Source> = match connected {
+        Ok(Ok((source, actor))) => {
+            if reply.send(Reply::Connected(actor)).is_err() {
+                return;
+            }
+            source
+        }
+        Ok(Err(e)) => {
+            let _ = reply.send(Reply::ConnectFailed(e));
+            return;
+        }
+        Err(p) => {
+            let e = internal_error(host, uri, "connect", &*p);
             let _ = reply.send(Reply::ConnectFailed(e));
             return;
         }
     };
-    if reply.send(Reply::Connected(source.actor())).is_err() {
-        return;
-    }
     while let Ok(progress) = cmd.recv() {
-        if reply.send(Reply::Polled(source.poll(&progress))).is_err() {
-            return;
+        match catch_unwind(AssertUnwindSafe(|| source.poll(&progress))) {
+            Ok(r) => {
+                if reply.send(Reply::Polled(r)).is_err() {
+                    return;
+                }
+            }
+            Err(p) => {
+                let e = internal_error(host, uri, "poll", &*p);
+                let _ = reply.send(Reply::Polled(Err(e)));
+                // The source may be half-updated: drop it; the supervisor reconnects.
+                return;
+            }
         }
     }
 }

@@ -47,7 +47,7 @@ fn poll(s: &mut Box<dyn Source>) -> Option<HostSample> {
 fn steady(uri: &str, n: usize, slow_every: u32, cpu: Option<CpuSource>) -> (f64, u32, String) {
     // Eager: the first poll reads every XML, so the timed ones measure statistics only.
     let mut s = connector(slow_every, Pace::Eager, cpu)
-        .connect(uri)
+        .connect(uri, &Heartbeat::new())
         .expect("connect");
     // Two slow polls come first on every connection; with slow_every 1 all are slow.
     for _ in 0..2 {
@@ -79,7 +79,7 @@ fn main() {
     libvirt_init();
     let n = 30;
     let slow_every = fleetwatch::config::DEFAULT_SLOW_EVERY;
-    if let Err(e) = connector(slow_every, Pace::Trickle, None).connect(&uri) {
+    if let Err(e) = connector(slow_every, Pace::Trickle, None).connect(&uri, &Heartbeat::new()) {
         println!("poll bench: cannot connect to {uri}: {e}");
         return;
     }
@@ -131,7 +131,7 @@ fn main() {
     }
     // The way the collector picks on this host, once it has measured both.
     let mut chosen = connector(u32::MAX, Pace::Eager, None)
-        .connect(&uri)
+        .connect(&uri, &Heartbeat::new())
         .expect("connect");
     for _ in 0..8 {
         let _ = poll(&mut chosen);
@@ -161,7 +161,7 @@ fn main() {
     );
     // What a reconnect costs: the first poll of a trickle reads a bounded share of the XML.
     let mut fresh = connector(slow_every, Pace::Trickle, None)
-        .connect(&uri)
+        .connect(&uri, &Heartbeat::new())
         .expect("connect");
     let t = Instant::now();
     let first = poll(&mut fresh);

@@ -36,6 +36,11 @@ enum Behaviour {
     PanicsOnConnect(usize),
     /// Connects block until the gate opens.
     HangsOnConnect,
+    /// Every connect makes `calls` calls of `each` ms, reporting progress after each.
+    SlowConnect {
+        calls: u32,
+        each: u64,
+    },
 }
 
 struct Mock {
@@ -108,7 +113,7 @@ impl Source for MockSource {
 }
 
 impl Connector for Mock {
-    fn connect(&self, uri: &str) -> Result<Box<dyn Source>, String> {
+    fn connect(&self, uri: &str, progress: &Heartbeat) -> Result<Box<dyn Source>, String> {
         let host: usize = uri.parse().unwrap();
         let _in_call = InCall::new(self);
         let n = self.connects[host].fetch_add(1, Ordering::SeqCst);
@@ -116,6 +121,18 @@ impl Connector for Mock {
             Behaviour::RefusesConnect => Err(format!("host {host}: Connection refused")),
             Behaviour::RefusesFirst(k) if n < k => Err("not yet".into()),
             Behaviour::PanicsOnConnect(k) if n < k => panic!("mock connect {n} blew up"),
+            Behaviour::SlowConnect { calls, each } => {
+                for _ in 0..calls {
+                    std::thread::sleep(Duration::from_millis(each));
+                    progress.beat();
+                }
+                Ok(Box::new(MockSource {
+                    host,
+                    behaviour: Behaviour::Healthy,
+                    gate: self.gate.clone(),
+                    polls: 0,
+                }))
+            }
             Behaviour::HangsOnConnect => {
                 drop(self.gate.lock());
                 Ok(Box::new(MockSource {
@@ -427,6 +444,23 @@ fn a_host_that_answers_every_call_slowly_stays_up_with_its_connection() {
 }
 
 #[test]
+fn a_connect_that_takes_many_slow_answered_calls_is_not_given_up() {
+    // 10 calls of 100 ms: one second, 2.5 times the 400 ms timeout, but never 400 ms without
+    // an answer (a far host's first connect while it is busy).
+    let (mock, c, mut rx) = start(vec![Behaviour::SlowConnect {
+        calls: 10,
+        each: 100,
+    }]);
+    let mut log = Vec::new();
+    wait_for(&mut rx, &mut log, "a sample", |l| {
+        count(l, 0, "sample") >= 1
+    });
+    assert_eq!(count(&log, 0, "down"), 0, "{log:#?}");
+    assert_eq!(mock.connects[0].load(Ordering::SeqCst), 1);
+    drop(c);
+}
+
+#[test]
 fn a_host_that_stops_making_progress_goes_down_one_timeout_after_its_last_call() {
     let mock = mock(vec![Behaviour::ProgressThenHang {
         calls: 3,
@@ -450,8 +484,13 @@ fn a_host_that_stops_making_progress_goes_down_one_timeout_after_its_last_call()
 
 #[test]
 fn a_panic_in_a_poll_is_that_hosts_error_and_it_is_reconnected() {
-    // Host 1's every connection panics in its third poll.
-    let (mock, c, mut rx) = start(vec![Behaviour::Healthy, Behaviour::PanicsOnPoll(3)]);
+    // Host 1's every connection panics in its third poll. A generous timeout: printing a
+    // panic with its backtrace can take longer than 400 ms on a loaded machine.
+    let t = Timing {
+        timeout: Duration::from_secs(10),
+        ..timing()
+    };
+    let (mock, c, mut rx) = start_with(vec![Behaviour::Healthy, Behaviour::PanicsOnPoll(3)], t);
     let mut log = Vec::new();
     wait_for(
         &mut rx,
@@ -483,7 +522,11 @@ fn a_panic_in_a_poll_is_that_hosts_error_and_it_is_reconnected() {
 
 #[test]
 fn a_panic_in_connect_is_that_hosts_error_and_it_is_retried() {
-    let (mock, c, mut rx) = start(vec![Behaviour::Healthy, Behaviour::PanicsOnConnect(2)]);
+    let t = Timing {
+        timeout: Duration::from_secs(10),
+        ..timing()
+    };
+    let (mock, c, mut rx) = start_with(vec![Behaviour::Healthy, Behaviour::PanicsOnConnect(2)], t);
     let mut log = Vec::new();
     wait_for(&mut rx, &mut log, "a sample from host 1", |l| {
         count(l, 1, "sample") >= 1

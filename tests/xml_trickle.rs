@@ -47,7 +47,7 @@ fn source(uri: &str, pace: Pace) -> Box<dyn Source> {
         pace,
         cpu: None,
     }
-    .connect(uri)
+    .connect(uri, &Heartbeat::new())
     .unwrap()
 }
 

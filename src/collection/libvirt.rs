@@ -66,9 +66,10 @@ impl LibvirtConnector {
 }
 
 impl Connector for LibvirtConnector {
-    fn connect(&self, uri: &str) -> Result<Box<dyn Source>, String> {
+    fn connect(&self, uri: &str, progress: &Heartbeat) -> Result<Box<dyn Source>, String> {
         let writable = self.writable.contains(uri);
         let conn = self.open(uri)?;
+        progress.beat();
         if is_remote(uri) {
             // Lets libvirt notice a dead peer on its own; needs the event loop thread.
             if let Err(e) = conn.set_keep_alive(5, 3) {
@@ -76,6 +77,7 @@ impl Connector for LibvirtConnector {
             }
         }
         let info = host_info(&conn, uri);
+        progress.beat();
         // Events say at once what polling would notice late (metadata edits) or never (a
         // migration's start and end); a driver without them is polled only.
         let pending: Arc<Mutex<Vec<DomainEvent>>> = Arc::default();

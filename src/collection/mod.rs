@@ -38,7 +38,9 @@ pub trait Source: Send {
 /// Opens sources. The shipped one is [`libvirt::LibvirtConnector`]; tests plug in their own to
 /// drive the supervisor through hangs and failures without a hypervisor.
 pub trait Connector: Send + Sync + 'static {
-    fn connect(&self, uri: &str) -> Result<Box<dyn Source>, String>;
+    /// Opens a source, beating `progress` after each call that completed, so a far host whose
+    /// connect takes many slow round trips is not given up while it answers.
+    fn connect(&self, uri: &str, progress: &Heartbeat) -> Result<Box<dyn Source>, String>;
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]

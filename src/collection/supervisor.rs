@@ -348,18 +348,33 @@ impl Supervisor {
         let connector = self.connector.clone();
         let live = self.live_workers.clone();
         let host = self.host;
+        let progress = Heartbeat::new();
+        let beats = progress.clone();
         live.fetch_add(1, Ordering::SeqCst);
         let spawned = std::thread::Builder::new()
             .name(format!("libvirt-{}", self.host))
             .spawn(move || {
                 let _live = Live(live);
-                work(host, &uri, &*connector, cmd_rx, reply_tx);
+                work(host, &uri, &*connector, &beats, cmd_rx, reply_tx);
             });
         if let Err(e) = spawned {
             self.live_workers.fetch_sub(1, Ordering::SeqCst);
             return Err(format!("cannot start a collector thread: {e}"));
         }
-        match reply_rx.recv_timeout(self.timing.timeout) {
+        // Like a poll: given up only when no call of the connect completed for the timeout.
+        let started = Instant::now();
+        let answer = loop {
+            let deadline = progress.last().max(started) + self.timing.timeout;
+            let now = Instant::now();
+            if now >= deadline {
+                break Err(RecvTimeoutError::Timeout);
+            }
+            match reply_rx.recv_timeout(deadline - now) {
+                Err(RecvTimeoutError::Timeout) => continue,
+                other => break other,
+            }
+        };
+        match answer {
             Ok(Reply::Connected(actor)) => {
                 if let Ok(mut slot) = self.actor.lock() {
                     *slot = actor;
@@ -443,11 +458,12 @@ fn work(
     host: usize,
     uri: &str,
     connector: &dyn Connector,
+    progress: &Heartbeat,
     cmd: Receiver<Heartbeat>,
     reply: Sender<Reply>,
 ) {
     let connected = catch_unwind(AssertUnwindSafe(|| {
-        connector.connect(uri).map(|source| {
+        connector.connect(uri, progress).map(|source| {
             let actor = source.actor();
             (source, actor)
         })

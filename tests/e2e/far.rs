@@ -49,6 +49,7 @@ fn far_a_snapshot_of_a_far_host_with_20_guests_is_up_with_few_calls_a_poll() {
     let lab = Lab::load();
     let name = lab.get("LAB_FAR_NAME").to_owned();
     let guests = far_guests(&lab);
+    lab.settled(lab.get("LAB_FAR_URI"));
     let t = Instant::now();
     let doc = snapshot_of(&far_config());
     let took = t.elapsed();

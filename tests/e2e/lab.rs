@@ -119,6 +119,23 @@ impl Lab {
                 })
         })
     }
+    /// Waits until `uri` answers `virsh list` within a few seconds: a host that just started 20
+    /// guests (the far host right after `lab.sh up`) is busy booting them for a while.
+    pub fn settled(&self, uri: &str) {
+        let end = Instant::now() + Duration::from_secs(120);
+        while Instant::now() < end {
+            let t = Instant::now();
+            let ok = Command::new("timeout")
+                .args(["20", "virsh", "-c", uri, "list", "--name"])
+                .output()
+                .is_ok_and(|o| o.status.success());
+            if ok && t.elapsed() < Duration::from_secs(8) {
+                return;
+            }
+            std::thread::sleep(Duration::from_secs(1));
+        }
+        panic!("{uri} did not settle within 120 s");
+    }
     /// A guard that migrates `guest` back to host `home` if it runs elsewhere when dropped.
     pub fn keep_home<'a>(&'a self, guest: &'a str, home: usize) -> Restore<impl FnMut() + 'a> {
         Restore(move || {
@@ -148,9 +165,12 @@ pub fn snapshot_of(config: &str) -> Value {
         .args(["--config", config, "snapshot", "--json"])
         .output()
         .unwrap();
+    // The JSON names each host's error; stderr holds fleetwatch's own messages.
     assert!(
         out.status.success(),
-        "snapshot: {}",
+        "snapshot exited {:?}: {}{}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
     serde_json::from_slice(&out.stdout).unwrap()

@@ -31,8 +31,8 @@ fn of_kind(found: &[Finding], k: Kind) -> Vec<&Finding> {
     found.iter().filter(|f| f.kind == k).collect()
 }
 
-/// The VMs table's rows as "name@host", sorted by host.
-fn rows(f: &Fleet) -> Vec<String> {
+/// The VMs table, sorted by host.
+fn table(f: &Fleet) -> fleetwatch::ui::rows::Rows {
     let all = Filter::All;
     let q = Query {
         filter: &all,
@@ -43,6 +43,11 @@ fn rows(f: &Fleet) -> Vec<String> {
         follow: None,
     };
     compute(f, &q)
+}
+
+/// The VMs table's rows as "name@host".
+fn rows(f: &Fleet) -> Vec<String> {
+    table(f)
         .refs
         .iter()
         .filter_map(|&r| f.vm_at(r))
@@ -77,17 +82,8 @@ fn one_uuid_running_on_two_hosts_is_split_brain_and_both_rows_show() {
     );
     f.set_findings(found, vec![]);
     assert_eq!(rows(&f), ["db-01@hv0", "db-01@hv1"], "both copies are rows");
-    let all = Filter::All;
-    let q = Query {
-        filter: &all,
-        host: None,
-        kind: None,
-        key: SortKey::Host,
-        descending: false,
-        follow: None,
-    };
     assert_eq!(
-        compute(&f, &q).running,
+        table(&f).running,
         1,
         "one VM runs, however many rows show it"
     );

@@ -1,28 +1,20 @@
 //! Facts about a host read once per connection, and what its URI says about where it is.
 
+use super::transport::host;
 use crate::model::sample::HostInfo;
 use crate::sanitize::clean;
 use virt::connect::Connect;
 
 pub fn is_remote(uri: &str) -> bool {
-    uri_host(uri).is_some_and(|h| !h.is_empty())
-}
-
-fn uri_host(uri: &str) -> Option<&str> {
-    let rest = uri.split_once("://")?.1;
-    let authority = rest.split('/').next().unwrap_or("");
-    let host = authority.rsplit('@').next().unwrap_or("");
-    Some(host.split(':').next().unwrap_or(""))
+    !host(uri).is_empty()
 }
 
 fn is_local_machine(uri: &str, driver: &str) -> bool {
     if driver.eq_ignore_ascii_case("test") {
         return false;
     }
-    match uri_host(uri) {
-        Some(h) => h.is_empty() || h == "localhost" || h.starts_with("127.") || h == "[::1]",
-        None => true,
-    }
+    let h = host(uri);
+    h.is_empty() || h == "localhost" || h.starts_with("127.") || h == "::1"
 }
 
 fn version_string(v: u32) -> String {
@@ -51,8 +43,9 @@ mod tests {
 
     #[test]
     fn uri_hosts() {
-        assert_eq!(uri_host("qemu+ssh://root@hv1:2222/system"), Some("hv1"));
-        assert_eq!(uri_host("qemu:///system"), Some(""));
+        assert_eq!(host("qemu+ssh://root@hv1:2222/system"), "hv1");
+        assert_eq!(host("qemu:///system"), "");
+        assert!(is_local_machine("qemu+tcp://[::1]/system", "QEMU"));
         assert!(is_remote("qemu+tcp://127.0.0.11/system"));
         assert!(!is_remote("test:///default"));
         assert!(is_local_machine("qemu:///system", "QEMU"));

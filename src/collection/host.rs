@@ -1,5 +1,6 @@
 //! Facts about a host read once per connection, and what its URI says about where it is.
 
+use super::meter::Heartbeat;
 use super::transport::host;
 use crate::model::sample::HostInfo;
 use crate::sanitize::clean;
@@ -21,17 +22,38 @@ fn version_string(v: u32) -> String {
     format!("{}.{}.{}", v / 1_000_000, (v / 1000) % 1000, v % 1000)
 }
 
-pub fn host_info(conn: &Connect, uri: &str) -> HostInfo {
-    let node = conn.node_info().ok();
-    let driver = conn.driver_type().map(|s| clean(&s)).unwrap_or_default();
+/// Five round trips; each answered one is a beat, so a slow far host that answers every call
+/// is not taken for a hung one.
+pub fn host_info(conn: &Connect, uri: &str, progress: &Heartbeat) -> HostInfo {
+    fn answered<T>(progress: &Heartbeat, r: T) -> T {
+        progress.beat();
+        r
+    }
+    let node = answered(progress, conn.node_info().ok());
+    let driver = answered(
+        progress,
+        conn.driver_type().map(|s| clean(&s)).unwrap_or_default(),
+    );
+    let hostname = answered(
+        progress,
+        conn.hostname().map(|s| clean(&s)).unwrap_or_default(),
+    );
+    let hypervisor_version = answered(
+        progress,
+        conn.hyp_version().map(version_string).unwrap_or_default(),
+    );
+    let libvirt_version = answered(
+        progress,
+        conn.lib_version().map(version_string).unwrap_or_default(),
+    );
     HostInfo {
-        hostname: conn.hostname().map(|s| clean(&s)).unwrap_or_default(),
+        hostname,
         cpus: node.as_ref().map_or(0, |n| n.cpus),
         memory_bytes: node.as_ref().map_or(0, |n| n.memory.saturating_mul(1024)),
         cpu_model: node.as_ref().map(|n| clean(&n.model)).unwrap_or_default(),
         mhz: node.as_ref().map_or(0, |n| n.mhz),
-        hypervisor_version: conn.hyp_version().map(version_string).unwrap_or_default(),
-        libvirt_version: conn.lib_version().map(version_string).unwrap_or_default(),
+        hypervisor_version,
+        libvirt_version,
         is_local: is_local_machine(uri, &driver),
         driver,
     }

@@ -76,8 +76,7 @@ impl Connector for LibvirtConnector {
                 tracing::debug!(uri, "keepalive not set: {}", e.message());
             }
         }
-        let info = host_info(&conn, uri);
-        progress.beat();
+        let info = host_info(&conn, uri, progress);
         // Events say at once what polling would notice late (metadata edits) or never (a
         // migration's start and end); a driver without them is polled only.
         let pending: Arc<Mutex<Vec<DomainEvent>>> = Arc::default();

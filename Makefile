@@ -36,16 +36,19 @@ demo: release
 
 test: deps
 	$(CARGO) fmt --all -- --check
-	$(CARGO) clippy --locked --all-targets -- -D warnings
-	$(CARGO) test --locked
+	$(CARGO) clippy --locked --workspace --all-targets -- -D warnings
+	@# The core needs no libvirt: with libvirt's pkg-config file out of sight it still builds and passes.
+	PKG_CONFIG_LIBDIR=/nonexistent PKG_CONFIG_PATH= $(CARGO) test --locked -p fleetwatch-core
+	$(CARGO) tree --locked -p fleetwatch-core -e normal | { ! grep -E '^[^a-z]*(virt|ratatui|crossterm) '; }
+	$(CARGO) test --locked --workspace --exclude fleetwatch-core
 
 bench: deps
 	$(CARGO) bench --locked --bench fleet
-	$(CARGO) bench --locked --bench history
+	$(CARGO) bench --locked -p fleetwatch-core --bench history
 
 # The cost of one poll against a real libvirtd, e.g. make bench-poll URI=qemu+tcp://127.0.0.11/system
 bench-poll: deps
-	FLEETWATCH_BENCH_URI=$(URI) $(CARGO) bench --locked --bench poll
+	FLEETWATCH_BENCH_URI=$(URI) $(CARGO) bench --locked -p fleetwatch-libvirt --bench poll
 
 # The real-libvirtd lab: LAB_HOSTS (3) libvirtd hosts on 127.0.0.11.. with LAB_GUESTS (4) tiny
 # QEMU guests each. Needs root; exits 77 with the reason when the machine cannot run it.

@@ -1,15 +1,14 @@
 //! `make bench`: the model and the UI at fleet scale, 100 hosts x 100 VMs (synthetic samples).
 //! Targets: merging one poll under 10 ms, rendering one 200x50 frame under 5 ms.
 
-#[path = "../tests/support/mod.rs"]
-mod support;
+use fleetwatch_testkit as support;
 
-use fleetwatch::model::Fleet;
 use fleetwatch::ui::state::UiState;
 use fleetwatch::ui::theme::Theme;
-use fleetwatch::ui::{draw, Context};
-use ratatui::backend::TestBackend;
+use fleetwatch::ui::{Context, draw};
+use fleetwatch_core::model::Fleet;
 use ratatui::Terminal;
+use ratatui::backend::TestBackend;
 use std::time::{Duration, Instant};
 
 fn report(name: &str, mut times: Vec<Duration>, target_ms: f64) {
@@ -57,13 +56,13 @@ fn main() {
     report("merge a poll of every host (10,000 VMs)", whole, 100.0);
 
     // Findings walk the whole fleet; the app runs them at most once a second.
-    let policy = fleetwatch::policy::PolicyConfig::default();
-    let inputs = fleetwatch::policy::loader::Inputs::default();
+    let policy = fleetwatch_core::policy::PolicyConfig::default();
+    let inputs = fleetwatch_core::policy::loader::Inputs::default();
     let mut eval = Vec::new();
     for _ in 0..20 {
         let t = Instant::now();
         let found =
-            fleetwatch::model::rules::evaluate(&fleet, &policy, &inputs, chrono::Utc::now());
+            fleetwatch_core::model::rules::evaluate(&fleet, &policy, &inputs, chrono::Utc::now());
         fleet.set_findings(found, Vec::new());
         eval.push(t.elapsed());
     }

@@ -1,8 +1,8 @@
 //! The demo fleet ships inside the binary, so `--demo` works from an installed copy: the
 //! test-driver host files and a config naming them are written to a private temporary folder.
 
-use crate::config::{Config, ConfigError};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
+use fleetwatch_core::config::{Config, ConfigError};
 use regex::{Captures, Regex};
 use std::path::Path;
 

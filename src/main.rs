@@ -1,6 +1,6 @@
 use clap::{Parser, Subcommand};
-use fleetwatch::config::{self, Config, ConfigError};
 use fleetwatch::{app, demo, report};
+use fleetwatch_core::config::{self, Config, ConfigError};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -139,7 +139,7 @@ fn main() -> ExitCode {
     let code = run(cli);
     // ssh processes libvirt started for connections must not outlive fleetwatch (cron `check`
     // runs would pile them up under init).
-    fleetwatch::collection::children::end_all();
+    fleetwatch_libvirt::children::end_all();
     code
 }
 
@@ -181,7 +181,7 @@ fn run(cli: Cli) -> ExitCode {
     };
     match cli.command {
         Some(Command::Check { json }) => rt.block_on(async {
-            let errors: Vec<String> = fleetwatch::policy::loader::Inputs::load(&config.policy)
+            let errors: Vec<String> = fleetwatch_core::policy::loader::Inputs::load(&config.policy)
                 .errors()
                 .iter()
                 .map(|e| e.to_string())

@@ -1,12 +1,12 @@
 //! `fleetwatch snapshot`: the fleet as one JSON document or a plain table, for scripts and for
 //! people without a full-screen terminal.
 
-use crate::model::storage::{is_shared, source_label};
-use crate::model::{Fleet, Vm};
-use crate::text_table::Table;
 use crate::ui::format::{bytes, percent, rate};
 use chrono::{DateTime, SecondsFormat, Utc};
-use serde_json::{json, Value};
+use fleetwatch_core::model::storage::{is_shared, source_label};
+use fleetwatch_core::model::{Fleet, Vm};
+use fleetwatch_core::text_table::Table;
+use serde_json::{Value, json};
 use std::time::Instant;
 
 pub fn json(fleet: &Fleet, shared: &[String], taken_at: DateTime<Utc>, now: Instant) -> Value {
@@ -18,12 +18,12 @@ pub fn json(fleet: &Fleet, shared: &[String], taken_at: DateTime<Utc>, now: Inst
             let why = h
                 .error
                 .as_deref()
-                .and_then(|e| crate::collection::diagnose::explain(&h.uri, e));
-            let retry = h.retry.filter(|_| h.link == crate::collection::LinkState::Down);
+                .and_then(|e| fleetwatch_core::diagnose::explain(&h.uri, e));
+            let retry = h.retry.filter(|_| h.link == fleetwatch_core::link::LinkState::Down);
             json!({
                 "name": h.name,
-                "uri": crate::collection::transport::redact(&h.uri),
-                "transport": crate::collection::transport::Transport::of(&h.uri).label(),
+                "uri": fleetwatch_core::transport::redact(&h.uri),
+                "transport": fleetwatch_core::transport::Transport::of(&h.uri).label(),
                 "tags": h.tags,
                 "state": h.link.label(),
                 "state_since": h.state_since.map(|t| t.to_rfc3339_opts(SecondsFormat::Secs, true)),
@@ -122,7 +122,7 @@ pub fn table(fleet: &Fleet) -> String {
         // A host that never answered has no size: "-", not 0.
         let known = h.info.is_some();
         let why = h.error.as_deref().map(|e| {
-            crate::collection::diagnose::explain(&h.uri, e)
+            fleetwatch_core::diagnose::explain(&h.uri, e)
                 .map_or_else(|| e.to_owned(), |x| format!("{}: {e}", x.reason))
         });
         hosts.row(vec![

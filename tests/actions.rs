@@ -2,21 +2,21 @@
 //! the confirmation pane, the re-check before executing, the result within a poll, the audit.
 #![allow(clippy::unwrap_used)]
 
-use fleetwatch::actions::audit::{self, Target};
-use fleetwatch::actions::{ActionKind, ActionRequest, Expect};
 use fleetwatch::app::acting::Acting;
-use fleetwatch::app::{apply, handle_event, start_collectors, Handled};
-use fleetwatch::collection::executor::{Actor, LibvirtActor};
-use fleetwatch::collection::supervisor::Collectors;
-use fleetwatch::collection::{Message, Update};
-use fleetwatch::config::Config;
-use fleetwatch::model::sample::VmState;
-use fleetwatch::model::Fleet;
-use fleetwatch::policy::loader::Inputs;
+use fleetwatch::app::{Handled, apply, handle_event, start_collectors};
 use fleetwatch::ui::state::{Overlay, UiState};
+use fleetwatch_core::actions::audit::{self, Target};
+use fleetwatch_core::actions::{ActionKind, ActionRequest, Expect};
+use fleetwatch_core::config::Config;
+use fleetwatch_core::link::{Message, Update};
+use fleetwatch_core::model::Fleet;
+use fleetwatch_core::model::sample::VmState;
+use fleetwatch_core::policy::loader::Inputs;
+use fleetwatch_libvirt::executor::{Actor, LibvirtActor};
+use fleetwatch_libvirt::supervisor::Collectors;
 use ratatui::crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
-use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc::UnboundedReceiver;
 
@@ -240,9 +240,11 @@ fn cancelling_by_esc_or_by_enter_on_cancel_is_audited_as_cancelled() {
         ]
     );
     let records = audit::read(&app.audit).unwrap();
-    assert!(records
-        .iter()
-        .all(|r| r.uuid.as_deref() == Some(uuid.as_str())));
+    assert!(
+        records
+            .iter()
+            .all(|r| r.uuid.as_deref() == Some(uuid.as_str()))
+    );
     assert_eq!(app.state(&uuid), VmState::Running);
 }
 
@@ -401,8 +403,7 @@ fn a_vm_that_changed_since_the_pane_opened_is_refused() {
 /// Forces off a running VM of `uri` through the connection fleetwatch's collector opens for it
 /// (the same `LibvirtConnector::open` the collector calls) and fleetwatch's own actor.
 fn force_off_on_fleetwatch_connection(config: &Config, uri: &str) -> Result<String, String> {
-    let connector =
-        fleetwatch::app::connector(config, fleetwatch::collection::known::Pace::Trickle);
+    let connector = fleetwatch::app::connector(config, fleetwatch_libvirt::known::Pace::Trickle);
     let conn = connector.open(uri).unwrap();
     let dom = conn
         .list_all_domains(virt_sys::VIR_CONNECT_LIST_DOMAINS_RUNNING)
@@ -429,7 +430,7 @@ fn force_off_on_fleetwatch_connection(config: &Config, uri: &str) -> Result<Stri
 
 #[test]
 fn hosts_that_may_not_act_get_a_connection_libvirt_itself_keeps_read_only() {
-    fleetwatch::collection::libvirt_init();
+    fleetwatch_libvirt::libvirt_init();
     let demo = fleetwatch::demo::write().unwrap();
     // A normal session where the first host has no `actions = true`: only that one is refused.
     let mut config = demo.config.clone();

@@ -105,9 +105,10 @@ fn demo_check_text_is_a_nagios_plugin_output() {
     let first = out.lines().next().unwrap();
     assert!(first.starts_with("FLEETWATCH CRITICAL - "), "{first}");
     assert!(first.contains("| critical="), "performance data: {first}");
-    assert!(out
-        .lines()
-        .any(|l| l.starts_with("CRITICAL unapproved web-03-clone@hv-ams-01: ")));
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("CRITICAL unapproved web-03-clone@hv-ams-01: "))
+    );
 }
 
 /// A two-host fleet of our own: `app-01` on a, nothing on b.
@@ -182,10 +183,12 @@ fn a_malformed_inventory_cannot_be_checked_and_says_where() {
     assert_eq!(code, 3);
     let doc: Value = serde_json::from_str(&out).unwrap();
     assert_eq!(doc["status"], "unknown");
-    assert!(doc["problems"][0]
-        .as_str()
-        .unwrap()
-        .contains("inventory.toml, line 3"));
+    assert!(
+        doc["problems"][0]
+            .as_str()
+            .unwrap()
+            .contains("inventory.toml, line 3")
+    );
 }
 
 #[test]

@@ -2,15 +2,16 @@
 //! The supervisor against hosts that hang, fail and recover, with a mock connector: no
 //! hypervisor needed, and the shipped libvirt path is not involved.
 
-mod support;
+use fleetwatch_testkit as support;
 
-use fleetwatch::collection::supervisor::{Collectors, Timing};
-use fleetwatch::collection::{Connector, Heartbeat, LinkState, Message, Retry, Source, Update};
-use fleetwatch::model::sample::{HostSample, VmState};
+use fleetwatch_core::link::{LinkState, Message, Retry, Update};
+use fleetwatch_core::model::sample::{HostSample, VmState};
+use fleetwatch_libvirt::supervisor::{Collectors, Timing};
+use fleetwatch_libvirt::{Connector, Heartbeat, Source};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver};
+use tokio::sync::mpsc::{UnboundedReceiver, unbounded_channel};
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Behaviour {

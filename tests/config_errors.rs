@@ -2,7 +2,7 @@
 //! Bad configuration is an error that names file, line and key, exits 2 and never panics; the
 //! shipped example parses and documents the real defaults.
 
-use fleetwatch::config::{Config, PollConfig};
+use fleetwatch_core::config::{Config, PollConfig};
 use std::path::Path;
 use std::process::Command;
 
@@ -20,7 +20,7 @@ fn example_config_parses_and_states_the_defaults() {
     assert!(c.hosts.len() >= 3);
     // The example must show the defaults, so reading it tells the truth about an empty [poll].
     assert_eq!(c.poll, PollConfig::default());
-    let d = fleetwatch::policy::PolicyConfig::default();
+    let d = fleetwatch_core::policy::PolicyConfig::default();
     assert_eq!(c.policy.backup_max_age, d.backup_max_age);
     assert_eq!(c.policy.max_vcpu_overcommit, d.max_vcpu_overcommit);
     for (kind, sev) in &c.policy.severity {
@@ -49,20 +49,44 @@ fn demo_config_parses() {
 #[test]
 fn messages_name_file_line_and_key() {
     let cases: &[(&str, &[&str])] = &[
-        ("[poll]\nintervl = \"2s\"\n", &["/cfg/fw.toml", "line 2", "intervl", "unknown field"]),
-        ("[poll]\ninterval = 2\n", &["line 2", "interval = 2", "duration"]),
+        (
+            "[poll]\nintervl = \"2s\"\n",
+            &["/cfg/fw.toml", "line 2", "intervl", "unknown field"],
+        ),
+        (
+            "[poll]\ninterval = 2\n",
+            &["line 2", "interval = 2", "duration"],
+        ),
         ("[poll]\ninterval = \"soon\"\n", &["line 2", "\"soon\""]),
         ("[pol]\n", &["line 1", "pol"]),
         ("[[host]]\nname = \"a\"\n", &["line 1", "uri"]),
-        ("[[host]]\nname = \"a\"\nuri = \"x\"\ncolour = 1\n", &["line 4", "colour"]),
-        ("[[host]]\nname = \"a\"\nuri = \"hostname-only\"\n", &["line 1", "uri", "hostname-only"]),
-        ("[poll]\ninterval = \"10ms\"\n[[host]]\nname=\"a\"\nuri=\"test:///default\"\n", &["line 2", "interval", "200ms"]),
+        (
+            "[[host]]\nname = \"a\"\nuri = \"x\"\ncolour = 1\n",
+            &["line 4", "colour"],
+        ),
+        (
+            "[[host]]\nname = \"a\"\nuri = \"hostname-only\"\n",
+            &["line 1", "uri", "hostname-only"],
+        ),
+        (
+            "[poll]\ninterval = \"10ms\"\n[[host]]\nname=\"a\"\nuri=\"test:///default\"\n",
+            &["line 2", "interval", "200ms"],
+        ),
         ("[poll]\ntimeout = \"100ms\"\n", &["line 2", "timeout"]),
         ("", &["no [[host]]"]),
-        ("[[host]]\nname = \"a\"\nuri = \"test:///default\"\n[[host]]\nname = \"a\"\nuri = \"test:///default\"\n", &["line 4", "unique"]),
-        ("[policy]\nshared_storage = \"/srv\"\n", &["line 2", "shared_storage"]),
+        (
+            "[[host]]\nname = \"a\"\nuri = \"test:///default\"\n[[host]]\nname = \"a\"\nuri = \"test:///default\"\n",
+            &["line 4", "unique"],
+        ),
+        (
+            "[policy]\nshared_storage = \"/srv\"\n",
+            &["line 2", "shared_storage"],
+        ),
         ("this is not toml", &["line 1"]),
-        ("[keys]\nforce_off = \"q\"\n", &["[keys] force_off", "already does something else"]),
+        (
+            "[keys]\nforce_off = \"q\"\n",
+            &["[keys] force_off", "already does something else"],
+        ),
         ("[keys]\nforce_off = \"KK\"\n", &["one character"]),
         ("[keys]\nnuke = \"N\"\n", &["nuke", "not an action"]),
         ("[keys]\nforce_off = \"u\"\n", &["two actions"]),

@@ -3,9 +3,9 @@
 //! `snapshot` command as a user runs it.
 
 use fleetwatch::app::{apply, start_collectors};
-use fleetwatch::collection::{LinkState, Update};
-use fleetwatch::model::sample::VmState;
-use fleetwatch::model::Fleet;
+use fleetwatch_core::link::{LinkState, Update};
+use fleetwatch_core::model::Fleet;
+use fleetwatch_core::model::sample::VmState;
 use serde_json::Value;
 use std::collections::HashMap;
 use std::process::Command;
@@ -126,7 +126,7 @@ fn demo_fleet_through_the_test_driver() {
     let disks: Vec<bool> = fleet
         .vms()
         .flat_map(|v| v.config.as_ref().unwrap().disks.clone())
-        .map(|d| fleetwatch::model::storage::is_shared(&d, shared))
+        .map(|d| fleetwatch_core::model::storage::is_shared(&d, shared))
         .collect();
     assert!(
         disks.contains(&true) && disks.contains(&false),
@@ -197,8 +197,10 @@ fn snapshot_json_has_the_promised_shape() {
         ] {
             assert!(v.get(k).is_some(), "vm lacks {k}: {v}");
         }
-        assert!(["running", "paused", "shutoff", "crashed", "other"]
-            .contains(&v["state"].as_str().unwrap()));
+        assert!(
+            ["running", "paused", "shutoff", "crashed", "other"]
+                .contains(&v["state"].as_str().unwrap())
+        );
         assert!(v["flags"].is_array());
         assert!(v["disks"].is_array() && v["nics"].is_array(), "{v}");
         if v["state"] == "running" {

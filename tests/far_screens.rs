@@ -2,14 +2,14 @@
 //! The screen for a far host: up, shown slow with its round-trip time, its unread configs
 //! counted, and a VM whose XML is not read yet said to be unknown rather than drawn empty.
 
-mod support;
+use fleetwatch_testkit as support;
 
-use fleetwatch::model::Fleet;
 use fleetwatch::ui::state::UiState;
 use fleetwatch::ui::theme::Theme;
 use fleetwatch::ui::{self, Context};
-use ratatui::backend::TestBackend;
+use fleetwatch_core::model::Fleet;
 use ratatui::Terminal;
+use ratatui::backend::TestBackend;
 use std::time::{Duration, Instant};
 use support::{domain, host_config, info, sample};
 
@@ -21,7 +21,7 @@ fn fleet() -> (Fleet, Instant) {
         let at = t0 + Duration::from_secs(secs);
         let mut far: Vec<_> = (0..4)
             .map(|i| {
-                let state = fleetwatch::model::sample::VmState::Running;
+                let state = fleetwatch_core::model::sample::VmState::Running;
                 domain(&format!("f{i}"), &format!("far-{i}"), state, secs)
             })
             .collect();
@@ -31,7 +31,7 @@ fn fleet() -> (Fleet, Instant) {
         let mut s = sample(info(32, 256), at, far);
         (s.rtt_micros, s.calls, s.configs_pending) = (Some(212_400), 4, 3);
         f.apply(0, &s);
-        let state = fleetwatch::model::sample::VmState::Running;
+        let state = fleetwatch_core::model::sample::VmState::Running;
         let mut s = sample(info(32, 256), at, vec![domain("n0", "near-0", state, secs)]);
         (s.rtt_micros, s.calls) = (Some(310), 6);
         f.apply(1, &s);

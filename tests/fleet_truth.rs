@@ -3,16 +3,16 @@
 //! compare hosts wait until every host has answered once.
 #![allow(clippy::unwrap_used)]
 
-mod support;
+use fleetwatch_testkit as support;
 
-use fleetwatch::collection::LinkState;
-use fleetwatch::model::findings::{Finding, Kind, Severity};
-use fleetwatch::model::rules::evaluate;
-use fleetwatch::model::sample::{DomainSample, VmState};
-use fleetwatch::model::Fleet;
-use fleetwatch::policy::loader::Inputs;
-use fleetwatch::policy::PolicyConfig;
-use fleetwatch::ui::rows::{compute, Filter, Query, SortKey};
+use fleetwatch::ui::rows::{Filter, Query, SortKey, compute};
+use fleetwatch_core::link::LinkState;
+use fleetwatch_core::model::Fleet;
+use fleetwatch_core::model::findings::{Finding, Kind, Severity};
+use fleetwatch_core::model::rules::evaluate;
+use fleetwatch_core::model::sample::{DomainSample, VmState};
+use fleetwatch_core::policy::PolicyConfig;
+use fleetwatch_core::policy::loader::Inputs;
 use std::time::Instant;
 use support::{domain, host_config, info, sample};
 
@@ -178,8 +178,8 @@ fn the_header_says_findings_wait_for_hosts_that_have_not_answered() {
     use fleetwatch::ui::state::UiState;
     use fleetwatch::ui::theme::Theme;
     use fleetwatch::ui::{self, Context};
-    use ratatui::backend::TestBackend;
     use ratatui::Terminal;
+    use ratatui::backend::TestBackend;
     let configs: Vec<_> = (0..3).map(|i| host_config(&format!("hv{i}"))).collect();
     let mut f = Fleet::new(&configs);
     f.apply(0, &sample(info(64, 512), Instant::now(), vec![]));

@@ -2,18 +2,18 @@
 //! recorded", and past rates are the statistics recorded then or unknown, never 0.
 #![allow(clippy::unwrap_used)]
 
-mod support;
+use fleetwatch_testkit as support;
 
 use chrono::{DateTime, Utc};
-use fleetwatch::collection::{Message, Update};
-use fleetwatch::history::config::HistoryConfig;
-use fleetwatch::history::lease::STALE_AFTER_MS;
-use fleetwatch::history::moment;
-use fleetwatch::history::past::{fleet_at, lookup, Refusal};
-use fleetwatch::history::recorder::Recorder;
-use fleetwatch::history::{reader, store};
-use fleetwatch::model::sample::{DomainSample, VmState};
-use fleetwatch::model::Fleet;
+use fleetwatch_core::history::config::HistoryConfig;
+use fleetwatch_core::history::lease::STALE_AFTER_MS;
+use fleetwatch_core::history::moment;
+use fleetwatch_core::history::past::{Refusal, fleet_at, lookup};
+use fleetwatch_core::history::recorder::Recorder;
+use fleetwatch_core::history::{reader, store};
+use fleetwatch_core::link::{Message, Update};
+use fleetwatch_core::model::Fleet;
+use fleetwatch_core::model::sample::{DomainSample, VmState};
 use std::time::{Duration, Instant};
 use support::{domain, host_config, info};
 
@@ -240,9 +240,11 @@ fn at_refuses_the_future_and_says_not_recorded_before_the_first_record() {
         String::from_utf8_lossy(&out.stderr)
     );
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert!(doc["hosts"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .any(|h| h["state"] == "up"));
+    assert!(
+        doc["hosts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|h| h["state"] == "up")
+    );
 }

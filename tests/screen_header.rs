@@ -3,9 +3,9 @@
 //! width, and every host on a wall.
 
 mod screen;
-mod support;
+use fleetwatch_testkit as support;
 
-use fleetwatch::history::writer::Status;
+use fleetwatch_core::history::writer::Status;
 use screen::Screen;
 use std::time::Duration;
 
@@ -64,10 +64,10 @@ fn the_header_ages_the_oldest_host_that_is_up_and_counts_the_stale_ones() {
 }
 
 /// `n` hosts of two VMs each, all up, polled twice.
-fn many_hosts(n: usize) -> (fleetwatch::model::Fleet, std::time::Instant) {
+fn many_hosts(n: usize) -> (fleetwatch_core::model::Fleet, std::time::Instant) {
     let t0 = std::time::Instant::now();
     let (configs, _) = support::synthetic(n, 2, t0, 0);
-    let mut fleet = fleetwatch::model::Fleet::new(&configs);
+    let mut fleet = fleetwatch_core::model::Fleet::new(&configs);
     for secs in [10, 12] {
         let (_, samples) = support::synthetic(n, 2, t0, secs);
         for (h, s) in samples.iter().enumerate() {

@@ -2,9 +2,9 @@
 //! Screen tests of the keys: what Esc closes, editing the filter, the help's scrolling.
 
 mod screen;
-mod support;
+use fleetwatch_testkit as support;
 
-use fleetwatch::model::findings::Kind;
+use fleetwatch_core::model::findings::Kind;
 use ratatui::crossterm::event::KeyCode;
 use screen::Screen;
 

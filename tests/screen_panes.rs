@@ -3,12 +3,12 @@
 //! run.
 
 mod screen;
-mod support;
+use fleetwatch_testkit as support;
 
-use fleetwatch::actions::ActionKind;
 use fleetwatch::ui::state::Overlay;
+use fleetwatch_core::actions::ActionKind;
 use ratatui::crossterm::event::KeyCode;
-use screen::{pane_for, Screen};
+use screen::{Screen, pane_for};
 
 fn select(s: &mut Screen, name: &str) {
     s.key(KeyCode::Char('g'));

@@ -3,7 +3,7 @@
 //! saying "-" for what they never reported.
 
 mod screen;
-mod support;
+use fleetwatch_testkit as support;
 
 use ratatui::crossterm::event::KeyCode;
 use screen::Screen;
@@ -65,10 +65,10 @@ fn the_history_title_is_spaced_and_its_keys_are_said_once() {
 
 #[test]
 fn a_host_that_never_reported_shows_dashes_not_zeros() {
-    use fleetwatch::collection::LinkState;
+    use fleetwatch_core::link::LinkState;
     let t0 = std::time::Instant::now();
     let (configs, _) = support::synthetic(2, 2, t0, 0);
-    let mut fleet = fleetwatch::model::Fleet::new(&configs);
+    let mut fleet = fleetwatch_core::model::Fleet::new(&configs);
     for secs in [10, 12] {
         let (_, samples) = support::synthetic(2, 2, t0, secs);
         fleet.apply(0, &samples[0]);

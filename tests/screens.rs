@@ -4,17 +4,17 @@
 //! fixed clock. Snapshots are the buffer's symbols only (no colour: `Theme { color: false }`).
 
 mod screen;
-mod support;
+use fleetwatch_testkit as support;
 
-use fleetwatch::app::{handle_event, Handled};
-use fleetwatch::collection::ffi::ParamValue;
-use fleetwatch::collection::{domxml, stats};
-use fleetwatch::model::sample::HostSample;
-use fleetwatch::model::Fleet;
-use fleetwatch::sanitize::{clean, is_hostile};
+use fleetwatch::app::{Handled, handle_event};
 use fleetwatch::ui;
 use fleetwatch::ui::rows::SortKey;
 use fleetwatch::ui::state::{Focus, Overlay};
+use fleetwatch_core::model::Fleet;
+use fleetwatch_core::model::sample::HostSample;
+use fleetwatch_core::sanitize::{clean, is_hostile};
+use fleetwatch_libvirt::ffi::ParamValue;
+use fleetwatch_libvirt::{domxml, stats};
 use ratatui::buffer::Buffer;
 use ratatui::crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
 use screen::*;
@@ -625,9 +625,9 @@ fn click_selects_a_row_and_a_title_sorts() {
 /// The lab fleet with findings evaluated at a fixed time: nothing is approved but db-01 (by the
 /// inventory), nothing is backed up, and the inventory names a ghost.
 fn with_findings(problems: Vec<String>) -> (Fleet, Instant) {
-    use fleetwatch::model::rules::evaluate;
-    use fleetwatch::policy::inventory::Inventory;
-    use fleetwatch::policy::loader::Inputs;
+    use fleetwatch_core::model::rules::evaluate;
+    use fleetwatch_core::policy::inventory::Inventory;
+    use fleetwatch_core::policy::loader::Inputs;
     let (mut fleet, now) = lab();
     let inv =
         "[[vm]]\nname = \"db-01\"\nowner = \"team-db\"\nvcpus = 4\n\n[[vm]]\nname = \"web-09\"\n";
@@ -637,7 +637,7 @@ fn with_findings(problems: Vec<String>) -> (Fleet, Instant) {
         ),
         catalog: None,
     };
-    let policy = fleetwatch::policy::PolicyConfig {
+    let policy = fleetwatch_core::policy::PolicyConfig {
         shared_storage: shared(),
         inventory: Some("inventory.toml".into()),
         ..Default::default()
@@ -792,7 +792,7 @@ fn a_historical_fleet_says_so_everywhere() {
     s.ui.historical = Some(1_795_233_600_000);
     s.ui.show_detail = true;
     let t = s.draw();
-    let stamp = fleetwatch::history::time::show(
+    let stamp = fleetwatch_core::history::time::show(
         chrono::DateTime::from_timestamp_millis(1_795_233_600_000).unwrap(),
     );
     assert!(
@@ -856,7 +856,7 @@ fn history_view_lists_migrations_at_80x24_and_200x50() {
 
 #[test]
 fn a_history_that_cannot_be_written_shows_a_banner_and_monitoring_goes_on() {
-    use fleetwatch::history::writer::Status;
+    use fleetwatch_core::history::writer::Status;
     let mut s = Screen::lab(80, 24);
     s.history.status = Some(Status::Error(
         "cannot write /var/lib/fw/history.db: database or disk is full".into(),
@@ -876,12 +876,13 @@ fn a_history_that_cannot_be_written_shows_a_banner_and_monitoring_goes_on() {
     let wide = Screen::new(s.fleet.clone(), s.now, 200, 50);
     let mut wide = wide;
     wide.history = s.history.clone();
-    assert!(wide
-        .draw()
-        .lines()
-        .next()
-        .unwrap()
-        .contains("rec by 4242@mgmt-01"));
+    assert!(
+        wide.draw()
+            .lines()
+            .next()
+            .unwrap()
+            .contains("rec by 4242@mgmt-01")
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -890,7 +891,7 @@ fn a_history_that_cannot_be_written_shows_a_banner_and_monitoring_goes_on() {
 
 #[test]
 fn action_panes_at_80x24() {
-    use fleetwatch::actions::ActionKind;
+    use fleetwatch_core::actions::ActionKind;
     let mut s = Screen::lab(80, 24);
     // The menu.
     s.key(KeyCode::Char('a'));
@@ -949,7 +950,7 @@ fn action_panes_at_80x24() {
         id: 1,
         title: "migrate db-01".into(),
         host: 0,
-        progress: Some(fleetwatch::actions::Progress {
+        progress: Some(fleetwatch_core::actions::Progress {
             percent: Some(42.0),
             remaining_bytes: Some(300 << 20),
             downtime_ms: Some(12),
@@ -996,8 +997,8 @@ fn action_keys_can_be_moved_in_config_and_help_shows_them() {
 
 #[test]
 fn the_detail_pane_graphs_a_longer_range_from_history() {
-    use fleetwatch::history::query::Point;
     use fleetwatch::ui::history::GraphRange;
+    use fleetwatch_core::history::query::Point;
     let mut s = Screen::lab(200, 50);
     let uuid = s.ui.selected_uuid().unwrap().to_owned();
     let points: Vec<Point> = (0..60)

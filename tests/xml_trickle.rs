@@ -3,10 +3,10 @@
 //! domain XML is read a bounded number a poll, every domain's within a few polls, and an unread
 //! one is "unknown"; CPU time comes per VM there, since the driver's bulk records lack it.
 
-use fleetwatch::collection::known::Pace;
-use fleetwatch::collection::libvirt::LibvirtConnector;
-use fleetwatch::collection::{libvirt_init, Connector, Heartbeat, Source};
-use fleetwatch::model::sample::{HostSample, VmState};
+use fleetwatch_core::model::sample::{HostSample, VmState};
+use fleetwatch_libvirt::known::Pace;
+use fleetwatch_libvirt::libvirt::LibvirtConnector;
+use fleetwatch_libvirt::{Connector, Heartbeat, Source, libvirt_init};
 use std::time::Duration;
 
 const DOMAINS: usize = 40;

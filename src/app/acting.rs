@@ -1,17 +1,17 @@
 //! The app's side of actions: turning keys into plans and panes, confirmed plans into requests
 //! to the hosts' action threads, and their outcomes into the corner pane and the audit.
 
-use crate::actions::audit::{self, Record};
-use crate::actions::confirm::Pane;
-use crate::actions::plan::{plan, Plan, PlanContext};
-use crate::actions::{ActionKind, ActionRequest, ActionUpdate, Operator};
-use crate::collection::supervisor::Collectors;
-use crate::config::Config;
-use crate::model::rules::approval_of;
-use crate::model::Fleet;
-use crate::policy::loader::Inputs;
 use crate::ui::actions::Running;
 use crate::ui::state::{Effect, Overlay, UiState};
+use fleetwatch_core::actions::audit::{self, Record};
+use fleetwatch_core::actions::confirm::Pane;
+use fleetwatch_core::actions::plan::{Plan, PlanContext, plan};
+use fleetwatch_core::actions::{ActionKind, ActionRequest, ActionUpdate, Operator};
+use fleetwatch_core::config::Config;
+use fleetwatch_core::model::Fleet;
+use fleetwatch_core::model::rules::approval_of;
+use fleetwatch_core::policy::loader::Inputs;
+use fleetwatch_libvirt::supervisor::Collectors;
 use std::collections::HashMap;
 use std::sync::mpsc::Sender;
 

@@ -1,10 +1,10 @@
 //! `fleetwatch check`: one poll of every host, the findings, and a Nagios-style exit code, for
 //! cron and monitoring systems.
 
-use crate::collection::LinkState;
-use crate::model::findings::{Finding, Severity};
-use crate::model::Fleet;
-use crate::sanitize::clean;
+use fleetwatch_core::link::LinkState;
+use fleetwatch_core::model::Fleet;
+use fleetwatch_core::model::findings::{Finding, Severity};
+use fleetwatch_core::sanitize::clean;
 use serde_json::json;
 
 pub const OK: u8 = 0;
@@ -45,7 +45,7 @@ fn down_hosts(fleet: &Fleet) -> Vec<String> {
         .filter(|h| h.link != LinkState::Up)
         .map(|h| {
             let raw = h.error.as_deref().unwrap_or("not answering");
-            match crate::collection::diagnose::explain(&h.uri, raw) {
+            match fleetwatch_core::diagnose::explain(&h.uri, raw) {
                 Some(x) => format!("{}: {} ({raw}); {}", h.name, x.reason, x.next),
                 None => format!("{}: {raw}", h.name),
             }

@@ -1,14 +1,14 @@
 //! The headless commands around the history: `record`, `history` and `at`.
 
 use super::start_collectors;
-use crate::config::Config;
-use crate::history::past::{fleet_at, lookup, Refusal};
-use crate::history::query::{self, EventQuery};
-use crate::history::recorder::{RecordError, Recorder};
-use crate::history::store;
-use crate::history::time::{parse_moment, parse_span};
-use crate::model::Fleet;
-use crate::text_table::Table;
+use fleetwatch_core::config::Config;
+use fleetwatch_core::history::past::{Refusal, fleet_at, lookup};
+use fleetwatch_core::history::query::{self, EventQuery};
+use fleetwatch_core::history::recorder::{RecordError, Recorder};
+use fleetwatch_core::history::store;
+use fleetwatch_core::history::time::{parse_moment, parse_span};
+use fleetwatch_core::model::Fleet;
+use fleetwatch_core::text_table::Table;
 use std::process::ExitCode;
 use tokio::sync::mpsc::unbounded_channel;
 
@@ -40,7 +40,7 @@ pub async fn record(config: &Config) -> ExitCode {
                     path.display()
                 ),
                 1,
-            )
+            );
         }
         Err(e) => return fail(&format!("{}: {e}", path.display()), 1),
     };
@@ -119,11 +119,11 @@ pub fn history(config: &Config, a: &HistoryArgs) -> ExitCode {
         None => None,
     };
     for k in &a.kinds {
-        if !crate::history::events::KINDS.contains(&k.as_str()) {
+        if !fleetwatch_core::history::events::KINDS.contains(&k.as_str()) {
             return fail(
                 &format!(
                     "--kind {k:?}: one of {}",
-                    crate::history::events::KINDS.join(",")
+                    fleetwatch_core::history::events::KINDS.join(",")
                 ),
                 2,
             );
@@ -185,7 +185,7 @@ pub fn at(config: &Config, when: &str, json: bool) -> ExitCode {
     };
     let now = chrono::Utc::now().timestamp_millis();
     // Refused before the store is opened: no store makes the future any more knowable.
-    if let Err(e) = crate::history::past::not_future(t.timestamp_millis(), now) {
+    if let Err(e) = fleetwatch_core::history::past::not_future(t.timestamp_millis(), now) {
         return fail(&e.to_string(), 2);
     }
     let path = match db(config) {
@@ -196,7 +196,7 @@ pub fn at(config: &Config, when: &str, json: bool) -> ExitCode {
         Ok(c) => c,
         Err(e) => return fail(&e.to_string(), 1),
     };
-    let windows = crate::history::moment::windows(&config.history, config.poll.interval);
+    let windows = fleetwatch_core::history::moment::windows(&config.history, config.poll.interval);
     let past = match lookup(&c, t.timestamp_millis(), now, &windows) {
         Ok(p) => p,
         Err(e @ Refusal::Future(_)) => return fail(&e.to_string(), 2),
@@ -219,7 +219,7 @@ pub fn at(config: &Config, when: &str, json: bool) -> ExitCode {
     } else {
         crate::outln!(
             "fleet as of {} (historical)\n",
-            crate::history::time::show(t)
+            fleetwatch_core::history::time::show(t)
         );
         crate::out!("{}", crate::report::table(&fleet));
     }
@@ -231,7 +231,7 @@ pub fn audit(config: &Config, json: bool) -> ExitCode {
     let Some(target) = super::acting::audit_target(config) else {
         return fail("no place for the audit: set HOME or XDG_DATA_HOME", 2);
     };
-    let records = match crate::actions::audit::read(&target) {
+    let records = match fleetwatch_core::actions::audit::read(&target) {
         Ok(r) => r,
         Err(e) => return fail(&e, 1),
     };
@@ -266,7 +266,7 @@ pub fn audit(config: &Config, json: bool) -> ExitCode {
     if records.is_empty() {
         crate::errln!(
             "no actions recorded in {}",
-            crate::actions::audit::describe(&target).display()
+            fleetwatch_core::actions::audit::describe(&target).display()
         );
     }
     ExitCode::SUCCESS

@@ -13,12 +13,12 @@ pub fn write(text: &str) {
     let done = out.write_all(text.as_bytes()).and_then(|()| out.flush());
     if let Err(e) = done {
         if e.kind() == std::io::ErrorKind::BrokenPipe {
-            crate::collection::children::end_all();
+            fleetwatch_libvirt::children::end_all();
             std::process::exit(BROKEN_PIPE);
         }
         // Any other failure (a full disk behind a redirect): say so once, where it can be seen.
         eprintln!("fleetwatch: cannot write the output: {e}");
-        crate::collection::children::end_all();
+        fleetwatch_libvirt::children::end_all();
         std::process::exit(1);
     }
 }

@@ -4,10 +4,10 @@
 //! the supervisor keeps a slow host's poll going as long as its calls are answered.
 
 use super::{apply, start_collectors_paced};
-use crate::collection::known::Pace;
-use crate::collection::{LinkState, Message, Update};
-use crate::config::Config;
-use crate::model::Fleet;
+use fleetwatch_core::config::Config;
+use fleetwatch_core::link::{LinkState, Message, Update};
+use fleetwatch_core::model::Fleet;
+use fleetwatch_libvirt::known::Pace;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc::unbounded_channel;
 
@@ -57,7 +57,7 @@ pub async fn collect(config: &Config, polls: u32) -> std::io::Result<Fleet> {
         }
     }
     drop(collectors);
-    let inputs = crate::policy::loader::Inputs::load(&config.policy);
+    let inputs = fleetwatch_core::policy::loader::Inputs::load(&config.policy);
     super::evaluate(&mut fleet, &config.policy, &inputs);
     Ok(fleet)
 }

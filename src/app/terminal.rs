@@ -1,13 +1,13 @@
 //! The terminal is put back on every way out: normal exit, error, signal and panic.
 
+use ratatui::Terminal;
 use ratatui::backend::CrosstermBackend;
 use ratatui::crossterm::event::{DisableMouseCapture, EnableMouseCapture};
 use ratatui::crossterm::terminal::{
-    disable_raw_mode, enable_raw_mode, Clear, ClearType, EnterAlternateScreen, LeaveAlternateScreen,
+    Clear, ClearType, EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode,
 };
 use ratatui::crossterm::{cursor, execute};
-use ratatui::Terminal;
-use std::io::{stdout, Stdout};
+use std::io::{Stdout, stdout};
 use std::thread::ThreadId;
 
 pub type Term = Terminal<CrosstermBackend<Stdout>>;

@@ -2,22 +2,22 @@
 //! owned here alone; everything else sends messages, and a frame is drawn only after one came.
 
 use super::acting::{self, Acting};
-use super::{apply, evaluate, handle_event, start_collectors, terminal, Handled};
-use crate::collection::{Message, Update};
-use crate::config::Config;
-use crate::history::past::fleet_at;
-use crate::history::query::EventQuery;
-use crate::history::reader::{self, Request, Response};
-use crate::history::writer::{self, Status};
-use crate::model::Fleet;
-use crate::policy::loader::{self, Inputs};
+use super::{Handled, apply, evaluate, handle_event, start_collectors, terminal};
 use crate::ui::history::HistoryData;
 use crate::ui::state::{Effect, UiState, View};
 use crate::ui::theme::Theme;
 use crate::ui::{self, Context};
+use fleetwatch_core::config::Config;
+use fleetwatch_core::history::past::fleet_at;
+use fleetwatch_core::history::query::EventQuery;
+use fleetwatch_core::history::reader::{self, Request, Response};
+use fleetwatch_core::history::writer::{self, Status};
+use fleetwatch_core::link::{Message, Update};
+use fleetwatch_core::model::Fleet;
+use fleetwatch_core::policy::loader::{self, Inputs};
 use ratatui::crossterm::event::{self, Event};
 use std::time::{Duration, Instant};
-use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
+use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 
 /// Findings are re-evaluated at most this often however fast samples arrive: they walk the
 /// whole fleet, samples touch one host.
@@ -76,7 +76,7 @@ impl History {
             Effect::TimeTravel(t) => {
                 ui.message = Some(format!(
                     "loading the fleet as of {} ...",
-                    crate::history::time::show(dt(t))
+                    fleetwatch_core::history::time::show(dt(t))
                 ));
                 self.ask(Request::At(t));
             }
@@ -118,7 +118,7 @@ impl History {
                 } else {
                     format!(
                         "HISTORICAL: the fleet as of {} · [ ] step 5 min · L live",
-                        crate::history::time::show(dt(t))
+                        fleetwatch_core::history::time::show(dt(t))
                     )
                 });
             }
@@ -170,7 +170,7 @@ pub async fn run(config: Config, mode: &str, wall: bool) -> color_eyre::Result<(
         requests: match (config.history.enabled, config.history.db_path()) {
             (true, Some(p)) => Some(reader::spawn(
                 p,
-                crate::history::moment::windows(&config.history, config.poll.interval),
+                fleetwatch_core::history::moment::windows(&config.history, config.poll.interval),
                 answer_tx,
             )?),
             _ => None,
@@ -182,7 +182,7 @@ pub async fn run(config: Config, mode: &str, wall: bool) -> color_eyre::Result<(
     };
     let (audit_err_tx, mut audit_err_rx) = unbounded_channel::<String>();
     let audit = match acting::audit_target(&config) {
-        Some(t) => Some(crate::actions::audit::spawn(t, audit_err_tx)?),
+        Some(t) => Some(fleetwatch_core::actions::audit::spawn(t, audit_err_tx)?),
         None => None,
     };
     let mut acting = Acting::new(audit);
@@ -198,7 +198,7 @@ pub async fn run(config: Config, mode: &str, wall: bool) -> color_eyre::Result<(
     let (ev_tx, mut ev_rx) = unbounded_channel();
     let mut guard = terminal::enter()?;
     spawn_input(ev_tx)?;
-    use tokio::signal::unix::{signal, SignalKind};
+    use tokio::signal::unix::{SignalKind, signal};
     let mut term_sig = signal(SignalKind::terminate())?;
     let mut hup_sig = signal(SignalKind::hangup())?;
     let mut int_sig = signal(SignalKind::interrupt())?;
@@ -266,15 +266,14 @@ pub async fn run(config: Config, mode: &str, wall: bool) -> color_eyre::Result<(
                         guard.term.autoresize()?;
                     }
                     // Raw mode turns Ctrl-Z into a key; it still means "suspend", as in a shell.
-                    if let Event::Key(k) = &ev {
-                        if k.code == ratatui::crossterm::event::KeyCode::Char('z')
+                    if let Event::Key(k) = &ev
+                        && k.code == ratatui::crossterm::event::KeyCode::Char('z')
                             && k.modifiers.contains(ratatui::crossterm::event::KeyModifiers::CONTROL)
                             && k.kind != ratatui::crossterm::event::KeyEventKind::Release
                         {
                             guard.suspend()?;
                             continue;
                         }
-                    }
                     let shown = history.past.as_ref().unwrap_or(&fleet);
                     match handle_event(ev, shown, &mut ui, Some(&collectors)) {
                         Handled::Quit => return Ok(()),

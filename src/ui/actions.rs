@@ -5,14 +5,14 @@
 use super::keys::Action;
 use super::state::{Effect, Overlay, UiState, View};
 use super::theme::Theme;
-use crate::actions::confirm::{Key, Outcome};
-use crate::actions::{ActionKind, Progress};
-use crate::model::sample::VmState;
-use crate::model::Fleet;
+use fleetwatch_core::actions::confirm::{Key, Outcome};
+use fleetwatch_core::actions::{ActionKind, Progress};
+use fleetwatch_core::model::Fleet;
+use fleetwatch_core::model::sample::VmState;
+use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
-use ratatui::Frame;
 
 /// The migration target form.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -73,10 +73,10 @@ impl UiState {
         }
         match action {
             Action::Mark => {
-                if let Some(u) = self.selected_uuid().map(str::to_owned) {
-                    if !self.marks.remove(&u) {
-                        self.marks.insert(u);
-                    }
+                if let Some(u) = self.selected_uuid().map(str::to_owned)
+                    && !self.marks.remove(&u)
+                {
+                    self.marks.insert(u);
                 }
                 Some(Effect::None)
             }
@@ -212,11 +212,11 @@ impl UiState {
                         description: form.description.trim().to_owned(),
                     };
                     self.overlay = Overlay::None;
-                    if let ActionKind::Snapshot { name, .. } = &kind {
-                        if name.is_empty() {
-                            self.message = Some("a snapshot needs a name".into());
-                            return Some(Effect::None);
-                        }
+                    if let ActionKind::Snapshot { name, .. } = &kind
+                        && name.is_empty()
+                    {
+                        self.message = Some("a snapshot needs a name".into());
+                        return Some(Effect::None);
                     }
                     Effect::Plan(kind)
                 }

@@ -3,15 +3,15 @@
 //! always show; what stops the action comes right after the VMs, before the lines that scroll.
 
 use super::format::fit;
-use super::scroll::{wrap, Scroll};
+use super::scroll::{Scroll, wrap};
 use super::state::{Overlay, UiState};
 use super::theme::Theme;
-use crate::actions::confirm::{Focus, Pane};
-use crate::actions::plan::Plan;
+use fleetwatch_core::actions::confirm::{Focus, Pane};
+use fleetwatch_core::actions::plan::Plan;
+use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph};
-use ratatui::Frame;
 
 /// At most this many VMs and changes are listed one a line; the rest are counted.
 const LISTED: usize = 8;

@@ -1,15 +1,15 @@
 //! The detail pane for the selected VM: identity, placement, devices and short history.
 
+use super::Context;
 use super::format::{bytes, percent, rate};
 use super::state::UiState;
-use super::Context;
-use crate::history::query::Point;
-use crate::model::storage::{is_shared, source_label};
-use crate::model::Fleet;
+use fleetwatch_core::history::query::Point;
+use fleetwatch_core::model::Fleet;
+use fleetwatch_core::model::storage::{is_shared, source_label};
+use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
-use ratatui::Frame;
 use std::borrow::Cow;
 use std::collections::VecDeque;
 
@@ -42,7 +42,10 @@ pub fn draw(
 ) {
     let (theme, shared) = (cx.theme, cx.shared_storage);
     let mut title = match ui.historical {
-        Some(t) => format!(" Detail · as of {} ", crate::history::time::show(at(t))),
+        Some(t) => format!(
+            " Detail · as of {} ",
+            fleetwatch_core::history::time::show(at(t))
+        ),
         None => " Detail ".to_owned(),
     };
     title.push_str(&format!("· graphs {} (t) ", ui.graph_range.label()));
@@ -122,7 +125,7 @@ pub fn draw(
     let ago = |t: chrono::DateTime<chrono::Utc>| {
         (chrono::Utc::now() - t).to_std().map_or_else(
             |_| "just now".to_owned(),
-            |d| format!("{} ago", crate::model::age(d)),
+            |d| format!("{} ago", fleetwatch_core::model::age(d)),
         )
     };
     if let Some(c) = cfg {

@@ -5,12 +5,12 @@
 use super::format::fit;
 use super::state::UiState;
 use super::theme::Theme;
-use crate::model::findings::{Finding, Kind, Severity};
-use crate::model::Fleet;
+use fleetwatch_core::model::Fleet;
+use fleetwatch_core::model::findings::{Finding, Kind, Severity};
+use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
-use ratatui::Frame;
 
 pub enum Entry<'a> {
     Group {

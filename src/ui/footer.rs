@@ -3,10 +3,10 @@
 
 use super::state::{Overlay, UiState, View};
 use super::theme::Theme;
+use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
-use ratatui::Frame;
 
 pub fn draw(f: &mut Frame, area: Rect, ui: &UiState, hosts: usize, t: Theme) {
     let line = match &ui.overlay {

@@ -50,7 +50,7 @@ pub fn ratio(v: Option<f64>) -> String {
     v.map_or_else(|| "-".into(), |r| format!("{r:.1}x"))
 }
 
-pub use crate::model::age;
+pub use fleetwatch_core::model::age;
 
 /// Cuts `s` to at most `w` columns, marking the cut with an ellipsis.
 pub fn fit(s: &str, w: usize) -> String {

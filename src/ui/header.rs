@@ -2,18 +2,18 @@
 //! said in full where they fit and shortened, then dropped (load first), where they do not: the
 //! data's age and the mode (read-only, actions, REC) are never the ones that go.
 
+use super::Context;
 use super::format::{age, percent};
 use super::state::{UiState, View};
 use super::theme::Theme;
-use super::Context;
-use crate::collection::LinkState;
-use crate::model::findings::Severity;
-use crate::model::Fleet;
+use fleetwatch_core::link::LinkState;
+use fleetwatch_core::model::Fleet;
+use fleetwatch_core::model::findings::Severity;
+use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
-use ratatui::Frame;
 use std::time::Instant;
 use unicode_width::UnicodeWidthStr;
 
@@ -165,7 +165,7 @@ fn parts(fleet: &Fleet, ui: &UiState, cx: &Context) -> Vec<Part> {
     let when = match ui.historical {
         // Nobody may mistake the past for the present: loud, and with the time.
         Some(ms) => {
-            let at = crate::history::time::show(
+            let at = fleetwatch_core::history::time::show(
                 chrono::DateTime::from_timestamp_millis(ms).unwrap_or_default(),
             );
             let loud = t.selected().add_modifier(Modifier::BOLD);

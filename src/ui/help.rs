@@ -5,10 +5,10 @@ use super::keys::{Action, HELP};
 use super::scroll::Scroll;
 use super::state::{Effect, Overlay, UiState};
 use super::theme::Theme;
+use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
-use ratatui::Frame;
 
 impl UiState {
     pub(crate) fn open_help(&mut self) {
@@ -70,7 +70,7 @@ pub fn draw(
     }
     // The notes wrap like the descriptions, so they survive an 80-column terminal.
     // The flags legend comes from the kinds themselves, so a new kind cannot be left out.
-    let flags = crate::model::findings::Kind::ALL
+    let flags = fleetwatch_core::model::findings::Kind::ALL
         .iter()
         .map(|k| format!("{} {}", k.badge(), k.name()))
         .collect::<Vec<_>>()

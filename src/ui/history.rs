@@ -6,12 +6,12 @@ use super::format::fit;
 use super::keys::Action;
 use super::state::{Effect, UiState, View};
 use super::theme::Theme;
-use crate::history::query::{EventRow, Point};
-use crate::history::writer::Status;
+use fleetwatch_core::history::query::{EventRow, Point};
+use fleetwatch_core::history::writer::Status;
+use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table};
-use ratatui::Frame;
 
 /// What the detail pane's graphs cover.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -6,15 +6,15 @@ use super::format::{age, bytes, millis};
 use super::keys::Action;
 use super::state::{Effect, Overlay, UiState};
 use super::theme::Theme;
-use crate::collection::diagnose;
-use crate::collection::transport::{self, Transport};
-use crate::collection::LinkState;
-use crate::model::fleet::Host;
-use crate::model::Fleet;
+use fleetwatch_core::diagnose;
+use fleetwatch_core::link::LinkState;
+use fleetwatch_core::model::Fleet;
+use fleetwatch_core::model::fleet::Host;
+use fleetwatch_core::transport::{self, Transport};
+use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
-use ratatui::Frame;
 use std::time::Instant;
 
 impl UiState {
@@ -77,7 +77,7 @@ pub fn lines<'a>(h: &'a Host, theme: Theme, now: Instant) -> Vec<Line<'a>> {
         let ago = (chrono::Utc::now() - t).to_std().unwrap_or_default();
         format!(
             " since {} ({} ago)",
-            crate::history::time::show(t),
+            fleetwatch_core::history::time::show(t),
             age(ago)
         )
     });

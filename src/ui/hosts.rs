@@ -4,13 +4,13 @@
 use super::format::{age, fit, millis, percent, ratio};
 use super::state::{Focus, UiState};
 use super::theme::Theme;
-use crate::collection::LinkState;
-use crate::model::findings::Severity;
-use crate::model::Fleet;
+use fleetwatch_core::link::LinkState;
+use fleetwatch_core::model::Fleet;
+use fleetwatch_core::model::findings::Severity;
+use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
-use ratatui::Frame;
 use std::time::Instant;
 
 /// A host this far away is shown as slow, with its round-trip time, in the line's main part:
@@ -44,7 +44,10 @@ pub fn draw(f: &mut Frame, area: Rect, fleet: &Fleet, ui: &UiState, theme: Theme
     };
     if let Some(t) = ui.historical {
         let t = chrono::DateTime::from_timestamp_millis(t).unwrap_or_default();
-        title.push_str(&format!("· as of {} ", crate::history::time::show(t)));
+        title.push_str(&format!(
+            "· as of {} ",
+            fleetwatch_core::history::time::show(t)
+        ));
     }
     let block = Block::default()
         .borders(Borders::ALL)
@@ -173,7 +176,7 @@ pub fn draw(f: &mut Frame, area: Rect, fleet: &Fleet, ui: &UiState, theme: Theme
                 // The cause in plain words where it is a known one; the whole text, the next
                 // step and the retry time are in the host detail (Enter).
                 let raw = h.error.as_deref().unwrap_or("unreachable");
-                let e = crate::collection::diagnose::explain(&h.uri, raw)
+                let e = fleetwatch_core::diagnose::explain(&h.uri, raw)
                     .map_or_else(|| raw.to_owned(), |x| x.reason);
                 let retry = h
                     .retry

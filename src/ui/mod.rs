@@ -19,11 +19,11 @@ pub mod state;
 pub mod theme;
 pub mod vms;
 
-use crate::model::Fleet;
+use fleetwatch_core::model::Fleet;
+use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout};
 use ratatui::text::Line;
 use ratatui::widgets::Paragraph;
-use ratatui::Frame;
 use state::{Overlay, UiState, View};
 use std::time::Instant;
 use theme::Theme;
@@ -58,7 +58,7 @@ pub fn draw(f: &mut Frame, fleet: &Fleet, ui: &mut UiState, cx: &Context) {
     }
     ui.refresh_rows(fleet);
     let mut problems = fleet.problems.clone();
-    if let Some(crate::history::writer::Status::Error(e)) = &cx.history.status {
+    if let Some(fleetwatch_core::history::writer::Status::Error(e)) = &cx.history.status {
         problems.insert(0, format!("history: {e}"));
     }
     let banner_h = u16::from(!problems.is_empty());

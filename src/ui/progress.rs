@@ -1,12 +1,12 @@
 //! The corner pane of actions running and finished: progress of a migration, the outcome of
 //! each, until Esc dismisses the finished ones.
 
-use super::actions::{popup, Running};
+use super::actions::{Running, popup};
 use super::format::rate;
 use super::theme::Theme;
+use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::Frame;
 
 /// Running and finished actions, bottom right, until dismissed.
 pub fn draw(f: &mut Frame, area: Rect, running: &[Running], theme: Theme) {

@@ -1,8 +1,8 @@
 //! Which VMs the table shows and in what order: the filter, the host choice and the sort.
 //! Recomputed only when the fleet or one of those changes, not on every frame.
 
-use crate::model::findings::Kind;
-use crate::model::{Fleet, Vm};
+use fleetwatch_core::model::findings::Kind;
+use fleetwatch_core::model::{Fleet, Vm};
 use regex::{Regex, RegexBuilder};
 use std::cmp::Ordering;
 
@@ -185,7 +185,7 @@ pub fn compute(f: &Fleet, q: &Query) -> Rows {
                 continue;
             }
             // A VM is counted once, even when a split brain shows two running rows of it.
-            let counted = vm.state == crate::model::sample::VmState::Running
+            let counted = vm.state == fleetwatch_core::model::sample::VmState::Running
                 && f.vm(&vm.uuid).is_some_and(|p| p.host == hi);
             running += usize::from(counted);
             if q.host.is_none_or(|x| x == hi)

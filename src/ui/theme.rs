@@ -1,8 +1,8 @@
 //! Colours, or none: with NO_COLOR set every distinction is made with bold, dim and reverse
 //! video instead, so nothing depends on colour alone.
 
-use crate::collection::LinkState;
-use crate::model::sample::VmState;
+use fleetwatch_core::link::LinkState;
+use fleetwatch_core::model::sample::VmState;
 use ratatui::style::{Color, Modifier, Style};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -5,13 +5,13 @@ use super::format::{bytes, fit, percent, rate};
 use super::rows::SortKey;
 use super::state::{Focus, UiState};
 use super::theme::Theme;
-use crate::collection::LinkState;
-use crate::model::findings::Severity;
-use crate::model::{Fleet, Vm};
+use fleetwatch_core::link::LinkState;
+use fleetwatch_core::model::findings::Severity;
+use fleetwatch_core::model::{Fleet, Vm};
+use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::text::Span;
 use ratatui::widgets::{Block, Borders, Cell, Row, Table};
-use ratatui::Frame;
 
 struct Col {
     title: &'static str,
@@ -160,7 +160,10 @@ pub fn draw(f: &mut Frame, area: Rect, fleet: &Fleet, ui: &mut UiState, theme: T
     let mut title = format!(" VMs {}/{} ", ui.rows.len(), fleet.vm_count());
     if let Some(t) = ui.historical {
         let t = chrono::DateTime::from_timestamp_millis(t).unwrap_or_default();
-        title.push_str(&format!("as of {} ", crate::history::time::show(t)));
+        title.push_str(&format!(
+            "as of {} ",
+            fleetwatch_core::history::time::show(t)
+        ));
     }
     title.push_str(&format!("· sort {} {arrow} ", ui.sort.name()));
     if !ui.marks.is_empty() {

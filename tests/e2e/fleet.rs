@@ -43,7 +43,9 @@ fn a_every_guest_on_its_host_with_real_numbers() {
             let cpu = v["cpu_percent"].as_f64().unwrap();
             if g == &paused {
                 assert_eq!(v["state"], "paused");
-                assert!(cpu < 0.5, "paused guest at {cpu}%");
+                // libvirt's cpu.time counts the whole QEMU process: a paused guest's emulator
+                // thread still runs a little (0.51% seen in CI), its vCPUs not at all.
+                assert!(cpu < 2.0, "paused guest at {cpu}%");
             } else {
                 assert_eq!(v["state"], "running");
                 assert!(cpu > 0.0, "running guest {g} at {cpu}%");
@@ -153,11 +155,13 @@ fn d_a_hung_daemon_never_freezes_the_ui() {
     let _cont = Restore(|| {
         let _ = Command::new("kill").args(["-CONT", &pid]).status();
     });
-    assert!(Command::new("kill")
-        .args(["-STOP", &pid])
-        .status()
-        .unwrap()
-        .success());
+    assert!(
+        Command::new("kill")
+            .args(["-STOP", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
     let cont = || {
         let _ = Command::new("kill").args(["-CONT", &pid]).status();
     };
@@ -189,7 +193,9 @@ fn d_a_hung_daemon_never_freezes_the_ui() {
     let back = tui.wait_for("host back up", Duration::from_secs(40), |s| {
         line_has(s, " UP ")
     });
-    eprintln!("hung: STALE after {stale:?}, keys answered in {keys:?}, DOWN {down_at:?} after SIGSTOP, UP {back:?} after SIGCONT");
+    eprintln!(
+        "hung: STALE after {stale:?}, keys answered in {keys:?}, DOWN {down_at:?} after SIGSTOP, UP {back:?} after SIGCONT"
+    );
     assert!(
         down_at < Duration::from_secs(8 + 3),
         "down only after {down_at:?}"
@@ -279,7 +285,9 @@ fn f_findings_from_metadata_set_with_virsh() {
             .to_string()
     };
     let set = |g: &str, backup: String| {
-        let xml = format!("<fleet><approval owner=\"e2e\" ticket=\"E2E-1\" group=\"e2e-pair\"/><backup last=\"{backup}\"/></fleet>");
+        let xml = format!(
+            "<fleet><approval owner=\"e2e\" ticket=\"E2E-1\" group=\"e2e-pair\"/><backup last=\"{backup}\"/></fleet>"
+        );
         lab.virsh(
             n,
             &[
@@ -571,7 +579,7 @@ fn i_a_live_migration_started_with_m_shows_progress_and_is_recorded_with_its_ope
         .unwrap_or_else(|| panic!("not recorded: {doc}"))
         .clone();
     assert_eq!(last["to_host"], lab.name(to).as_str(), "{last}");
-    let operator = fleetwatch::actions::Operator::from_env().actor();
+    let operator = fleetwatch_core::actions::Operator::from_env().actor();
     assert_eq!(last["actor"], operator.as_str(), "{last}");
     let audit = fleetwatch()
         .env("XDG_DATA_HOME", &data)

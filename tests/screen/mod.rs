@@ -5,19 +5,20 @@
 //! through the real `app::handle_event`. Shared by the screen test files.
 
 use crate::support::{busy_domain, domain, synthetic};
-use fleetwatch::app::{handle_event, Handled};
-use fleetwatch::collection::{domxml, LinkState};
-use fleetwatch::model::sample::{DomainSample, VmState};
-use fleetwatch::model::Fleet;
+use fleetwatch::app::{Handled, handle_event};
 use fleetwatch::ui::state::UiState;
 use fleetwatch::ui::theme::Theme;
 use fleetwatch::ui::{self, Context};
+use fleetwatch_core::link::LinkState;
+use fleetwatch_core::model::Fleet;
+use fleetwatch_core::model::sample::{DomainSample, VmState};
+use fleetwatch_libvirt::domxml;
+use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::buffer::Buffer;
 use ratatui::crossterm::event::{
     Event, KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent, MouseEventKind,
 };
-use ratatui::Terminal;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use unicode_width::UnicodeWidthStr;
@@ -298,13 +299,13 @@ pub fn history_event(
     from: Option<&str>,
     to: &str,
     secs: Option<f64>,
-) -> fleetwatch::history::query::EventRow {
+) -> fleetwatch_core::history::query::EventRow {
     let iso = |ms: i64| {
         chrono::DateTime::from_timestamp_millis(ms)
             .unwrap()
             .to_rfc3339()
     };
-    fleetwatch::history::query::EventRow {
+    fleetwatch_core::history::query::EventRow {
         at_ms,
         at: iso(at_ms),
         kind: kind.into(),
@@ -332,11 +333,11 @@ pub fn handled(s: &mut Screen, code: KeyCode) -> Handled {
 }
 
 pub fn pane_for(
-    kind: fleetwatch::actions::ActionKind,
+    kind: fleetwatch_core::actions::ActionKind,
     s: &Screen,
     refusal: Option<&str>,
-) -> fleetwatch::actions::confirm::Pane {
-    use fleetwatch::actions::plan::{plan, PlanContext};
+) -> fleetwatch_core::actions::confirm::Pane {
+    use fleetwatch_core::actions::plan::{PlanContext, plan};
     let groups = std::collections::HashMap::new();
     let allowed = vec![true; s.fleet.hosts.len()];
     let cx = PlanContext {
@@ -349,5 +350,5 @@ pub fn pane_for(
             .with_timezone(&chrono::Utc),
         max_vcpu_overcommit: 4.0,
     };
-    fleetwatch::actions::confirm::Pane::new(plan(&s.fleet, &s.ui.action_targets(), kind, &cx))
+    fleetwatch_core::actions::confirm::Pane::new(plan(&s.fleet, &s.ui.action_targets(), kind, &cx))
 }

@@ -3,9 +3,9 @@
 //! broken regex is never taken for one that shows every row.
 
 use super::{Effect, Focus, Overlay, UiState};
-use crate::model::Fleet;
 use crate::ui::keys::Action;
 use crate::ui::rows::Filter;
+use fleetwatch_core::model::Fleet;
 
 impl UiState {
     pub(super) fn start_filter(&mut self) {

@@ -1,9 +1,9 @@
 //! Typed `:` commands and the mouse.
 
 use super::{Effect, Focus, Overlay, UiState, View};
-use crate::model::findings::Kind;
-use crate::model::Fleet;
 use crate::ui::rows::SortKey;
+use fleetwatch_core::model::Fleet;
+use fleetwatch_core::model::findings::Kind;
 use ratatui::crossterm::event::{MouseButton, MouseEvent, MouseEventKind};
 use ratatui::layout::Position;
 
@@ -37,7 +37,7 @@ impl UiState {
             }
             "filter" => self.set_filter(arg),
             "findings" | "f" => self.view = View::Findings,
-            "at" => match crate::history::time::parse_moment(&arg, chrono::Utc::now()) {
+            "at" => match fleetwatch_core::history::time::parse_moment(&arg, chrono::Utc::now()) {
                 Ok(t) => return Effect::TimeTravel(t.timestamp_millis()),
                 Err(e) => self.message = Some(e),
             },
@@ -45,7 +45,7 @@ impl UiState {
             "history" | "migrations" => {
                 // `:history 6h`: only the last span (default 30 days).
                 if !arg.is_empty() {
-                    match crate::history::time::parse_span(&arg) {
+                    match fleetwatch_core::history::time::parse_span(&arg) {
                         Ok(d) => self.history_since = d,
                         Err(e) => {
                             self.message = Some(e);

@@ -9,8 +9,8 @@ mod wall;
 use super::findings;
 use super::keys::Action;
 use super::rows::{self, Filter, SortKey};
-use crate::model::findings::Kind;
-use crate::model::Fleet;
+use fleetwatch_core::model::Fleet;
+use fleetwatch_core::model::findings::Kind;
 
 use ratatui::layout::Rect;
 
@@ -33,7 +33,7 @@ pub enum Overlay {
     Menu,
     Target(super::actions::TargetForm),
     Snapshot(super::actions::SnapshotForm),
-    Confirm(Box<crate::actions::confirm::Pane>),
+    Confirm(Box<fleetwatch_core::actions::confirm::Pane>),
     /// The detail of host number N.
     Host(usize),
 }
@@ -63,13 +63,13 @@ pub enum Effect {
     /// An action key was pressed: the app opens its form or plans it.
     ActionKey(char),
     /// Plan this action for the targets and open the confirmation pane.
-    Plan(crate::actions::ActionKind),
+    Plan(fleetwatch_core::actions::ActionKind),
     /// The pane confirmed: run it.
-    Execute(Box<crate::actions::plan::Plan>),
+    Execute(Box<fleetwatch_core::actions::plan::Plan>),
     /// The pane refused a confirmation (typed text, a refusal): audit the attempt.
     Rejected,
     /// The pane was left without acting (Esc, or Enter on Cancel): audit that too.
-    Cancelled(Box<crate::actions::plan::Plan>),
+    Cancelled(Box<fleetwatch_core::actions::plan::Plan>),
     /// Stop the running migration.
     Abort,
 }

@@ -1,0 +1,267 @@
+//! `make bench`: the history store at scale. A generator fills a store as 30 days of recording
+//! 1,000 VMs would leave it (raw samples every 10 s for the last hour, then the configured
+//! rollups, and a realistic rate of events and placements), then times the queries people run
+//! during an incident, the file's size, and the recorder's own cost at 1,000 VMs.
+//! Targets: `at` < 100 ms, 30 days of migrations < 100 ms, file < 500 MB, recorder < 2% of a core.
+
+use fleetwatch_testkit as support;
+
+use fleetwatch_core::history::config::HistoryConfig;
+use fleetwatch_core::history::query::{self, EventQuery};
+use fleetwatch_core::history::recorder::Recorder;
+use fleetwatch_core::history::store;
+use fleetwatch_core::link::{Message, Update};
+use rusqlite::params;
+use std::time::{Duration, Instant};
+
+const VMS: i64 = 1_000;
+const HOSTS: i64 = 20;
+const DAY: i64 = 86_400_000;
+
+/// A small deterministic generator (xorshift), so every run builds the same store.
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn below(&mut self, n: i64) -> i64 {
+        (self.next() % n as u64) as i64
+    }
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+fn fill(c: &mut rusqlite::Connection, now: i64) -> rusqlite::Result<(usize, usize, usize)> {
+    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let start = now - 30 * DAY;
+    let tx = c.transaction()?;
+    for h in 1..=HOSTS {
+        tx.execute(
+            "INSERT INTO hosts (id, name, uri) VALUES (?1, ?2, ?3)",
+            params![
+                h,
+                format!("hv-{h:02}"),
+                format!("qemu+tcp://hv-{h:02}/system")
+            ],
+        )?;
+    }
+    let mut stats = 0;
+    {
+        let mut ins = tx.prepare(
+            "INSERT INTO stats (series, level, at, n, cpu, cpu_max, mem, mem_max, disk, disk_max, net, net_max)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?8, ?8, ?9, ?9)",
+        )?;
+        // (level, step, span): raw 10 s for 1 h, 5 min for 1 day, 30 min for 1 week, 2 h and 1 day for 30 days.
+        let levels = [
+            (0, 10_000, 3_600_000),
+            (1, 300_000, DAY),
+            (2, 1_800_000, 7 * DAY),
+            (3, 7_200_000, 30 * DAY),
+            (4, DAY, 30 * DAY),
+        ];
+        for vm in 1..=VMS {
+            for (level, step, span) in levels {
+                let mut t = now - span;
+                t -= t % step;
+                while t < now {
+                    let cpu = (rng.below(1000) as f64) / 10.0;
+                    ins.execute(params![
+                        vm,
+                        level,
+                        t,
+                        step / 10_000,
+                        cpu,
+                        cpu * 1.3,
+                        2e9,
+                        5e5,
+                        1e5
+                    ])?;
+                    stats += 1;
+                    t += step;
+                }
+            }
+        }
+    }
+    let (mut events, mut placements) = (0, 0);
+    {
+        let mut vm_ins = tx.prepare("INSERT INTO vms (id, uuid, name) VALUES (?1, ?2, ?3)")?;
+        let mut ev = tx.prepare(
+            "INSERT INTO events (at, kind, vm_id, host_id, from_host_id, to_host_id, started_at, actor, detail)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, '')",
+        )?;
+        let mut pl = tx.prepare(
+            "INSERT INTO placements (vm_id, host_id, state, vcpus, memory_bytes, since, until) VALUES (?1, ?2, ?3, 2, 2147483648, ?4, ?5)",
+        )?;
+        for vm in 1..=VMS {
+            vm_ins.execute(params![
+                vm,
+                format!("{vm:08}-0000-4000-8000-000000000000"),
+                format!("vm-{vm:04}")
+            ])?;
+            // About three changes a day: mostly stops and starts, a migration every few days.
+            let mut host = 1 + vm % HOSTS;
+            let mut state = "running";
+            let mut since = start;
+            let mut t = start + rng.below(DAY / 3);
+            while t < now {
+                let kind;
+                let mut from = None;
+                if rng.below(10) == 0 {
+                    let to = 1 + rng.below(HOSTS);
+                    from = Some(host);
+                    host = to;
+                    kind = "migrated";
+                } else {
+                    state = if state == "running" {
+                        "shutoff"
+                    } else {
+                        "running"
+                    };
+                    kind = if state == "running" {
+                        "started"
+                    } else {
+                        "stopped"
+                    };
+                }
+                pl.execute(params![
+                    vm,
+                    from.unwrap_or(host),
+                    if kind == "started" {
+                        "shutoff"
+                    } else {
+                        "running"
+                    },
+                    since,
+                    t
+                ])?;
+                placements += 1;
+                ev.execute(params![
+                    t,
+                    kind,
+                    vm,
+                    host,
+                    from,
+                    from.map(|_| host),
+                    from.map(|_| t - 3_000),
+                    "external"
+                ])?;
+                events += 1;
+                since = t;
+                t += 1 + rng.below(DAY * 2 / 3);
+            }
+            pl.execute(params![vm, host, state, since, Option::<i64>::None])?;
+            placements += 1;
+        }
+    }
+    tx.commit()?;
+    Ok((stats, events, placements))
+}
+
+fn main() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("history.db");
+    let mut c = store::open_rw(&path).expect("store");
+    let now = chrono::Utc::now().timestamp_millis();
+    let t = Instant::now();
+    let (stats, events, placements) = fill(&mut c, now).expect("fill");
+    c.execute_batch("PRAGMA wal_checkpoint(TRUNCATE); ANALYZE;")
+        .expect("checkpoint");
+    println!(
+        "history: {VMS} VMs on {HOSTS} hosts over 30 days: {stats} statistics rows, {events} events, {placements} placements (filled in {:.1} s)",
+        t.elapsed().as_secs_f64()
+    );
+    let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0)
+        + std::fs::metadata(path.with_extension("db-wal"))
+            .map(|m| m.len())
+            .unwrap_or(0);
+    println!(
+        "{:<52} {:>10.1} MB   (target < 500 MB)",
+        "file size",
+        size as f64 / 1e6
+    );
+
+    let r = store::open_ro(&path).expect("read");
+    let mut rng = Rng(7);
+    let mut at_times = Vec::new();
+    for _ in 0..30 {
+        let moment = now - rng.below(30 * DAY);
+        let t = Instant::now();
+        let past = query::at(&r, moment).expect("at");
+        at_times.push(t.elapsed());
+        assert!(past.vms.len() > VMS as usize / 2, "{}", past.vms.len());
+    }
+    at_times.sort();
+    println!(
+        "{:<52} median {:>7.1} ms  max {:>7.1} ms (target < 100 ms)",
+        "at: the fleet at a random moment of 30 days",
+        ms(at_times[15]),
+        ms(at_times[29])
+    );
+    let mut mig = Vec::new();
+    let mut n = 0;
+    for _ in 0..10 {
+        let t = Instant::now();
+        let ev = query::events(
+            &r,
+            &EventQuery {
+                kinds: vec!["migrated".into()],
+                since_ms: Some(now - 30 * DAY),
+                limit: 100_000,
+                ..EventQuery::default()
+            },
+        )
+        .expect("events");
+        mig.push(t.elapsed());
+        n = ev.len();
+    }
+    mig.sort();
+    println!(
+        "{:<52} median {:>7.1} ms  max {:>7.1} ms (target < 100 ms; {n} migrations)",
+        "migration history of the last 30 days",
+        ms(mig[5]),
+        ms(mig[9])
+    );
+
+    // The recorder at 1,000 VMs: 10 hosts x 100 VMs polled every 2 s for 10 simulated minutes.
+    let rec_path = dir.path().join("rec.db");
+    let hosts: Vec<_> = (0..10)
+        .map(|h| support::host_config(&format!("hv-{h:03}")))
+        .collect();
+    let mut rec = Recorder::start(
+        store::open_rw(&rec_path).expect("store"),
+        HistoryConfig::default(),
+        &hosts,
+        now,
+    )
+    .expect("recorder");
+    let t0 = Instant::now();
+    let polls = 300u64;
+    let mut busy = Duration::ZERO;
+    for p in 0..polls {
+        let (_, samples) = support::synthetic(10, 100, t0, 10 + p * 2);
+        for (h, mut s) in samples.into_iter().enumerate() {
+            s.wall = chrono::DateTime::from_timestamp_millis(now + (p as i64) * 2_000)
+                .unwrap_or_default();
+            let m = Message {
+                host: h,
+                at: Instant::now(),
+                update: Update::Sample(Box::new(s)),
+            };
+            let t = Instant::now();
+            rec.record(&m, now + (p as i64) * 2_000).expect("record");
+            busy += t.elapsed();
+        }
+    }
+    let span = Duration::from_secs(polls * 2);
+    println!(
+        "{:<52} {:>10.2} % of one core ({:.0} ms per 2 s poll of 1,000 VMs; target < 2%)",
+        "recorder writes at 1,000 VMs",
+        busy.as_secs_f64() / span.as_secs_f64() * 100.0,
+        ms(busy) / polls as f64
+    );
+}

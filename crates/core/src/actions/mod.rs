@@ -1,0 +1,170 @@
+//! Actions: what an operator can do to a VM from fleetwatch, and everything that makes that
+//! safe: the plan (what will change, the risks known now), the confirmation pane (Cancel first,
+//! typed names for the disruptive ones), the check just before executing, and the audit.
+
+pub mod audit;
+pub mod confirm;
+pub mod keys;
+pub mod plan;
+
+use crate::model::sample::VmState;
+use serde::Serialize;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case", tag = "action")]
+pub enum ActionKind {
+    Start,
+    Shutdown,
+    Reboot,
+    Pause,
+    Resume,
+    Snapshot {
+        name: String,
+        description: String,
+    },
+    /// Live migration to a host (index in the config), copying local disks only when asked.
+    Migrate {
+        to: usize,
+        to_name: String,
+        to_uri: String,
+        copy_storage: bool,
+    },
+    ForceOff,
+}
+
+impl ActionKind {
+    pub fn name(&self) -> &'static str {
+        match self {
+            ActionKind::Start => "start",
+            ActionKind::Shutdown => "shutdown",
+            ActionKind::Reboot => "reboot",
+            ActionKind::Pause => "pause",
+            ActionKind::Resume => "resume",
+            ActionKind::Snapshot { .. } => "snapshot",
+            ActionKind::Migrate { .. } => "migrate",
+            ActionKind::ForceOff => "force-off",
+        }
+    }
+
+    /// Takes a service down or moves it: the name must be typed to confirm.
+    pub fn disruptive(&self) -> bool {
+        matches!(
+            self,
+            ActionKind::Reboot | ActionKind::ForceOff | ActionKind::Migrate { .. }
+        )
+    }
+
+    /// Whether the action makes sense for a VM in this state.
+    pub fn allowed(&self, state: VmState) -> bool {
+        use VmState::*;
+        match self {
+            ActionKind::Start => matches!(state, Shutoff | Crashed),
+            ActionKind::Shutdown | ActionKind::Reboot => state == Running,
+            ActionKind::Pause => state == Running,
+            ActionKind::Resume => state == Paused,
+            ActionKind::Snapshot { .. } => true,
+            ActionKind::Migrate { .. } => matches!(state, Running | Paused),
+            ActionKind::ForceOff => matches!(state, Running | Paused | Crashed),
+        }
+    }
+
+    /// The history event this action causes, to credit its operator.
+    pub fn event_kinds(&self) -> &'static [&'static str] {
+        match self {
+            ActionKind::Start => &["started"],
+            ActionKind::Shutdown | ActionKind::ForceOff => &["stopped"],
+            ActionKind::Reboot => &["stopped", "started"],
+            ActionKind::Pause => &["paused"],
+            ActionKind::Resume => &["resumed"],
+            ActionKind::Snapshot { .. } => &[],
+            ActionKind::Migrate { .. } => &["migrated"],
+        }
+    }
+}
+
+/// What the VM must still be when the action runs: the pane showed exactly this.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Expect {
+    pub uuid: String,
+    pub name: String,
+    pub host: String,
+    pub state: VmState,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActionRequest {
+    pub id: u64,
+    pub kind: ActionKind,
+    pub expect: Expect,
+}
+
+/// Progress of a long action (a migration), from libvirt's job information.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize)]
+pub struct Progress {
+    pub percent: Option<f64>,
+    pub remaining_bytes: Option<u64>,
+    pub downtime_ms: Option<u64>,
+    pub elapsed_ms: Option<u64>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum ActionUpdate {
+    Running {
+        id: u64,
+    },
+    Progress {
+        id: u64,
+        progress: Progress,
+    },
+    /// Ok: what happened, in words; Err: why not (libvirt's error, cleaned).
+    Done {
+        id: u64,
+        result: Result<String, String>,
+    },
+}
+
+/// The login name of this process's real user, from /proc and /etc/passwd (no environment, as
+/// under sudo -i or a service).
+fn user_from_uid() -> Option<String> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let uid = status
+        .lines()
+        .find_map(|l| l.strip_prefix("Uid:"))?
+        .split_whitespace()
+        .next()?
+        .to_owned();
+    let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
+    passwd.lines().find_map(|l| {
+        let f: Vec<&str> = l.split(':').collect();
+        (f.len() > 2 && f[2] == uid).then(|| f[0].to_owned())
+    })
+}
+
+/// Who acts: the OS user, and where their SSH session comes from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Operator {
+    pub user: String,
+    pub ssh_from: Option<String>,
+}
+
+impl Operator {
+    pub fn from_env() -> Operator {
+        let user = ["USER", "LOGNAME"]
+            .iter()
+            .find_map(|k| std::env::var(k).ok().filter(|v| !v.is_empty()))
+            .or_else(user_from_uid)
+            .unwrap_or_else(|| "uid-unknown".into());
+        let ssh_from = std::env::var("SSH_CLIENT")
+            .ok()
+            .and_then(|v| v.split_whitespace().next().map(str::to_owned));
+        Operator { user, ssh_from }
+    }
+
+    /// As it appears in history: `alice` or `alice@10.0.0.5`.
+    pub fn actor(&self) -> String {
+        match &self.ssh_from {
+            Some(from) => format!("{}@{from}", self.user),
+            None => self.user.clone(),
+        }
+    }
+}

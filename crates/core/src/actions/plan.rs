@@ -1,0 +1,290 @@
+//! The plan an action pane shows: exactly what will change, on which VM and host, the risks
+//! known now, and why it cannot run (if it cannot). Pure: fleet and context in, plan out.
+
+use super::{ActionKind, Expect};
+use crate::link::LinkState;
+use crate::model::findings::Kind;
+use crate::model::storage::is_shared;
+use crate::model::{Fleet, Vm};
+use std::collections::HashMap;
+
+pub struct PlanContext<'a> {
+    /// The whole session is read-only (`--read-only`, `--wall`).
+    pub read_only: bool,
+    /// Per host (config order): `actions = true`.
+    pub actions_allowed: &'a [bool],
+    pub shared_storage: &'a [String],
+    /// Service group of each VM (from its approval), for anti-affinity.
+    pub groups: &'a HashMap<String, String>,
+    pub now: chrono::DateTime<chrono::Utc>,
+    pub max_vcpu_overcommit: f64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Plan {
+    pub kind: ActionKind,
+    pub vms: Vec<Expect>,
+    pub changes: Vec<String>,
+    pub risks: Vec<String>,
+    /// Why it cannot run; the pane refuses while any is left.
+    pub refusals: Vec<String>,
+    /// What must be typed to confirm (the VM's name, or the number of VMs), if anything.
+    pub typed: Option<String>,
+    /// Also accepted: the UUID's first 8 characters, for a name that held characters shown
+    /// replaced (nobody can type a U+FFFD from a keyboard).
+    pub typed_alt: Option<String>,
+}
+
+fn change(kind: &ActionKind, vm: &Vm, host: &str) -> String {
+    let n = &vm.name;
+    match kind {
+        ActionKind::Start => format!("{n} on {host}: {} → running (boots)", vm.state.label()),
+        ActionKind::Shutdown => {
+            format!("{n} on {host}: running → shut off, asking the guest OS (ACPI)")
+        }
+        ActionKind::Reboot => {
+            format!("{n} on {host}: guest OS restarts; its services go down meanwhile")
+        }
+        ActionKind::Pause => format!("{n} on {host}: running → paused; vCPUs stop, memory stays"),
+        ActionKind::Resume => format!("{n} on {host}: paused → running"),
+        ActionKind::Snapshot { name, .. } => {
+            format!("{n} on {host}: new snapshot {name:?}; nothing else changes")
+        }
+        ActionKind::Migrate {
+            to_name,
+            copy_storage,
+            ..
+        } => format!(
+            "{n}: {host} → {to_name}, live (brief pause at the end){}",
+            if *copy_storage {
+                ", copying its local disks"
+            } else {
+                ""
+            }
+        ),
+        ActionKind::ForceOff => {
+            format!("{n} on {host}: power cut NOW, no guest shutdown; unsaved data is lost")
+        }
+    }
+}
+
+pub fn plan(fleet: &Fleet, uuids: &[String], kind: ActionKind, cx: &PlanContext) -> Plan {
+    let mut p = Plan {
+        kind: kind.clone(),
+        vms: Vec::new(),
+        changes: Vec::new(),
+        risks: Vec::new(),
+        refusals: Vec::new(),
+        typed: None,
+        typed_alt: None,
+    };
+    if cx.read_only {
+        p.refusals
+            .push("this session is read-only (--read-only or --wall): no action can run".into());
+    }
+    let vms: Vec<&Vm> = uuids.iter().filter_map(|u| fleet.vm(u)).collect();
+    if vms.is_empty() {
+        p.refusals.push("no VM selected".into());
+        return p;
+    }
+    for vm in &vms {
+        let host = &fleet.hosts[vm.host];
+        p.vms.push(Expect {
+            uuid: vm.uuid.clone(),
+            name: vm.name.clone(),
+            host: host.name.clone(),
+            state: vm.state,
+        });
+        p.changes.push(change(&kind, vm, &host.name));
+        if !cx.read_only && !cx.actions_allowed.get(vm.host).copied().unwrap_or(false) {
+            p.refusals.push(format!(
+                "host {} does not allow actions (actions = true in its [[host]] entry)",
+                host.name
+            ));
+        }
+        if host.link != LinkState::Up {
+            p.refusals.push(format!(
+                "host {} is {}: its VMs' state is not current",
+                host.name,
+                host.link.label()
+            ));
+        }
+        if !kind.allowed(vm.state) {
+            p.refusals.push(format!(
+                "{} is {}: cannot {}",
+                vm.name,
+                vm.state.label(),
+                kind.name()
+            ));
+        }
+        risks(&mut p, vm, cx);
+    }
+    if let ActionKind::Migrate {
+        to, copy_storage, ..
+    } = &kind
+    {
+        migration_checks(&mut p, fleet, &vms, *to, *copy_storage, cx);
+    }
+    // Several VMs on one stale host give one refusal each: say it once.
+    let mut seen = std::collections::HashSet::new();
+    p.refusals.retain(|r| seen.insert(r.clone()));
+    p.typed = if vms.len() > 1 {
+        Some(vms.len().to_string())
+    } else if kind.disruptive() {
+        Some(vms[0].name.clone())
+    } else {
+        None
+    };
+    if vms.len() == 1 && kind.disruptive() && crate::sanitize::was_altered(&vms[0].name) {
+        p.typed_alt = Some(vms[0].uuid.chars().take(8).collect());
+    }
+    p
+}
+
+fn risks(p: &mut Plan, vm: &Vm, cx: &PlanContext) {
+    let n = &vm.name;
+    if vm.flags.contains(&Kind::Unbacked) {
+        p.risks
+            .push(format!("{n} is not backed up (see its findings)"));
+    }
+    if vm.flags.contains(&Kind::Unapproved) {
+        p.risks.push(format!(
+            "{n} is not approved: nobody may know what it is for"
+        ));
+    }
+    let snap = vm.config.as_ref().and_then(|c| c.newest_snapshot.as_ref());
+    let recent = snap.is_some_and(|(_, t)| cx.now - *t < chrono::Duration::hours(24));
+    if !recent
+        && matches!(
+            p.kind,
+            ActionKind::ForceOff
+                | ActionKind::Reboot
+                | ActionKind::Migrate { .. }
+                | ActionKind::Shutdown
+        )
+    {
+        p.risks.push(match snap {
+            Some((s, t)) => format!(
+                "{n}'s newest snapshot {s:?} is from {}",
+                t.format("%Y-%m-%d %H:%M UTC")
+            ),
+            None => format!("{n} has no snapshot"),
+        });
+    }
+}
+
+fn migration_checks(
+    p: &mut Plan,
+    fleet: &Fleet,
+    vms: &[&Vm],
+    to: usize,
+    copy_storage: bool,
+    cx: &PlanContext,
+) {
+    let Some(target) = fleet.hosts.get(to) else {
+        p.refusals.push("no such target host".into());
+        return;
+    };
+    if !cx.actions_allowed.get(to).copied().unwrap_or(false) {
+        p.refusals
+            .push(format!("target {} does not allow actions", target.name));
+    }
+    if target.link != LinkState::Up {
+        p.refusals
+            .push(format!("target {} is {}", target.name, target.link.label()));
+    }
+    // libvirt's test driver (the demo) has no migration: say so before anyone confirms, rather
+    // than fail after the typed name.
+    let test_driver = |h: usize| {
+        fleet
+            .hosts
+            .get(h)
+            .and_then(|x| x.info.as_deref())
+            .is_some_and(|i| i.driver.eq_ignore_ascii_case("test"))
+    };
+    if test_driver(to) || vms.iter().any(|vm| test_driver(vm.host)) {
+        p.refusals.push(
+            "libvirt's test driver (the demo) cannot migrate; on real hosts this pane runs a \
+             live migration"
+                .into(),
+        );
+    }
+    let mut need_mem = 0u64;
+    let mut need_cpu = 0u64;
+    for vm in vms {
+        if vm.host == to {
+            p.refusals
+                .push(format!("{} already runs on {}", vm.name, target.name));
+        }
+        need_mem += vm.memory_bytes.unwrap_or(0);
+        need_cpu += u64::from(vm.vcpus.unwrap_or(0));
+        let local: Vec<String> = vm
+            .config
+            .iter()
+            .flat_map(|c| c.disks.iter())
+            .filter(|d| d.device == "disk" && !is_shared(d, cx.shared_storage))
+            .map(|d| d.path.clone())
+            .collect();
+        if !local.is_empty() {
+            if copy_storage {
+                p.risks.push(format!(
+                    "{}: copies local disk(s) {} over the network: slow, and heavy I/O",
+                    vm.name,
+                    local.join(", ")
+                ));
+            } else {
+                p.refusals.push(format!(
+                    "{} has local disk(s) {}: to move them too, Esc, m, and choose storage copy (c)",
+                    vm.name,
+                    local.join(", ")
+                ));
+            }
+        }
+        if let Some(g) = cx.groups.get(&vm.uuid) {
+            let peers: Vec<&str> = target
+                .vms
+                .values()
+                .filter(|o| o.primary && o.state.is_active() && cx.groups.get(&o.uuid) == Some(g))
+                .map(|o| o.name.as_str())
+                .collect();
+            if !peers.is_empty() {
+                p.risks.push(format!(
+                    "{} would join {} of group {g:?} on {}: anti-affinity",
+                    vm.name,
+                    peers.join(", "),
+                    target.name
+                ));
+            }
+        }
+    }
+    let cap = target.memory_bytes();
+    if let Some(free) = target
+        .free_memory_bytes
+        .or_else(|| cap.checked_sub(target.totals.memory_allocated))
+        && need_mem > free
+    {
+        p.refusals.push(format!(
+            "{} has {} MiB free, the VM(s) need {} MiB",
+            target.name,
+            free >> 20,
+            need_mem >> 20
+        ));
+    }
+    if cap > 0 {
+        let mem = (target.totals.memory_allocated + need_mem) as f64 / cap as f64 * 100.0;
+        let cpu =
+            (target.totals.vcpus_allocated + need_cpu) as f64 / f64::from(target.cpus().max(1));
+        p.risks.push(format!(
+            "{} after: memory {mem:.0}% allocated, vCPU {cpu:.1}x",
+            target.name
+        ));
+        if cpu > cx.max_vcpu_overcommit {
+            p.risks.push(format!(
+                "{} would be above the {:.1}x vCPU overcommit limit",
+                target.name, cx.max_vcpu_overcommit
+            ));
+        }
+    }
+    p.risks
+        .push("CPU compatibility: libvirt checks it when the migration starts".into());
+}

@@ -1,0 +1,342 @@
+//! What a change of one copy means for the VM. A UUID may be defined on several hosts (the
+//! shut-off copy a live migration leaves on its source, the incoming copy of one under way): it
+//! is one VM, which runs where its active copy is. A migration is that place moving from one host
+//! to another, whichever host's poll shows it first; copies that come and go beside it are
+//! `copy-added` and `copy-removed`, not moves.
+//!
+//! The last active copy going away (stopped or gone) is not judged at once: the next polls of
+//! the other hosts may show the VM running there (its source polled before its destination,
+//! after a gap). It waits in the store (`pending`) for those polls, then is a migration or what
+//! it looked like.
+
+use super::{Placed, Recorder, UNKNOWN, config_change};
+use crate::history::events::transition;
+use crate::model::sample::VmState;
+use rusqlite::params;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// A judgment waits no longer than this for hosts that do not poll (stuck connecting).
+const PENDING_MAX_MS: i64 = 10 * 60_000;
+
+#[derive(Debug, Clone)]
+pub(super) struct Pending {
+    /// Its row in `pending`.
+    pub id: i64,
+    pub host: usize,
+    pub at: i64,
+    pub actor: String,
+    /// The state of the copy before it went.
+    pub was: VmState,
+    /// Hosts whose next poll may still show the VM running.
+    pub waiting: BTreeSet<usize>,
+}
+
+/// One copy's change, and where the VM ran before and after it.
+pub(super) struct Change<'a> {
+    pub uuid: &'a str,
+    pub name: &'a str,
+    pub host: usize,
+    pub old: Option<Placed>,
+    pub new: Option<Placed>,
+    pub before: Option<usize>,
+    pub after: Option<usize>,
+    pub at: i64,
+}
+
+/// The active copy a VM runs on when it is not already running somewhere: running before
+/// paused, then the one there first.
+pub(super) fn best_active(copies: &BTreeMap<usize, Placed>) -> Option<usize> {
+    copies
+        .iter()
+        .filter(|(_, p)| p.state.is_active())
+        .min_by_key(|(h, p)| (p.state != VmState::Running, p.since, **h))
+        .map(|(h, _)| *h)
+}
+
+impl Recorder {
+    /// Where the VM runs after a change of its copies: where it ran while that copy is active.
+    pub(super) fn rehome(&mut self, uuid: &str) -> Option<usize> {
+        let copies = self.copies.get(uuid);
+        let stays = self.home.get(uuid).copied().filter(|h| {
+            copies
+                .and_then(|c| c.get(h))
+                .is_some_and(|p| p.state.is_active())
+        });
+        let home = stays.or_else(|| copies.and_then(best_active));
+        match home {
+            Some(h) => self.home.insert(uuid.to_owned(), h),
+            None => self.home.remove(uuid),
+        };
+        home
+    }
+
+    /// The other hosts holding a copy, for details: "b (shutoff), c (paused)".
+    fn elsewhere(&self, uuid: &str, host: usize) -> String {
+        self.copies
+            .get(uuid)
+            .into_iter()
+            .flatten()
+            .filter(|(h, _)| **h != host)
+            .map(|(h, p)| format!("{} ({})", self.hosts[*h].name, p.state.label()))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    pub(super) fn judge(&mut self, c: &Change) -> rusqlite::Result<()> {
+        if self.baseline[c.host] {
+            return Ok(());
+        }
+        match (c.before, c.after) {
+            (Some(a), Some(b)) if a != b => self.migrated(c, a, b, None),
+            (Some(a), Some(_)) if a == c.host => self.copy_events(c),
+            (Some(_), Some(_)) => self.side_copy(c),
+            (Some(_), None) => self.went(c),
+            (None, Some(b)) => match self.pending.get(c.uuid).filter(|p| p.host != b).cloned() {
+                Some(p) => {
+                    self.drop_pending(c.uuid)?;
+                    self.migrated(c, p.host, b, Some(&p))
+                }
+                None => {
+                    self.confirm(c.uuid)?;
+                    self.copy_events(c)
+                }
+            },
+            (None, None) => {
+                self.confirm(c.uuid)?;
+                self.copy_events(c)
+            }
+        }
+    }
+
+    fn migrated(
+        &mut self,
+        c: &Change,
+        from: usize,
+        to: usize,
+        pending: Option<&Pending>,
+    ) -> rusqlite::Result<()> {
+        let started = self
+            .migrating
+            .remove(c.uuid)
+            .filter(|(_, dest)| *dest == to)
+            .map(|(t, _)| t);
+        let end = self.ended.remove(c.uuid).unwrap_or(c.at);
+        let source_was = match pending {
+            Some(p) => Some(p.was),
+            None => c.old.as_ref().filter(|_| c.host == from).map(|o| o.state),
+        };
+        let lands = self
+            .copies
+            .get(c.uuid)
+            .and_then(|k| k.get(&to))
+            .map(|p| p.state);
+        // A running VM that lands on a copy still paused runs once libvirt resumes it there:
+        // that is the end of this move, not a "resumed" of its own.
+        if source_was == Some(VmState::Running) && lands == Some(VmState::Paused) {
+            self.arriving.insert(c.uuid.to_owned());
+        } else {
+            self.arriving.remove(c.uuid);
+        }
+        let mut actor = self.actor(to, c.uuid, "migrated", end);
+        // Either end seen only after a gap makes the whole move one found after the fact.
+        let after_gap = self.gap[from] || pending.is_some_and(|p| p.actor == UNKNOWN);
+        if after_gap && actor == super::EXTERNAL {
+            actor = UNKNOWN.into();
+        }
+        let mut detail = match started {
+            Some(t) => format!("took {:.1}s", (end - t) as f64 / 1000.0),
+            None => "start not seen".into(),
+        };
+        if self
+            .copies
+            .get(c.uuid)
+            .is_some_and(|k| k.contains_key(&from))
+        {
+            detail.push_str(&format!(
+                "; a shut-off copy stays on {}",
+                self.hosts[from].name
+            ));
+        }
+        self.event(
+            end,
+            "migrated",
+            Some((c.uuid, c.name)),
+            to,
+            Some((from, to, started)),
+            actor,
+            detail,
+        )
+    }
+
+    /// Events of the copy the VM is judged by (its active one, or any when none is active).
+    fn copy_events(&mut self, c: &Change) -> rusqlite::Result<()> {
+        let others = self.elsewhere(c.uuid, c.host);
+        match (&c.old, &c.new) {
+            (None, Some(p)) => {
+                let (kind, detail) = if others.is_empty() {
+                    ("defined", format!("appeared {}", p.state.label()))
+                } else if p.state.is_active() {
+                    (
+                        "started",
+                        format!("on a new copy; also defined on {others}"),
+                    )
+                } else {
+                    (
+                        "copy-added",
+                        format!("{} copy; also defined on {others}", p.state.label()),
+                    )
+                };
+                self.vm_event(c.at, kind, c.uuid, c.name, c.host, detail)
+            }
+            (Some(o), None) => {
+                let (kind, detail) = if others.is_empty() {
+                    ("undefined", format!("was {}", o.state.label()))
+                } else {
+                    (
+                        "copy-removed",
+                        format!("was {}; still defined on {others}", o.state.label()),
+                    )
+                };
+                self.vm_event(c.at, kind, c.uuid, c.name, c.host, detail)
+            }
+            (Some(o), Some(p)) => {
+                let arrived = self.arriving.remove(c.uuid)
+                    && o.state == VmState::Paused
+                    && p.state == VmState::Running;
+                if let Some(kind) = transition(o.state, p.state).filter(|_| !arrived)
+                    && !self.seen(c.at, c.uuid, kind, c.host)
+                {
+                    self.vm_event(c.at, kind, c.uuid, c.name, c.host, String::new())?;
+                }
+                match config_change(o, p) {
+                    Some(d) => self.vm_event(c.at, "config-changed", c.uuid, c.name, c.host, d),
+                    None => Ok(()),
+                }
+            }
+            (None, None) => Ok(()),
+        }
+    }
+
+    /// A copy beside the one the VM runs on: its own definition coming or going is an event;
+    /// an incoming copy paused, running or given up is a step of a migration, not one.
+    fn side_copy(&mut self, c: &Change) -> rusqlite::Result<()> {
+        let runs_on = self.hosts[c.before.unwrap_or(c.host)].name.clone();
+        match (&c.old, &c.new) {
+            (None, Some(p)) if !p.state.is_active() => {
+                let detail = format!("{} copy; the VM runs on {runs_on}", p.state.label());
+                self.vm_event(c.at, "copy-added", c.uuid, c.name, c.host, detail)
+            }
+            (Some(o), None) if !o.state.is_active() => {
+                let detail = format!("{} copy; the VM runs on {runs_on}", o.state.label());
+                self.vm_event(c.at, "copy-removed", c.uuid, c.name, c.host, detail)
+            }
+            (Some(o), Some(p)) if o.state == p.state => match config_change(o, p) {
+                Some(d) => {
+                    let detail = format!("copy: {d}");
+                    self.vm_event(c.at, "config-changed", c.uuid, c.name, c.host, detail)
+                }
+                None => Ok(()),
+            },
+            _ => Ok(()),
+        }
+    }
+
+    /// The VM's last active copy stopped or went: a stop, an undefinition or the source half
+    /// of a migration, which the other hosts' next polls tell apart.
+    fn went(&mut self, c: &Change) -> rusqlite::Result<()> {
+        let Some(old) = &c.old else { return Ok(()) };
+        let (kind, detail): (&'static str, String) = match &c.new {
+            None => {
+                let others = self.elsewhere(c.uuid, c.host);
+                let mut d = format!("was {}", old.state.label());
+                if !others.is_empty() {
+                    d.push_str(&format!("; still defined on {others}"));
+                }
+                ("undefined", d)
+            }
+            Some(p) => match transition(old.state, p.state) {
+                Some(k) => (k, String::new()),
+                None => return Ok(()),
+            },
+        };
+        if self.seen(c.at, c.uuid, kind, c.host) {
+            return Ok(());
+        }
+        let actor = self.actor(c.host, c.uuid, kind, c.at);
+        let waiting = self.up_hosts_but(c.host);
+        if kind == "crashed" || waiting.is_empty() {
+            return self.event(
+                c.at,
+                kind,
+                Some((c.uuid, c.name)),
+                c.host,
+                None,
+                actor,
+                detail,
+            );
+        }
+        self.confirm(c.uuid)?;
+        let vm = self.ids.vm(&self.conn, c.uuid, c.name)?;
+        let hid = self.host_id(c.host)?;
+        self.conn.execute(
+            "INSERT INTO pending (vm_id, host_id, at, kind, actor, detail, was) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![vm, hid, c.at, kind, actor, detail, old.state.label()],
+        )?;
+        let p = Pending {
+            id: self.conn.last_insert_rowid(),
+            host: c.host,
+            at: c.at,
+            actor,
+            was: old.state,
+            waiting,
+        };
+        self.pending.insert(c.uuid.to_owned(), p);
+        Ok(())
+    }
+
+    /// After a poll of `host` (or its loss, with `lost`): judgments no host can change any more
+    /// become the events they looked like.
+    pub(super) fn settle(&mut self, host: usize, now: i64, lost: bool) -> rusqlite::Result<()> {
+        let mut due: Vec<String> = Vec::new();
+        for (u, p) in &mut self.pending {
+            if lost || p.at <= now {
+                p.waiting.remove(&host);
+            }
+            if p.waiting.is_empty() || now - p.at > PENDING_MAX_MS {
+                due.push(u.clone());
+            }
+        }
+        due.sort_unstable();
+        for u in due {
+            self.confirm(&u)?;
+        }
+        Ok(())
+    }
+
+    /// Writes the VM's waiting judgment as the event it looked like.
+    fn confirm(&mut self, uuid: &str) -> rusqlite::Result<()> {
+        match self.pending.remove(uuid) {
+            Some(p) => self.confirm_row(p.id),
+            None => Ok(()),
+        }
+    }
+
+    pub(super) fn confirm_row(&mut self, id: i64) -> rusqlite::Result<()> {
+        self.conn.execute(
+            "INSERT INTO events (at, kind, vm_id, host_id, actor, detail)
+             SELECT at, kind, vm_id, host_id, actor, detail FROM pending WHERE id = ?1",
+            [id],
+        )?;
+        self.conn
+            .execute("DELETE FROM pending WHERE id = ?1", [id])?;
+        Ok(())
+    }
+
+    fn drop_pending(&mut self, uuid: &str) -> rusqlite::Result<()> {
+        if let Some(p) = self.pending.remove(uuid) {
+            self.conn
+                .execute("DELETE FROM pending WHERE id = ?1", [p.id])?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,164 @@
+//! Placements and statistics from each sample: the difference between what was recorded for
+//! each copy and the host now (what it means for the VM is `copies`'s business).
+
+use super::copies::Change;
+use super::{Placed, Recorder, config_change, placed};
+use crate::model::sample::HostSample;
+use crate::model::series::sum;
+use rusqlite::params;
+
+impl Recorder {
+    /// Each copy on this host compared with what was written for it, and judged for its VM.
+    pub(super) fn diff(&mut self, host: usize, s: &HostSample, at: i64) -> rusqlite::Result<()> {
+        let mut touched: Vec<String> = self
+            .copies
+            .iter()
+            .filter(|(_, c)| c.contains_key(&host))
+            .map(|(u, _)| u.clone())
+            .collect();
+        touched.extend(s.domains.iter().map(|d| d.uuid.clone()));
+        touched.sort_unstable();
+        touched.dedup();
+        for uuid in touched {
+            let now = self
+                .fleet
+                .hosts
+                .get(host)
+                .and_then(|h| h.vms.get(&uuid))
+                .map(|vm| (placed(vm), vm.name.clone()));
+            let old = self.copies.get(&uuid).and_then(|c| c.get(&host)).cloned();
+            match (&old, &now) {
+                (None, None) => continue,
+                (Some(o), Some((p, _))) if o.state == p.state && config_change(o, p).is_none() => {
+                    // The same copy. What the store does not keep (disks), or did not know, is
+                    // learnt here, so a later change of it is seen.
+                    if let Some(c) = self.copies.get_mut(&uuid).and_then(|c| c.get_mut(&host)) {
+                        c.disks.clone_from(&p.disks);
+                        c.vcpus = c.vcpus.or(p.vcpus);
+                        c.memory = c.memory.or(p.memory);
+                        c.max_memory = c.max_memory.or(p.max_memory);
+                    }
+                    continue;
+                }
+                _ => {}
+            }
+            let name = match &now {
+                Some((_, n)) => n.clone(),
+                None => self.name_of(&uuid),
+            };
+            let before = self.home.get(&uuid).copied();
+            if let Some(o) = &old {
+                self.close_row(o.row, at)?;
+            }
+            let new = match now {
+                Some((p, _)) => {
+                    let row = self.open_row(&uuid, &name, &p, at)?;
+                    let p = Placed {
+                        row,
+                        since: at,
+                        ..p
+                    };
+                    let copies = self.copies.entry(uuid.clone()).or_default();
+                    copies.insert(host, p.clone());
+                    Some(p)
+                }
+                None => {
+                    if let Some(c) = self.copies.get_mut(&uuid) {
+                        c.remove(&host);
+                        if c.is_empty() {
+                            self.copies.remove(&uuid);
+                        }
+                    }
+                    None
+                }
+            };
+            let after = self.rehome(&uuid);
+            let change = Change {
+                uuid: &uuid,
+                name: &name,
+                host,
+                old,
+                new,
+                before,
+                after,
+                at,
+            };
+            self.judge(&change)?;
+        }
+        Ok(())
+    }
+
+    pub(super) fn stats(&mut self, host: usize, at: i64) -> rusqlite::Result<()> {
+        let every = self.cfg.sample_every.as_millis() as i64;
+        let h = &self.fleet.hosts[host];
+        // cpu, mem, disk, net (the sums the graphs show), then each direction of the I/O.
+        let mut rows: Vec<(String, String, [Option<f64>; 8])> = h
+            .vms
+            .values()
+            .filter(|v| v.primary)
+            .map(|v| {
+                let mem = v.rss_bytes.or(v.memory_bytes).map(|m| m as f64);
+                (
+                    v.uuid.clone(),
+                    v.name.clone(),
+                    [
+                        v.cpu_percent,
+                        mem,
+                        sum(v.disk_read_bps, v.disk_write_bps),
+                        sum(v.net_rx_bps, v.net_tx_bps),
+                        v.disk_read_bps,
+                        v.disk_write_bps,
+                        v.net_rx_bps,
+                        v.net_tx_bps,
+                    ],
+                )
+            })
+            .collect();
+        let t = &h.totals;
+        let host_vals = [
+            t.cpu_percent,
+            t.memory_used.map(|m| m as f64),
+            t.disk_bps,
+            t.net_bps,
+            None,
+            None,
+            None,
+            None,
+        ];
+        let size = h.info.as_ref().map(|i| (i.cpus, i.memory_bytes));
+        let host_series = -self.host_id(host)?;
+        if size.is_some() && size != self.sizes[host] {
+            if let Some((cpus, mem)) = size {
+                self.conn.execute(
+                    "UPDATE hosts SET cpus = ?2, memory_bytes = ?3 WHERE id = ?1",
+                    params![-host_series, cpus, mem],
+                )?;
+            }
+            self.sizes[host] = size;
+        }
+        rows.push((String::new(), String::new(), host_vals));
+        let mut stmt = self.conn.prepare_cached(
+            "INSERT OR REPLACE INTO stats (series, level, at, n, cpu, cpu_max, mem, mem_max, disk, disk_max, net, net_max,
+                                           disk_read, disk_write, net_rx, net_tx)
+             VALUES (?1, 0, ?2, 1, ?3, ?3, ?4, ?4, ?5, ?5, ?6, ?6, ?7, ?8, ?9, ?10)",
+        )?;
+        for (uuid, name, v) in rows {
+            let series = if uuid.is_empty() {
+                host_series
+            } else {
+                self.ids.vm(&self.conn, &uuid, &name)?
+            };
+            if self.last_raw.get(&series).is_some_and(|&t| at - t < every) {
+                continue;
+            }
+            if v.iter().all(Option::is_none) {
+                continue;
+            }
+            stmt.execute(params![
+                series, at, v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7]
+            ])?;
+            self.last_raw.insert(series, at);
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,95 @@
+//! Host states and libvirt's own lifecycle events, as the recorder writes them.
+
+use super::{EXTERNAL, MIGRATION_MEMORY_MS, Recorder, UNKNOWN};
+use crate::link::LinkState;
+use crate::model::event::{EventKind, Lifecycle};
+use crate::model::sample::HostSample;
+use rusqlite::params;
+
+impl Recorder {
+    pub(super) fn host_state(
+        &mut self,
+        host: usize,
+        state: LinkState,
+        error: Option<&str>,
+        at: i64,
+    ) -> rusqlite::Result<()> {
+        let before = self.host_rows[host].map(|(_, s)| s);
+        if before == Some(state) {
+            return Ok(());
+        }
+        let h = self.hosts[host].clone();
+        let hid = self.ids.host(&self.conn, &h.name, &h.uri)?;
+        if let Some((row, _)) = self.host_rows[host] {
+            self.conn.execute(
+                "UPDATE host_states SET until = ?2 WHERE id = ?1",
+                params![row, at],
+            )?;
+        }
+        self.conn.execute(
+            "INSERT INTO host_states (host_id, state, error, since) VALUES (?1, ?2, ?3, ?4)",
+            params![hid, state.label(), error, at],
+        )?;
+        self.host_rows[host] = Some((self.conn.last_insert_rowid(), state));
+        let kind = match state {
+            LinkState::Up => "host-up",
+            LinkState::Down => "host-down",
+            LinkState::Stale => "host-stale",
+            LinkState::Connecting => return Ok(()),
+        };
+        // A host already up when the recorder started did not "come up" now.
+        if before.is_some() || state != LinkState::Up {
+            self.event(
+                at,
+                kind,
+                None,
+                host,
+                None,
+                "-".into(),
+                error.unwrap_or("").to_owned(),
+            )?;
+        }
+        Ok(())
+    }
+
+    pub(super) fn libvirt_events(&mut self, host: usize, s: &HostSample) -> rusqlite::Result<()> {
+        for e in &s.events {
+            let EventKind::Lifecycle(life) = e.kind else {
+                continue;
+            };
+            match life {
+                Lifecycle::MigrationStarted => {
+                    self.migrating.insert(e.uuid.clone(), (e.at_ms, host));
+                }
+                Lifecycle::MigrationEnded => {
+                    self.ended.insert(e.uuid.clone(), e.at_ms);
+                }
+                Lifecycle::Kind(kind) => {
+                    if !self.seen(e.at_ms, &e.uuid, kind, host) {
+                        // Delivered live, so never "unknown".
+                        let actor = self.actor(host, &e.uuid, kind, e.at_ms);
+                        let actor = if actor == UNKNOWN {
+                            EXTERNAL.into()
+                        } else {
+                            actor
+                        };
+                        self.event(
+                            e.at_ms,
+                            kind,
+                            Some((&e.uuid, &e.name)),
+                            host,
+                            None,
+                            actor,
+                            "libvirt event".into(),
+                        )?;
+                    }
+                }
+                Lifecycle::Ignore => {}
+            }
+        }
+        let cutoff = s.wall.timestamp_millis() - MIGRATION_MEMORY_MS;
+        self.migrating.retain(|_, (t, _)| *t > cutoff);
+        self.ended.retain(|_, t| *t > cutoff);
+        Ok(())
+    }
+}

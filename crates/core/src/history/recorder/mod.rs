@@ -1,0 +1,361 @@
+//! The recorder: keeps its own fleet model from the collectors' messages and writes what
+//! changed: placements (where each copy of a VM was, from when to when), events with who caused
+//! them, host states, and statistics. One transaction per message, so a killed recorder loses at
+//! most the poll it was writing; everything it needs to go on (copies, states, what it has not
+//! judged yet) is in the store, so a restarted one goes on where the killed one stopped.
+
+mod copies;
+mod diff;
+mod inputs;
+mod load;
+mod write;
+
+use super::lease::{self, Holder, Lease, Role};
+use super::store::{Ids, meta_set};
+use crate::config::HostConfig;
+use crate::history::config::HistoryConfig;
+use crate::link::{LinkState, Message, Update};
+use crate::model::sample::VmState;
+use crate::model::{Fleet, Vm};
+use copies::Pending;
+use rusqlite::Connection;
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+
+/// Who caused a change, when fleetwatch itself did not: seen live, or found after a gap.
+pub const EXTERNAL: &str = "external";
+pub const UNKNOWN: &str = "unknown";
+
+/// Same kind for the same VM on the same host within this long is one event seen twice.
+const DEDUPE_MS: i64 = 30_000;
+/// How long a migration's start is remembered waiting for its end.
+const MIGRATION_MEMORY_MS: i64 = 30 * 60_000;
+
+/// One host's copy of a VM, as last written.
+#[derive(Debug, Clone, PartialEq)]
+struct Placed {
+    host: usize,
+    state: VmState,
+    vcpus: Option<u32>,
+    /// The current allocation, as the live view shows it.
+    memory: Option<u64>,
+    max_memory: Option<u64>,
+    disks: String,
+    row: i64,
+    /// When its placement row opened: the older of two running copies is the one that was
+    /// there first (the source of a migration under way).
+    since: i64,
+}
+
+fn placed(vm: &Vm) -> Placed {
+    Placed {
+        host: vm.host,
+        state: vm.state,
+        vcpus: vm.vcpus,
+        memory: vm.memory_bytes,
+        max_memory: vm.max_memory_bytes,
+        disks: vm
+            .config
+            .as_ref()
+            .map(|c| {
+                c.disks
+                    .iter()
+                    .map(|d| format!("{}={}", d.target, d.path))
+                    .collect::<Vec<_>>()
+                    .join(",")
+            })
+            .unwrap_or_default(),
+        row: 0,
+        since: 0,
+    }
+}
+
+pub struct Recorder {
+    conn: Connection,
+    me: Holder,
+    ids: Ids,
+    cfg: HistoryConfig,
+    hosts: Vec<HostConfig>,
+    fleet: Fleet,
+    /// UUID -> host -> that host's copy. A UUID defined on several hosts is one VM.
+    copies: HashMap<String, BTreeMap<usize, Placed>>,
+    /// UUID -> the host the VM runs on (its active copy), for VMs active anywhere. It stays
+    /// where it is while that copy is active, so a second running copy (the destination of a
+    /// migration under way) is no move until the first one lets go.
+    home: HashMap<String, usize>,
+    /// A VM's last active copy gone inactive or away, waiting for the other hosts' polls to
+    /// say whether it went on elsewhere (a migration) or really stopped.
+    pending: HashMap<String, Pending>,
+    /// VMs moved, running, onto a copy still paused: that copy running next is the move's
+    /// end, not a "resumed".
+    arriving: HashSet<String>,
+    host_rows: Vec<Option<(i64, LinkState)>>,
+    /// A host was not answering: what its next sample shows changed at an unknown time.
+    gap: Vec<bool>,
+    /// A host never recorded before: its first sample is where its history starts, not a
+    /// list of VMs that "appeared".
+    baseline: Vec<bool>,
+    /// Recently written events (at, uuid, kind, host), to drop the same change seen twice.
+    recent: VecDeque<(i64, String, &'static str, usize)>,
+    /// Live migrations under way: uuid -> (start, destination host).
+    migrating: HashMap<String, (i64, usize)>,
+    /// Migrations' ends as the source reported them: uuid -> time.
+    ended: HashMap<String, i64>,
+    last_raw: HashMap<i64, i64>,
+    /// Each host's CPUs and memory as last written.
+    sizes: Vec<Option<(u32, u64)>>,
+    /// This recorder's row in `recordings`.
+    recording: i64,
+    last_renew: i64,
+    last_maintenance: i64,
+}
+
+#[derive(Debug)]
+pub enum RecordError {
+    /// Another recorder holds the lease.
+    Busy {
+        pid: i64,
+        hostname: String,
+    },
+    /// We were presumed dead and another recorder took over.
+    LostLease,
+    Sql(rusqlite::Error),
+}
+
+impl std::fmt::Display for RecordError {
+    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        match self {
+            RecordError::Busy { pid, hostname } => write!(
+                f,
+                "another recorder (pid {pid} on {hostname}) writes this history"
+            ),
+            RecordError::LostLease => f.write_str("another recorder took over this history"),
+            RecordError::Sql(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl From<rusqlite::Error> for RecordError {
+    fn from(e: rusqlite::Error) -> Self {
+        RecordError::Sql(e)
+    }
+}
+
+impl Recorder {
+    /// Takes the lease as the dedicated recorder (the service) and loads what the store last
+    /// knew, so a restart continues the record instead of inventing events.
+    pub fn start(
+        conn: Connection,
+        cfg: HistoryConfig,
+        hosts: &[HostConfig],
+        now_ms: i64,
+    ) -> Result<Recorder, RecordError> {
+        Recorder::start_as(Role::Service, conn, cfg, hosts, now_ms)
+    }
+
+    /// As [`Recorder::start`], in the given role: a TUI's recorder gives way to the service.
+    pub fn start_as(
+        role: Role,
+        mut conn: Connection,
+        cfg: HistoryConfig,
+        hosts: &[HostConfig],
+        now_ms: i64,
+    ) -> Result<Recorder, RecordError> {
+        let me = Holder::me(role);
+        if let Lease::Other { pid, hostname, .. } = lease::acquire(&mut conn, &me, now_ms)? {
+            return Err(RecordError::Busy { pid, hostname });
+        }
+        let mut rec = Recorder {
+            conn,
+            me,
+            ids: Ids::default(),
+            cfg,
+            hosts: hosts.to_vec(),
+            fleet: Fleet::new(hosts),
+            copies: HashMap::new(),
+            home: HashMap::new(),
+            pending: HashMap::new(),
+            arriving: HashSet::new(),
+            host_rows: vec![None; hosts.len()],
+            // Whatever changed while no recorder ran happened at a time nobody knows.
+            gap: vec![true; hosts.len()],
+            baseline: vec![false; hosts.len()],
+            recent: VecDeque::new(),
+            migrating: HashMap::new(),
+            ended: HashMap::new(),
+            last_raw: HashMap::new(),
+            sizes: vec![None; hosts.len()],
+            recording: 0,
+            last_renew: now_ms,
+            last_maintenance: now_ms,
+        };
+        rec.load()?;
+        rec.conn.execute(
+            "INSERT INTO recordings (since, until) VALUES (?1, ?1)",
+            [now_ms],
+        )?;
+        rec.recording = rec.conn.last_insert_rowid();
+        Ok(rec)
+    }
+
+    pub fn fleet(&self) -> &Fleet {
+        &self.fleet
+    }
+
+    /// Records one collector message; `now_ms` is the wall clock.
+    pub fn record(&mut self, m: &Message, now_ms: i64) -> Result<(), RecordError> {
+        self.transaction(now_ms, |r| r.write(m, now_ms))?;
+        if now_ms - self.last_maintenance >= 60_000 {
+            self.last_maintenance = now_ms;
+            super::rollup::maintain(&self.conn, &self.cfg, now_ms)?;
+        }
+        Ok(())
+    }
+
+    /// Keeps the lease while no message comes (every host down and quiet): call it every
+    /// second or so; it writes only when the lease is due for renewal.
+    pub fn tick(&mut self, now_ms: i64) -> Result<(), RecordError> {
+        if now_ms - self.last_renew < lease::RENEW_EVERY_MS {
+            return Ok(());
+        }
+        self.transaction(now_ms, |_| Ok(()))
+    }
+
+    /// One write under the lease: whether we still hold it is asked inside the transaction,
+    /// so once the service took over (or we were presumed dead) nothing more of ours lands.
+    fn transaction(
+        &mut self,
+        now_ms: i64,
+        f: impl FnOnce(&mut Recorder) -> rusqlite::Result<()>,
+    ) -> Result<(), RecordError> {
+        self.conn.execute_batch("BEGIN IMMEDIATE")?;
+        let held = lease::holds(&self.conn, &self.me).and_then(|held| {
+            if held && now_ms - self.last_renew >= lease::RENEW_EVERY_MS {
+                lease::renew(&self.conn, &self.me, now_ms)?;
+            }
+            Ok(held)
+        });
+        let done = match held {
+            Ok(true) => f(self).and_then(|()| {
+                self.conn
+                    .execute(
+                        "UPDATE recordings SET until = max(until, ?2) WHERE id = ?1",
+                        rusqlite::params![self.recording, now_ms],
+                    )
+                    .map(drop)
+            }),
+            Ok(false) => {
+                let _ = self.conn.execute_batch("ROLLBACK");
+                return Err(RecordError::LostLease);
+            }
+            Err(e) => Err(e),
+        };
+        match done.and_then(|()| self.conn.execute_batch("COMMIT")) {
+            Ok(()) => {
+                if now_ms - self.last_renew >= lease::RENEW_EVERY_MS {
+                    self.last_renew = now_ms;
+                }
+                Ok(())
+            }
+            Err(e) => {
+                let _ = self.conn.execute_batch("ROLLBACK");
+                // What this recorder believes was written must be what the store holds.
+                self.reload()?;
+                Err(e.into())
+            }
+        }
+    }
+
+    fn write(&mut self, m: &Message, now_ms: i64) -> rusqlite::Result<()> {
+        // Host indices are the config's; one from elsewhere is nothing this recorder knows.
+        if m.host >= self.hosts.len() {
+            return Ok(());
+        }
+        match &m.update {
+            Update::Link { state, error, .. } => {
+                self.fleet.set_link(m.host, *state, error.clone());
+                if *state != LinkState::Connecting {
+                    self.host_state(m.host, *state, error.as_deref(), now_ms)?;
+                }
+                if matches!(state, LinkState::Down | LinkState::Stale) {
+                    self.gap[m.host] = true;
+                    self.settle(m.host, now_ms, true)?;
+                }
+            }
+            Update::Action(_) => {}
+            Update::Sample(s) => {
+                let at = s.wall.timestamp_millis();
+                self.fleet.apply(m.host, s);
+                self.host_state(m.host, LinkState::Up, None, at)?;
+                self.libvirt_events(m.host, s)?;
+                self.diff(m.host, s, at)?;
+                self.settle(m.host, at, false)?;
+                self.stats(m.host, at)?;
+                self.gap[m.host] = false;
+                self.baseline[m.host] = false;
+            }
+        }
+        meta_set(&self.conn, "last_write", &now_ms.to_string())
+    }
+
+    /// Gives the lease up, for a clean exit.
+    pub fn stop(self) {
+        let _ = lease::release(&self.conn, &self.me);
+    }
+}
+
+/// Whether a fleetwatch action of this name causes a history event of this kind.
+fn causes(action: &str, kind: &str) -> bool {
+    matches!(
+        (action, kind),
+        ("start", "started")
+            | ("shutdown" | "force-off", "stopped")
+            | ("reboot", "stopped" | "started")
+            | ("pause", "paused")
+            | ("resume", "resumed")
+            | ("migrate", "migrated")
+    )
+}
+
+fn config_change(old: &Placed, new: &Placed) -> Option<String> {
+    let mut d = Vec::new();
+    if old.vcpus.is_some() && new.vcpus.is_some() && old.vcpus != new.vcpus {
+        d.push(format!(
+            "vCPUs {} -> {}",
+            old.vcpus.unwrap_or(0),
+            new.vcpus.unwrap_or(0)
+        ));
+    }
+    // The configured size: the maximum where known (the current allocation moves with the
+    // balloon, which is no change of configuration).
+    let (a, b) = (old.max_memory.or(old.memory), new.max_memory.or(new.memory));
+    if a.is_some() && b.is_some() && a != b {
+        d.push(format!(
+            "memory {} -> {} MiB",
+            a.unwrap_or(0) >> 20,
+            b.unwrap_or(0) >> 20
+        ));
+    }
+    if !old.disks.is_empty() && !new.disks.is_empty() && old.disks != new.disks {
+        d.push(format!("disks {} -> {}", old.disks, new.disks));
+    }
+    (!d.is_empty()).then(|| d.join("; "))
+}
+
+pub fn state_of(s: &str) -> VmState {
+    match s {
+        "running" => VmState::Running,
+        "paused" => VmState::Paused,
+        "shutoff" => VmState::Shutoff,
+        "crashed" => VmState::Crashed,
+        _ => VmState::Other,
+    }
+}
+
+fn link_of(s: &str) -> LinkState {
+    match s {
+        "up" => LinkState::Up,
+        "stale" => LinkState::Stale,
+        "down" => LinkState::Down,
+        _ => LinkState::Connecting,
+    }
+}

@@ -1,0 +1,17 @@
+//! fleetwatch's core: everything that is neither libvirt nor a terminal.
+//!
+//! Data flow: a collector (the libvirt crate) sends [`link::Message`]s; [`model::Fleet`] merges
+//! them; [`model::rules`] turns the fleet and [`policy`] into findings; [`history`] records
+//! placements and events through a store; the UI (the binary) draws the fleet. An action goes
+//! [`actions::plan`] → confirmation ([`actions::confirm`]) → the libvirt actor → [`actions::audit`].
+
+pub mod actions;
+pub mod config;
+pub mod diagnose;
+pub mod history;
+pub mod link;
+pub mod model;
+pub mod policy;
+pub mod sanitize;
+pub mod text_table;
+pub mod transport;

@@ -1,0 +1,53 @@
+//! What collectors tell the rest of the program: a host's link state, its samples, and action
+//! progress, as messages tagged with the host's index in the config.
+
+use crate::model::sample::HostSample;
+use std::time::Instant;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LinkState {
+    Connecting,
+    Up,
+    Stale,
+    Down,
+}
+
+impl LinkState {
+    pub fn label(self) -> &'static str {
+        match self {
+            LinkState::Connecting => "connecting",
+            LinkState::Up => "up",
+            LinkState::Stale => "stale",
+            LinkState::Down => "down",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub enum Update {
+    Sample(Box<HostSample>),
+    Link {
+        state: LinkState,
+        error: Option<String>,
+        /// For a host that is down: which attempt failed and when the next one starts.
+        retry: Option<Retry>,
+    },
+    Action(crate::actions::ActionUpdate),
+}
+
+/// A down host's reconnection schedule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Retry {
+    /// Consecutive failed attempts, this one included.
+    pub attempts: u32,
+    pub at: Instant,
+}
+
+/// What a collector thread tells the app about host number `host` (its index in the config).
+#[derive(Debug, Clone)]
+pub struct Message {
+    pub host: usize,
+    pub at: Instant,
+    pub update: Update,
+}

@@ -1,0 +1,456 @@
+//! The fleet: hosts in config order, each with the VMs it reported, and one primary placement
+//! per VM UUID. A UUID can be defined on several hosts at once (a migration in flight, or a
+//! definition left behind on the source); the running copy is the one shown.
+
+use super::findings::{Finding, Kind, Severity};
+use super::rates::ratio;
+use super::sample::{HostInfo, HostSample, LocalStats, NodeCpu, VmState};
+use super::series::{Series, sum};
+use super::totals::totals;
+pub use super::vm::Vm;
+use crate::config::HostConfig;
+use crate::link::{LinkState, Retry};
+use chrono::{DateTime, Utc};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::time::Instant;
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct HostTotals {
+    pub vms: usize,
+    pub running: usize,
+    pub vcpus_allocated: u64,
+    pub memory_allocated: u64,
+    pub cpu_percent: Option<f64>,
+    pub memory_used: Option<u64>,
+    pub disk_bps: Option<f64>,
+    pub net_bps: Option<f64>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Host {
+    pub name: String,
+    pub uri: String,
+    pub tags: Vec<String>,
+    pub link: LinkState,
+    pub error: Option<String>,
+    /// When the link entered its present state (wall clock, for people and JSON).
+    pub state_since: Option<DateTime<Utc>>,
+    /// For a down host: failed attempts so far and when the next one starts.
+    pub retry: Option<Retry>,
+    pub info: Option<Arc<HostInfo>>,
+    pub last_sample_at: Option<Instant>,
+    pub last_sample_wall: Option<DateTime<Utc>>,
+    pub poll_micros: Option<u64>,
+    /// One round trip to the host, from the last sample.
+    pub rtt_micros: Option<u64>,
+    /// libvirt round trips the last poll made.
+    pub calls: Option<u32>,
+    /// Domains whose XML the collector has not read yet.
+    pub configs_pending: Option<u32>,
+    pub free_memory_bytes: Option<u64>,
+    pub local: Option<LocalStats>,
+    pub vms: BTreeMap<String, Vm>,
+    pub totals: HostTotals,
+    pub series: Series,
+    /// Kinds of the findings about the host itself (overcommit, failover capacity).
+    pub flags: Vec<Kind>,
+    /// `host_down` from the host's config: this host's severity for being down.
+    pub host_down: Option<Severity>,
+    node_cpu: Option<(NodeCpu, Instant)>,
+}
+
+impl Host {
+    fn new(c: &HostConfig) -> Host {
+        Host {
+            name: c.name.clone(),
+            uri: c.uri.clone(),
+            tags: c.tags.clone(),
+            link: LinkState::Connecting,
+            error: None,
+            state_since: Some(Utc::now()),
+            retry: None,
+            info: None,
+            last_sample_at: None,
+            last_sample_wall: None,
+            poll_micros: None,
+            rtt_micros: None,
+            calls: None,
+            configs_pending: None,
+            free_memory_bytes: None,
+            local: None,
+            vms: BTreeMap::new(),
+            totals: HostTotals::default(),
+            series: Series::default(),
+            flags: Vec::new(),
+            host_down: c.host_down,
+            node_cpu: None,
+        }
+    }
+
+    pub fn cpus(&self) -> u32 {
+        self.info.as_ref().map_or(0, |i| i.cpus)
+    }
+
+    pub fn memory_bytes(&self) -> u64 {
+        self.info.as_ref().map_or(0, |i| i.memory_bytes)
+    }
+
+    pub fn vcpu_overcommit(&self) -> Option<f64> {
+        ratio(self.totals.vcpus_allocated as f64, f64::from(self.cpus()))
+    }
+
+    pub fn memory_overcommit(&self) -> Option<f64> {
+        ratio(
+            self.totals.memory_allocated as f64,
+            self.memory_bytes() as f64,
+        )
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Fleet {
+    pub hosts: Vec<Host>,
+    /// UUID -> hosts that define it, in host order.
+    placements: HashMap<String, Vec<usize>>,
+    /// UUID -> the host whose copy is shown.
+    primary: HashMap<String, usize>,
+    series: HashMap<String, Series>,
+    /// The current findings, from `rules::evaluate`.
+    pub findings: Vec<Finding>,
+    /// Why some findings could not be checked (unreadable policy files), for a banner.
+    pub problems: Vec<String>,
+    /// The severity each kind has under the policy, for colouring badges.
+    pub severities: BTreeMap<Kind, Severity>,
+    /// Bumped on every change, so views know when to recompute.
+    pub generation: u64,
+}
+
+fn rank(state: VmState) -> u8 {
+    match state {
+        VmState::Running => 0,
+        VmState::Paused => 1,
+        VmState::Crashed => 2,
+        VmState::Other => 3,
+        VmState::Shutoff => 4,
+    }
+}
+
+impl Fleet {
+    pub fn new(hosts: &[HostConfig]) -> Fleet {
+        Fleet {
+            hosts: hosts.iter().map(Host::new).collect(),
+            ..Fleet::default()
+        }
+    }
+
+    pub fn set_link(&mut self, host: usize, state: LinkState, error: Option<String>) {
+        let Some(h) = self.hosts.get_mut(host) else {
+            return;
+        };
+        if h.link == state && h.error == error {
+            return;
+        }
+        if h.link != state {
+            h.state_since = Some(Utc::now());
+        }
+        h.link = state;
+        h.error = error;
+        if state == LinkState::Down {
+            // Keep the last known VMs in view (where they were matters), but no rate is current.
+            for vm in h.vms.values_mut() {
+                vm.clear_rates();
+            }
+            h.totals.cpu_percent = None;
+            h.totals.disk_bps = None;
+            h.totals.net_bps = None;
+        }
+        self.generation += 1;
+    }
+
+    /// A down host's reconnection schedule, as its supervisor last reported it.
+    pub fn set_retry(&mut self, host: usize, retry: Option<Retry>) {
+        if let Some(h) = self.hosts.get_mut(host)
+            && h.retry != retry
+        {
+            h.retry = retry;
+            self.generation += 1;
+        }
+    }
+
+    /// Merges one host's poll. Rates use the monotonic times of this and the previous sample.
+    pub fn apply(&mut self, host: usize, s: &HostSample) {
+        let Some(h) = self.hosts.get_mut(host) else {
+            return;
+        };
+        let before: Vec<String> = h.vms.keys().cloned().collect();
+        let cpus = s.info.cpus;
+        let mut vms = BTreeMap::new();
+        for d in &s.domains {
+            let vm = match h.vms.remove(&d.uuid) {
+                Some(mut vm) => {
+                    vm.update(d, s.taken, cpus);
+                    vm
+                }
+                None => Vm::first(d, host, s.taken),
+            };
+            vms.insert(d.uuid.clone(), vm);
+        }
+        h.vms = vms;
+        if h.link != LinkState::Up {
+            h.state_since = Some(s.wall);
+        }
+        h.link = LinkState::Up;
+        h.error = None;
+        h.retry = None;
+        h.info = Some(s.info.clone());
+        h.last_sample_at = Some(s.taken);
+        h.last_sample_wall = Some(s.wall);
+        h.poll_micros = Some(s.poll_micros);
+        h.rtt_micros = s.rtt_micros;
+        h.calls = Some(s.calls);
+        h.configs_pending = Some(s.configs_pending);
+        // Fetched on slow polls only: the last reading stands in between.
+        if s.free_memory_bytes.is_some() {
+            h.free_memory_bytes = s.free_memory_bytes;
+        }
+        if s.local.is_some() {
+            h.local.clone_from(&s.local);
+        }
+        let node_cpu = match (h.node_cpu, s.node_cpu) {
+            (Some((p, _)), Some(c)) if c.total_ns > p.total_ns && c.busy_ns >= p.busy_ns => {
+                Some((c.busy_ns - p.busy_ns) as f64 / (c.total_ns - p.total_ns) as f64 * 100.0)
+            }
+            _ => None,
+        };
+        h.node_cpu = s.node_cpu.map(|c| (c, s.taken));
+        h.totals = totals(h, node_cpu);
+        let t = &h.totals;
+        h.series.push(
+            t.cpu_percent,
+            t.memory_used.map(|m| m as f64),
+            t.disk_bps,
+            t.net_bps,
+        );
+
+        let mut touched = before;
+        touched.extend(s.domains.iter().map(|d| d.uuid.clone()));
+        touched.sort_unstable();
+        touched.dedup();
+        for uuid in touched {
+            self.replace_placement(&uuid, host);
+        }
+        self.generation += 1;
+    }
+
+    fn replace_placement(&mut self, uuid: &str, host: usize) {
+        let present = self.hosts[host].vms.contains_key(uuid);
+        let list = self.placements.entry(uuid.to_owned()).or_default();
+        match (list.binary_search(&host), present) {
+            (Ok(i), false) => {
+                list.remove(i);
+            }
+            (Err(i), true) => list.insert(i, host),
+            _ => {}
+        }
+        let best = list.iter().copied().min_by_key(|&i| {
+            let h = &self.hosts[i];
+            (rank(h.vms[uuid].state), h.link != LinkState::Up, i)
+        });
+        match best {
+            Some(b) => {
+                self.primary.insert(uuid.to_owned(), b);
+                // Two copies running at once on hosts that answer (split brain) are both shown:
+                // hiding one would hide the disk being written from two places.
+                let hosts = &self.hosts;
+                let running_up = |i: usize| {
+                    hosts[i].link == LinkState::Up && hosts[i].vms[uuid].state == VmState::Running
+                };
+                let split = running_up(b);
+                let shown: Vec<(usize, bool)> = list
+                    .iter()
+                    .map(|&i| (i, i == b || (split && running_up(i))))
+                    .collect();
+                for (i, show) in shown {
+                    if let Some(vm) = self.hosts[i].vms.get_mut(uuid) {
+                        vm.primary = show;
+                    }
+                }
+                if b == host {
+                    let vm = &self.hosts[host].vms[uuid];
+                    let disk = sum(vm.disk_read_bps, vm.disk_write_bps);
+                    let net = sum(vm.net_rx_bps, vm.net_tx_bps);
+                    let mem = vm.rss_bytes.or(vm.memory_bytes).map(|m| m as f64);
+                    self.series.entry(uuid.to_owned()).or_default().push(
+                        vm.cpu_percent,
+                        mem,
+                        disk,
+                        net,
+                    );
+                }
+            }
+            None => {
+                self.placements.remove(uuid);
+                self.primary.remove(uuid);
+                self.series.remove(uuid);
+            }
+        }
+    }
+
+    /// Every VM once, at its primary placement, in no particular order.
+    pub fn vms(&self) -> impl Iterator<Item = &Vm> + '_ {
+        self.primary
+            .iter()
+            .map(move |(uuid, &h)| &self.hosts[h].vms[uuid])
+    }
+
+    /// The VM at a host index and position in that host's map (see `ui::rows::RowRef`).
+    pub fn vm_at(&self, (host, pos): (u32, u32)) -> Option<&Vm> {
+        self.hosts
+            .get(host as usize)?
+            .vms
+            .values()
+            .nth(pos as usize)
+    }
+
+    pub fn vm(&self, uuid: &str) -> Option<&Vm> {
+        self.primary.get(uuid).map(|&h| &self.hosts[h].vms[uuid])
+    }
+
+    /// Hosts other than the primary one that also define this UUID.
+    pub fn also_defined_on(&self, uuid: &str) -> Vec<usize> {
+        let p = self.primary.get(uuid).copied();
+        self.placements
+            .get(uuid)
+            .map(|l| l.iter().copied().filter(|&h| Some(h) != p).collect())
+            .unwrap_or_default()
+    }
+
+    pub fn series(&self, uuid: &str) -> Option<&Series> {
+        self.series.get(uuid)
+    }
+
+    pub fn vm_count(&self) -> usize {
+        self.primary.len()
+    }
+
+    /// Puts new findings in place and their badges on VMs and hosts. Unchanged findings are no
+    /// change: the rows are not recomputed for them.
+    pub fn set_findings(&mut self, list: Vec<Finding>, problems: Vec<String>) {
+        if list == self.findings && problems == self.problems {
+            return;
+        }
+        for h in &mut self.hosts {
+            h.flags.clear();
+            for vm in h.vms.values_mut() {
+                vm.flags.clear();
+            }
+        }
+        for f in &list {
+            // Every shown copy carries the VM's badges (two of them in a split brain).
+            if let Some(u) = &f.uuid {
+                for &h in self.placements.get(u).map_or(&[][..], |v| v.as_slice()) {
+                    if let Some(vm) = self.hosts[h].vms.get_mut(u).filter(|v| v.primary)
+                        && !vm.flags.contains(&f.kind)
+                    {
+                        vm.flags.push(f.kind);
+                        vm.flags.sort();
+                    }
+                }
+                continue;
+            }
+            let flags = match (&f.uuid, &f.host) {
+                (Some(_), _) => None,
+                (None, Some(name)) => self
+                    .hosts
+                    .iter_mut()
+                    .find(|h| &h.name == name)
+                    .map(|h| &mut h.flags),
+                (None, None) => None,
+            };
+            if let Some(flags) = flags
+                && !flags.contains(&f.kind)
+            {
+                flags.push(f.kind);
+                flags.sort();
+            }
+        }
+        self.severities = list.iter().map(|f| (f.kind, f.severity)).collect();
+        self.findings = list;
+        self.problems = problems;
+        self.generation += 1;
+    }
+
+    /// Every host has answered once or failed: findings about the whole fleet can be trusted.
+    pub fn settled(&self) -> bool {
+        self.hosts.iter().all(|h| h.link != LinkState::Connecting)
+    }
+
+    /// Hosts still to answer for the first time.
+    pub fn unsettled(&self) -> usize {
+        self.hosts
+            .iter()
+            .filter(|h| h.link == LinkState::Connecting)
+            .count()
+    }
+
+    /// Every copy of a UUID, in host order.
+    pub fn copies(&self, uuid: &str) -> Vec<&Vm> {
+        self.placements
+            .get(uuid)
+            .map(|l| {
+                l.iter()
+                    .filter_map(|&h| self.hosts[h].vms.get(uuid))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// UUIDs running on two or more hosts that answer, with those hosts.
+    pub fn split_brains(&self) -> Vec<(&str, Vec<usize>)> {
+        let mut out: Vec<(&str, Vec<usize>)> = self
+            .placements
+            .iter()
+            .filter(|(_, l)| l.len() > 1)
+            .filter_map(|(u, l)| {
+                let running: Vec<usize> = l
+                    .iter()
+                    .copied()
+                    .filter(|&h| {
+                        self.hosts[h].link == LinkState::Up
+                            && self.hosts[h]
+                                .vms
+                                .get(u)
+                                .is_some_and(|v| v.state == VmState::Running)
+                    })
+                    .collect();
+                (running.len() > 1).then_some((u.as_str(), running))
+            })
+            .collect();
+        out.sort();
+        out
+    }
+
+    /// Hosts answering now.
+    pub fn hosts_up(&self) -> usize {
+        self.hosts
+            .iter()
+            .filter(|h| h.link == LinkState::Up)
+            .count()
+    }
+
+    /// Findings by severity: (critical, warning).
+    pub fn finding_counts(&self) -> (usize, usize) {
+        let crit = self
+            .findings
+            .iter()
+            .filter(|f| f.severity == Severity::Critical)
+            .count();
+        (crit, self.findings.len() - crit)
+    }
+
+    /// The newest sample from any host.
+    pub fn newest_sample(&self) -> Option<Instant> {
+        self.hosts.iter().filter_map(|h| h.last_sample_at).max()
+    }
+}

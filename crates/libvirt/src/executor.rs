@@ -1,0 +1,198 @@
+//! Carrying out an action on the host's own connection (the test driver keeps a private state
+//! per connection, so only the polled one shows the result), on a thread of its own so polling
+//! goes on during a migration. Just before acting it checks that the VM is still what the
+//! confirmation pane showed.
+
+use super::ffi;
+use super::libvirt::libvirt_error;
+use fleetwatch_core::actions::{ActionKind, ActionRequest, Progress};
+use fleetwatch_core::model::sample::VmState;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+use virt::connect::Connect;
+use virt::domain::Domain;
+use virt_sys as sys;
+
+/// Carries out actions on one host. Implemented on the live connection of a source.
+pub trait Actor: Send + Sync {
+    fn execute(
+        &self,
+        req: &ActionRequest,
+        abort: &AtomicBool,
+        progress: &mut dyn FnMut(Progress),
+    ) -> Result<String, String>;
+}
+
+pub struct LibvirtActor {
+    pub conn: Arc<Connect>,
+    /// Domains whose XML (and snapshots) the next poll must read again: an action changed them.
+    pub refresh: Arc<std::sync::Mutex<std::collections::HashSet<String>>>,
+}
+
+fn state_now(dom: &Domain) -> Result<VmState, String> {
+    dom.info()
+        .map(|i| crate::libvirt::state_of(i.state))
+        .map_err(|e| libvirt_error(&e))
+}
+
+fn xml_text(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+impl Actor for LibvirtActor {
+    fn execute(
+        &self,
+        req: &ActionRequest,
+        abort: &AtomicBool,
+        progress: &mut dyn FnMut(Progress),
+    ) -> Result<String, String> {
+        let e = &req.expect;
+        let dom = self
+            .conn
+            .lookup_domain_by_uuid_string(&e.uuid)
+            .map_err(|_| {
+                format!(
+                    "refused: {} ({}) is no longer on {}; nothing was done",
+                    e.name, e.uuid, e.host
+                )
+            })?;
+        let name = dom.name().map_err(|x| libvirt_error(&x))?;
+        let state = state_now(&dom)?;
+        let mut changed = Vec::new();
+        if fleetwatch_core::sanitize::clean(&name) != e.name {
+            changed.push(format!(
+                "name {} → {}",
+                e.name,
+                fleetwatch_core::sanitize::clean(&name)
+            ));
+        }
+        if state != e.state {
+            changed.push(format!("state {} → {}", e.state.label(), state.label()));
+        }
+        if !changed.is_empty() {
+            return Err(format!(
+                "refused: {} changed since the pane opened ({}); nothing was done",
+                e.name,
+                changed.join(", ")
+            ));
+        }
+        let err = |x: virt::error::Error| libvirt_error(&x);
+        if let Ok(mut r) = self.refresh.lock() {
+            r.insert(e.uuid.clone());
+        }
+        match &req.kind {
+            ActionKind::Start => dom
+                .create()
+                .map(|_| format!("{} started", e.name))
+                .map_err(err),
+            ActionKind::Shutdown => dom
+                .shutdown()
+                .map(|_| format!("{} asked to shut down", e.name))
+                .map_err(err),
+            ActionKind::Reboot => dom
+                .reboot(0)
+                .map(|_| format!("{} asked to reboot", e.name))
+                .map_err(err),
+            ActionKind::Pause => dom
+                .suspend()
+                .map(|_| format!("{} paused", e.name))
+                .map_err(err),
+            ActionKind::Resume => dom
+                .resume()
+                .map(|_| format!("{} resumed", e.name))
+                .map_err(err),
+            ActionKind::ForceOff => dom
+                .destroy()
+                .map(|_| format!("{} forced off", e.name))
+                .map_err(err),
+            ActionKind::Snapshot { name, description } => {
+                let xml = format!(
+                    "<domainsnapshot><name>{}</name><description>{}</description></domainsnapshot>",
+                    xml_text(name),
+                    xml_text(description)
+                );
+                dom.create_snapshot_xml(&xml, 0)
+                    .map(|_| format!("snapshot {name:?} of {} taken", e.name))
+                    .map_err(err)
+            }
+            ActionKind::Migrate {
+                to_uri,
+                to_name,
+                copy_storage,
+                ..
+            } => migrate(dom, to_uri, *copy_storage, abort, progress)
+                .map(|secs| format!("{} moved to {to_name} in {secs:.1}s", e.name)),
+        }
+    }
+}
+
+/// A peer-to-peer live migration (the source daemon talks to the target itself), watched
+/// through the domain's job information until it ends or is aborted.
+fn migrate(
+    dom: Domain,
+    to_uri: &str,
+    copy_storage: bool,
+    abort: &AtomicBool,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<f64, String> {
+    let mut flags = sys::VIR_MIGRATE_LIVE
+        | sys::VIR_MIGRATE_PEER2PEER
+        | sys::VIR_MIGRATE_PERSIST_DEST
+        | sys::VIR_MIGRATE_UNDEFINE_SOURCE;
+    if copy_storage {
+        flags |= sys::VIR_MIGRATE_NON_SHARED_DISK;
+    }
+    let started = std::time::Instant::now();
+    let dom = Arc::new(dom);
+    let worker = dom.clone();
+    let uri = to_uri.to_owned();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::Builder::new()
+        .name("migrate".into())
+        .spawn(move || {
+            let r = worker
+                .migrate_to_uri(&uri, flags, None, 0)
+                .map_err(|e| libvirt_error(&e));
+            let _ = tx.send(r);
+        })
+        .map_err(|e| format!("cannot start the migration thread: {e}"))?;
+    let mut aborted = false;
+    loop {
+        match rx.recv_timeout(Duration::from_millis(500)) {
+            Ok(r) => {
+                return match (r, aborted) {
+                    (Ok(()), _) => Ok(started.elapsed().as_secs_f64()),
+                    (Err(_), true) => {
+                        Err("aborted by the operator; the VM stays where it was".into())
+                    }
+                    (Err(e), false) => Err(e),
+                };
+            }
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+                return Err("the migration thread ended without a result".into());
+            }
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+        }
+        if abort.load(Ordering::SeqCst) && !aborted {
+            aborted = true;
+            if let Err(e) = ffi::abort_job(&dom) {
+                tracing::warn!("abort: {}", e.message());
+            }
+        }
+        if let Ok(j) = dom.job_stats(0) {
+            let percent = match (j.data_processed, j.data_total) {
+                (Some(p), Some(t)) if t > 0 => Some(p as f64 / t as f64 * 100.0),
+                _ => None,
+            };
+            progress(Progress {
+                percent,
+                remaining_bytes: j.data_remaining,
+                downtime_ms: j.downtime,
+                elapsed_ms: Some(started.elapsed().as_millis() as u64),
+            });
+        }
+    }
+}

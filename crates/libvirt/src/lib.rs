@@ -1,0 +1,76 @@
+//! fleetwatch's libvirt layer: threads that own libvirt connections and send whole host
+//! snapshots as [`fleetwatch_core::link::Message`]s. Nothing here runs on the UI task, and nothing
+//! the UI does can block on a hypervisor. libvirt's numbers (states, event codes, error codes) end
+//! here: what leaves this crate is the core's typed vocabulary.
+
+pub mod children;
+pub mod cost;
+pub mod domxml;
+pub mod events;
+pub mod executor;
+pub mod ffi;
+pub mod gaps;
+pub mod host;
+pub mod known;
+pub mod libvirt;
+pub mod local;
+pub mod meter;
+pub mod snapshots;
+pub mod stats;
+pub mod supervisor;
+
+pub use meter::Heartbeat;
+
+use fleetwatch_core::model::sample::HostSample;
+use std::sync::Once;
+
+/// One connected hypervisor. `poll` blocks; it is only ever called on a collector thread. It
+/// beats `progress` after each libvirt call that completes: the supervisor gives the host up
+/// only when no beat came for the whole timeout, so a slow poll that moves is never cut off.
+pub trait Source: Send {
+    fn poll(&mut self, progress: &Heartbeat) -> Result<HostSample, String>;
+    /// Carries out actions on this connection, when it may write.
+    fn actor(&self) -> Option<std::sync::Arc<dyn executor::Actor>> {
+        None
+    }
+}
+
+/// Opens sources. The shipped one is [`libvirt::LibvirtConnector`]; tests plug in their own to
+/// drive the supervisor through hangs and failures without a hypervisor.
+pub trait Connector: Send + Sync + 'static {
+    /// Opens a source, beating `progress` after each call that completed, so a far host whose
+    /// connect takes many slow round trips is not given up while it answers.
+    fn connect(&self, uri: &str, progress: &Heartbeat) -> Result<Box<dyn Source>, String>;
+}
+
+static INIT: Once = Once::new();
+
+/// Process-wide libvirt set-up, done once before any connection opens: silence libvirt's
+/// default error printer (it would write over the UI), and run libvirt's event loop on a thread
+/// of its own so keepalives and, later, domain events work.
+pub fn libvirt_init() {
+    INIT.call_once(|| {
+        virt::error::clear_error_callback();
+        if let Err(e) = virt::event::event_register_default_impl() {
+            tracing::warn!("libvirt event loop not registered: {}", e.message());
+            return;
+        }
+        // Without a timer the loop can sleep forever in poll() and miss new connections.
+        if let Err(e) = virt::event::event_add_timeout(1000, |_, _| {}, std::ptr::null_mut()) {
+            tracing::warn!("libvirt event timer not added: {}", e.message());
+        }
+        let spawned = std::thread::Builder::new()
+            .name("libvirt-events".into())
+            .spawn(|| {
+                loop {
+                    if let Err(e) = virt::event::event_run_default_impl() {
+                        tracing::warn!("libvirt event loop: {}", e.message());
+                        std::thread::sleep(std::time::Duration::from_secs(1));
+                    }
+                }
+            });
+        if let Err(e) = spawned {
+            tracing::error!("libvirt event thread not started: {e}");
+        }
+    });
+}

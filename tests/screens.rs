@@ -946,18 +946,19 @@ fn action_panes_at_80x24() {
     assert!(s.draw().contains("name") && s.text().contains("fleetwatch-"));
     // Progress of a running migration, and the outcome.
     s.ui.overlay = Overlay::None;
-    s.ui.actions_running.push(fleetwatch::ui::actions::Running {
-        id: 1,
-        title: "migrate db-01".into(),
-        host: 0,
-        progress: Some(fleetwatch_core::actions::Progress {
-            percent: Some(42.0),
-            remaining_bytes: Some(300 << 20),
-            downtime_ms: Some(12),
-            elapsed_ms: Some(3_000),
-        }),
-        result: None,
-    });
+    s.ui.actions_running
+        .push(fleetwatch::ui::state::actions::Running {
+            id: 1,
+            title: "migrate db-01".into(),
+            host: 0,
+            progress: Some(fleetwatch_core::actions::Progress {
+                percent: Some(42.0),
+                remaining_bytes: Some(300 << 20),
+                downtime_ms: Some(12),
+                elapsed_ms: Some(3_000),
+            }),
+            result: None,
+        });
     let t = s.draw();
     assert!(
         t.contains("migrate db-01 42% · 300M left · downtime 12 ms · 3s") && t.contains("A: abort"),
@@ -997,7 +998,7 @@ fn action_keys_can_be_moved_in_config_and_help_shows_them() {
 
 #[test]
 fn the_detail_pane_graphs_a_longer_range_from_history() {
-    use fleetwatch::ui::history::GraphRange;
+    use fleetwatch::ui::state::history::GraphRange;
     use fleetwatch_core::history::query::Point;
     let mut s = Screen::lab(200, 50);
     let uuid = s.ui.selected_uuid().unwrap().to_owned();

@@ -1,7 +1,7 @@
 //! The app's side of actions: turning keys into plans and panes, confirmed plans into requests
 //! to the hosts' action threads, and their outcomes into the corner pane and the audit.
 
-use crate::ui::actions::Running;
+use crate::ui::state::actions::Running;
 use crate::ui::state::{Effect, Overlay, UiState};
 use fleetwatch_core::actions::audit::{self, Record};
 use fleetwatch_core::actions::confirm::Pane;

@@ -3,9 +3,9 @@
 //! always show; what stops the action comes right after the VMs, before the lines that scroll.
 
 use super::format::fit;
-use super::scroll::{Scroll, wrap};
-use super::state::{Overlay, UiState};
+use super::state::scroll::Scroll;
 use super::theme::Theme;
+use super::wrap::wrap;
 use fleetwatch_core::actions::confirm::{Focus, Pane};
 use fleetwatch_core::actions::plan::Plan;
 use ratatui::Frame;
@@ -15,13 +15,6 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 
 /// At most this many VMs and changes are listed one a line; the rest are counted.
 const LISTED: usize = 8;
-
-impl UiState {
-    pub fn open_confirm(&mut self, pane: Pane) {
-        self.overlay = Overlay::Confirm(Box::new(pane));
-        self.scroll = Scroll::default();
-    }
-}
 
 fn plan_lines(p: &Plan, theme: Theme) -> Vec<Line<'static>> {
     let mut lines: Vec<Line> = Vec::new();

@@ -4,90 +4,14 @@
 
 use super::format::fit;
 use super::state::UiState;
+use super::state::findings::{Entry, entries};
 use super::theme::Theme;
 use fleetwatch_core::model::Fleet;
-use fleetwatch_core::model::findings::{Finding, Kind, Severity};
+use fleetwatch_core::model::findings::Severity;
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
-
-pub enum Entry<'a> {
-    Group {
-        kind: Kind,
-        count: usize,
-        severity: Severity,
-    },
-    Item(&'a Finding),
-}
-
-/// Groups in severity order (critical first), then kind order; the findings of the `open` kind
-/// (else the first) beneath it, by host and VM.
-pub fn entries(fleet: &Fleet, open: Option<Kind>) -> Vec<Entry<'_>> {
-    let mut kinds: Vec<(Severity, Kind)> = Kind::ALL
-        .iter()
-        .filter_map(|&k| fleet.severities.get(&k).map(|&s| (s, k)))
-        .collect();
-    kinds.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
-    let mut out = Vec::new();
-    let open = open
-        .filter(|k| kinds.iter().any(|(_, x)| x == k))
-        .or(kinds.first().map(|(_, k)| *k));
-    for (severity, kind) in kinds {
-        let mut items: Vec<&Finding> = fleet.findings.iter().filter(|f| f.kind == kind).collect();
-        let count = items.len();
-        if Some(kind) != open {
-            items.clear();
-        }
-        items.sort_by(|a, b| (&a.host, &a.vm).cmp(&(&b.host, &b.vm)));
-        out.push(Entry::Group {
-            kind,
-            count,
-            severity,
-        });
-        out.extend(items.into_iter().map(Entry::Item));
-    }
-    out
-}
-
-/// Moves the cursor; landing on a kind opens it (and closes the one before).
-pub fn step(ui: &mut UiState, fleet: &Fleet, delta: isize) {
-    let list = entries(fleet, ui.finding_open);
-    let n = list.len() as isize;
-    let i = (ui.finding_selected as isize + delta).clamp(0, (n - 1).max(0)) as usize;
-    match list.get(i) {
-        Some(Entry::Group { kind, .. }) => {
-            let kind = *kind;
-            ui.finding_open = Some(kind);
-            // Items of a group above collapse: find the header again in the new list.
-            ui.finding_selected = entries(fleet, Some(kind))
-                .iter()
-                .position(|e| matches!(e, Entry::Group { kind: k, .. } if *k == kind))
-                .unwrap_or(0);
-        }
-        _ => ui.finding_selected = i,
-    }
-}
-
-pub fn activate(ui: &mut UiState, fleet: &Fleet) {
-    let list = entries(fleet, ui.finding_open);
-    match list.get(ui.finding_selected) {
-        Some(Entry::Group { kind, .. }) => ui.show_kind(*kind),
-        Some(Entry::Item(f)) => {
-            let vm = f.uuid.as_deref().filter(|u| fleet.vm(u).is_some());
-            let host = f
-                .host
-                .as_deref()
-                .and_then(|h| fleet.hosts.iter().position(|x| x.name == h));
-            match (vm, host) {
-                (Some(u), _) => ui.select_vm(u, fleet),
-                (None, Some(h)) => ui.show_host(h),
-                (None, None) => ui.message = Some(format!("{}: {}", f.kind, f.detail)),
-            }
-        }
-        None => {}
-    }
-}
 
 pub fn severity_style(theme: Theme, s: Severity) -> ratatui::style::Style {
     match s {

@@ -2,7 +2,7 @@
 //! does not fit it scrolls, and its border says so.
 
 use super::keys::{Action, HELP};
-use super::scroll::Scroll;
+use super::state::scroll::Scroll;
 use super::state::{Effect, Overlay, UiState};
 use super::theme::Theme;
 use ratatui::Frame;

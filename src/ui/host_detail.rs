@@ -3,8 +3,6 @@
 //! has one line per host; this is where the full story goes.
 
 use super::format::{age, bytes, millis};
-use super::keys::Action;
-use super::state::{Effect, Overlay, UiState};
 use super::theme::Theme;
 use fleetwatch_core::diagnose;
 use fleetwatch_core::link::LinkState;
@@ -16,47 +14,6 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 use std::time::Instant;
-
-impl UiState {
-    /// Keys while the host detail is open: Esc closes, Enter narrows the table to the host,
-    /// F5 retries now, ↑↓ step to the next host. Quit still quits.
-    pub(crate) fn host_detail_key(&mut self, action: &Action, fleet: &Fleet) -> Option<Effect> {
-        let Overlay::Host(i) = self.overlay else {
-            return None;
-        };
-        let n = fleet.hosts.len();
-        Some(match action {
-            Action::Quit => return None,
-            Action::Back | Action::ToggleDetail => {
-                self.overlay = Overlay::None;
-                Effect::None
-            }
-            Action::Enter => {
-                self.overlay = Overlay::None;
-                self.toggle_host(i);
-                Effect::None
-            }
-            Action::Refresh => {
-                self.message = Some(format!(
-                    "retrying {} now",
-                    fleet.hosts.get(i).map_or("?", |h| h.name.as_str())
-                ));
-                Effect::PollNow
-            }
-            Action::Up | Action::Down if n > 0 => {
-                let next = if *action == Action::Up {
-                    i.saturating_sub(1)
-                } else {
-                    (i + 1).min(n - 1)
-                };
-                self.host_selected = next;
-                self.overlay = Overlay::Host(next);
-                Effect::None
-            }
-            _ => Effect::None,
-        })
-    }
-}
 
 fn row<'a>(label: &'a str, value: String, style: ratatui::style::Style) -> Line<'a> {
     Line::from(vec![

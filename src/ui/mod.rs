@@ -14,10 +14,10 @@ pub mod hosts;
 pub mod keys;
 pub mod progress;
 pub mod rows;
-pub mod scroll;
 pub mod state;
 pub mod theme;
 pub mod vms;
+pub mod wrap;
 
 use fleetwatch_core::model::Fleet;
 use ratatui::Frame;

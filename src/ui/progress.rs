@@ -1,8 +1,9 @@
 //! The corner pane of actions running and finished: progress of a migration, the outcome of
 //! each, until Esc dismisses the finished ones.
 
-use super::actions::{Running, popup};
+use super::actions::popup;
 use super::format::rate;
+use super::state::actions::Running;
 use super::theme::Theme;
 use ratatui::Frame;
 use ratatui::layout::Rect;

@@ -55,9 +55,9 @@ impl UiState {
                 }
                 self.view = View::History;
                 self.history_tab = if verb == "migrations" {
-                    crate::ui::history::Tab::Migrations
+                    super::history::Tab::Migrations
                 } else {
-                    crate::ui::history::Tab::All
+                    super::history::Tab::All
                 };
                 return Effect::LoadEvents;
             }

@@ -1,12 +1,17 @@
 //! What the operator is looking at: focus, selection, sort, filter, open panes. Owned by the UI
 //! task alone; changed only by actions from keys and mouse.
 
+pub mod actions;
 mod esc;
 mod filter;
+pub mod findings;
+pub mod history;
+mod hosts;
 mod input;
+pub mod scroll;
+mod table;
 mod wall;
 
-use super::findings;
 use super::keys::Action;
 use super::rows::{self, Filter, SortKey};
 use fleetwatch_core::model::Fleet;
@@ -31,8 +36,8 @@ pub enum Overlay {
     },
     Command(String),
     Menu,
-    Target(super::actions::TargetForm),
-    Snapshot(super::actions::SnapshotForm),
+    Target(actions::TargetForm),
+    Snapshot(actions::SnapshotForm),
     Confirm(Box<fleetwatch_core::actions::confirm::Pane>),
     /// The detail of host number N.
     Host(usize),
@@ -112,9 +117,9 @@ pub struct UiState {
     /// VMs marked (space) for an action on a set.
     pub marks: std::collections::BTreeSet<String>,
     /// Actions running or finished, for the corner pane.
-    pub actions_running: Vec<super::actions::Running>,
-    pub graph_range: super::history::GraphRange,
-    pub history_tab: super::history::Tab,
+    pub actions_running: Vec<actions::Running>,
+    pub graph_range: history::GraphRange,
+    pub history_tab: history::Tab,
     pub history_selected: usize,
     /// How far back the History view lists events.
     pub history_since: std::time::Duration,
@@ -131,7 +136,7 @@ pub struct UiState {
     pub message: Option<String>,
     pub areas: Areas,
     /// How far the open help or confirmation pane is scrolled.
-    pub scroll: super::scroll::Scroll,
+    pub scroll: scroll::Scroll,
 }
 
 impl Default for UiState {
@@ -190,84 +195,6 @@ impl UiState {
         self.selected_uuid.as_deref()
     }
 
-    /// Brings the rows up to date with the fleet; cheap when nothing changed.
-    pub fn refresh_rows(&mut self, fleet: &Fleet) {
-        if self.rows_for == Some(fleet.generation) {
-            return;
-        }
-        let follow = if self.chosen {
-            self.selected_uuid.as_deref()
-        } else {
-            None
-        };
-        let r = rows::compute(
-            fleet,
-            &rows::Query {
-                filter: &self.filter,
-                host: self.host_filter,
-                kind: self.kind_filter,
-                key: self.sort,
-                descending: self.descending,
-                follow,
-            },
-        );
-        self.rows = r.refs;
-        self.running = r.running;
-        self.rows_for = Some(fleet.generation);
-        // Keep the same VM selected when rows move under it, once the operator has chosen one;
-        // before that the top row stays selected while hosts report in.
-        if !self.chosen {
-            self.selected = 0;
-        } else if let Some(i) = r.followed {
-            self.selected = i;
-        }
-        self.clamp(fleet);
-    }
-
-    /// Rows must be computed again (another fleet is shown).
-    pub fn invalidate(&mut self) {
-        self.rows_for = None;
-    }
-
-    fn clamp(&mut self, fleet: &Fleet) {
-        self.selected = self.selected.min(self.rows.len().saturating_sub(1));
-        self.selected_uuid = self
-            .rows
-            .get(self.selected)
-            .and_then(|&r| fleet.vm_at(r))
-            .map(|vm| vm.uuid.clone());
-        self.host_selected = self.host_selected.min(fleet.hosts.len().saturating_sub(1));
-    }
-
-    fn set_sort(&mut self, key: SortKey) {
-        if self.sort == key {
-            self.descending = !self.descending;
-        } else {
-            self.sort = key;
-            self.descending = key.natural_descending();
-        }
-        self.invalidate();
-    }
-
-    fn move_by(&mut self, delta: isize, fleet: &Fleet) {
-        match self.focus {
-            Focus::Vms => {
-                self.chosen = true;
-                let n = self.rows.len();
-                self.selected = (self.selected as isize + delta)
-                    .clamp(0, n.saturating_sub(1) as isize)
-                    as usize;
-            }
-            Focus::Hosts => {
-                let n = fleet.hosts.len();
-                self.host_selected = (self.host_selected as isize + delta)
-                    .clamp(0, n.saturating_sub(1) as isize)
-                    as usize;
-            }
-        }
-        self.clamp(fleet);
-    }
-
     pub fn apply(&mut self, action: Action, fleet: &Fleet) -> Effect {
         self.message = None;
         if let Some(paused) = self.wall {
@@ -303,35 +230,10 @@ impl UiState {
                 return effect;
             }
         }
-        let page = self.areas.page.max(1) as isize;
-        if self.view == View::Findings && self.overlay == Overlay::None {
-            let n = findings::entries(fleet, self.finding_open).len() as isize;
-            let delta = match action {
-                Action::Up => Some(-1),
-                Action::Down => Some(1),
-                Action::PageUp => Some(-page),
-                Action::PageDown => Some(page),
-                Action::Top => Some(-n),
-                Action::Bottom => Some(n),
-                _ => None,
-            };
-            if let Some(d) = delta {
-                findings::step(self, fleet, d);
-                return Effect::None;
-            }
-            match action {
-                Action::Enter => {
-                    findings::activate(self, fleet);
-                    self.refresh_rows(fleet);
-                    return Effect::None;
-                }
-                Action::Back | Action::Findings => {
-                    self.view = View::Vms;
-                    return Effect::None;
-                }
-                _ => {}
-            }
+        if let Some(effect) = self.findings_key(&action, fleet) {
+            return effect;
         }
+        let page = self.areas.page.max(1) as isize;
         match action {
             Action::Quit => return Effect::Quit,
             // Handled above, by `history_action`.
@@ -403,59 +305,5 @@ impl UiState {
         }
         self.refresh_rows(fleet);
         Effect::None
-    }
-
-    /// Shows this VM selected in the table, whatever filters hid it.
-    pub(crate) fn select_vm(&mut self, uuid: &str, fleet: &Fleet) {
-        self.set_filter(String::new());
-        self.kind_filter = None;
-        self.host_filter = None;
-        self.view = View::Vms;
-        self.focus = Focus::Vms;
-        self.selected_uuid = Some(uuid.to_owned());
-        self.chosen = true;
-        self.show_detail = true;
-        self.invalidate();
-        self.refresh_rows(fleet);
-    }
-
-    pub(crate) fn show_kind(&mut self, k: Kind) {
-        self.kind_filter = Some(k);
-        self.view = View::Vms;
-        self.focus = Focus::Vms;
-        self.selected = 0;
-        self.chosen = false;
-        self.invalidate();
-    }
-
-    pub(crate) fn show_host(&mut self, h: usize) {
-        self.host_filter = None;
-        self.toggle_host(h);
-        self.host_selected = h;
-        self.view = View::Vms;
-    }
-
-    pub(crate) fn toggle_host(&mut self, h: usize) {
-        self.host_filter = if self.host_filter == Some(h) {
-            None
-        } else {
-            Some(h)
-        };
-        self.focus = Focus::Vms;
-        self.selected = 0;
-        self.selected_uuid = None;
-        self.invalidate();
-    }
-
-    /// Scrolls only as far as needed to keep the selection in a page of `page` rows.
-    pub fn scroll_to_selection(&mut self, page: usize) -> usize {
-        let page = page.max(1);
-        if self.selected < self.offset {
-            self.offset = self.selected;
-        } else if self.selected >= self.offset + page {
-            self.offset = self.selected + 1 - page;
-        }
-        self.offset = self.offset.min(self.rows.len().saturating_sub(page));
-        self.offset
     }
 }

@@ -13,7 +13,7 @@ impl UiState {
         self.view = match self.view {
             View::Vms => View::Findings,
             View::Findings => {
-                self.history_tab = crate::ui::history::Tab::Migrations;
+                self.history_tab = super::history::Tab::Migrations;
                 View::History
             }
             View::History => View::Vms,

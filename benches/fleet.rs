@@ -3,9 +3,10 @@
 
 use fleetwatch_testkit as support;
 
+use fleetwatch::app::draw_frame;
+use fleetwatch::ui::Context;
 use fleetwatch::ui::state::UiState;
 use fleetwatch::ui::theme::Theme;
-use fleetwatch::ui::{Context, draw};
 use fleetwatch_core::model::Fleet;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
@@ -93,7 +94,8 @@ fn main() {
     let mut unchanged = Vec::new();
     for _ in 0..100 {
         let t = Instant::now();
-        term.draw(|f| draw(f, &fleet, &mut ui, &cx)).expect("draw");
+        term.draw(|f| draw_frame(f, &fleet, &mut ui, &cx))
+            .expect("draw");
         unchanged.push(t.elapsed());
     }
     let mut changed = Vec::new();
@@ -101,7 +103,8 @@ fn main() {
         // A new poll from one host invalidates the rows: filter and sort 10,000 VMs again.
         fleet.apply(*h, s);
         let t = Instant::now();
-        term.draw(|f| draw(f, &fleet, &mut ui, &cx)).expect("draw");
+        term.draw(|f| draw_frame(f, &fleet, &mut ui, &cx))
+            .expect("draw");
         changed.push(t.elapsed());
     }
     let mut sort_only = Vec::new();

@@ -4,9 +4,10 @@
 
 use fleetwatch_testkit as support;
 
+use fleetwatch::app::draw_frame;
+use fleetwatch::ui::Context;
 use fleetwatch::ui::state::UiState;
 use fleetwatch::ui::theme::Theme;
-use fleetwatch::ui::{self, Context};
 use fleetwatch_core::model::Fleet;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
@@ -51,7 +52,7 @@ fn screen(fleet: &Fleet, now: Instant, w: u16, h: u16) -> Vec<String> {
         now,
         history: &history,
     };
-    term.draw(|f| ui::draw(f, fleet, &mut ui, &cx)).unwrap();
+    term.draw(|f| draw_frame(f, fleet, &mut ui, &cx)).unwrap();
     let buf = term.backend().buffer();
     (0..buf.area.height)
         .map(|y| {

@@ -175,9 +175,10 @@ fn findings_that_compare_hosts_wait_for_every_host() {
 
 #[test]
 fn the_header_says_findings_wait_for_hosts_that_have_not_answered() {
+    use fleetwatch::app::draw_frame;
+    use fleetwatch::ui::Context;
     use fleetwatch::ui::state::UiState;
     use fleetwatch::ui::theme::Theme;
-    use fleetwatch::ui::{self, Context};
     use ratatui::Terminal;
     use ratatui::backend::TestBackend;
     let configs: Vec<_> = (0..3).map(|i| host_config(&format!("hv{i}"))).collect();
@@ -193,7 +194,7 @@ fn the_header_says_findings_wait_for_hosts_that_have_not_answered() {
             now: Instant::now(),
             history: &history,
         };
-        term.draw(|fr| ui::draw(fr, f, &mut UiState::default(), &cx))
+        term.draw(|fr| draw_frame(fr, f, &mut UiState::default(), &cx))
             .unwrap();
         let buf = term.backend().buffer();
         (0..buf.area.width)

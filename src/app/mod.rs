@@ -112,6 +112,23 @@ pub fn handle_event(
     }
 }
 
+/// Draws one frame; shared by the real loop and the screen tests. The rows catch up with the
+/// fleet first, then the screen is drawn from the state alone, and what it showed (panes for the
+/// mouse, page heights, how far things scroll) is kept for the next event.
+pub fn draw_frame(
+    f: &mut ratatui::Frame,
+    fleet: &Fleet,
+    ui: &mut UiState,
+    cx: &crate::ui::Context,
+) {
+    // A screen too small for the UI shows only a request to enlarge it: nothing to catch up.
+    if crate::ui::fits(f.area()) {
+        ui.refresh_rows(fleet);
+    }
+    let drawn = crate::ui::draw(f, fleet, ui, cx);
+    ui.drawn(drawn);
+}
+
 /// Re-evaluates the findings for the fleet as it is now.
 pub fn evaluate(fleet: &mut Fleet, policy: &PolicyConfig, inputs: &Inputs) {
     let list = rules::evaluate(fleet, policy, inputs, chrono::Utc::now());

@@ -2,11 +2,11 @@
 //! owned here alone; everything else sends messages, and a frame is drawn only after one came.
 
 use super::acting::{self, Acting};
-use super::{Handled, apply, evaluate, handle_event, start_collectors, terminal};
+use super::{Handled, apply, draw_frame, evaluate, handle_event, start_collectors, terminal};
+use crate::ui::Context;
 use crate::ui::history::HistoryData;
 use crate::ui::state::{Effect, UiState, View};
 use crate::ui::theme::Theme;
-use crate::ui::{self, Context};
 use fleetwatch_core::config::Config;
 use fleetwatch_core::history::past::fleet_at;
 use fleetwatch_core::history::query::EventQuery;
@@ -233,7 +233,7 @@ pub async fn run(config: Config, mode: &str, wall: bool) -> color_eyre::Result<(
             history: &history.data,
         };
         let shown = history.past.as_ref().unwrap_or(&fleet);
-        guard.term.draw(|f| ui::draw(f, shown, &mut ui, &cx))?;
+        guard.term.draw(|f| draw_frame(f, shown, &mut ui, &cx))?;
         history.follow(&ui);
         tokio::select! {
             Some(m) = rx.recv() => {

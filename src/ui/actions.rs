@@ -1,6 +1,7 @@
 //! Actions as drawn: the menu, the target and snapshot forms, the confirmation pane on top.
 //! Their state and keys are in `state::actions`.
 
+use super::state::scroll::Scroll;
 use super::state::{Overlay, UiState};
 use super::theme::Theme;
 use fleetwatch_core::model::Fleet;
@@ -55,7 +56,14 @@ pub(super) fn popup(
     );
 }
 
-pub fn draw_overlay(f: &mut Frame, area: Rect, ui: &mut UiState, fleet: &Fleet, theme: Theme) {
+/// Draws the open action pane; returns the confirmation pane's scroll, when that is open.
+pub fn draw_overlay(
+    f: &mut Frame,
+    area: Rect,
+    ui: &UiState,
+    fleet: &Fleet,
+    theme: Theme,
+) -> Option<Scroll> {
     let targets = ui.action_targets();
     let who = match targets.len() {
         0 => "nothing selected".to_owned(),
@@ -141,8 +149,9 @@ pub fn draw_overlay(f: &mut Frame, area: Rect, ui: &mut UiState, fleet: &Fleet, 
             popup(f, centered(area, 70, 6), " Snapshot ".into(), lines, theme);
         }
         Overlay::Confirm(pane) => {
-            ui.scroll = super::confirm::draw(f, area, pane, theme, ui.scroll.top);
+            return Some(super::confirm::draw(f, area, pane, theme, ui.scroll.top));
         }
         _ => {}
     }
+    None
 }

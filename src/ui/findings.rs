@@ -20,7 +20,8 @@ pub fn severity_style(theme: Theme, s: Severity) -> ratatui::style::Style {
     }
 }
 
-pub fn draw(f: &mut Frame, area: Rect, fleet: &Fleet, ui: &mut UiState, theme: Theme) {
+/// Draws the view; returns the cursor kept on the list, when there is one.
+pub fn draw(f: &mut Frame, area: Rect, fleet: &Fleet, ui: &UiState, theme: Theme) -> Option<usize> {
     let (crit, warn) = fleet.finding_counts();
     let title = format!(" Findings · {crit} critical · {warn} warning · Enter: show · Esc: back ");
     let block = Block::default()
@@ -37,9 +38,9 @@ pub fn draw(f: &mut Frame, area: Rect, fleet: &Fleet, ui: &mut UiState, theme: T
             "No findings, but some could not be checked: see the banner."
         };
         f.render_widget(Paragraph::new(msg).style(theme.good()), inner);
-        return;
+        return None;
     }
-    ui.finding_selected = ui.finding_selected.min(list.len() - 1);
+    let selected = ui.finding_selected.min(list.len() - 1);
     let page = inner.height as usize;
     // Every kind's line stays on screen; the open kind's findings get the rows left over, in a
     // window that follows the cursor.
@@ -51,10 +52,7 @@ pub fn draw(f: &mut Frame, area: Rect, fleet: &Fleet, ui: &mut UiState, theme: T
     let items: Vec<usize> = (0..list.len())
         .filter(|&i| matches!(list[i], Entry::Item(_)))
         .collect();
-    let at = items
-        .iter()
-        .position(|&i| i == ui.finding_selected)
-        .unwrap_or(0);
+    let at = items.iter().position(|&i| i == selected).unwrap_or(0);
     let start = at
         .saturating_sub(room - 1)
         .min(items.len().saturating_sub(room));
@@ -96,7 +94,7 @@ pub fn draw(f: &mut Frame, area: Rect, fleet: &Fleet, ui: &mut UiState, theme: T
                     ])
                 }
             };
-            if i == ui.finding_selected {
+            if i == selected {
                 line.style(theme.selected())
             } else {
                 line
@@ -104,4 +102,5 @@ pub fn draw(f: &mut Frame, area: Rect, fleet: &Fleet, ui: &mut UiState, theme: T
         })
         .collect();
     f.render_widget(Paragraph::new(lines), inner);
+    Some(selected)
 }

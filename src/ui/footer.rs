@@ -8,7 +8,8 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
-pub fn draw(f: &mut Frame, area: Rect, ui: &UiState, hosts: usize, t: Theme) {
+/// `hosts_pane` is where this frame drew the hosts pane: a wall says which of them it shows.
+pub fn draw(f: &mut Frame, area: Rect, ui: &UiState, hosts: usize, hosts_pane: Rect, t: Theme) {
     let line = match &ui.overlay {
         Overlay::Filter { .. } => {
             let text = if ui.filter_selected() {
@@ -40,7 +41,7 @@ pub fn draw(f: &mut Frame, area: Rect, ui: &UiState, hosts: usize, t: Theme) {
             Some(m) => Line::styled(m.clone(), t.warn()),
             // A wall takes no orders but these two.
             None if ui.wall.is_some() => {
-                let visible = ui.areas.hosts.height.saturating_sub(2) as usize;
+                let visible = hosts_pane.height.saturating_sub(2) as usize;
                 let page = ui
                     .wall_hosts_shown(visible, hosts)
                     .map(|p| format!(" {p}, the next with the view ·"))

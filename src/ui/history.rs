@@ -54,14 +54,15 @@ fn place(e: &EventRow) -> String {
     }
 }
 
+/// Draws the view; returns its page and the cursor kept on the events, when it lists any.
 pub fn draw_view(
     f: &mut Frame,
     area: Rect,
-    ui: &mut UiState,
+    ui: &UiState,
     data: &HistoryData,
     theme: Theme,
     now_ms: i64,
-) {
+) -> Option<(usize, usize)> {
     let tabs = [Tab::All, Tab::Migrations, Tab::Hosts]
         .iter()
         .map(|t| {
@@ -121,12 +122,11 @@ pub fn draw_view(
             .clone()
             .unwrap_or_else(|| "no events recorded in that span".into());
         f.render_widget(Paragraph::new(msg).style(theme.dim()), inner);
-        return;
+        return None;
     }
     let page = inner.height.saturating_sub(1) as usize;
-    ui.areas.page = page;
-    ui.history_selected = ui.history_selected.min(rows.len() - 1);
-    let first = ui.history_selected.saturating_sub(page.saturating_sub(1));
+    let selected = ui.history_selected.min(rows.len() - 1);
+    let first = selected.saturating_sub(page.saturating_sub(1));
     let wide = inner.width >= 120;
     let vm_w = if wide { 24 } else { 14 };
     let where_w = if wide { 26 } else { 18 };
@@ -155,7 +155,7 @@ pub fn draw_view(
                 cells.push(Cell::from(e.detail.clone()));
             }
             let row = Row::new(cells);
-            if i == ui.history_selected {
+            if i == selected {
                 row.style(theme.selected())
             } else {
                 row
@@ -179,6 +179,7 @@ pub fn draw_view(
         .column_spacing(1)
         .block(block);
     f.render_widget(table, area);
+    Some((page, selected))
 }
 
 /// The selected VM's recent events, for the detail pane.

@@ -1,4 +1,7 @@
-//! UI: draws the fleet and maps keys to actions. Reads the model, never calls libvirt.
+//! UI: draws the fleet and maps keys to actions. Reads the model, never calls libvirt. What the
+//! operator looks at and every change to it is in `state`, which imports none of the drawing
+//! modules here; they only read it, so a frame can never change what the next key does except
+//! through what it hands back (`state::Drawn`).
 
 pub mod actions;
 pub mod confirm;
@@ -21,10 +24,10 @@ pub mod wrap;
 
 use fleetwatch_core::model::Fleet;
 use ratatui::Frame;
-use ratatui::layout::{Constraint, Layout};
+use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::Line;
 use ratatui::widgets::Paragraph;
-use state::{Overlay, UiState, View};
+use state::{Drawn, Overlay, UiState, View};
 use std::time::Instant;
 use theme::Theme;
 
@@ -43,9 +46,17 @@ pub struct Context<'a> {
     pub history: &'a history::HistoryData,
 }
 
-pub fn draw(f: &mut Frame, fleet: &Fleet, ui: &mut UiState, cx: &Context) {
+/// Whether the screen has room for the UI, rather than only a request to enlarge it.
+pub fn fits(area: Rect) -> bool {
+    area.width >= MIN_WIDTH && area.height >= MIN_HEIGHT
+}
+
+/// Draws the screen from the state, which it only reads; returns what the next event needs of
+/// what it showed (see `state::Drawn`). The rows must be up to date with `fleet`.
+pub fn draw(f: &mut Frame, fleet: &Fleet, ui: &UiState, cx: &Context) -> Drawn {
     let area = f.area();
-    if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
+    let mut drawn = Drawn::default();
+    if !fits(area) {
         let msg = format!(
             "fleetwatch needs at least {MIN_WIDTH}x{MIN_HEIGHT}; this terminal is {}x{}. Enlarge it, or q to quit.",
             area.width, area.height
@@ -54,9 +65,8 @@ pub fn draw(f: &mut Frame, fleet: &Fleet, ui: &mut UiState, cx: &Context) {
             Paragraph::new(msg).wrap(ratatui::widgets::Wrap { trim: true }),
             area,
         );
-        return;
+        return drawn;
     }
-    ui.refresh_rows(fleet);
     let mut problems = fleet.problems.clone();
     if let Some(fleetwatch_core::history::writer::Status::Error(e)) = &cx.history.status {
         problems.insert(0, format!("history: {e}"));
@@ -102,17 +112,17 @@ pub fn draw(f: &mut Frame, fleet: &Fleet, ui: &mut UiState, cx: &Context) {
     };
     let [hosts_area, rest] =
         Layout::vertical([Constraint::Length(host_h), Constraint::Min(3)]).areas(body);
-    ui.areas.hosts = hosts_area;
+    drawn.hosts = Some(hosts_area);
     if !hide_hosts {
         hosts::draw(f, hosts_area, fleet, ui, cx.theme, cx.now);
     }
 
     let selected = ui.selected_uuid().map(str::to_owned);
-    ui.areas.detail_beside = area.width >= WIDE;
+    drawn.detail_beside = Some(area.width >= WIDE);
     if ui.view == View::Findings {
-        findings::draw(f, rest, fleet, ui, cx.theme);
+        drawn.finding = findings::draw(f, rest, fleet, ui, cx.theme);
     } else if ui.view == View::History {
-        history::draw_view(
+        drawn.history = history::draw_view(
             f,
             rest,
             ui,
@@ -124,24 +134,31 @@ pub fn draw(f: &mut Frame, fleet: &Fleet, ui: &mut UiState, cx: &Context) {
         let [table, side] =
             Layout::horizontal([Constraint::Percentage(64), Constraint::Percentage(36)])
                 .areas(rest);
-        vms::draw(f, table, fleet, ui, cx.theme);
+        drawn.table = Some(vms::draw(f, table, fleet, ui, cx.theme));
         detail::draw(f, side, fleet, selected.as_deref(), cx, ui);
     } else if ui.show_detail {
         let [table, below] =
             Layout::vertical([Constraint::Length(5), Constraint::Min(4)]).areas(rest);
-        vms::draw(f, table, fleet, ui, cx.theme);
+        drawn.table = Some(vms::draw(f, table, fleet, ui, cx.theme));
         detail::draw(f, below, fleet, selected.as_deref(), cx, ui);
     } else {
-        vms::draw(f, rest, fleet, ui, cx.theme);
+        drawn.table = Some(vms::draw(f, rest, fleet, ui, cx.theme));
     }
-    footer::draw(f, footer, ui, fleet.hosts.len(), cx.theme);
+    footer::draw(f, footer, ui, fleet.hosts.len(), hosts_area, cx.theme);
     progress::draw(f, body, &ui.actions_running, cx.theme);
-    actions::draw_overlay(f, area, ui, fleet, cx.theme);
+    drawn.scroll = actions::draw_overlay(f, area, ui, fleet, cx.theme);
     if let Overlay::Host(i) = ui.overlay {
         host_detail::draw(f, body, fleet, i, cx.theme, cx.now);
     }
     if ui.overlay == Overlay::Help {
         // The whole screen: at 80x24 every key still fits.
-        ui.scroll = help::draw(f, area, cx.theme, &ui.action_keys, ui.scroll.top);
+        drawn.scroll = Some(help::draw(
+            f,
+            area,
+            cx.theme,
+            &ui.action_keys,
+            ui.scroll.top,
+        ));
     }
+    drawn
 }

@@ -3,7 +3,7 @@
 
 use super::format::{bytes, fit, percent, rate};
 use super::rows::SortKey;
-use super::state::{Focus, UiState};
+use super::state::{DrawnTable, Focus, UiState};
 use super::theme::Theme;
 use fleetwatch_core::link::LinkState;
 use fleetwatch_core::model::findings::Severity;
@@ -154,7 +154,8 @@ fn cell(vm: &Vm, fleet: &Fleet, i: usize, name_w: u16, theme: Theme) -> Cell<'st
     })
 }
 
-pub fn draw(f: &mut Frame, area: Rect, fleet: &Fleet, ui: &mut UiState, theme: Theme) {
+/// Draws the table; returns where its columns and rows went, for the mouse and the page keys.
+pub fn draw(f: &mut Frame, area: Rect, fleet: &Fleet, ui: &UiState, theme: Theme) -> DrawnTable {
     let focused = ui.focus == Focus::Vms;
     let arrow = if ui.descending { "▼" } else { "▲" };
     let mut title = format!(" VMs {}/{} ", ui.rows.len(), fleet.vm_count());
@@ -185,18 +186,21 @@ pub fn draw(f: &mut Frame, area: Rect, fleet: &Fleet, ui: &mut UiState, theme: T
     let inner = block.inner(area);
     let (cols, name_w) = choose(inner.width);
     let page = inner.height.saturating_sub(1) as usize;
-    let offset = ui.scroll_to_selection(page);
+    let offset = ui.table_offset(page);
 
     let mut x = inner.x;
-    ui.areas.columns = [(u16::MAX, None); 12];
-    ui.areas.table = area;
-    ui.areas.page = page;
+    let mut drawn = DrawnTable {
+        area,
+        columns: [(u16::MAX, None); 12],
+        page,
+        offset,
+    };
     let widths: Vec<Constraint> = cols
         .iter()
         .enumerate()
         .map(|(n, &i)| {
             let w = if i == 0 { name_w } else { COLS[i].width };
-            ui.areas.columns[n] = (x, Some(COLS[i].key));
+            drawn.columns[n] = (x, Some(COLS[i].key));
             x += w + 1;
             Constraint::Length(w)
         })
@@ -249,6 +253,7 @@ pub fn draw(f: &mut Frame, area: Rect, fleet: &Fleet, ui: &mut UiState, theme: T
         .column_spacing(1)
         .block(block);
     f.render_widget(table, area);
+    drawn
 }
 
 #[cfg(test)]

@@ -1,14 +1,14 @@
 #![allow(clippy::unwrap_used)]
 #![allow(dead_code)]
 //! The screen-test harness: a lab fleet built from recorded-style samples with a fixed clock,
-//! and a `Screen` that draws the real `ui::draw` on a `TestBackend` after every event it feeds
-//! through the real `app::handle_event`. Shared by the screen test files.
+//! and a `Screen` that draws the real frame (`app::draw_frame`) on a `TestBackend` after every
+//! event it feeds through the real `app::handle_event`. Shared by the screen test files.
 
 use crate::support::{busy_domain, domain, synthetic};
-use fleetwatch::app::{Handled, handle_event};
+use fleetwatch::app::{Handled, draw_frame, handle_event};
+use fleetwatch::ui::Context;
 use fleetwatch::ui::state::UiState;
 use fleetwatch::ui::theme::Theme;
-use fleetwatch::ui::{self, Context};
 use fleetwatch_core::link::LinkState;
 use fleetwatch_core::model::Fleet;
 use fleetwatch_core::model::sample::{DomainSample, VmState};
@@ -164,7 +164,7 @@ impl Screen {
         };
         let (fleet, ui) = (&self.fleet, &mut self.ui);
         self.term
-            .draw(|f| ui::draw(f, fleet, ui, &cx))
+            .draw(|f| draw_frame(f, fleet, ui, &cx))
             .expect("draw");
         self.text()
     }

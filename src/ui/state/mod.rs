@@ -1,7 +1,9 @@
 //! What the operator is looking at: focus, selection, sort, filter, open panes. Owned by the UI
-//! task alone; changed only by actions from keys and mouse.
+//! task alone; changed only by actions from keys and mouse, and by what the last frame showed
+//! (`drawn`), never by drawing itself.
 
 pub mod actions;
+mod drawn;
 mod esc;
 mod filter;
 pub mod findings;
@@ -17,7 +19,7 @@ use super::rows::{self, Filter, SortKey};
 use fleetwatch_core::model::Fleet;
 use fleetwatch_core::model::findings::Kind;
 
-use ratatui::layout::Rect;
+pub use drawn::{Areas, Drawn, DrawnTable};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Focus {
@@ -77,18 +79,6 @@ pub enum Effect {
     Cancelled(Box<fleetwatch_core::actions::plan::Plan>),
     /// Stop the running migration.
     Abort,
-}
-
-/// Where things were drawn last frame, for mouse hit-testing.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Areas {
-    pub hosts: Rect,
-    pub table: Rect,
-    /// Column start x and sort key of each VM table column shown.
-    pub columns: [(u16, Option<SortKey>); 12],
-    pub page: usize,
-    /// The detail pane sits beside the table (wide terminal): `i` and Esc do not hide it.
-    pub detail_beside: bool,
 }
 
 #[derive(Debug, Clone)]

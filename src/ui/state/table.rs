@@ -108,15 +108,16 @@ impl UiState {
         self.invalidate();
     }
 
-    /// Scrolls only as far as needed to keep the selection in a page of `page` rows.
-    pub fn scroll_to_selection(&mut self, page: usize) -> usize {
+    /// The first row to show in a page of `page` rows: scrolled only as far as needed to keep
+    /// the selection in view.
+    pub fn table_offset(&self, page: usize) -> usize {
         let page = page.max(1);
-        if self.selected < self.offset {
-            self.offset = self.selected;
-        } else if self.selected >= self.offset + page {
-            self.offset = self.selected + 1 - page;
+        let mut offset = self.offset;
+        if self.selected < offset {
+            offset = self.selected;
+        } else if self.selected >= offset + page {
+            offset = self.selected + 1 - page;
         }
-        self.offset = self.offset.min(self.rows.len().saturating_sub(page));
-        self.offset
+        offset.min(self.rows.len().saturating_sub(page))
     }
 }

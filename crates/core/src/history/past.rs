@@ -48,7 +48,7 @@ pub fn not_future(t: i64, now_ms: i64) -> Result<(), Refusal> {
 }
 
 /// The recorded moment `t` (placements, host states, statistics), or why there is none.
-/// `windows` as [`moment::windows`] gives them.
+/// `windows` as [`super::moment::windows`] gives them.
 pub fn lookup(c: &dyn HistoryRead, t: i64, now_ms: i64, windows: &[i64]) -> Result<Past, Refusal> {
     let sql = |e: StoreError| Refusal::Store(e.to_string());
     not_future(t, now_ms)?;

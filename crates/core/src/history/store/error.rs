@@ -7,6 +7,8 @@ use std::path::PathBuf;
 /// a server's "connection refused") reach the message.
 pub type Cause = Box<dyn std::error::Error + Send + Sync + 'static>;
 
+/// `path` is the store's file; a server backend puts its database's connection name there
+/// (never its password).
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error(

@@ -14,14 +14,19 @@
 //! recordings, and the queries' shapes (the same joins, filters and orderings). What differs:
 //! - placeholders (`$1` for `?1`), `ON CONFLICT` spelled the same, `INSERT .. RETURNING id`
 //!   instead of `last_insert_rowid`, ids from sequences (`BIGSERIAL`) rather than rowids;
-//! - [`RecordStore::begin`] is `BEGIN` plus row locks (`SELECT .. FOR UPDATE` on the lease
-//!   rows) instead of SQLite's `BEGIN IMMEDIATE`, which locks the whole file;
+//! - [`RecordStore::begin`] is a plain `BEGIN` and `holds_lease` reads our lease rows
+//!   `FOR UPDATE`, so nobody takes them before our commit; SQLite's `BEGIN IMMEDIATE` locks
+//!   the whole file instead;
 //! - leases per host instead of one per store: `acquire_lease` is given the names of the
 //!   hosts this recorder writes and takes a lease row for each (`may_take` per row), and
 //!   `holds_lease` asks that all of them are still ours, so two recorders with disjoint hosts
 //!   write side by side and a third for the same hosts is refused;
+//! - `maintain` under a transaction-scoped advisory lock, so of several recorders one rolls
+//!   up at a time, and meta keys such as `last_write` per recorder;
 //! - statistics series as (kind, id) columns instead of SQLite's signed id, and the rollups
 //!   with `date_bin`/integer division instead of `at - (at % w)`;
+//! - [`HistoryRead`] takes `&self` so a reader can be shared: a server client that needs
+//!   `&mut` for a query holds a pool or a mutex around its connection;
 //! - errors name the database (its connection name) where SQLite's name the file.
 
 mod error;

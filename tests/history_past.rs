@@ -9,8 +9,9 @@ use fleetwatch_core::history::config::HistoryConfig;
 use fleetwatch_core::history::lease::STALE_AFTER_MS;
 use fleetwatch_core::history::moment;
 use fleetwatch_core::history::past::{Refusal, fleet_at, lookup};
+use fleetwatch_core::history::reader;
 use fleetwatch_core::history::recorder::Recorder;
-use fleetwatch_core::history::{reader, store};
+use fleetwatch_core::history::sqlite::SqliteStore;
 use fleetwatch_core::link::{Message, Update};
 use fleetwatch_core::model::Fleet;
 use fleetwatch_core::model::sample::{DomainSample, VmState};
@@ -40,7 +41,7 @@ fn recorded() -> (tempfile::TempDir, std::path::PathBuf, Fleet) {
     let path = dir.path().join("h.db");
     let hosts = [host_config("a")];
     let start = |now: i64| {
-        let c = store::open_rw(&path).unwrap();
+        let c = SqliteStore::open_rw(&path).unwrap();
         Recorder::start(c, HistoryConfig::default(), &hosts, now).unwrap()
     };
     let t0 = Instant::now();
@@ -83,7 +84,7 @@ fn recorded() -> (tempfile::TempDir, std::path::PathBuf, Fleet) {
 #[test]
 fn the_future_is_refused_and_unrecorded_moments_say_so() {
     let (_d, path, _) = recorded();
-    let c = store::open_ro(&path).unwrap();
+    let c = SqliteStore::open_ro(&path).unwrap();
     let now = T0 + 7_200_000;
     let w = windows();
     let r = |t: i64| lookup(&c, t, now, &w);
@@ -111,7 +112,7 @@ fn the_future_is_refused_and_unrecorded_moments_say_so() {
 #[test]
 fn past_rates_and_memory_are_the_recorded_ones_or_unknown() {
     let (_d, path, live) = recorded();
-    let c = store::open_ro(&path).unwrap();
+    let c = SqliteStore::open_ro(&path).unwrap();
     let w = windows();
     let past = lookup(&c, T0 + 55_000, T0 + 400_000, &w).unwrap();
     let then = fleet_at(&[host_config("a")], &past);

@@ -3,9 +3,10 @@
 use super::start_collectors;
 use fleetwatch_core::config::Config;
 use fleetwatch_core::history::past::{Refusal, fleet_at, lookup};
-use fleetwatch_core::history::query::{self, EventQuery};
+use fleetwatch_core::history::query::EventQuery;
 use fleetwatch_core::history::recorder::{RecordError, Recorder};
-use fleetwatch_core::history::store;
+use fleetwatch_core::history::sqlite::SqliteStore;
+use fleetwatch_core::history::store::HistoryRead;
 use fleetwatch_core::history::time::{parse_moment, parse_span};
 use fleetwatch_core::model::Fleet;
 use fleetwatch_core::text_table::Table;
@@ -26,12 +27,12 @@ pub async fn record(config: &Config) -> ExitCode {
         Ok(p) => p,
         Err(e) => return fail(&e, 2),
     };
-    let conn = match store::open_rw(&path) {
-        Ok(c) => c,
+    let store = match SqliteStore::open_rw(&path) {
+        Ok(s) => s,
         Err(e) => return fail(&e.to_string(), 1),
     };
     let now = chrono::Utc::now().timestamp_millis();
-    let mut rec = match Recorder::start(conn, config.history.clone(), &config.hosts, now) {
+    let mut rec = match Recorder::start(store, config.history.clone(), &config.hosts, now) {
         Ok(r) => r,
         Err(RecordError::Busy { pid, hostname }) => {
             return fail(
@@ -42,7 +43,8 @@ pub async fn record(config: &Config) -> ExitCode {
                 1,
             );
         }
-        Err(e) => return fail(&format!("{}: {e}", path.display()), 1),
+        // A store's error names its file already.
+        Err(e) => return fail(&e.to_string(), 1),
     };
     let (tx, mut rx) = unbounded_channel();
     let _collectors = match start_collectors(config, tx) {
@@ -82,7 +84,7 @@ pub async fn record(config: &Config) -> ExitCode {
                 Err(RecordError::LostLease) => return fail("another recorder took over this history; stopping", 1),
                 Err(e) => {
                     if !failing {
-                        crate::errln!("fleetwatch: cannot write {}: {e}; will retry", path.display());
+                        crate::errln!("fleetwatch: {e}; will retry");
                         failing = true;
                     }
                 }
@@ -133,7 +135,7 @@ pub fn history(config: &Config, a: &HistoryArgs) -> ExitCode {
         Ok(p) => p,
         Err(e) => return fail(&e, 2),
     };
-    let c = match store::open_ro(&path) {
+    let c = match SqliteStore::open_ro(&path) {
         Ok(c) => c,
         Err(e) => return fail(&e.to_string(), 1),
     };
@@ -145,9 +147,9 @@ pub fn history(config: &Config, a: &HistoryArgs) -> ExitCode {
         kinds: a.kinds.clone(),
         limit: a.limit,
     };
-    let mut events = match query::events(&c, &q) {
+    let mut events = match c.events(&q) {
         Ok(e) => e,
-        Err(e) => return fail(&format!("{}: {e}", path.display()), 1),
+        Err(e) => return fail(&e.to_string(), 1),
     };
     events.reverse();
     if a.json {
@@ -192,7 +194,7 @@ pub fn at(config: &Config, when: &str, json: bool) -> ExitCode {
         Ok(p) => p,
         Err(e) => return fail(&e, 2),
     };
-    let c = match store::open_ro(&path) {
+    let c = match SqliteStore::open_ro(&path) {
         Ok(c) => c,
         Err(e) => return fail(&e.to_string(), 1),
     };
@@ -201,7 +203,7 @@ pub fn at(config: &Config, when: &str, json: bool) -> ExitCode {
         Ok(p) => p,
         Err(e @ Refusal::Future(_)) => return fail(&e.to_string(), 2),
         Err(e @ Refusal::NotRecorded(_)) => return fail(&e.to_string(), 1),
-        Err(Refusal::Store(e)) => return fail(&format!("{}: {e}", path.display()), 1),
+        Err(Refusal::Store(e)) => return fail(&e, 1),
     };
     let fleet: Fleet = fleet_at(&config.hosts, &past);
     if json {

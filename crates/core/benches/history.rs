@@ -7,9 +7,10 @@
 use fleetwatch_testkit as support;
 
 use fleetwatch_core::history::config::HistoryConfig;
-use fleetwatch_core::history::query::{self, EventQuery};
+use fleetwatch_core::history::query::EventQuery;
 use fleetwatch_core::history::recorder::Recorder;
-use fleetwatch_core::history::store;
+use fleetwatch_core::history::sqlite::{self, SqliteStore};
+use fleetwatch_core::history::store::HistoryRead;
 use fleetwatch_core::link::{Message, Update};
 use rusqlite::params;
 use std::time::{Duration, Instant};
@@ -165,7 +166,7 @@ fn fill(c: &mut rusqlite::Connection, now: i64) -> rusqlite::Result<(usize, usiz
 fn main() {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("history.db");
-    let mut c = store::open_rw(&path).expect("store");
+    let mut c = sqlite::open_rw(&path).expect("store");
     let now = chrono::Utc::now().timestamp_millis();
     let t = Instant::now();
     let (stats, events, placements) = fill(&mut c, now).expect("fill");
@@ -185,13 +186,13 @@ fn main() {
         size as f64 / 1e6
     );
 
-    let r = store::open_ro(&path).expect("read");
+    let r = SqliteStore::open_ro(&path).expect("read");
     let mut rng = Rng(7);
     let mut at_times = Vec::new();
     for _ in 0..30 {
         let moment = now - rng.below(30 * DAY);
         let t = Instant::now();
-        let past = query::at(&r, moment).expect("at");
+        let past = r.at(moment).expect("at");
         at_times.push(t.elapsed());
         assert!(past.vms.len() > VMS as usize / 2, "{}", past.vms.len());
     }
@@ -206,16 +207,14 @@ fn main() {
     let mut n = 0;
     for _ in 0..10 {
         let t = Instant::now();
-        let ev = query::events(
-            &r,
-            &EventQuery {
+        let ev = r
+            .events(&EventQuery {
                 kinds: vec!["migrated".into()],
                 since_ms: Some(now - 30 * DAY),
                 limit: 100_000,
                 ..EventQuery::default()
-            },
-        )
-        .expect("events");
+            })
+            .expect("events");
         mig.push(t.elapsed());
         n = ev.len();
     }
@@ -233,7 +232,7 @@ fn main() {
         .map(|h| support::host_config(&format!("hv-{h:03}")))
         .collect();
     let mut rec = Recorder::start(
-        store::open_rw(&rec_path).expect("store"),
+        SqliteStore::open_rw(&rec_path).expect("store"),
         HistoryConfig::default(),
         &hosts,
         now,

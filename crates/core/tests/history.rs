@@ -8,7 +8,9 @@ use chrono::{DateTime, Utc};
 use fleetwatch_core::history::config::HistoryConfig;
 use fleetwatch_core::history::query::{self, EventQuery};
 use fleetwatch_core::history::recorder::{RecordError, Recorder};
-use fleetwatch_core::history::{rollup, store};
+use fleetwatch_core::history::rollup;
+use fleetwatch_core::history::sqlite::{self, SqliteStore};
+use fleetwatch_core::history::store::{HistoryRead, RecordStore};
 use fleetwatch_core::link::{LinkState, Message, Update};
 use fleetwatch_core::model::event::{DomainEvent, EventKind, Lifecycle};
 use fleetwatch_core::model::sample::{DomainSample, HostSample, VmState};
@@ -42,7 +44,7 @@ struct Lab {
 fn lab() -> Lab {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("history.db");
-    let c = store::open_rw(&path).unwrap();
+    let c = SqliteStore::open_rw(&path).unwrap();
     let hosts = [host_config("a"), host_config("b")];
     let rec = Recorder::start(c, HistoryConfig::default(), &hosts, T0).unwrap();
     Lab {
@@ -61,8 +63,8 @@ impl Lab {
         self.rec.record(&m, at).unwrap();
     }
     fn events(&self, q: EventQuery) -> Vec<query::EventRow> {
-        let c = store::open_ro(&self.path).unwrap();
-        let mut v = query::events(&c, &q).unwrap();
+        let c = SqliteStore::open_ro(&self.path).unwrap();
+        let mut v = c.events(&q).unwrap();
         v.reverse();
         v
     }
@@ -73,7 +75,7 @@ impl Lab {
             .collect()
     }
     fn at(&self, t: i64) -> query::Past {
-        query::at(&store::open_ro(&self.path).unwrap(), t).unwrap()
+        SqliteStore::open_ro(&self.path).unwrap().at(t).unwrap()
     }
 }
 
@@ -289,7 +291,7 @@ fn a_restarted_recorder_continues_without_inventing_events() {
     let n = l.kinds().len();
     let Lab { rec, path, _dir } = l;
     rec.stop();
-    let c = store::open_rw(&path).unwrap();
+    let c = SqliteStore::open_rw(&path).unwrap();
     let mut rec = Recorder::start(
         c,
         HistoryConfig::default(),
@@ -311,7 +313,7 @@ fn a_restarted_recorder_continues_without_inventing_events() {
 #[test]
 fn one_recorder_per_store() {
     let l = lab();
-    let c = store::open_rw(&l.path).unwrap();
+    let c = SqliteStore::open_rw(&l.path).unwrap();
     match Recorder::start(c, HistoryConfig::default(), &[host_config("a")], T0) {
         Err(RecordError::Busy { pid, .. }) => assert_eq!(pid, i64::from(std::process::id())),
         Err(e) => panic!("{e}"),
@@ -329,8 +331,9 @@ fn a_full_disk_is_an_error_not_a_crash_and_the_poll_is_rolled_back() {
     drop(c);
     let Lab { rec, path, _dir } = l;
     rec.stop();
-    let c = store::open_rw(&path).unwrap();
+    let c = sqlite::open_rw(&path).unwrap();
     c.pragma_update(None, "max_page_count", pages).unwrap();
+    let c = SqliteStore::with_connection(&path, c);
     let mut rec = Recorder::start(c, HistoryConfig::default(), &[host_config("a")], s(1)).unwrap();
     let many: Vec<DomainSample> = (0..2000)
         .map(|i| domain(&format!("u{i}"), &format!("vm-{i}"), VmState::Running, 1))
@@ -338,7 +341,7 @@ fn a_full_disk_is_an_error_not_a_crash_and_the_poll_is_rolled_back() {
     let e = rec.record(&sample(s(2), many, vec![]), s(2)).unwrap_err();
     assert!(e.to_string().contains("full"), "{e}");
     // Nothing half-written: the failed poll is rolled back, the store still opens and checks.
-    let r = store::open_ro(&path).unwrap();
+    let r = sqlite::open_ro(&path).unwrap();
     let ok: String = r
         .query_row("PRAGMA integrity_check", [], |x| x.get(0))
         .unwrap();
@@ -352,7 +355,8 @@ fn a_full_disk_is_an_error_not_a_crash_and_the_poll_is_rolled_back() {
 #[test]
 fn rollups_average_by_count_keep_maxima_and_retention_bounds_each_level() {
     let dir = tempfile::tempdir().unwrap();
-    let c = store::open_rw(&dir.path().join("h.db")).unwrap();
+    let c = sqlite::open_rw(&dir.path().join("h.db")).unwrap();
+    let mut store = SqliteStore::open_rw(&dir.path().join("h.db")).unwrap();
     let ins = |at: i64, cpu: f64| {
         c.execute(
             "INSERT INTO stats (series, level, at, n, cpu, cpu_max, mem, mem_max) VALUES (7, 0, ?1, 1, ?2, ?2, 100, 100)",
@@ -367,7 +371,7 @@ fn rollups_average_by_count_keep_maxima_and_retention_bounds_each_level() {
     }
     ins(b + 300_000, 99.0);
     let cfg = HistoryConfig::default();
-    rollup::maintain(&c, &cfg, b + 300_000 + 1).unwrap();
+    store.maintain(&cfg, b + 300_000 + 1).unwrap();
     let (n, avg, max): (i64, f64, f64) = c
         .query_row(
             "SELECT n, cpu, cpu_max FROM stats WHERE level = 1 AND series = 7 AND at = ?1",
@@ -384,14 +388,14 @@ fn rollups_average_by_count_keep_maxima_and_retention_bounds_each_level() {
         .unwrap()
     };
     assert_eq!(count(1), 1);
-    rollup::maintain(&c, &cfg, b + 300_000 + 2).unwrap();
+    store.maintain(&cfg, b + 300_000 + 2).unwrap();
     assert_eq!(count(1), 1);
     // An hour later raw samples are gone; the rollup stays for a day, then it goes too.
-    rollup::maintain(&c, &cfg, b + 3_600_000 + 300_001).unwrap();
+    store.maintain(&cfg, b + 3_600_000 + 300_001).unwrap();
     assert_eq!(count(0), 0);
     assert_eq!(count(1), 2);
     // Level 2 (30 min) averages level-1 rows weighted by their counts: (14.5*30 + 99*1) / 31.
-    rollup::maintain(&c, &cfg, b + 86_400_000 * 2).unwrap();
+    store.maintain(&cfg, b + 86_400_000 * 2).unwrap();
     assert_eq!(count(1), 0);
     let l2: f64 = c
         .query_row("SELECT cpu FROM stats WHERE level = 2", [], |r| r.get(0))

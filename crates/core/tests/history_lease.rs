@@ -7,7 +7,7 @@ use fleetwatch_testkit as support;
 use fleetwatch_core::history::config::HistoryConfig;
 use fleetwatch_core::history::lease::Role;
 use fleetwatch_core::history::recorder::{RecordError, Recorder};
-use fleetwatch_core::history::store;
+use fleetwatch_core::history::sqlite::{self, SqliteStore};
 use fleetwatch_core::history::writer::{self, Status};
 use fleetwatch_core::link::{Message, Update};
 use fleetwatch_core::model::sample::VmState;
@@ -33,7 +33,7 @@ fn now() -> i64 {
 }
 
 fn count(path: &std::path::Path, table: &str) -> i64 {
-    let c = store::open_ro(path).unwrap();
+    let c = sqlite::open_ro(path).unwrap();
     c.query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |r| r.get(0))
         .unwrap()
 }
@@ -44,16 +44,16 @@ fn the_service_starts_while_a_tui_records_and_the_tui_writes_nothing_more() {
     let path = dir.path().join("h.db");
     let hosts = [host_config("a")];
     let cfg = HistoryConfig::default();
-    let c = store::open_rw(&path).unwrap();
+    let c = SqliteStore::open_rw(&path).unwrap();
     let mut tui = Recorder::start_as(Role::Tui, c, cfg.clone(), &hosts, now()).unwrap();
     tui.record(&poll(VmState::Running), now()).unwrap();
     // A second TUI waits for it.
-    let c = store::open_rw(&path).unwrap();
+    let c = SqliteStore::open_rw(&path).unwrap();
     assert!(matches!(
         Recorder::start_as(Role::Tui, c, cfg.clone(), &hosts, now()),
         Err(RecordError::Busy { .. })
     ));
-    let c = store::open_rw(&path).unwrap();
+    let c = SqliteStore::open_rw(&path).unwrap();
     let mut svc = Recorder::start(c, cfg.clone(), &hosts, now()).expect("never locked out");
     let placements = count(&path, "placements");
     match tui.record(&poll(VmState::Paused), now()) {
@@ -71,7 +71,7 @@ fn the_service_starts_while_a_tui_records_and_the_tui_writes_nothing_more() {
     svc.record(&poll(VmState::Paused), now()).unwrap();
     assert_eq!(count(&path, "events"), 1);
     // A second service is refused.
-    let c = store::open_rw(&path).unwrap();
+    let c = SqliteStore::open_rw(&path).unwrap();
     assert!(matches!(
         Recorder::start(c, cfg, &hosts, now()),
         Err(RecordError::Busy { .. })
@@ -104,7 +104,7 @@ fn the_tui_thread_stands_by_for_the_service_and_records_again_when_it_stops() {
     let w = writer::spawn(cfg.clone(), hosts.clone(), tx).unwrap();
     wait_for(&mut rx, |s| *s == Status::Recording);
     w.send(&poll(VmState::Running));
-    let c = store::open_rw(&path).unwrap();
+    let c = SqliteStore::open_rw(&path).unwrap();
     let svc = Recorder::start(c, cfg, &hosts, now()).expect("never locked out");
     w.send(&poll(VmState::Running));
     let me = i64::from(std::process::id());

@@ -10,9 +10,10 @@ use chrono::{DateTime, Utc};
 use fleetwatch_core::history::config::HistoryConfig;
 use fleetwatch_core::history::lease::STALE_AFTER_MS;
 use fleetwatch_core::history::past::fleet_at;
-use fleetwatch_core::history::query::{self, EventQuery, EventRow};
+use fleetwatch_core::history::query::{EventQuery, EventRow};
 use fleetwatch_core::history::recorder::Recorder;
-use fleetwatch_core::history::store;
+use fleetwatch_core::history::sqlite::SqliteStore;
+use fleetwatch_core::history::store::HistoryRead;
 use fleetwatch_core::link::{Message, Update};
 use fleetwatch_core::model::sample::{DomainSample, HostSample, VmState};
 use std::time::Instant;
@@ -35,7 +36,7 @@ fn hosts() -> Vec<fleetwatch_core::config::HostConfig> {
 fn lab() -> Lab {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("history.db");
-    let c = store::open_rw(&path).unwrap();
+    let c = SqliteStore::open_rw(&path).unwrap();
     let rec = Recorder::start(c, HistoryConfig::default(), &hosts(), T0).unwrap();
     Lab {
         rec: Some(rec),
@@ -68,13 +69,13 @@ impl Lab {
     fn kill_and_restart(&mut self) {
         drop(self.rec.take());
         self.now += STALE_AFTER_MS + 1_000;
-        let c = store::open_rw(&self.path).unwrap();
+        let c = SqliteStore::open_rw(&self.path).unwrap();
         self.rec = Some(Recorder::start(c, HistoryConfig::default(), &hosts(), self.now).unwrap());
     }
 
     fn events(&self) -> Vec<EventRow> {
-        let c = store::open_ro(&self.path).unwrap();
-        let mut v = query::events(&c, &EventQuery::default()).unwrap();
+        let c = SqliteStore::open_ro(&self.path).unwrap();
+        let mut v = c.events(&EventQuery::default()).unwrap();
         v.reverse();
         v
     }
@@ -88,7 +89,7 @@ impl Lab {
 
     /// Where the VM runs at `t`, as the rebuilt past fleet shows it.
     fn runs_at(&self, t: i64) -> Option<(String, VmState)> {
-        let past = query::at(&store::open_ro(&self.path).unwrap(), t).unwrap();
+        let past = SqliteStore::open_ro(&self.path).unwrap().at(t).unwrap();
         let fleet = fleet_at(&hosts(), &past);
         fleet
             .vm("u-web")

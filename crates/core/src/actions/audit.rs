@@ -3,7 +3,7 @@
 //! an append-only JSON-lines file. Written on a thread of its own, never on the UI task.
 
 use super::Operator;
-use crate::history::store;
+use crate::history::sqlite as store;
 use rusqlite::params;
 use serde::{Deserialize, Serialize};
 use std::io::Write;

@@ -1,6 +1,7 @@
-//! History: an embedded SQLite store of what happened in the fleet (events, with who did it),
-//! where every VM was when (placements), host up/down, and statistics with rollups. One writer
-//! (the recorder, under a lease), any number of readers (WAL).
+//! History: a store of what happened in the fleet (events, with who did it), where every VM
+//! was when (placements), host up/down, and statistics with rollups. One writer (the recorder,
+//! under a lease), any number of readers. The store is a trait (`store`); SQLite (`sqlite`)
+//! is the embedded one.
 
 pub mod config;
 pub mod events;
@@ -11,7 +12,7 @@ pub mod query;
 pub mod reader;
 pub mod recorder;
 pub mod rollup;
-pub mod schema;
+pub mod sqlite;
 pub mod store;
 pub mod time;
 pub mod writer;

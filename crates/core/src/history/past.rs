@@ -2,15 +2,15 @@
 //! so every pane can show it. Hosts no longer configured still appear, by name. Rates come from
 //! the statistics recorded then, or are unknown: a past fleet never shows a made-up 0%.
 
-use super::moment::{self, Coverage};
-use super::query::{self, Past};
-use super::recorder::state_of;
+use super::moment::Coverage;
+use super::query::Past;
+use super::store::rows::vm_state as state_of;
+use super::store::{HistoryRead, StoreError};
 use super::time::show;
 use crate::config::HostConfig;
 use crate::link::LinkState;
 use crate::model::Fleet;
 use crate::model::sample::{DomainSample, HostInfo, HostSample};
-use rusqlite::Connection;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -48,9 +48,9 @@ pub fn not_future(t: i64, now_ms: i64) -> Result<(), Refusal> {
 }
 
 /// The recorded moment `t` (placements, host states, statistics), or why there is none.
-/// `windows` as [`moment::windows`] gives them.
-pub fn lookup(c: &Connection, t: i64, now_ms: i64, windows: &[i64]) -> Result<Past, Refusal> {
-    let sql = |e: rusqlite::Error| Refusal::Store(e.to_string());
+/// `windows` as [`super::moment::windows`] gives them.
+pub fn lookup(c: &dyn HistoryRead, t: i64, now_ms: i64, windows: &[i64]) -> Result<Past, Refusal> {
+    let sql = |e: StoreError| Refusal::Store(e.to_string());
     not_future(t, now_ms)?;
     let not = |why: String| {
         Err(Refusal::NotRecorded(format!(
@@ -58,7 +58,7 @@ pub fn lookup(c: &Connection, t: i64, now_ms: i64, windows: &[i64]) -> Result<Pa
             show(dt(t))
         )))
     };
-    match moment::coverage(c, t).map_err(sql)? {
+    match c.coverage(t).map_err(sql)? {
         Coverage::Recorded => {}
         Coverage::Never => return not("nothing has been recorded yet".into()),
         Coverage::Before { first_ms } => {
@@ -79,8 +79,8 @@ pub fn lookup(c: &Connection, t: i64, now_ms: i64, windows: &[i64]) -> Result<Pa
             to_ms: None,
         } => return not(format!("no recorder has run since {}", show(dt(from_ms)))),
     }
-    let mut past = query::at(c, t).map_err(sql)?;
-    let (vms, hosts) = moment::stats_at(c, t, windows).map_err(sql)?;
+    let mut past = c.at(t).map_err(sql)?;
+    let (vms, hosts) = c.stats_at(t, windows).map_err(sql)?;
     past.vm_stats = vms;
     past.host_stats = hosts;
     Ok(past)

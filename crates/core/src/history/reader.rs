@@ -2,8 +2,9 @@
 //! never stalls the screen. Answers come back as messages.
 
 use super::past::lookup;
-use super::query::{self, EventQuery, EventRow, Past, Point};
-use super::store;
+use super::query::{EventQuery, EventRow, Past, Point};
+use super::sqlite::SqliteStore;
+use super::store::HistoryRead;
 use std::path::PathBuf;
 use std::sync::mpsc::{self, Sender};
 use tokio::sync::mpsc::UnboundedSender;
@@ -59,7 +60,7 @@ pub fn spawn(
 }
 
 fn answer(
-    conn: &mut Option<rusqlite::Connection>,
+    conn: &mut Option<SqliteStore>,
     path: &std::path::Path,
     windows: &[i64],
     r: Request,
@@ -67,7 +68,7 @@ fn answer(
 ) -> bool {
     let mut frozen = false;
     if conn.is_none() {
-        *conn = store::open_ro_frozen(path).ok().map(|(c, f)| {
+        *conn = SqliteStore::open_ro_frozen(path).ok().map(|(c, f)| {
             frozen = f;
             c
         });
@@ -75,7 +76,7 @@ fn answer(
     let answer = match (&*conn, r) {
         (None, Request::At(t)) => Response::At(
             t,
-            Err(store::open_ro(path)
+            Err(SqliteStore::open_ro(path)
                 .err()
                 .map(|e| e.to_string())
                 .unwrap_or_default()),
@@ -87,16 +88,14 @@ fn answer(
             let now = chrono::Utc::now().timestamp_millis();
             Response::At(t, lookup(c, t, now, windows).map_err(|e| e.to_string()))
         }
-        (Some(c), Request::Events(q)) => {
-            Response::Events(query::events(c, &q).map_err(|e| e.to_string()))
-        }
+        (Some(c), Request::Events(q)) => Response::Events(c.events(&q).map_err(|e| e.to_string())),
         (Some(c), Request::Timeline(u)) => {
             let q = EventQuery {
                 vm: Some(u.clone()),
                 limit: 12,
                 ..EventQuery::default()
             };
-            Response::Timeline(u, query::events(c, &q).unwrap_or_default())
+            Response::Timeline(u, c.events(&q).unwrap_or_default())
         }
         (
             Some(c),
@@ -106,7 +105,7 @@ fn answer(
                 since_ms,
             },
         ) => {
-            let pts = query::series(c, &uuid, level, since_ms).unwrap_or_default();
+            let pts = c.series(&uuid, level, since_ms).unwrap_or_default();
             Response::Series(uuid, level, pts)
         }
     };

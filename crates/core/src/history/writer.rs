@@ -6,7 +6,7 @@
 use super::config::HistoryConfig;
 use super::lease::Role;
 use super::recorder::{RecordError, Recorder};
-use super::store;
+use super::sqlite::SqliteStore;
 use crate::config::HostConfig;
 use crate::link::Message;
 use std::sync::mpsc::{self, RecvTimeoutError, Sender};
@@ -95,7 +95,7 @@ pub fn spawn(
                 let now_ms = chrono::Utc::now().timestamp_millis();
                 if rec.is_none() && Instant::now() >= next_try {
                     next_try = Instant::now() + RETRY;
-                    match store::open_rw(&path) {
+                    match SqliteStore::open_rw(&path) {
                         Ok(c) => {
                             match Recorder::start_as(Role::Tui, c, cfg.clone(), &hosts, now_ms) {
                                 Ok(r) => {
@@ -105,10 +105,11 @@ pub fn spawn(
                                 Err(RecordError::Busy { pid, hostname }) => {
                                     say(Status::Standby { pid, hostname })
                                 }
-                                Err(e) => say(Status::Error(format!("{}: {e}", path.display()))),
+                                // A store's error names its file already.
+                                Err(e) => say(Status::Error(e.to_string())),
                             }
                         }
-                        Err(e) if e.read_only => say(Status::ReadOnly(e.to_string())),
+                        Err(e) if e.is_read_only() => say(Status::ReadOnly(e.to_string())),
                         Err(e) => say(Status::Error(e.to_string())),
                     }
                 }
@@ -123,10 +124,7 @@ pub fn spawn(
                                 rec = None;
                                 next_try = Instant::now();
                             }
-                            Err(e) => say(Status::Error(format!(
-                                "cannot write {}: {e}; monitoring goes on",
-                                path.display()
-                            ))),
+                            Err(e) => say(Status::Error(format!("{e}; monitoring goes on"))),
                         }
                     }
                     Err(RecvTimeoutError::Timeout) => {

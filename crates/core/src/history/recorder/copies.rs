@@ -11,8 +11,9 @@
 
 use super::{Placed, Recorder, UNKNOWN, config_change};
 use crate::history::events::transition;
+use crate::history::store::StoreError;
+use crate::history::store::rows::{NewPending, RowId};
 use crate::model::sample::VmState;
-use rusqlite::params;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// A judgment waits no longer than this for hosts that do not poll (stuck connecting).
@@ -20,8 +21,8 @@ const PENDING_MAX_MS: i64 = 10 * 60_000;
 
 #[derive(Debug, Clone)]
 pub(super) struct Pending {
-    /// Its row in `pending`.
-    pub id: i64,
+    /// Its row among the store's waiting judgments.
+    pub id: RowId,
     pub host: usize,
     pub at: i64,
     pub actor: String,
@@ -82,7 +83,7 @@ impl Recorder {
             .join(", ")
     }
 
-    pub(super) fn judge(&mut self, c: &Change) -> rusqlite::Result<()> {
+    pub(super) fn judge(&mut self, c: &Change) -> Result<(), StoreError> {
         if self.baseline[c.host] {
             return Ok(());
         }
@@ -114,7 +115,7 @@ impl Recorder {
         from: usize,
         to: usize,
         pending: Option<&Pending>,
-    ) -> rusqlite::Result<()> {
+    ) -> Result<(), StoreError> {
         let started = self
             .migrating
             .remove(c.uuid)
@@ -169,7 +170,7 @@ impl Recorder {
     }
 
     /// Events of the copy the VM is judged by (its active one, or any when none is active).
-    fn copy_events(&mut self, c: &Change) -> rusqlite::Result<()> {
+    fn copy_events(&mut self, c: &Change) -> Result<(), StoreError> {
         let others = self.elsewhere(c.uuid, c.host);
         match (&c.old, &c.new) {
             (None, Some(p)) => {
@@ -219,7 +220,7 @@ impl Recorder {
 
     /// A copy beside the one the VM runs on: its own definition coming or going is an event;
     /// an incoming copy paused, running or given up is a step of a migration, not one.
-    fn side_copy(&mut self, c: &Change) -> rusqlite::Result<()> {
+    fn side_copy(&mut self, c: &Change) -> Result<(), StoreError> {
         let runs_on = self.hosts[c.before.unwrap_or(c.host)].name.clone();
         match (&c.old, &c.new) {
             (None, Some(p)) if !p.state.is_active() => {
@@ -243,7 +244,7 @@ impl Recorder {
 
     /// The VM's last active copy stopped or went: a stop, an undefinition or the source half
     /// of a migration, which the other hosts' next polls tell apart.
-    fn went(&mut self, c: &Change) -> rusqlite::Result<()> {
+    fn went(&mut self, c: &Change) -> Result<(), StoreError> {
         let Some(old) = &c.old else { return Ok(()) };
         let (kind, detail): (&'static str, String) = match &c.new {
             None => {
@@ -276,14 +277,19 @@ impl Recorder {
             );
         }
         self.confirm(c.uuid)?;
-        let vm = self.ids.vm(&self.conn, c.uuid, c.name)?;
-        let hid = self.host_id(c.host)?;
-        self.conn.execute(
-            "INSERT INTO pending (vm_id, host_id, at, kind, actor, detail, was) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            params![vm, hid, c.at, kind, actor, detail, old.state.label()],
-        )?;
+        let vm = self.store.vm_id(c.uuid, c.name)?;
+        let host = self.host_id(c.host)?;
+        let id = self.store.insert_pending(&NewPending {
+            vm,
+            host,
+            at: c.at,
+            kind,
+            actor: &actor,
+            detail: &detail,
+            was: old.state,
+        })?;
         let p = Pending {
-            id: self.conn.last_insert_rowid(),
+            id,
             host: c.host,
             at: c.at,
             actor,
@@ -296,7 +302,7 @@ impl Recorder {
 
     /// After a poll of `host` (or its loss, with `lost`): judgments no host can change any more
     /// become the events they looked like.
-    pub(super) fn settle(&mut self, host: usize, now: i64, lost: bool) -> rusqlite::Result<()> {
+    pub(super) fn settle(&mut self, host: usize, now: i64, lost: bool) -> Result<(), StoreError> {
         let mut due: Vec<String> = Vec::new();
         for (u, p) in &mut self.pending {
             if lost || p.at <= now {
@@ -314,28 +320,20 @@ impl Recorder {
     }
 
     /// Writes the VM's waiting judgment as the event it looked like.
-    fn confirm(&mut self, uuid: &str) -> rusqlite::Result<()> {
+    fn confirm(&mut self, uuid: &str) -> Result<(), StoreError> {
         match self.pending.remove(uuid) {
             Some(p) => self.confirm_row(p.id),
             None => Ok(()),
         }
     }
 
-    pub(super) fn confirm_row(&mut self, id: i64) -> rusqlite::Result<()> {
-        self.conn.execute(
-            "INSERT INTO events (at, kind, vm_id, host_id, actor, detail)
-             SELECT at, kind, vm_id, host_id, actor, detail FROM pending WHERE id = ?1",
-            [id],
-        )?;
-        self.conn
-            .execute("DELETE FROM pending WHERE id = ?1", [id])?;
-        Ok(())
+    pub(super) fn confirm_row(&mut self, id: RowId) -> Result<(), StoreError> {
+        self.store.confirm_pending(id)
     }
 
-    fn drop_pending(&mut self, uuid: &str) -> rusqlite::Result<()> {
+    fn drop_pending(&mut self, uuid: &str) -> Result<(), StoreError> {
         if let Some(p) = self.pending.remove(uuid) {
-            self.conn
-                .execute("DELETE FROM pending WHERE id = ?1", [p.id])?;
+            self.store.delete_pending(p.id)?;
         }
         Ok(())
     }

@@ -3,13 +3,15 @@
 
 use super::copies::Change;
 use super::{Placed, Recorder, config_change, placed};
+use crate::history::moment::Stat;
+use crate::history::store::StoreError;
+use crate::history::store::rows::Series;
 use crate::model::sample::HostSample;
 use crate::model::series::sum;
-use rusqlite::params;
 
 impl Recorder {
     /// Each copy on this host compared with what was written for it, and judged for its VM.
-    pub(super) fn diff(&mut self, host: usize, s: &HostSample, at: i64) -> rusqlite::Result<()> {
+    pub(super) fn diff(&mut self, host: usize, s: &HostSample, at: i64) -> Result<(), StoreError> {
         let mut touched: Vec<String> = self
             .copies
             .iter()
@@ -88,7 +90,7 @@ impl Recorder {
         Ok(())
     }
 
-    pub(super) fn stats(&mut self, host: usize, at: i64) -> rusqlite::Result<()> {
+    pub(super) fn stats(&mut self, host: usize, at: i64) -> Result<(), StoreError> {
         let every = self.cfg.sample_every.as_millis() as i64;
         let h = &self.fleet.hosts[host];
         // cpu, mem, disk, net (the sums the graphs show), then each direction of the I/O.
@@ -126,27 +128,19 @@ impl Recorder {
             None,
         ];
         let size = h.info.as_ref().map(|i| (i.cpus, i.memory_bytes));
-        let host_series = -self.host_id(host)?;
+        let host_id = self.host_id(host)?;
         if size.is_some() && size != self.sizes[host] {
             if let Some((cpus, mem)) = size {
-                self.conn.execute(
-                    "UPDATE hosts SET cpus = ?2, memory_bytes = ?3 WHERE id = ?1",
-                    params![-host_series, cpus, mem],
-                )?;
+                self.store.set_host_size(host_id, cpus, mem)?;
             }
             self.sizes[host] = size;
         }
         rows.push((String::new(), String::new(), host_vals));
-        let mut stmt = self.conn.prepare_cached(
-            "INSERT OR REPLACE INTO stats (series, level, at, n, cpu, cpu_max, mem, mem_max, disk, disk_max, net, net_max,
-                                           disk_read, disk_write, net_rx, net_tx)
-             VALUES (?1, 0, ?2, 1, ?3, ?3, ?4, ?4, ?5, ?5, ?6, ?6, ?7, ?8, ?9, ?10)",
-        )?;
         for (uuid, name, v) in rows {
             let series = if uuid.is_empty() {
-                host_series
+                Series::Host(host_id)
             } else {
-                self.ids.vm(&self.conn, &uuid, &name)?
+                Series::Vm(self.store.vm_id(&uuid, &name)?)
             };
             if self.last_raw.get(&series).is_some_and(|&t| at - t < every) {
                 continue;
@@ -154,9 +148,17 @@ impl Recorder {
             if v.iter().all(Option::is_none) {
                 continue;
             }
-            stmt.execute(params![
-                series, at, v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7]
-            ])?;
+            let stat = Stat {
+                cpu: v[0],
+                mem: v[1],
+                disk: v[2],
+                net: v[3],
+                disk_read: v[4],
+                disk_write: v[5],
+                net_rx: v[6],
+                net_tx: v[7],
+            };
+            self.store.insert_stats(series, at, &stat)?;
             self.last_raw.insert(series, at);
         }
         Ok(())

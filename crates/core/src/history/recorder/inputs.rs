@@ -1,10 +1,11 @@
 //! Host states and libvirt's own lifecycle events, as the recorder writes them.
 
 use super::{EXTERNAL, MIGRATION_MEMORY_MS, Recorder, UNKNOWN};
+use crate::history::store::StoreError;
+use crate::history::store::rows::HostStateRow;
 use crate::link::LinkState;
 use crate::model::event::{EventKind, Lifecycle};
 use crate::model::sample::HostSample;
-use rusqlite::params;
 
 impl Recorder {
     pub(super) fn host_state(
@@ -13,24 +14,17 @@ impl Recorder {
         state: LinkState,
         error: Option<&str>,
         at: i64,
-    ) -> rusqlite::Result<()> {
-        let before = self.host_rows[host].map(|(_, s)| s);
+    ) -> Result<(), StoreError> {
+        let before = self.host_rows[host].map(|r| r.state);
         if before == Some(state) {
             return Ok(());
         }
-        let h = self.hosts[host].clone();
-        let hid = self.ids.host(&self.conn, &h.name, &h.uri)?;
-        if let Some((row, _)) = self.host_rows[host] {
-            self.conn.execute(
-                "UPDATE host_states SET until = ?2 WHERE id = ?1",
-                params![row, at],
-            )?;
+        let hid = self.host_id(host)?;
+        if let Some(open) = self.host_rows[host] {
+            self.store.close_host_state(open.row, at)?;
         }
-        self.conn.execute(
-            "INSERT INTO host_states (host_id, state, error, since) VALUES (?1, ?2, ?3, ?4)",
-            params![hid, state.label(), error, at],
-        )?;
-        self.host_rows[host] = Some((self.conn.last_insert_rowid(), state));
+        let row = self.store.open_host_state(hid, state, error, at)?;
+        self.host_rows[host] = Some(HostStateRow { row, state });
         let kind = match state {
             LinkState::Up => "host-up",
             LinkState::Down => "host-down",
@@ -52,7 +46,7 @@ impl Recorder {
         Ok(())
     }
 
-    pub(super) fn libvirt_events(&mut self, host: usize, s: &HostSample) -> rusqlite::Result<()> {
+    pub(super) fn libvirt_events(&mut self, host: usize, s: &HostSample) -> Result<(), StoreError> {
         for e in &s.events {
             let EventKind::Lifecycle(life) = e.kind else {
                 continue;

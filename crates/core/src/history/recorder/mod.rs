@@ -11,14 +11,14 @@ mod load;
 mod write;
 
 use super::lease::{self, Holder, Lease, Role};
-use super::store::{Ids, meta_set};
+use super::store::rows::{HostStateRow, RowId, Series};
+use super::store::{RecordStore, StoreError};
 use crate::config::HostConfig;
 use crate::history::config::HistoryConfig;
 use crate::link::{LinkState, Message, Update};
 use crate::model::sample::VmState;
 use crate::model::{Fleet, Vm};
 use copies::Pending;
-use rusqlite::Connection;
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 
 /// Who caused a change, when fleetwatch itself did not: seen live, or found after a gap.
@@ -40,7 +40,7 @@ struct Placed {
     memory: Option<u64>,
     max_memory: Option<u64>,
     disks: String,
-    row: i64,
+    row: RowId,
     /// When its placement row opened: the older of two running copies is the one that was
     /// there first (the source of a migration under way).
     since: i64,
@@ -70,9 +70,8 @@ fn placed(vm: &Vm) -> Placed {
 }
 
 pub struct Recorder {
-    conn: Connection,
+    store: Box<dyn RecordStore + Send>,
     me: Holder,
-    ids: Ids,
     cfg: HistoryConfig,
     hosts: Vec<HostConfig>,
     fleet: Fleet,
@@ -88,7 +87,7 @@ pub struct Recorder {
     /// VMs moved, running, onto a copy still paused: that copy running next is the move's
     /// end, not a "resumed".
     arriving: HashSet<String>,
-    host_rows: Vec<Option<(i64, LinkState)>>,
+    host_rows: Vec<Option<HostStateRow>>,
     /// A host was not answering: what its next sample shows changed at an unknown time.
     gap: Vec<bool>,
     /// A host never recorded before: its first sample is where its history starts, not a
@@ -100,11 +99,11 @@ pub struct Recorder {
     migrating: HashMap<String, (i64, usize)>,
     /// Migrations' ends as the source reported them: uuid -> time.
     ended: HashMap<String, i64>,
-    last_raw: HashMap<i64, i64>,
+    last_raw: HashMap<Series, i64>,
     /// Each host's CPUs and memory as last written.
     sizes: Vec<Option<(u32, u64)>>,
     /// This recorder's row in `recordings`.
-    recording: i64,
+    recording: RowId,
     last_renew: i64,
     last_maintenance: i64,
 }
@@ -118,7 +117,7 @@ pub enum RecordError {
     },
     /// We were presumed dead and another recorder took over.
     LostLease,
-    Sql(rusqlite::Error),
+    Store(StoreError),
 }
 
 impl std::fmt::Display for RecordError {
@@ -129,14 +128,16 @@ impl std::fmt::Display for RecordError {
                 "another recorder (pid {pid} on {hostname}) writes this history"
             ),
             RecordError::LostLease => f.write_str("another recorder took over this history"),
-            RecordError::Sql(e) => write!(f, "{e}"),
+            RecordError::Store(e) => write!(f, "{e}"),
         }
     }
 }
 
-impl From<rusqlite::Error> for RecordError {
-    fn from(e: rusqlite::Error) -> Self {
-        RecordError::Sql(e)
+impl std::error::Error for RecordError {}
+
+impl From<StoreError> for RecordError {
+    fn from(e: StoreError) -> Self {
+        RecordError::Store(e)
     }
 }
 
@@ -144,30 +145,31 @@ impl Recorder {
     /// Takes the lease as the dedicated recorder (the service) and loads what the store last
     /// knew, so a restart continues the record instead of inventing events.
     pub fn start(
-        conn: Connection,
+        store: impl RecordStore + Send + 'static,
         cfg: HistoryConfig,
         hosts: &[HostConfig],
         now_ms: i64,
     ) -> Result<Recorder, RecordError> {
-        Recorder::start_as(Role::Service, conn, cfg, hosts, now_ms)
+        Recorder::start_as(Role::Service, store, cfg, hosts, now_ms)
     }
 
     /// As [`Recorder::start`], in the given role: a TUI's recorder gives way to the service.
     pub fn start_as(
         role: Role,
-        mut conn: Connection,
+        store: impl RecordStore + Send + 'static,
         cfg: HistoryConfig,
         hosts: &[HostConfig],
         now_ms: i64,
     ) -> Result<Recorder, RecordError> {
+        let mut store: Box<dyn RecordStore + Send> = Box::new(store);
         let me = Holder::me(role);
-        if let Lease::Other { pid, hostname, .. } = lease::acquire(&mut conn, &me, now_ms)? {
+        let names: Vec<&str> = hosts.iter().map(|h| h.name.as_str()).collect();
+        if let Lease::Other { pid, hostname, .. } = store.acquire_lease(&me, &names, now_ms)? {
             return Err(RecordError::Busy { pid, hostname });
         }
         let mut rec = Recorder {
-            conn,
+            store,
             me,
-            ids: Ids::default(),
             cfg,
             hosts: hosts.to_vec(),
             fleet: Fleet::new(hosts),
@@ -189,11 +191,7 @@ impl Recorder {
             last_maintenance: now_ms,
         };
         rec.load()?;
-        rec.conn.execute(
-            "INSERT INTO recordings (since, until) VALUES (?1, ?1)",
-            [now_ms],
-        )?;
-        rec.recording = rec.conn.last_insert_rowid();
+        rec.recording = rec.store.start_recording(now_ms)?;
         Ok(rec)
     }
 
@@ -206,7 +204,7 @@ impl Recorder {
         self.transaction(now_ms, |r| r.write(m, now_ms))?;
         if now_ms - self.last_maintenance >= 60_000 {
             self.last_maintenance = now_ms;
-            super::rollup::maintain(&self.conn, &self.cfg, now_ms)?;
+            self.store.maintain(&self.cfg, now_ms)?;
         }
         Ok(())
     }
@@ -225,31 +223,24 @@ impl Recorder {
     fn transaction(
         &mut self,
         now_ms: i64,
-        f: impl FnOnce(&mut Recorder) -> rusqlite::Result<()>,
+        f: impl FnOnce(&mut Recorder) -> Result<(), StoreError>,
     ) -> Result<(), RecordError> {
-        self.conn.execute_batch("BEGIN IMMEDIATE")?;
-        let held = lease::holds(&self.conn, &self.me).and_then(|held| {
+        self.store.begin()?;
+        let held = self.store.holds_lease(&self.me).and_then(|held| {
             if held && now_ms - self.last_renew >= lease::RENEW_EVERY_MS {
-                lease::renew(&self.conn, &self.me, now_ms)?;
+                self.store.renew_lease(&self.me, now_ms)?;
             }
             Ok(held)
         });
         let done = match held {
-            Ok(true) => f(self).and_then(|()| {
-                self.conn
-                    .execute(
-                        "UPDATE recordings SET until = max(until, ?2) WHERE id = ?1",
-                        rusqlite::params![self.recording, now_ms],
-                    )
-                    .map(drop)
-            }),
+            Ok(true) => f(self).and_then(|()| self.store.extend_recording(self.recording, now_ms)),
             Ok(false) => {
-                let _ = self.conn.execute_batch("ROLLBACK");
+                let _ = self.store.rollback();
                 return Err(RecordError::LostLease);
             }
             Err(e) => Err(e),
         };
-        match done.and_then(|()| self.conn.execute_batch("COMMIT")) {
+        match done.and_then(|()| self.store.commit()) {
             Ok(()) => {
                 if now_ms - self.last_renew >= lease::RENEW_EVERY_MS {
                     self.last_renew = now_ms;
@@ -257,7 +248,7 @@ impl Recorder {
                 Ok(())
             }
             Err(e) => {
-                let _ = self.conn.execute_batch("ROLLBACK");
+                let _ = self.store.rollback();
                 // What this recorder believes was written must be what the store holds.
                 self.reload()?;
                 Err(e.into())
@@ -265,7 +256,7 @@ impl Recorder {
         }
     }
 
-    fn write(&mut self, m: &Message, now_ms: i64) -> rusqlite::Result<()> {
+    fn write(&mut self, m: &Message, now_ms: i64) -> Result<(), StoreError> {
         // Host indices are the config's; one from elsewhere is nothing this recorder knows.
         if m.host >= self.hosts.len() {
             return Ok(());
@@ -294,12 +285,12 @@ impl Recorder {
                 self.baseline[m.host] = false;
             }
         }
-        meta_set(&self.conn, "last_write", &now_ms.to_string())
+        self.store.meta_set("last_write", &now_ms.to_string())
     }
 
     /// Gives the lease up, for a clean exit.
-    pub fn stop(self) {
-        let _ = lease::release(&self.conn, &self.me);
+    pub fn stop(mut self) {
+        let _ = self.store.release_lease(&self.me);
     }
 }
 
@@ -339,23 +330,4 @@ fn config_change(old: &Placed, new: &Placed) -> Option<String> {
         d.push(format!("disks {} -> {}", old.disks, new.disks));
     }
     (!d.is_empty()).then(|| d.join("; "))
-}
-
-pub fn state_of(s: &str) -> VmState {
-    match s {
-        "running" => VmState::Running,
-        "paused" => VmState::Paused,
-        "shutoff" => VmState::Shutoff,
-        "crashed" => VmState::Crashed,
-        _ => VmState::Other,
-    }
-}
-
-fn link_of(s: &str) -> LinkState {
-    match s {
-        "up" => LinkState::Up,
-        "stale" => LinkState::Stale,
-        "down" => LinkState::Down,
-        _ => LinkState::Connecting,
-    }
 }

@@ -1,36 +1,24 @@
 //! The rows the recorder writes: events with their actor, and placements opened and closed.
 
 use super::{DEDUPE_MS, EXTERNAL, Placed, Recorder, UNKNOWN, causes};
-use rusqlite::params;
+use crate::history::store::StoreError;
+use crate::history::store::rows::{Move, NewEvent, NewPlacement, RowId};
 
 impl Recorder {
     /// The operator of a fleetwatch action that caused this event, from the audit in the same
     /// store: a started (not refused or failed) action on the VM shortly before it.
-    pub(super) fn own_action(&self, uuid: &str, kind: &str, at: i64) -> Option<String> {
-        let mut stmt = self
-            .conn
-            .prepare_cached(
-                "SELECT s.operator, s.action FROM actions s
-                 WHERE s.uuid = ?1 AND s.phase = 'start' AND s.at BETWEEN ?2 AND ?3
-                   AND NOT EXISTS (SELECT 1 FROM actions e WHERE e.action_id = s.action_id AND e.phase = 'end'
-                                   AND e.outcome IN ('refused', 'failed', 'aborted'))
-                 ORDER BY s.at DESC LIMIT 5",
-            )
+    pub(super) fn own_action(&mut self, uuid: &str, kind: &str, at: i64) -> Option<String> {
+        let found = self
+            .store
+            .actions_near(uuid, at - 600_000, at + 5_000)
             .ok()?;
-        let rows = stmt
-            .query_map(params![uuid, at - 600_000, at + 5_000], |r| {
-                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
-            })
-            .ok()?;
-        #[allow(clippy::let_and_return)] // the binding ends the borrow of `stmt` first
-        let found = rows
-            .flatten()
-            .find(|(_, action)| causes(action, kind))
-            .map(|(op, _)| op);
         found
+            .into_iter()
+            .find(|a| causes(&a.action, kind))
+            .map(|a| a.operator)
     }
 
-    pub(super) fn actor(&self, host: usize, uuid: &str, kind: &str, at: i64) -> String {
+    pub(super) fn actor(&mut self, host: usize, uuid: &str, kind: &str, at: i64) -> String {
         if let Some(a) = self.own_action(uuid, kind, at) {
             return a;
         }
@@ -68,22 +56,29 @@ impl Recorder {
         moved: Option<(usize, usize, Option<i64>)>,
         actor: String,
         detail: String,
-    ) -> rusqlite::Result<()> {
-        let vm_id = match uuid {
-            Some((u, name)) => Some(self.ids.vm(&self.conn, u, name)?),
+    ) -> Result<(), StoreError> {
+        let vm = match uuid {
+            Some((u, name)) => Some(self.store.vm_id(u, name)?),
             None => None,
         };
-        let host_id = self.host_id(host)?;
-        let (from, to, started) = match moved {
-            Some((a, b, s)) => (Some(self.host_id(a)?), Some(self.host_id(b)?), s),
-            None => (None, None, None),
+        let host = self.host_id(host)?;
+        let moved = match moved {
+            Some((a, b, started_at)) => Some(Move {
+                from: self.host_id(a)?,
+                to: self.host_id(b)?,
+                started_at,
+            }),
+            None => None,
         };
-        self.conn.execute(
-            "INSERT INTO events (at, kind, vm_id, host_id, from_host_id, to_host_id, started_at, actor, detail)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-            params![at, kind, vm_id, host_id, from, to, started, actor, detail],
-        )?;
-        Ok(())
+        self.store.insert_event(&NewEvent {
+            at,
+            kind,
+            vm,
+            host,
+            moved,
+            actor: &actor,
+            detail: &detail,
+        })
     }
 
     /// An event about one VM on one host, with the actor found for it.
@@ -95,7 +90,7 @@ impl Recorder {
         name: &str,
         host: usize,
         detail: String,
-    ) -> rusqlite::Result<()> {
+    ) -> Result<(), StoreError> {
         let actor = self.actor(host, uuid, kind, at);
         self.event(at, kind, Some((uuid, name)), host, None, actor, detail)
     }
@@ -106,33 +101,33 @@ impl Recorder {
         name: &str,
         p: &Placed,
         at: i64,
-    ) -> rusqlite::Result<i64> {
-        let vm = self.ids.vm(&self.conn, uuid, name)?;
-        let hid = self.host_id(p.host)?;
-        self.conn.execute(
-            "INSERT INTO placements (vm_id, host_id, state, vcpus, memory_bytes, max_memory_bytes, since)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            params![vm, hid, p.state.label(), p.vcpus, p.memory, p.max_memory, at],
-        )?;
-        Ok(self.conn.last_insert_rowid())
+    ) -> Result<RowId, StoreError> {
+        let vm = self.store.vm_id(uuid, name)?;
+        let host = self.host_id(p.host)?;
+        self.store.open_placement(&NewPlacement {
+            vm,
+            host,
+            state: p.state,
+            vcpus: p.vcpus,
+            memory: p.memory,
+            max_memory: p.max_memory,
+            since: at,
+        })
     }
 
-    pub(super) fn close_row(&self, row: i64, at: i64) -> rusqlite::Result<()> {
-        self.conn.execute(
-            "UPDATE placements SET until = ?2 WHERE id = ?1 AND until IS NULL",
-            params![row, at],
-        )?;
-        Ok(())
+    pub(super) fn close_row(&mut self, row: RowId, at: i64) -> Result<(), StoreError> {
+        self.store.close_placement(row, at)
     }
 
-    pub(super) fn host_id(&mut self, host: usize) -> rusqlite::Result<i64> {
+    pub(super) fn host_id(&mut self, host: usize) -> Result<RowId, StoreError> {
         let h = &self.hosts[host];
-        self.ids.host(&self.conn, &h.name, &h.uri)
+        self.store.host_id(&h.name, &h.uri)
     }
 
     pub(super) fn name_of(&mut self, uuid: &str) -> String {
-        self.conn
-            .query_row("SELECT name FROM vms WHERE uuid = ?1", [uuid], |r| r.get(0))
-            .unwrap_or_else(|_| uuid.to_owned())
+        match self.store.vm_name(uuid) {
+            Ok(Some(name)) => name,
+            _ => uuid.to_owned(),
+        }
     }
 }

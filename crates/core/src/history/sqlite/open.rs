@@ -2,32 +2,16 @@
 //! processes wait for each other instead of failing, and the schema brought up to date.
 
 use super::schema::{self, SchemaError};
-use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
-use std::collections::HashMap;
-use std::fmt;
+use crate::history::store::StoreError;
+use rusqlite::{Connection, OpenFlags};
 use std::path::{Path, PathBuf};
 
-#[derive(Debug)]
-pub struct StoreError {
-    pub path: PathBuf,
-    pub reason: String,
-    /// The store is there but this user may not write it (it can still be read).
-    pub read_only: bool,
-}
-
-impl fmt::Display for StoreError {
-    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        write!(f, "history {}: {}", self.path.display(), self.reason)
-    }
-}
-
-impl std::error::Error for StoreError {}
-
-fn err(path: &Path, reason: impl fmt::Display) -> StoreError {
-    StoreError {
+/// An SQLite failure while opening, named with the file and what was being done.
+fn failed<'a>(path: &'a Path, what: &'static str) -> impl Fn(rusqlite::Error) -> StoreError + 'a {
+    move |e| StoreError::Failed {
         path: path.to_path_buf(),
-        reason: reason.to_string(),
-        read_only: false,
+        what,
+        source: Box::new(e),
     }
 }
 
@@ -43,10 +27,9 @@ fn tune(c: &Connection) -> rusqlite::Result<()> {
 /// A directory where the file should be is named as such: SQLite only says it cannot open it.
 fn not_a_directory(path: &Path) -> Result<(), StoreError> {
     if path.is_dir() {
-        return Err(err(
-            path,
-            "is a directory, not a history file; set [history] path to a file in it, such as history.db",
-        ));
+        return Err(StoreError::Directory {
+            path: path.to_path_buf(),
+        });
     }
     Ok(())
 }
@@ -63,36 +46,46 @@ fn cannot_write(e: &rusqlite::Error) -> bool {
 pub fn open_rw(path: &Path) -> Result<Connection, StoreError> {
     not_a_directory(path)?;
     if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| err(path, format!("cannot create {}: {e}", dir.display())))?;
+        std::fs::create_dir_all(dir).map_err(|source| StoreError::CreateDir {
+            path: path.to_path_buf(),
+            dir: dir.to_path_buf(),
+            source,
+        })?;
     }
     let exists = path.exists();
-    let ro = |e: rusqlite::Error| {
-        if exists && cannot_write(&e) {
-            StoreError {
-                read_only: true,
-                ..err(
-                    path,
-                    format!(
-                        "this user cannot write it ({e}); history, at and the TUI still read it"
-                    ),
-                )
+    let ro = |what| {
+        move |e: rusqlite::Error| {
+            if exists && cannot_write(&e) {
+                StoreError::ReadOnly {
+                    path: path.to_path_buf(),
+                    source: Box::new(e),
+                }
+            } else {
+                failed(path, what)(e)
             }
-        } else {
-            err(path, e)
         }
     };
-    let mut c = Connection::open(path).map_err(ro)?;
+    let mut c = Connection::open(path).map_err(ro("open"))?;
     // The busy timeout first: a second process starting at the same moment waits for the
     // first one's switch to WAL and migration instead of failing with "database is locked".
-    tune(&c).map_err(ro)?;
+    tune(&c).map_err(ro("set it up"))?;
     let mode: String = c
         .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
-        .map_err(ro)?;
+        .map_err(ro("switch to WAL"))?;
     if !mode.eq_ignore_ascii_case("wal") {
-        return Err(err(path, format!("cannot use WAL journaling (got {mode})")));
+        return Err(StoreError::NoWal {
+            path: path.to_path_buf(),
+            mode,
+        });
     }
-    schema::migrate(&mut c).map_err(|e: SchemaError| err(path, e))?;
+    schema::migrate(&mut c).map_err(|e| match e {
+        SchemaError::Newer { found } => StoreError::Newer {
+            path: path.to_path_buf(),
+            found,
+            known: schema::VERSION,
+        },
+        SchemaError::Sql(e) => failed(path, "migrate its schema")(e),
+    })?;
     Ok(c)
 }
 
@@ -109,10 +102,9 @@ pub fn open_ro(path: &Path) -> Result<Connection, StoreError> {
 pub fn open_ro_frozen(path: &Path) -> Result<(Connection, bool), StoreError> {
     not_a_directory(path)?;
     if !path.exists() {
-        return Err(err(
-            path,
-            "no history recorded yet (run `fleetwatch record`, or the TUI)",
-        ));
+        return Err(StoreError::NotRecorded {
+            path: path.to_path_buf(),
+        });
     }
     let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let open = |p: &Path, flags: OpenFlags| -> rusqlite::Result<(Connection, i64)> {
@@ -126,22 +118,19 @@ pub fn open_ro_frozen(path: &Path) -> Result<(Connection, bool), StoreError> {
         Err(e) if cannot_write(&e) => {
             let uri = PathBuf::from(format!("file:{}?immutable=1", uri_path(path)));
             let (c, v) =
-                open(&uri, flags | OpenFlags::SQLITE_OPEN_URI).map_err(|e| err(path, e))?;
+                open(&uri, flags | OpenFlags::SQLITE_OPEN_URI).map_err(failed(path, "open"))?;
             (c, v, true)
         }
-        Err(e) => return Err(err(path, e)),
+        Err(e) => return Err(failed(path, "open")(e)),
     };
-    if v > schema::VERSION {
-        return Err(err(path, SchemaError::Newer { found: v }));
+    let (found, known) = (v, schema::VERSION);
+    if found > known {
+        let path = path.to_path_buf();
+        return Err(StoreError::Newer { path, found, known });
     }
-    if v < schema::VERSION {
-        return Err(err(
-            path,
-            format!(
-                "schema {v} is older than {}; start the recorder once to migrate it",
-                schema::VERSION
-            ),
-        ));
+    if found < known {
+        let path = path.to_path_buf();
+        return Err(StoreError::Older { path, found, known });
     }
     Ok((c, frozen))
 }
@@ -156,72 +145,6 @@ fn uri_path(path: &Path) -> String {
         }
     }
     out
-}
-
-/// Ids of hosts and VMs, cached: every write names them.
-#[derive(Debug, Default)]
-pub struct Ids {
-    hosts: HashMap<String, i64>,
-    vms: HashMap<String, (i64, String)>,
-}
-
-impl Ids {
-    pub fn host(&mut self, c: &Connection, name: &str, uri: &str) -> rusqlite::Result<i64> {
-        if let Some(&id) = self.hosts.get(name) {
-            return Ok(id);
-        }
-        c.execute(
-            "INSERT INTO hosts (name, uri) VALUES (?1, ?2) ON CONFLICT(name) DO UPDATE SET uri = ?2",
-            params![name, uri],
-        )?;
-        let id: i64 = c.query_row("SELECT id FROM hosts WHERE name = ?1", [name], |r| r.get(0))?;
-        self.hosts.insert(name.to_owned(), id);
-        Ok(id)
-    }
-
-    /// The VM's id; a renamed VM keeps its id and gets its new name.
-    pub fn vm(&mut self, c: &Connection, uuid: &str, name: &str) -> rusqlite::Result<i64> {
-        if let Some((id, known)) = self.vms.get(uuid)
-            && known == name
-        {
-            return Ok(*id);
-        }
-        let found: Option<(i64, String)> = c
-            .query_row("SELECT id, name FROM vms WHERE uuid = ?1", [uuid], |r| {
-                Ok((r.get(0)?, r.get(1)?))
-            })
-            .optional()?;
-        let id = match found {
-            Some((id, old)) => {
-                if old != name {
-                    c.execute("UPDATE vms SET name = ?2 WHERE id = ?1", params![id, name])?;
-                }
-                id
-            }
-            None => {
-                c.execute(
-                    "INSERT INTO vms (uuid, name) VALUES (?1, ?2)",
-                    params![uuid, name],
-                )?;
-                c.last_insert_rowid()
-            }
-        };
-        self.vms.insert(uuid.to_owned(), (id, name.to_owned()));
-        Ok(id)
-    }
-}
-
-pub fn meta_get(c: &Connection, key: &str) -> rusqlite::Result<Option<String>> {
-    c.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
-        .optional()
-}
-
-pub fn meta_set(c: &Connection, key: &str, value: &str) -> rusqlite::Result<()> {
-    c.execute(
-        "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = ?2",
-        params![key, value],
-    )?;
-    Ok(())
 }
 
 #[cfg(test)]
@@ -239,7 +162,7 @@ mod tests {
                 .contains("no history recorded yet")
         );
         let c = open_rw(&p).unwrap();
-        let mut ids = Ids::default();
+        let mut ids = super::super::writes::Ids::default();
         let h = ids.host(&c, "hv1", "qemu:///system").unwrap();
         assert_eq!(ids.host(&c, "hv1", "qemu:///system").unwrap(), h);
         let v = ids.vm(&c, "u1", "web").unwrap();
@@ -268,7 +191,7 @@ mod tests {
             open_ro(dir.path()).unwrap_err(),
         ] {
             assert!(e.to_string().contains("is a directory"), "{e}");
-            assert!(!e.read_only);
+            assert!(!e.is_read_only());
         }
     }
 

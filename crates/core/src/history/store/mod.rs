@@ -1,0 +1,188 @@
+//! The history store as two traits: [`RecordStore`], what the recorder writes and what a
+//! starting recorder loads, and [`HistoryRead`], what the TUI, `history`, `at` and the graphs
+//! ask. The recorder's logic (copies, migrations, pending judgments, dedupe, actors, the
+//! transaction per message with the lease checked inside it) holds no SQL: it calls these
+//! methods, so a second backend is one more implementation, not a second recorder.
+//!
+//! The SQLite store ([`crate::history::sqlite`]) is the embedded one: one file, one recorder
+//! under one lease, readers beside it (WAL).
+//!
+//! A PostgreSQL store (the team tier: several recorders write one database, each for its own
+//! hosts; the TUI reads the fleet from it as a client) would implement both traits over the
+//! same tables. What stays shared: all of the recorder, the row types here, the lease's rule
+//! of who may take over ([`super::lease::may_take`]), how a moment's coverage is judged from
+//! recordings, and the queries' shapes (the same joins, filters and orderings). What differs:
+//! - placeholders (`$1` for `?1`), `ON CONFLICT` spelled the same, `INSERT .. RETURNING id`
+//!   instead of `last_insert_rowid`, ids from sequences (`BIGSERIAL`) rather than rowids;
+//! - [`RecordStore::begin`] is a plain `BEGIN` and `holds_lease` reads our lease rows
+//!   `FOR UPDATE`, so nobody takes them before our commit; SQLite's `BEGIN IMMEDIATE` locks
+//!   the whole file instead;
+//! - leases per host instead of one per store: `acquire_lease` is given the names of the
+//!   hosts this recorder writes and takes a lease row for each (`may_take` per row), and
+//!   `holds_lease` asks that all of them are still ours, so two recorders with disjoint hosts
+//!   write side by side and a third for the same hosts is refused;
+//! - `maintain` under a transaction-scoped advisory lock, so of several recorders one rolls
+//!   up at a time, and meta keys such as `last_write` per recorder;
+//! - statistics series as (kind, id) columns instead of SQLite's signed id, and the rollups
+//!   with `date_bin`/integer division instead of `at - (at % w)`;
+//! - [`HistoryRead`] takes `&self` so a reader can be shared: a server client that needs
+//!   `&mut` for a query holds a pool or a mutex around its connection;
+//! - errors name the database (its connection name) where SQLite's name the file.
+
+mod error;
+pub mod rows;
+
+pub use error::{Cause, StoreError};
+
+use super::config::HistoryConfig;
+use super::lease::STALE_AFTER_MS;
+use super::lease::{Holder, Lease, LeaseRow};
+use super::moment::{Coverage, Recordings, SLACK_MS, Stat};
+use super::query::{EventQuery, EventRow, Past, Point};
+use crate::link::LinkState;
+use crate::model::sample::VmState;
+use rows::{
+    HostStateRow, NewEvent, NewPending, NewPlacement, OpenPlacement, OwnAction, PendingRow, RowId,
+    Series,
+};
+use std::collections::HashMap;
+
+/// What the recorder writes, and what a starting recorder loads. Every write happens between
+/// [`begin`](RecordStore::begin) and [`commit`](RecordStore::commit) (or
+/// [`rollback`](RecordStore::rollback)): one collector message is one transaction.
+pub trait RecordStore {
+    /// Starts one message's write. Takes the store's write lock, so that the lease asked
+    /// about next cannot change hands before the commit.
+    fn begin(&mut self) -> Result<(), StoreError>;
+    fn commit(&mut self) -> Result<(), StoreError>;
+    /// Undoes the write; ids handed out inside it may name no row any more, so a store that
+    /// caches them forgets them.
+    fn rollback(&mut self) -> Result<(), StoreError>;
+
+    /// Takes the lease if [`super::lease::may_take`] allows it, atomically: two starting
+    /// recorders cannot both win. Runs its own transaction. `hosts`: the names of the hosts
+    /// this recorder writes (a store with one lease for all of them need not look).
+    fn acquire_lease(
+        &mut self,
+        me: &Holder,
+        hosts: &[&str],
+        now_ms: i64,
+    ) -> Result<Lease, StoreError>;
+    /// Whether we still hold the lease; asked inside each write.
+    fn holds_lease(&mut self, me: &Holder) -> Result<bool, StoreError>;
+    /// `false` when someone else holds it now.
+    fn renew_lease(&mut self, me: &Holder, now_ms: i64) -> Result<bool, StoreError>;
+    fn release_lease(&mut self, me: &Holder) -> Result<(), StoreError>;
+
+    /// A new span of recording, from and until `now_ms`.
+    fn start_recording(&mut self, now_ms: i64) -> Result<RowId, StoreError>;
+    /// The span goes on until `now_ms` (never shortened).
+    fn extend_recording(&mut self, recording: RowId, now_ms: i64) -> Result<(), StoreError>;
+
+    /// The host's id, made if need be; its URI as given.
+    fn host_id(&mut self, name: &str, uri: &str) -> Result<RowId, StoreError>;
+    /// The VM's id, made if need be; a renamed VM keeps its id and gets its new name.
+    fn vm_id(&mut self, uuid: &str, name: &str) -> Result<RowId, StoreError>;
+    fn vm_name(&mut self, uuid: &str) -> Result<Option<String>, StoreError>;
+
+    fn insert_event(&mut self, e: &NewEvent) -> Result<(), StoreError>;
+    fn open_placement(&mut self, p: &NewPlacement) -> Result<RowId, StoreError>;
+    /// Closes the placement at `at`, unless it is closed already.
+    fn close_placement(&mut self, row: RowId, at: i64) -> Result<(), StoreError>;
+    fn open_host_state(
+        &mut self,
+        host: RowId,
+        state: LinkState,
+        error: Option<&str>,
+        at: i64,
+    ) -> Result<RowId, StoreError>;
+    fn close_host_state(&mut self, row: RowId, at: i64) -> Result<(), StoreError>;
+    /// The host's CPUs and memory as last seen, so a past fleet has percentages.
+    fn set_host_size(&mut self, host: RowId, cpus: u32, memory: u64) -> Result<(), StoreError>;
+    /// A raw statistics row; one at the same time for the same series replaces it.
+    fn insert_stats(&mut self, series: Series, at: i64, s: &Stat) -> Result<(), StoreError>;
+    /// Fleetwatch's own actions on the VM that started between `from_ms` and `to_ms` and did
+    /// not end refused, failed or aborted; newest first, at most a few.
+    fn actions_near(
+        &mut self,
+        uuid: &str,
+        from_ms: i64,
+        to_ms: i64,
+    ) -> Result<Vec<OwnAction>, StoreError>;
+
+    /// The host's state row still open, if any.
+    fn current_host_state(&mut self, host: RowId) -> Result<Option<HostStateRow>, StoreError>;
+    /// Every placement still open on the host.
+    fn open_placements(&mut self, host: RowId) -> Result<Vec<OpenPlacement>, StoreError>;
+    /// When the VM's last event is a migration onto `host` at or after `since`: the state the
+    /// source copy had then (a running VM moved onto a paused copy has not arrived yet).
+    fn moved_onto(
+        &mut self,
+        uuid: &str,
+        host: RowId,
+        since: i64,
+    ) -> Result<Option<VmState>, StoreError>;
+    /// The judgments still waiting, oldest first.
+    fn pending(&mut self) -> Result<Vec<PendingRow>, StoreError>;
+    fn insert_pending(&mut self, p: &NewPending) -> Result<RowId, StoreError>;
+    /// The waiting judgment becomes the event it looked like.
+    fn confirm_pending(&mut self, id: RowId) -> Result<(), StoreError>;
+    /// The waiting judgment turned out to be part of another event (a migration).
+    fn delete_pending(&mut self, id: RowId) -> Result<(), StoreError>;
+
+    fn meta_get(&mut self, key: &str) -> Result<Option<String>, StoreError>;
+    fn meta_set(&mut self, key: &str, value: &str) -> Result<(), StoreError>;
+
+    /// Rollups of complete buckets, then retention; in a transaction of its own. Safe to run
+    /// at any time and more than once.
+    fn maintain(&mut self, cfg: &HistoryConfig, now_ms: i64) -> Result<(), StoreError>;
+}
+
+/// What readers ask: never a write, so any number of them run beside a recorder.
+pub trait HistoryRead {
+    /// Events, newest first.
+    fn events(&self, q: &EventQuery) -> Result<Vec<EventRow>, StoreError>;
+    /// Every placement and host state that covered `t`, without statistics.
+    fn at(&self, t: i64) -> Result<Past, StoreError>;
+    /// What the recordings say of `t`, a recording counting until `slack_ms` after its last
+    /// write.
+    fn recordings(&self, t: i64, slack_ms: i64) -> Result<Recordings, StoreError>;
+    /// Each series' row that describes `t`, from the finest level that has one: VMs by UUID,
+    /// hosts by name. `windows[level]`: how far back a row of that level still describes it.
+    #[allow(clippy::type_complexity)]
+    fn stats_at(
+        &self,
+        t: i64,
+        windows: &[i64],
+    ) -> Result<(HashMap<String, Stat>, HashMap<String, Stat>), StoreError>;
+    /// A VM's statistics (by UUID) at one level, oldest first.
+    fn series(&self, uuid: &str, level: i64, since_ms: i64) -> Result<Vec<Point>, StoreError>;
+    /// The lease as last written, stale or not.
+    fn lease(&self) -> Result<Option<LeaseRow>, StoreError>;
+
+    /// Whether any recorder ran at `t`, and if not, since and until when none did.
+    fn coverage(&self, t: i64) -> Result<Coverage, StoreError> {
+        let rec = self.recordings(t, SLACK_MS)?;
+        if rec.inside {
+            return Ok(Coverage::Recorded);
+        }
+        let Some(first_ms) = rec.first_ms else {
+            return Ok(Coverage::Never);
+        };
+        if t < first_ms {
+            return Ok(Coverage::Before { first_ms });
+        }
+        Ok(Coverage::Gap {
+            from_ms: rec.ended_before_ms.unwrap_or(first_ms),
+            to_ms: rec.began_after_ms,
+        })
+    }
+
+    /// Who records into this store now, if anyone: (pid, hostname, heartbeat age ms).
+    fn recorder(&self, now_ms: i64) -> Result<Option<(i64, String, i64)>, StoreError> {
+        Ok(self
+            .lease()?
+            .filter(|l| now_ms - l.heartbeat < STALE_AFTER_MS)
+            .map(|l| (l.pid, l.hostname, now_ms - l.heartbeat)))
+    }
+}

@@ -2,7 +2,8 @@
 //! pane and the progress of what runs. Keys here only open panes; what runs is decided by the
 //! app, which builds the plan and executes it after the pane confirms.
 
-use super::keys::Action;
+use super::bindings;
+use super::keys::{Action, Verb};
 use super::state::{Effect, Overlay, UiState, View};
 use super::theme::Theme;
 use fleetwatch_core::actions::confirm::{Key, Outcome};
@@ -39,21 +40,6 @@ pub struct Running {
     pub result: Option<Result<String, String>>,
 }
 
-/// The menu's entries: key, action, label.
-pub const MENU: &[(char, &str, &str)] = &[
-    ('u', "start", "start"),
-    ('d', "shutdown", "graceful shutdown"),
-    ('r', "reboot", "reboot (type the name)"),
-    ('p', "pause", "pause / resume"),
-    ('n', "snapshot", "snapshot (name, description)"),
-    (
-        'm',
-        "migrate",
-        "live migrate (choose a host; type the name)",
-    ),
-    ('X', "force-off", "force off (power cut; type the name)"),
-];
-
 impl UiState {
     /// The VMs an action is for: the marked ones, else the selected one.
     pub fn action_targets(&self) -> Vec<String> {
@@ -89,21 +75,21 @@ impl UiState {
         }
     }
 
-    /// Opens the form or pane for an action key; `kind` is built by the app.
-    pub fn open_form(&mut self, key: char, fleet: &Fleet) -> Option<ActionKind> {
+    /// Opens the form or pane for a verb; the action kind it returns is planned by the app.
+    pub fn open_form(&mut self, verb: Verb, fleet: &Fleet) -> Option<ActionKind> {
         let targets = self.action_targets();
         let first = targets.first().and_then(|u| fleet.vm(u));
-        match key {
-            'u' => Some(ActionKind::Start),
-            'd' => Some(ActionKind::Shutdown),
-            'r' => Some(ActionKind::Reboot),
-            'p' => Some(if first.is_some_and(|v| v.state == VmState::Paused) {
+        match verb {
+            Verb::Start => Some(ActionKind::Start),
+            Verb::Shutdown => Some(ActionKind::Shutdown),
+            Verb::Reboot => Some(ActionKind::Reboot),
+            Verb::Pause => Some(if first.is_some_and(|v| v.state == VmState::Paused) {
                 ActionKind::Resume
             } else {
                 ActionKind::Pause
             }),
-            'X' => Some(ActionKind::ForceOff),
-            'n' => {
+            Verb::ForceOff => Some(ActionKind::ForceOff),
+            Verb::Snapshot => {
                 let stamp = chrono::Utc::now().format("%Y%m%d-%H%M%S");
                 self.overlay = Overlay::Snapshot(SnapshotForm {
                     name: format!("fleetwatch-{stamp}"),
@@ -112,7 +98,7 @@ impl UiState {
                 });
                 None
             }
-            'm' => {
+            Verb::Migrate => {
                 let from = first.map_or(usize::MAX, |v| v.host);
                 let selected = (0..fleet.hosts.len()).find(|&h| h != from).unwrap_or(0);
                 self.overlay = Overlay::Target(TargetForm {
@@ -121,7 +107,7 @@ impl UiState {
                 });
                 None
             }
-            _ => None,
+            Verb::Menu => None,
         }
     }
 
@@ -152,7 +138,7 @@ impl UiState {
                     form.selected = (form.selected + 1).min(fleet.hosts.len().saturating_sub(1));
                     Effect::None
                 }
-                Action::Act('c') | Action::Input('c') => {
+                Action::Input('c') => {
                     form.copy_storage = !form.copy_storage;
                     Effect::None
                 }
@@ -310,10 +296,11 @@ pub fn draw_overlay(f: &mut Frame, area: Rect, ui: &mut UiState, fleet: &Fleet, 
                 Line::styled(format!("for {who}"), theme.dim()),
                 Line::raw(""),
             ];
-            for (key, _, label) in MENU {
+            // Keys as configured in [keys]: the ones that work here.
+            for (key, label, _) in bindings::menu(&ui.action_keys) {
                 lines.push(Line::from(vec![
                     Span::styled(format!(" {key}  "), theme.title()),
-                    Span::raw(*label),
+                    Span::raw(label),
                 ]));
             }
             lines.push(Line::raw(""));

@@ -1,6 +1,7 @@
 //! UI: draws the fleet and maps keys to actions. Reads the model, never calls libvirt.
 
 pub mod actions;
+pub mod bindings;
 pub mod confirm;
 pub mod detail;
 pub mod findings;

@@ -287,3 +287,38 @@ fn the_action_menu_lists_every_action_key_as_configured() {
         }
     }
 }
+
+/// tmux (escape-time) and slow links deliver Esc and the key after it as one Alt+key.
+#[test]
+fn esc_then_a_key_sent_as_one_alt_key_is_both_keys() {
+    use ratatui::crossterm::event::{Event, KeyEvent, KeyModifiers};
+    let mut s = Screen::lab(80, 24);
+    s.key(KeyCode::Char('H'));
+    assert_eq!(s.ui.view, fleetwatch::ui::state::View::History);
+    s.event(Event::Key(KeyEvent::new(
+        KeyCode::Char(':'),
+        KeyModifiers::ALT,
+    )));
+    assert_eq!(
+        s.ui.view,
+        fleetwatch::ui::state::View::Vms,
+        "the Esc closed the view"
+    );
+    assert_eq!(
+        s.ui.overlay,
+        fleetwatch::ui::state::Overlay::Command(String::new()),
+        "and the : opened the command line"
+    );
+    assert!(s.footer().starts_with(':'), "{}", s.footer());
+    // Typing, the Esc leaves the line and the key is read as a key again, not as text.
+    s.keys("at");
+    s.event(Event::Key(KeyEvent::new(
+        KeyCode::Char('/'),
+        KeyModifiers::ALT,
+    )));
+    assert!(
+        matches!(s.ui.overlay, fleetwatch::ui::state::Overlay::Filter { .. }),
+        "{:?}",
+        s.ui.overlay
+    );
+}

@@ -922,8 +922,10 @@ fn action_panes_at_80x24() {
             &s.fleet,
             &mut s.ui,
             None
-        ),
-        Handled::Do(fleetwatch::ui::state::Effect::ActionKey(Verb::Migrate))
+        )[..],
+        [Handled::Do(fleetwatch::ui::state::Effect::ActionKey(
+            Verb::Migrate
+        ))]
     ));
     assert_eq!(s.ui.open_form(Verb::Migrate, &s.fleet), None);
     s.draw();
@@ -989,12 +991,14 @@ fn action_keys_can_be_moved_in_config_and_help_shows_them() {
         )
     };
     assert!(
-        matches!(press(&mut s, 'X'), Handled::Continue),
+        matches!(press(&mut s, 'X')[..], [Handled::Continue]),
         "X no longer acts"
     );
     assert!(matches!(
-        press(&mut s, 'K'),
-        Handled::Do(fleetwatch::ui::state::Effect::ActionKey(Verb::ForceOff))
+        press(&mut s, 'K')[..],
+        [Handled::Do(fleetwatch::ui::state::Effect::ActionKey(
+            Verb::ForceOff
+        ))]
     ));
     s.key(KeyCode::Char('?'));
     assert!(s.text().contains("u d r p n m K"), "{}", s.text());

@@ -3,7 +3,7 @@
 //! changes anything on a hypervisor by itself, the action keys only open a confirmation.
 
 use super::bindings::{self, Key};
-use ratatui::crossterm::event::{KeyCode, KeyEvent};
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {
@@ -71,4 +71,18 @@ pub fn map(key: KeyEvent, typing: bool, actions: &ActionKeys) -> Action {
         },
         None => Action::Noop,
     }
+}
+
+/// The keys one key event stands for. Esc and a key pressed quickly after it reach us as one
+/// Alt+key where the terminal cannot tell them apart (tmux's escape-time, a slow ssh link); an
+/// Alt+character with no binding of its own is read as those two keys, as vim reads Meta.
+pub fn split_meta(key: KeyEvent) -> impl Iterator<Item = KeyEvent> {
+    let pressed = Key::of(key);
+    let split = pressed.alt && !bindings::bound(pressed);
+    let esc = split.then(|| KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE));
+    let mut rest = key;
+    if split {
+        rest.modifiers.remove(KeyModifiers::ALT);
+    }
+    esc.into_iter().chain(std::iter::once(rest))
 }

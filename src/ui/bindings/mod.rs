@@ -41,8 +41,8 @@ impl Key {
         Key {
             code: e.code,
             ctrl: e.modifiers.contains(KeyModifiers::CONTROL),
-            // As it always was: Alt+key is the key.
-            alt: false,
+            // Alt on other keys was always ignored; only on characters does it hide an Esc.
+            alt: e.modifiers.contains(KeyModifiers::ALT) && matches!(e.code, KeyCode::Char(_)),
         }
     }
 

@@ -69,7 +69,10 @@ pub fn write() -> Result<Demo, ConfigError> {
         std::fs::write(&path, shift_times(text, shift))
             .map_err(|e| ConfigError(format!("cannot write demo file {}: {e}", path.display())))?;
     }
-    let mut config = Config::load(&dir.path().join("fleetwatch.toml"))?;
+    let mut config = Config::load(
+        &dir.path().join("fleetwatch.toml"),
+        &crate::ui::bindings::key_rules(),
+    )?;
     // The demo's history is kept apart from a real fleet's, and outlives the temporary folder
     // so `fleetwatch history --demo` can read what a demo session recorded.
     config.history.path = config

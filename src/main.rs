@@ -131,7 +131,10 @@ fn load(cli: &Cli) -> Result<(Config, Option<demo::Demo>), ConfigError> {
             path.display()
         )));
     }
-    Ok((Config::load(&path)?, None))
+    Ok((
+        Config::load(&path, &fleetwatch::ui::bindings::key_rules())?,
+        None,
+    ))
 }
 
 fn main() -> ExitCode {

@@ -89,20 +89,22 @@ impl App {
 
     fn key(&mut self, code: KeyCode) {
         let ev = Event::Key(KeyEvent::new(code, KeyModifiers::NONE));
-        match handle_event(ev, &self.fleet, &mut self.ui, Some(&self.collectors)) {
-            Handled::Do(e) => {
-                let inputs = Inputs::default();
-                self.acting.effect(
-                    e,
-                    &self.fleet,
-                    &mut self.ui,
-                    &self.config,
-                    &inputs,
-                    &self.collectors,
-                )
+        for handled in handle_event(ev, &self.fleet, &mut self.ui, Some(&self.collectors)) {
+            match handled {
+                Handled::Do(e) => {
+                    let inputs = Inputs::default();
+                    self.acting.effect(
+                        e,
+                        &self.fleet,
+                        &mut self.ui,
+                        &self.config,
+                        &inputs,
+                        &self.collectors,
+                    )
+                }
+                Handled::Quit => panic!("quit"),
+                Handled::Continue => {}
             }
-            Handled::Quit => panic!("quit"),
-            Handled::Continue => {}
         }
     }
 

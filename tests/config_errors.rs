@@ -2,12 +2,13 @@
 //! Bad configuration is an error that names file, line and key, exits 2 and never panics; the
 //! shipped example parses and documents the real defaults.
 
+use fleetwatch::ui::bindings::key_rules;
 use fleetwatch_core::config::{Config, PollConfig};
 use std::path::Path;
 use std::process::Command;
 
 fn err(text: &str) -> String {
-    Config::parse(text, Some(Path::new("/cfg/fw.toml")))
+    Config::parse(text, Some(Path::new("/cfg/fw.toml")), &key_rules())
         .unwrap_err()
         .0
 }
@@ -16,7 +17,7 @@ const HOST: &str = "[[host]]\nname = \"a\"\nuri = \"qemu:///system\"\n";
 
 #[test]
 fn example_config_parses_and_states_the_defaults() {
-    let c = Config::load(Path::new("config.example.toml")).unwrap();
+    let c = Config::load(Path::new("config.example.toml"), &key_rules()).unwrap();
     assert!(c.hosts.len() >= 3);
     // The example must show the defaults, so reading it tells the truth about an empty [poll].
     assert_eq!(c.poll, PollConfig::default());
@@ -228,7 +229,7 @@ fn hosts(n: usize) -> String {
 
 #[test]
 fn two_thousand_hosts_parse() {
-    let c = Config::parse(&hosts(2_000), Some(Path::new("/cfg/fw.toml"))).unwrap();
+    let c = Config::parse(&hosts(2_000), Some(Path::new("/cfg/fw.toml")), &key_rules()).unwrap();
     assert_eq!(c.hosts.len(), 2_000);
 }
 
@@ -255,4 +256,24 @@ fn ten_thousand_hosts_are_refused_with_exit_2_not_an_abort() {
         assert!(e.contains(want), "{want}: {e}");
     }
     assert!(!e.contains("panicked"), "{e}");
+}
+
+#[test]
+fn a_keys_entry_cannot_take_a_key_the_bindings_use() {
+    use fleetwatch::ui::bindings::BINDINGS;
+    let used = BINDINGS
+        .iter()
+        .filter(|b| b.verb.is_none() && b.when.covers(false))
+        .flat_map(|b| b.keys.iter().filter_map(|k| k.plain_char()));
+    for c in used {
+        let text = format!("{HOST}\n[keys]\nforce_off = {:?}\n", c.to_string());
+        let e = err(&text);
+        assert!(
+            e.contains("/cfg/fw.toml, line 6: [keys] force_off") && e.contains("something else"),
+            "{c:?}: {e}"
+        );
+    }
+    // A verb's key is free once its own verb moves off it.
+    let swap = format!("{HOST}\n[keys]\nstart = \"X\"\nforce_off = \"u\"\n");
+    assert!(Config::parse(&swap, None, &key_rules()).is_ok());
 }

@@ -195,3 +195,130 @@ fn help_scrolls_when_it_does_not_fit_and_says_so() {
     s.key(KeyCode::Char('?'));
     assert!(s.text().contains("this help"), "{}", s.text());
 }
+
+/// The `?` row that explains each binding: its own, or the one above it in the table.
+fn help_row_of(i: usize) -> Option<&'static str> {
+    use fleetwatch::ui::bindings::{BINDINGS, Help};
+    BINDINGS[..=i].iter().rev().find_map(|b| match b.help {
+        Help::Row(_, text) => Some(text),
+        _ => None,
+    })
+}
+
+#[test]
+fn every_binding_is_on_the_help_screen_on_its_own_row() {
+    use fleetwatch::ui::bindings::{BINDINGS, Help};
+    // Tall enough that the help does not scroll, wide enough that no row wraps.
+    let mut s = Screen::lab(200, 50);
+    s.key(KeyCode::Char('?'));
+    // Only the popup's own columns: the table shows through on either side.
+    let (x, _) = s.find("┌ Help").expect("the help");
+    let lines: Vec<String> = s
+        .lines()
+        .iter()
+        .map(|l| l.chars().skip(usize::from(x) + 1).take(82).collect())
+        .collect();
+    for (i, b) in BINDINGS.iter().enumerate() {
+        if let Help::Pane(pane) = b.help {
+            assert_eq!(pane, "the migrate form", "a pane nobody checks: {b:?}");
+            continue;
+        }
+        let text = help_row_of(i).expect("a row above");
+        let line = lines
+            .iter()
+            .find(|l| l.contains(text))
+            .unwrap_or_else(|| panic!("no help row {text:?}:\n{}", s.text()));
+        for key in b.keys {
+            let label = key.to_string();
+            // A word of its row; glued arrows (↑↓) and closing punctuation still count.
+            let found = line.split_whitespace().any(|w| {
+                w == label
+                    || w.trim_matches(|c| "(),;".contains(c)) == label
+                    || ("↑↓←→".contains(&label) && w.contains(&label))
+            });
+            assert!(
+                found,
+                "{label} ({:?}) not on its help row: {line}",
+                b.action
+            );
+        }
+    }
+}
+
+#[test]
+fn the_migrate_form_names_its_own_key() {
+    use fleetwatch::ui::keys::Verb;
+    let mut s = Screen::lab(80, 24);
+    assert_eq!(s.ui.open_form(Verb::Migrate, &s.fleet), None);
+    assert!(
+        s.draw().contains("copy local disks too (c)"),
+        "{}",
+        s.text()
+    );
+    s.key(KeyCode::Char('c'));
+    assert!(
+        s.text().contains("[x] copy local disks too"),
+        "{}",
+        s.text()
+    );
+}
+
+#[test]
+fn the_action_menu_lists_every_action_key_as_configured() {
+    use fleetwatch::ui::bindings::{BINDINGS, key_rules};
+    use fleetwatch::ui::keys::{Action, ActionKeys};
+    let mut moved = std::collections::BTreeMap::new();
+    moved.insert("force_off".to_owned(), "K".to_owned());
+    for keys in [
+        ActionKeys::default(),
+        ActionKeys::from_config(&moved, &key_rules()).unwrap(),
+    ] {
+        let mut s = Screen::lab(80, 24);
+        s.ui.action_keys = keys.clone();
+        s.key(KeyCode::Char('a'));
+        let t = s.text();
+        assert!(t.contains(" Actions "), "{t}");
+        for b in BINDINGS {
+            let (Action::Act(verb), Some(label)) = (&b.action, b.menu) else {
+                continue;
+            };
+            let key = fleetwatch::ui::bindings::shown(*verb, &keys);
+            assert!(t.contains(&format!(" {key}  {label}")), "{verb}: {t}");
+        }
+    }
+}
+
+/// tmux (escape-time) and slow links deliver Esc and the key after it as one Alt+key.
+#[test]
+fn esc_then_a_key_sent_as_one_alt_key_is_both_keys() {
+    use ratatui::crossterm::event::{Event, KeyEvent, KeyModifiers};
+    let mut s = Screen::lab(80, 24);
+    s.key(KeyCode::Char('H'));
+    assert_eq!(s.ui.view, fleetwatch::ui::state::View::History);
+    s.event(Event::Key(KeyEvent::new(
+        KeyCode::Char(':'),
+        KeyModifiers::ALT,
+    )));
+    assert_eq!(
+        s.ui.view,
+        fleetwatch::ui::state::View::Vms,
+        "the Esc closed the view"
+    );
+    assert_eq!(
+        s.ui.overlay,
+        fleetwatch::ui::state::Overlay::Command(String::new()),
+        "and the : opened the command line"
+    );
+    assert!(s.footer().starts_with(':'), "{}", s.footer());
+    // Typing, the Esc leaves the line and the key is read as a key again, not as text.
+    s.keys("at");
+    s.event(Event::Key(KeyEvent::new(
+        KeyCode::Char('/'),
+        KeyModifiers::ALT,
+    )));
+    assert!(
+        matches!(s.ui.overlay, fleetwatch::ui::state::Overlay::Filter { .. }),
+        "{:?}",
+        s.ui.overlay
+    );
+}

@@ -8,6 +8,7 @@ use fleetwatch_testkit as support;
 
 use fleetwatch::app::{Handled, handle_event};
 use fleetwatch::ui;
+use fleetwatch::ui::keys::Verb;
 use fleetwatch::ui::rows::SortKey;
 use fleetwatch::ui::state::{Focus, Overlay};
 use fleetwatch_core::model::Fleet;
@@ -921,10 +922,12 @@ fn action_panes_at_80x24() {
             &s.fleet,
             &mut s.ui,
             None
-        ),
-        Handled::Do(fleetwatch::ui::state::Effect::ActionKey('m'))
+        )[..],
+        [Handled::Do(fleetwatch::ui::state::Effect::ActionKey(
+            Verb::Migrate
+        ))]
     ));
-    assert_eq!(s.ui.open_form('m', &s.fleet), None);
+    assert_eq!(s.ui.open_form(Verb::Migrate, &s.fleet), None);
     s.draw();
     assert!(matches!(s.ui.overlay, Overlay::Target(_)));
     insta::assert_snapshot!("migrate_target_80x24", s.text());
@@ -941,7 +944,7 @@ fn action_panes_at_80x24() {
     insta::assert_snapshot!("confirm_migrate_80x24", t);
     // Snapshot form.
     s.ui.overlay = Overlay::None;
-    assert_eq!(s.ui.open_form('n', &s.fleet), None);
+    assert_eq!(s.ui.open_form(Verb::Snapshot, &s.fleet), None);
     assert!(matches!(s.ui.overlay, Overlay::Snapshot(_)));
     assert!(s.draw().contains("name") && s.text().contains("fleetwatch-"));
     // Progress of a running migration, and the outcome.
@@ -975,7 +978,11 @@ fn action_keys_can_be_moved_in_config_and_help_shows_them() {
     let mut keys = std::collections::BTreeMap::new();
     keys.insert("force_off".to_owned(), "K".to_owned());
     let mut s = Screen::lab(80, 24);
-    s.ui.action_keys = fleetwatch::ui::keys::ActionKeys::from_config(&keys).unwrap();
+    s.ui.action_keys = fleetwatch::ui::keys::ActionKeys::from_config(
+        &keys,
+        &fleetwatch::ui::bindings::key_rules(),
+    )
+    .unwrap();
     let press = |s: &mut Screen, c: char| {
         handle_event(
             Event::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE)),
@@ -985,12 +992,14 @@ fn action_keys_can_be_moved_in_config_and_help_shows_them() {
         )
     };
     assert!(
-        matches!(press(&mut s, 'X'), Handled::Continue),
+        matches!(press(&mut s, 'X')[..], [Handled::Continue]),
         "X no longer acts"
     );
     assert!(matches!(
-        press(&mut s, 'K'),
-        Handled::Do(fleetwatch::ui::state::Effect::ActionKey('X'))
+        press(&mut s, 'K')[..],
+        [Handled::Do(fleetwatch::ui::state::Effect::ActionKey(
+            Verb::ForceOff
+        ))]
     ));
     s.key(KeyCode::Char('?'));
     assert!(s.text().contains("u d r p n m K"), "{}", s.text());
@@ -1032,7 +1041,7 @@ fn the_detail_pane_graphs_a_longer_range_from_history() {
 #[test]
 fn snapshot_form_80x24() {
     let mut s = Screen::lab(80, 24);
-    assert_eq!(s.ui.open_form('n', &s.fleet), None);
+    assert_eq!(s.ui.open_form(Verb::Snapshot, &s.fleet), None);
     if let Overlay::Snapshot(f) = &mut s.ui.overlay {
         f.name = "before-upgrade".into();
         f.description = "kernel 6.1 to 6.6".into();

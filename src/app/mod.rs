@@ -85,20 +85,28 @@ pub enum Handled {
 }
 
 /// Applies one terminal event to the UI state; shared by the real loop and the screen tests.
+/// One answer per key the event stands for: a terminal can join Esc and the next key into one.
 pub fn handle_event(
     ev: Event,
     fleet: &Fleet,
     ui: &mut UiState,
     collectors: Option<&Collectors>,
-) -> Handled {
-    let effect = match ev {
-        Event::Key(k) if k.kind != event::KeyEventKind::Release => {
-            let action = keys::map(k, ui.typing(), &ui.action_keys);
-            ui.apply(action, fleet)
-        }
-        Event::Mouse(m) => ui.mouse(m, fleet),
-        _ => Effect::None,
-    };
+) -> Vec<Handled> {
+    match ev {
+        Event::Key(k) if k.kind != event::KeyEventKind::Release => keys::split_meta(k)
+            // Each key is mapped after the one before it applied: Esc may have closed the line
+            // the next key would have been typed into.
+            .map(|k| {
+                let action = keys::map(k, ui.typing(), &ui.action_keys);
+                handled(ui.apply(action, fleet), collectors)
+            })
+            .collect(),
+        Event::Mouse(m) => vec![handled(ui.mouse(m, fleet), collectors)],
+        _ => vec![Handled::Continue],
+    }
+}
+
+fn handled(effect: Effect, collectors: Option<&Collectors>) -> Handled {
     match effect {
         Effect::Quit => Handled::Quit,
         Effect::PollNow => {

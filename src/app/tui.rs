@@ -275,13 +275,18 @@ pub async fn run(config: Config, mode: &str, wall: bool) -> color_eyre::Result<(
                             continue;
                         }
                     let shown = history.past.as_ref().unwrap_or(&fleet);
-                    match handle_event(ev, shown, &mut ui, Some(&collectors)) {
-                        Handled::Quit => return Ok(()),
-                        Handled::Do(e @ (Effect::TimeTravel(_) | Effect::Live | Effect::LoadEvents | Effect::LoadGraph)) => {
-                            history.effect(e, &mut ui)
+                    let handled = handle_event(ev, shown, &mut ui, Some(&collectors));
+                    for handled in handled {
+                        // A time travel by the key before may have changed what is shown.
+                        let shown = history.past.as_ref().unwrap_or(&fleet);
+                        match handled {
+                            Handled::Quit => return Ok(()),
+                            Handled::Do(e @ (Effect::TimeTravel(_) | Effect::Live | Effect::LoadEvents | Effect::LoadGraph)) => {
+                                history.effect(e, &mut ui)
+                            }
+                            Handled::Do(e) => acting.effect(e, shown, &mut ui, &config, &inputs, &collectors),
+                            Handled::Continue => {}
                         }
-                        Handled::Do(e) => acting.effect(e, shown, &mut ui, &config, &inputs, &collectors),
-                        Handled::Continue => {}
                     }
                 }
             }

@@ -1,6 +1,7 @@
 //! Actions as drawn: the menu, the target and snapshot forms, the confirmation pane on top.
 //! Their state and keys are in `state::actions`.
 
+use super::bindings;
 use super::state::scroll::Scroll;
 use super::state::{Overlay, UiState};
 use super::theme::Theme;
@@ -9,21 +10,6 @@ use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
-
-/// The menu's entries: key, action, label.
-pub const MENU: &[(char, &str, &str)] = &[
-    ('u', "start", "start"),
-    ('d', "shutdown", "graceful shutdown"),
-    ('r', "reboot", "reboot (type the name)"),
-    ('p', "pause", "pause / resume"),
-    ('n', "snapshot", "snapshot (name, description)"),
-    (
-        'm',
-        "migrate",
-        "live migrate (choose a host; type the name)",
-    ),
-    ('X', "force-off", "force off (power cut; type the name)"),
-];
 
 fn centered(area: Rect, w: u16, h: u16) -> Rect {
     let w = w.min(area.width);
@@ -78,10 +64,11 @@ pub fn draw_overlay(
                 Line::styled(format!("for {who}"), theme.dim()),
                 Line::raw(""),
             ];
-            for (key, _, label) in MENU {
+            // Keys as configured in [keys]: the ones that work here.
+            for (key, label, _) in bindings::menu(&ui.action_keys) {
                 lines.push(Line::from(vec![
                     Span::styled(format!(" {key}  "), theme.title()),
-                    Span::raw(*label),
+                    Span::raw(label),
                 ]));
             }
             lines.push(Line::raw(""));

@@ -1,7 +1,8 @@
-//! The `?` screen: every key, from the same table the key map documents itself with. Where it
-//! does not fit it scrolls, and its border says so.
+//! The `?` screen: every key, from the table the key map is read from. Where it does not fit it
+//! scrolls, and its border says so.
 
-use super::keys::{Action, HELP};
+use super::bindings;
+use super::keys::Action;
 use super::state::scroll::Scroll;
 use super::state::{Effect, Overlay, UiState};
 use super::theme::Theme;
@@ -42,7 +43,9 @@ pub fn draw(
     top: usize,
 ) -> Scroll {
     let w = area.width.min(84);
-    let key_w = HELP
+    // Action keys as configured in [keys], not as built in.
+    let rows = bindings::help_rows(keys);
+    let key_w = rows
         .iter()
         .map(|(k, _)| k.chars().count())
         .max()
@@ -51,15 +54,7 @@ pub fn draw(
     // a key.
     let what_w = (w as usize).saturating_sub(2 + key_w + 2).max(10);
     let mut lines: Vec<Line> = Vec::new();
-    for (k, what) in HELP {
-        // Action keys as configured in [keys], not as built in.
-        let shown: String = match *k {
-            "space  a" => format!("space  {}", keys.shown('a')),
-            "u d r p n m X" => ['u', 'd', 'r', 'p', 'n', 'm', 'X']
-                .map(|c| keys.shown(c).to_string())
-                .join(" "),
-            other => other.to_owned(),
-        };
+    for (shown, what) in &rows {
         for (n, part) in wrap(what, what_w).into_iter().enumerate() {
             let k = if n == 0 { shown.as_str() } else { "" };
             lines.push(Line::from(vec![

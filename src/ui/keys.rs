@@ -1,7 +1,8 @@
 //! Keys to actions. Habits from htop, k9s and vim: `?` help, `/` filter, `:` commands, q quits,
-//! arrows and hjkl move. No key here changes anything on a hypervisor; the letters the actions
-//! will use (a d m n p r u X space) are left free.
+//! arrows and hjkl move. Which key does what is the table in [`super::bindings`]; no key
+//! changes anything on a hypervisor by itself, the action keys only open a confirmation.
 
+use super::bindings::{self, Key};
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,8 +29,8 @@ pub enum Action {
     Mark,
     /// `a`: the action menu.
     Menu,
-    /// An action key (u d r p n m X), or c in the migration form.
-    Act(char),
+    /// A VM action's key (u d r p n m X as built in).
+    Act(Verb),
     /// `A`: abort a running migration.
     Abort,
     SortNext,
@@ -46,144 +47,42 @@ pub enum Action {
     Noop,
 }
 
-/// What each key does, for the help screen; kept beside the mapping so the two cannot drift.
-pub const HELP: &[(&str, &str)] = &[
-    (
-        "?",
-        "this help; ↑↓ PgUp PgDn scroll it where it does not fit",
-    ),
-    ("q  ^C", "quit"),
-    ("↑↓  j k", "move the selection"),
-    (
-        "PgUp PgDn g G",
-        "page up / down · first / last row (also ^u ^d Home End)",
-    ),
-    (
-        "Tab  ←→  h l",
-        "switch between the hosts pane and the VMs table",
-    ),
-    (
-        "Enter  i",
-        "host: its detail (Enter there: only its VMs) · VM: detail",
-    ),
-    (
-        "f",
-        "findings by kind; Enter: a kind's VMs, or a finding's VM",
-    ),
-    ("H", "history: events, migrations, hosts (Tab switches)"),
-    ("[ ]  L", "time travel 5 min back / forward · L: live again"),
-    ("t", "graph range: 5 min, 1 hour, day, week, month, year"),
-    (
-        "s S  < >",
-        "sort: next column, reverse, previous / next column",
-    ),
-    (
-        "/",
-        "filter by name, host or state; ~ starts a regex; ^U clears",
-    ),
-    (
-        ":",
-        "at -6h|14:30 · live · sort COL · host NAME · flag KIND · q",
-    ),
-    (
-        "F5  ^L",
-        "poll every host now (retries down hosts) and redraw",
-    ),
-    (
-        "Esc",
-        "back one layer: pane, VM detail, filter, finding kind, host",
-    ),
-    ("space  a", "mark a VM (act on a set) · the action menu"),
-    (
-        "u d r p n m X",
-        "start stop reboot pause snapshot migrate force-off; A abort",
-    ),
-    (
-        "mouse",
-        "click: select · click a title: sort · wheel: scroll",
-    ),
-];
+pub use fleetwatch_core::actions::keys::{ActionKeys, KeyRules, KeysError, Verb};
 
-pub use fleetwatch_core::actions::keys::{ACTION_KEYS, ActionKeys, KeysError};
-
+/// The action for `key`, from the table in [`super::bindings`]; while typing, what no binding
+/// claims is text for the line.
 pub fn map(key: KeyEvent, typing: bool, actions: &ActionKeys) -> Action {
-    if let (false, KeyCode::Char(c)) = (typing, key.code)
-        && !key.modifiers.contains(KeyModifiers::CONTROL)
+    let pressed = Key::of(key);
+    if !typing
+        && let Some(c) = pressed.plain_char()
+        && let Some(verb) = actions.verb_at(c)
     {
-        match actions.builtin_for(c) {
-            Some('a') => return Action::Menu,
-            Some(b) => return Action::Act(*b),
-            // A built-in action key moved elsewhere no longer acts.
-            None if ACTION_KEYS.iter().any(|(_, k)| *k == c) => return Action::Noop,
-            None => {}
-        }
+        return bindings::of_verb(verb).map_or(Action::Noop, |b| b.action.clone());
     }
-    map_fixed(key, typing)
+    match bindings::find(pressed, typing) {
+        // A configurable key moved elsewhere no longer acts.
+        Some(b) if b.verb.is_some_and(|v| actions.moved(v).is_some()) => Action::Noop,
+        Some(b) => b.action.clone(),
+        None if typing && !pressed.ctrl => match key.code {
+            KeyCode::Char(c) => Action::Input(c),
+            KeyCode::Backspace => Action::Backspace,
+            KeyCode::Enter => Action::Submit,
+            _ => Action::Noop,
+        },
+        None => Action::Noop,
+    }
 }
 
-fn map_fixed(key: KeyEvent, typing: bool) -> Action {
-    let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
-    if ctrl {
-        return match key.code {
-            KeyCode::Char('u') if typing => Action::ClearInput,
-            KeyCode::Char('c') => Action::Quit,
-            KeyCode::Char('l') => Action::Refresh,
-            KeyCode::Char('d') => Action::PageDown,
-            KeyCode::Char('u') => Action::PageUp,
-            KeyCode::Char('f') => Action::PageDown,
-            KeyCode::Char('b') => Action::PageUp,
-            _ => Action::Noop,
-        };
+/// The keys one key event stands for. Esc and a key pressed quickly after it reach us as one
+/// Alt+key where the terminal cannot tell them apart (tmux's escape-time, a slow ssh link); an
+/// Alt+character with no binding of its own is read as those two keys, as vim reads Meta.
+pub fn split_meta(key: KeyEvent) -> impl Iterator<Item = KeyEvent> {
+    let pressed = Key::of(key);
+    let split = pressed.alt && !bindings::bound(pressed);
+    let esc = split.then(|| KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE));
+    let mut rest = key;
+    if split {
+        rest.modifiers.remove(KeyModifiers::ALT);
     }
-    if typing {
-        return match key.code {
-            KeyCode::Tab | KeyCode::BackTab | KeyCode::Left | KeyCode::Right => Action::FocusNext,
-            KeyCode::Esc => Action::Back,
-            KeyCode::Enter => Action::Submit,
-            KeyCode::Backspace => Action::Backspace,
-            KeyCode::Char(c) => Action::Input(c),
-            KeyCode::Up => Action::Up,
-            KeyCode::Down => Action::Down,
-            KeyCode::Home => Action::Top,
-            KeyCode::End => Action::Bottom,
-            KeyCode::PageUp => Action::PageUp,
-            KeyCode::PageDown => Action::PageDown,
-            _ => Action::Noop,
-        };
-    }
-    match key.code {
-        KeyCode::Char('q') => Action::Quit,
-        KeyCode::Char('?') | KeyCode::F(1) => Action::Help,
-        KeyCode::Esc => Action::Back,
-        KeyCode::Up | KeyCode::Char('k') => Action::Up,
-        KeyCode::Down | KeyCode::Char('j') => Action::Down,
-        KeyCode::PageUp => Action::PageUp,
-        KeyCode::PageDown => Action::PageDown,
-        KeyCode::Home | KeyCode::Char('g') => Action::Top,
-        KeyCode::End | KeyCode::Char('G') => Action::Bottom,
-        KeyCode::Tab
-        | KeyCode::BackTab
-        | KeyCode::Left
-        | KeyCode::Right
-        | KeyCode::Char('h' | 'l') => Action::FocusNext,
-        KeyCode::Enter => Action::Enter,
-        KeyCode::Char('i') => Action::ToggleDetail,
-        KeyCode::Char('f') => Action::Findings,
-        KeyCode::Char('H') => Action::HistoryView,
-        KeyCode::Char('[') => Action::StepBack,
-        KeyCode::Char(']') => Action::StepForward,
-        KeyCode::Char('L') => Action::Live,
-        KeyCode::Char('t') => Action::GraphRange,
-        KeyCode::Char(' ') => Action::Mark,
-        KeyCode::Char('a') => Action::Menu,
-        KeyCode::Char('A') => Action::Abort,
-        KeyCode::Char(c @ ('u' | 'd' | 'r' | 'p' | 'n' | 'm' | 'X' | 'c')) => Action::Act(c),
-        KeyCode::Char('s') | KeyCode::Char('>') => Action::SortNext,
-        KeyCode::Char('<') => Action::SortPrev,
-        KeyCode::Char('S') => Action::SortReverse,
-        KeyCode::Char('/') => Action::StartFilter,
-        KeyCode::Char(':') => Action::StartCommand,
-        KeyCode::F(5) => Action::Refresh,
-        _ => Action::Noop,
-    }
+    esc.into_iter().chain(std::iter::once(rest))
 }

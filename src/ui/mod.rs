@@ -4,6 +4,7 @@
 //! through what it hands back (`state::Drawn`).
 
 pub mod actions;
+pub mod bindings;
 pub mod confirm;
 pub mod detail;
 pub mod findings;

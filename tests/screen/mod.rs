@@ -183,7 +183,10 @@ impl Screen {
 
     pub fn event(&mut self, ev: Event) {
         let handled = handle_event(ev, &self.fleet, &mut self.ui, None);
-        assert!(!matches!(handled, Handled::Quit), "event asked to quit");
+        assert!(
+            !handled.iter().any(|h| matches!(h, Handled::Quit)),
+            "event asked to quit"
+        );
         self.draw();
     }
 
@@ -321,15 +324,17 @@ pub fn history_event(
     }
 }
 
+/// What the app is asked to do for one plain key, which is always one key.
 pub fn handled(s: &mut Screen, code: KeyCode) -> Handled {
-    let h = handle_event(
+    let mut h = handle_event(
         Event::Key(KeyEvent::new(code, KeyModifiers::NONE)),
         &s.fleet,
         &mut s.ui,
         None,
     );
     s.draw();
-    h
+    assert_eq!(h.len(), 1, "{code:?} is one key");
+    h.remove(0)
 }
 
 pub fn pane_for(

@@ -8,6 +8,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use crate::actions::keys::{ActionKeys, KeyRules};
 pub use crate::history::config::HistoryConfig;
 pub use crate::policy::PolicyConfig;
 
@@ -30,7 +31,7 @@ pub struct Config {
     pub history: HistoryConfig,
     pub wall: WallConfig,
     /// `[keys]`: other keys for the actions.
-    pub keys: crate::actions::keys::ActionKeys,
+    pub keys: ActionKeys,
     /// The session may not act at all (`--read-only`, `--wall`); not a file setting.
     pub read_only: bool,
 }
@@ -194,14 +195,15 @@ impl Config {
             .collect()
     }
 
-    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+    pub fn load(path: &Path, keys: &KeyRules) -> Result<Config, ConfigError> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| ConfigError(format!("cannot read config {}: {e}", path.display())))?;
-        Config::parse(&text, Some(path))
+        Config::parse(&text, Some(path), keys)
     }
 
-    /// Parses `text`; `path` names the file in messages and anchors relative paths.
-    pub fn parse(text: &str, path: Option<&Path>) -> Result<Config, ConfigError> {
+    /// Parses `text`; `path` names the file in messages and anchors relative paths. `keys` is
+    /// what `[keys]` may use: the UI's bindings, which the core does not know.
+    pub fn parse(text: &str, path: Option<&Path>, keys: &KeyRules) -> Result<Config, ConfigError> {
         let shown = path.map_or_else(|| "<config>".to_owned(), |p| p.display().to_string());
         let raw: RawConfig =
             toml::from_str(text).map_err(|e| ConfigError(describe(&shown, text, &e)))?;
@@ -307,9 +309,9 @@ impl Config {
             policy,
             history,
             wall: raw.wall,
-            keys: crate::actions::keys::ActionKeys::from_config(&raw.keys).map_err(|e| {
+            keys: ActionKeys::from_config(&raw.keys, keys).map_err(|e| {
                 let line =
-                    line_in_table(text, "[keys]", &e.key).map_or("?".into(), |l| l.to_string());
+                    line_in_table(text, "[keys]", e.entry()).map_or("?".into(), |l| l.to_string());
                 ConfigError(format!("{shown}, line {line}: {e}"))
             })?,
             read_only: false,
@@ -386,7 +388,11 @@ mod tests {
     use super::*;
 
     fn parse(t: &str) -> Result<Config, ConfigError> {
-        Config::parse(t, Some(Path::new("/etc/fw/config.toml")))
+        Config::parse(
+            t,
+            Some(Path::new("/etc/fw/config.toml")),
+            &KeyRules::default(),
+        )
     }
 
     #[test]

@@ -4,7 +4,7 @@
 
 use super::scroll::Scroll;
 use super::{Effect, Overlay, UiState, View};
-use crate::ui::keys::Action;
+use crate::ui::keys::{Action, Verb};
 use fleetwatch_core::actions::confirm::{Key, Outcome, Pane};
 use fleetwatch_core::actions::{ActionKind, Progress};
 use fleetwatch_core::model::Fleet;
@@ -70,21 +70,21 @@ impl UiState {
         }
     }
 
-    /// Opens the form or pane for an action key; `kind` is built by the app.
-    pub fn open_form(&mut self, key: char, fleet: &Fleet) -> Option<ActionKind> {
+    /// Opens the form or pane for a verb; the action kind it returns is planned by the app.
+    pub fn open_form(&mut self, verb: Verb, fleet: &Fleet) -> Option<ActionKind> {
         let targets = self.action_targets();
         let first = targets.first().and_then(|u| fleet.vm(u));
-        match key {
-            'u' => Some(ActionKind::Start),
-            'd' => Some(ActionKind::Shutdown),
-            'r' => Some(ActionKind::Reboot),
-            'p' => Some(if first.is_some_and(|v| v.state == VmState::Paused) {
+        match verb {
+            Verb::Start => Some(ActionKind::Start),
+            Verb::Shutdown => Some(ActionKind::Shutdown),
+            Verb::Reboot => Some(ActionKind::Reboot),
+            Verb::Pause => Some(if first.is_some_and(|v| v.state == VmState::Paused) {
                 ActionKind::Resume
             } else {
                 ActionKind::Pause
             }),
-            'X' => Some(ActionKind::ForceOff),
-            'n' => {
+            Verb::ForceOff => Some(ActionKind::ForceOff),
+            Verb::Snapshot => {
                 let stamp = chrono::Utc::now().format("%Y%m%d-%H%M%S");
                 self.overlay = Overlay::Snapshot(SnapshotForm {
                     name: format!("fleetwatch-{stamp}"),
@@ -93,7 +93,7 @@ impl UiState {
                 });
                 None
             }
-            'm' => {
+            Verb::Migrate => {
                 let from = first.map_or(usize::MAX, |v| v.host);
                 let selected = (0..fleet.hosts.len()).find(|&h| h != from).unwrap_or(0);
                 self.overlay = Overlay::Target(TargetForm {
@@ -102,7 +102,7 @@ impl UiState {
                 });
                 None
             }
-            _ => None,
+            Verb::Menu => None,
         }
     }
 
@@ -133,7 +133,7 @@ impl UiState {
                     form.selected = (form.selected + 1).min(fleet.hosts.len().saturating_sub(1));
                     Effect::None
                 }
-                Action::Act('c') | Action::Input('c') => {
+                Action::Input('c') => {
                     form.copy_storage = !form.copy_storage;
                     Effect::None
                 }

@@ -68,7 +68,7 @@ pub enum Effect {
     /// Load the selected VM's graphs for the chosen range.
     LoadGraph,
     /// An action key was pressed: the app opens its form or plans it.
-    ActionKey(char),
+    ActionKey(super::keys::Verb),
     /// Plan this action for the targets and open the confirmation pane.
     Plan(fleetwatch_core::actions::ActionKind),
     /// The pane confirmed: run it.

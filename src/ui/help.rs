@@ -2,37 +2,12 @@
 //! scrolls, and its border says so.
 
 use super::bindings;
-use super::keys::Action;
 use super::state::scroll::Scroll;
-use super::state::{Effect, Overlay, UiState};
 use super::theme::Theme;
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
-
-impl UiState {
-    pub(crate) fn open_help(&mut self) {
-        self.overlay = Overlay::Help;
-        self.scroll.top = 0;
-    }
-
-    /// Keys while the help is open: the moving keys scroll it, Esc or `?` closes it, q still
-    /// quits; the rest do nothing, so nothing changes unseen beneath it.
-    pub(crate) fn help_key(&mut self, action: &Action) -> Option<Effect> {
-        if self.overlay != Overlay::Help {
-            return None;
-        }
-        match action {
-            Action::Quit => return None,
-            Action::Back | Action::Help => self.overlay = Overlay::None,
-            other => {
-                self.scroll.key(other);
-            }
-        }
-        Some(Effect::None)
-    }
-}
 
 /// Draws the help scrolled to `top`; returns where it ended up.
 pub fn draw(

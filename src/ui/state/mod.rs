@@ -7,6 +7,7 @@ mod drawn;
 mod esc;
 mod filter;
 pub mod findings;
+mod help;
 pub mod history;
 mod hosts;
 mod input;

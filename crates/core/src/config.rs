@@ -137,7 +137,7 @@ pub(crate) fn duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::E
             let d = humantime::parse_duration(s).map_err(|e| {
                 E::custom(format!("invalid duration {s:?}: {e} (write e.g. \"2s\")"))
             })?;
-            if d > crate::history::time::MAX_SPAN {
+            if d > crate::time::MAX_SPAN {
                 return Err(E::custom(format!(
                     "duration {s:?} is longer than 100 years"
                 )));

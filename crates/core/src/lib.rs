@@ -14,4 +14,5 @@ pub mod model;
 pub mod policy;
 pub mod sanitize;
 pub mod text_table;
+pub mod time;
 pub mod transport;

@@ -5,11 +5,11 @@
 use super::moment::{self, Coverage};
 use super::query::{self, Past};
 use super::recorder::state_of;
-use super::time::show;
 use crate::config::HostConfig;
 use crate::link::LinkState;
 use crate::model::Fleet;
 use crate::model::sample::{DomainSample, HostInfo, HostSample};
+use crate::time::show;
 use rusqlite::Connection;
 use std::sync::Arc;
 use std::time::Instant;

@@ -1,7 +1,8 @@
 //! The backup catalog: JSON lines that a backup job's post-hook appends, one per finished run.
 //! Failed runs do not count as evidence; lines that cannot be read are counted and reported.
 
-use super::{InputError, parse_when};
+use super::InputError;
+use crate::time::{DayEdge, parse_stamp};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use std::collections::HashMap;
@@ -122,7 +123,8 @@ fn read_line(line: &str) -> Result<Parsed, String> {
         "failed" => false,
         other => return Err(format!("status {other:?} is neither \"ok\" nor \"failed\"")),
     };
-    let completed_at = parse_when(&r.completed_at).map_err(|e| format!("completed_at: {e}"))?;
+    let completed_at =
+        parse_stamp(&r.completed_at, DayEdge::Start).map_err(|e| format!("completed_at: {e}"))?;
     Ok((
         r.uuid.map(|u| u.to_ascii_lowercase()),
         r.vm.map(|v| crate::sanitize::clean(&v)),

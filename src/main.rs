@@ -84,13 +84,9 @@ enum Command {
 }
 
 fn log_path(cli: &Cli) -> Option<PathBuf> {
-    cli.log.clone().or_else(|| {
-        let base = std::env::var_os("XDG_STATE_HOME")
-            .filter(|v| !v.is_empty())
-            .map(PathBuf::from)
-            .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/state")))?;
-        Some(base.join("fleetwatch").join("fleetwatch.log"))
-    })
+    cli.log
+        .clone()
+        .or_else(|| Some(fleetwatch_core::dirs::state_dir()?.join("fleetwatch.log")))
 }
 
 /// Logs go to a file, never to the terminal the UI is drawing on.

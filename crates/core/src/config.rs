@@ -167,11 +167,7 @@ impl std::error::Error for ConfigError {}
 
 /// `$XDG_CONFIG_HOME/fleetwatch/config.toml`, falling back to `~/.config`.
 pub fn default_path() -> Option<PathBuf> {
-    let base = std::env::var_os("XDG_CONFIG_HOME")
-        .filter(|v| !v.is_empty())
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")))?;
-    Some(base.join("fleetwatch").join("config.toml"))
+    Some(crate::dirs::config_dir()?.join("config.toml"))
 }
 
 impl Config {

@@ -8,6 +8,7 @@
 pub mod actions;
 pub mod config;
 pub mod diagnose;
+pub mod dirs;
 pub mod history;
 pub mod link;
 pub mod model;

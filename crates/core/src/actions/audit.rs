@@ -64,11 +64,7 @@ impl Target {
         if let Some(p) = history_db {
             return Some(Target::Store(p));
         }
-        let base = std::env::var_os("XDG_DATA_HOME")
-            .filter(|v| !v.is_empty())
-            .map(PathBuf::from)
-            .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))?;
-        Some(Target::File(base.join("fleetwatch").join("audit.jsonl")))
+        Some(Target::File(crate::dirs::data_dir()?.join("audit.jsonl")))
     }
 }
 

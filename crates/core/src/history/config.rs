@@ -116,14 +116,8 @@ impl HistoryConfig {
 
     /// The database file: configured, else `$XDG_DATA_HOME/fleetwatch/history.db`.
     pub fn db_path(&self) -> Option<PathBuf> {
-        self.path.clone().or_else(|| {
-            let base = std::env::var_os("XDG_DATA_HOME")
-                .filter(|v| !v.is_empty())
-                .map(PathBuf::from)
-                .or_else(|| {
-                    std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share"))
-                })?;
-            Some(base.join("fleetwatch").join("history.db"))
-        })
+        self.path
+            .clone()
+            .or_else(|| Some(crate::dirs::data_dir()?.join("history.db")))
     }
 }

@@ -118,14 +118,12 @@ fn load(cli: &Cli) -> Result<(Config, Option<demo::Demo>), ConfigError> {
     }
     let path = match &cli.config {
         Some(p) => p.clone(),
-        None => config::default_path()
-            .ok_or_else(|| ConfigError("no --config given and no HOME to find one".into()))?,
+        None => config::default_path().ok_or(ConfigError::NoHome)?,
     };
     if cli.config.is_none() && !path.exists() {
-        return Err(ConfigError(format!(
-            "no config at {}; pass --config PATH, or try --demo (see config.example.toml)",
-            path.display()
-        )));
+        return Err(ConfigError::NotFound {
+            path: path.display().to_string(),
+        });
     }
     Ok((Config::load(&path)?, None))
 }

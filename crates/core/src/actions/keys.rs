@@ -8,16 +8,11 @@ pub struct ActionKeys {
 }
 
 /// A bad `[keys]` entry: which one (its name in `[keys]`), and what is wrong with it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
 pub struct KeysError {
     pub key: String,
     pub message: String,
-}
-
-impl std::fmt::Display for KeysError {
-    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-        f.write_str(&self.message)
-    }
 }
 
 /// Built-in action keys and their names in `[keys]`.

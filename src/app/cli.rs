@@ -233,7 +233,7 @@ pub fn audit(config: &Config, json: bool) -> ExitCode {
     };
     let records = match fleetwatch_core::actions::audit::read(&target) {
         Ok(r) => r,
-        Err(e) => return fail(&e, 1),
+        Err(e) => return fail(&e.to_string(), 1),
     };
     if json {
         crate::outln!("{}", serde_json::json!({ "actions": records }));

@@ -4,6 +4,10 @@
 //! them; [`model::rules`] turns the fleet and [`policy`] into findings; [`history`] records
 //! placements and events through a store; the UI (the binary) draws the fleet. An action goes
 //! [`actions::plan`] → confirmation ([`actions::confirm`]) → the libvirt actor → [`actions::audit`].
+//!
+//! Around that flow: [`config`] reads the file into typed settings (errors name file, line and
+//! key); [`time`] is the one reader of moments, for the CLI, the policy files and domain
+//! metadata alike; [`dirs`] says where files go when the config does not.
 
 pub mod actions;
 pub mod config;

@@ -55,19 +55,17 @@ pub fn write() -> Result<Demo, ConfigError> {
     let dir = tempfile::Builder::new()
         .prefix("fleetwatch-demo-")
         .tempdir()
-        .map_err(|e| {
-            ConfigError(format!(
-                "cannot create a temporary folder for the demo: {e}"
-            ))
-        })?;
+        .map_err(|e| ConfigError::DemoFolder(e.into()))?;
     let shift = Utc::now()
         - DateTime::parse_from_rfc3339(AS_OF)
             .map(|t| t.with_timezone(&Utc))
             .unwrap_or_default();
     for (name, text) in FILES {
         let path = dir.path().join(name);
-        std::fs::write(&path, shift_times(text, shift))
-            .map_err(|e| ConfigError(format!("cannot write demo file {}: {e}", path.display())))?;
+        std::fs::write(&path, shift_times(text, shift)).map_err(|e| ConfigError::DemoFile {
+            path: path.display().to_string(),
+            source: e.into(),
+        })?;
     }
     let mut config = Config::load(
         &dir.path().join("fleetwatch.toml"),

@@ -84,13 +84,9 @@ enum Command {
 }
 
 fn log_path(cli: &Cli) -> Option<PathBuf> {
-    cli.log.clone().or_else(|| {
-        let base = std::env::var_os("XDG_STATE_HOME")
-            .filter(|v| !v.is_empty())
-            .map(PathBuf::from)
-            .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/state")))?;
-        Some(base.join("fleetwatch").join("fleetwatch.log"))
-    })
+    cli.log
+        .clone()
+        .or_else(|| Some(fleetwatch_core::dirs::state_dir()?.join("fleetwatch.log")))
 }
 
 /// Logs go to a file, never to the terminal the UI is drawing on.
@@ -122,14 +118,12 @@ fn load(cli: &Cli) -> Result<(Config, Option<demo::Demo>), ConfigError> {
     }
     let path = match &cli.config {
         Some(p) => p.clone(),
-        None => config::default_path()
-            .ok_or_else(|| ConfigError("no --config given and no HOME to find one".into()))?,
+        None => config::default_path().ok_or(ConfigError::NoHome)?,
     };
     if cli.config.is_none() && !path.exists() {
-        return Err(ConfigError(format!(
-            "no config at {}; pass --config PATH, or try --demo (see config.example.toml)",
-            path.display()
-        )));
+        return Err(ConfigError::NotFound {
+            path: path.display().to_string(),
+        });
     }
     Ok((
         Config::load(&path, &fleetwatch::ui::bindings::key_rules())?,

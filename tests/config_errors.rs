@@ -10,7 +10,7 @@ use std::process::Command;
 fn err(text: &str) -> String {
     Config::parse(text, Some(Path::new("/cfg/fw.toml")), &key_rules())
         .unwrap_err()
-        .0
+        .to_string()
 }
 
 const HOST: &str = "[[host]]\nname = \"a\"\nuri = \"qemu:///system\"\n";

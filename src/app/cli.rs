@@ -7,9 +7,9 @@ use fleetwatch_core::history::query::EventQuery;
 use fleetwatch_core::history::recorder::{RecordError, Recorder};
 use fleetwatch_core::history::sqlite::SqliteStore;
 use fleetwatch_core::history::store::HistoryRead;
-use fleetwatch_core::history::time::{parse_moment, parse_span};
 use fleetwatch_core::model::Fleet;
 use fleetwatch_core::text_table::Table;
+use fleetwatch_core::time::{parse_moment, parse_span};
 use std::process::ExitCode;
 use tokio::sync::mpsc::unbounded_channel;
 
@@ -117,7 +117,7 @@ pub fn history(config: &Config, a: &HistoryArgs) -> ExitCode {
         Some(Ok(d)) => {
             Some((now - chrono::Duration::from_std(d).unwrap_or_default()).timestamp_millis())
         }
-        Some(Err(e)) => return fail(&e, 2),
+        Some(Err(e)) => return fail(&e.to_string(), 2),
         None => None,
     };
     for k in &a.kinds {
@@ -183,7 +183,7 @@ pub fn history(config: &Config, a: &HistoryArgs) -> ExitCode {
 pub fn at(config: &Config, when: &str, json: bool) -> ExitCode {
     let t = match parse_moment(when, chrono::Utc::now()) {
         Ok(t) => t,
-        Err(e) => return fail(&e, 2),
+        Err(e) => return fail(&e.to_string(), 2),
     };
     let now = chrono::Utc::now().timestamp_millis();
     // Refused before the store is opened: no store makes the future any more knowable.
@@ -221,7 +221,7 @@ pub fn at(config: &Config, when: &str, json: bool) -> ExitCode {
     } else {
         crate::outln!(
             "fleet as of {} (historical)\n",
-            fleetwatch_core::history::time::show(t)
+            fleetwatch_core::time::show(t)
         );
         crate::out!("{}", crate::report::table(&fleet));
     }
@@ -235,7 +235,7 @@ pub fn audit(config: &Config, json: bool) -> ExitCode {
     };
     let records = match fleetwatch_core::actions::audit::read(&target) {
         Ok(r) => r,
-        Err(e) => return fail(&e, 1),
+        Err(e) => return fail(&e.to_string(), 1),
     };
     if json {
         crate::outln!("{}", serde_json::json!({ "actions": records }));

@@ -76,7 +76,7 @@ impl History {
             Effect::TimeTravel(t) => {
                 ui.message = Some(format!(
                     "loading the fleet as of {} ...",
-                    fleetwatch_core::history::time::show(dt(t))
+                    fleetwatch_core::time::show(dt(t))
                 ));
                 self.ask(Request::At(t));
             }
@@ -118,7 +118,7 @@ impl History {
                 } else {
                     format!(
                         "HISTORICAL: the fleet as of {} · [ ] step 5 min · L live",
-                        fleetwatch_core::history::time::show(dt(t))
+                        fleetwatch_core::time::show(dt(t))
                     )
                 });
             }

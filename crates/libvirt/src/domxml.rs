@@ -4,8 +4,8 @@
 use fleetwatch_core::model::sample::{
     Approval, DiskConfig, DiskSource, DomainConfig, FleetMeta, NicConfig,
 };
-use fleetwatch_core::policy::parse_when;
 use fleetwatch_core::sanitize::{clean, clean_multiline};
+use fleetwatch_core::time::{DayEdge, parse_stamp};
 use roxmltree::{Document, Node};
 
 pub const FLEET_NS: &str = "urn:fleetwatch:1";
@@ -82,7 +82,7 @@ fn fleet_meta(n: Node) -> FleetMeta {
             ..Approval::default()
         };
         if let Some(e) = attr("expires") {
-            match parse_when(&e) {
+            match parse_stamp(&e, DayEdge::End) {
                 Ok(t) => approval.expires = Some(t),
                 Err(err) => meta.problems.push(format!("approval expires: {err}")),
             }
@@ -104,9 +104,11 @@ fn fleet_meta(n: Node) -> FleetMeta {
         meta.approval = Some(approval);
     }
     if let Some(last) = find("backup").and_then(|b| b.attribute("last")) {
-        match parse_when(last) {
+        match parse_stamp(last, DayEdge::Start) {
             Ok(t) => meta.backup_last = Some(t),
-            Err(err) => meta.problems.push(format!("backup last: {}", clean(&err))),
+            Err(err) => meta
+                .problems
+                .push(format!("backup last: {}", clean(&err.to_string()))),
         }
     }
     meta

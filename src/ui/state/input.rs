@@ -39,7 +39,7 @@ impl UiState {
             "findings" | "f" => self.view = View::Findings,
             "at" => match fleetwatch_core::history::time::parse_moment(&arg, chrono::Utc::now()) {
                 Ok(t) => return Effect::TimeTravel(t.timestamp_millis()),
-                Err(e) => self.message = Some(e),
+                Err(e) => self.message = Some(e.to_string()),
             },
             "live" => return Effect::Live,
             "history" | "migrations" => {
@@ -48,7 +48,7 @@ impl UiState {
                     match fleetwatch_core::history::time::parse_span(&arg) {
                         Ok(d) => self.history_since = d,
                         Err(e) => {
-                            self.message = Some(e);
+                            self.message = Some(e.to_string());
                             return Effect::None;
                         }
                     }

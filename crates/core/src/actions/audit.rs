@@ -64,88 +64,123 @@ impl Target {
         if let Some(p) = history_db {
             return Some(Target::Store(p));
         }
-        let base = std::env::var_os("XDG_DATA_HOME")
-            .filter(|v| !v.is_empty())
-            .map(PathBuf::from)
-            .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))?;
-        Some(Target::File(base.join("fleetwatch").join("audit.jsonl")))
+        Some(Target::File(crate::dirs::data_dir()?.join("audit.jsonl")))
     }
 }
 
-pub fn write(target: &Target, r: &Record) -> Result<(), String> {
+/// Why a record could not be written or read; each names the file it was about.
+#[derive(Debug, thiserror::Error)]
+pub enum AuditError {
+    #[error(transparent)]
+    Open(#[from] crate::history::store::StoreError),
+    #[error("{}: {source}", .path.display())]
+    Sql {
+        path: PathBuf,
+        #[source]
+        source: rusqlite::Error,
+    },
+    #[error("{source}")]
+    Query {
+        #[from]
+        source: rusqlite::Error,
+    },
+    #[error("{}: {source}", .path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{}, line {line}: {source}", .path.display())]
+    Line {
+        path: PathBuf,
+        line: usize,
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error(transparent)]
+    Encode(#[from] serde_json::Error),
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> AuditError + '_ {
+    move |source| AuditError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+pub fn write(target: &Target, r: &Record) -> Result<(), AuditError> {
     match target {
         Target::Store(p) => {
-            let c = store::open_rw(p).map_err(|e| e.to_string())?;
+            let c = store::open_rw(p)?;
             c.execute(
                 "INSERT INTO actions (action_id, at, phase, operator, action, vm, uuid, host, params, outcome, error)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
                 params![r.action_id, r.at_ms, r.phase, r.operator, r.action, r.vm, r.uuid, r.host, r.params.to_string(), r.outcome, r.error],
             )
-            .map_err(|e| format!("{}: {e}", p.display()))?;
+            .map_err(|source| AuditError::Sql { path: p.clone(), source })?;
             Ok(())
         }
         Target::File(p) => {
             if let Some(d) = p.parent() {
-                std::fs::create_dir_all(d).map_err(|e| format!("{}: {e}", d.display()))?;
+                std::fs::create_dir_all(d).map_err(io(d))?;
             }
             let mut f = std::fs::OpenOptions::new()
                 .create(true)
                 .append(true)
                 .open(p)
-                .map_err(|e| format!("{}: {e}", p.display()))?;
-            let line = serde_json::to_string(r).map_err(|e| e.to_string())?;
+                .map_err(io(p))?;
+            let line = serde_json::to_string(r)?;
             writeln!(f, "{line}")
                 .and_then(|_| f.sync_data())
-                .map_err(|e| format!("{}: {e}", p.display()))
+                .map_err(io(p))
         }
     }
 }
 
 /// Every record, oldest first.
-pub fn read(target: &Target) -> Result<Vec<Record>, String> {
+pub fn read(target: &Target) -> Result<Vec<Record>, AuditError> {
     match target {
         Target::Store(p) => {
-            let c = store::open_ro(p).map_err(|e| e.to_string())?;
+            let c = store::open_ro(p)?;
             let mut stmt = c
-                .prepare("SELECT action_id, at, phase, operator, action, vm, uuid, host, params, outcome, error FROM actions ORDER BY at, id")
-                .map_err(|e| e.to_string())?;
-            let rows = stmt
-                .query_map([], |r| {
-                    let at_ms: i64 = r.get(1)?;
-                    let params: String = r.get(8)?;
-                    Ok(Record {
-                        action_id: r.get(0)?,
-                        at: chrono::DateTime::from_timestamp_millis(at_ms)
-                            .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
-                            .unwrap_or_default(),
-                        at_ms,
-                        phase: r.get(2)?,
-                        operator: r.get(3)?,
-                        action: r.get(4)?,
-                        vm: r.get(5)?,
-                        uuid: r.get(6)?,
-                        host: r.get(7)?,
-                        params: serde_json::from_str(&params).unwrap_or(serde_json::Value::Null),
-                        outcome: r.get(9)?,
-                        error: r.get(10)?,
-                    })
+                .prepare("SELECT action_id, at, phase, operator, action, vm, uuid, host, params, outcome, error FROM actions ORDER BY at, id")?;
+            let rows = stmt.query_map([], |r| {
+                let at_ms: i64 = r.get(1)?;
+                let params: String = r.get(8)?;
+                Ok(Record {
+                    action_id: r.get(0)?,
+                    at: chrono::DateTime::from_timestamp_millis(at_ms)
+                        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+                        .unwrap_or_default(),
+                    at_ms,
+                    phase: r.get(2)?,
+                    operator: r.get(3)?,
+                    action: r.get(4)?,
+                    vm: r.get(5)?,
+                    uuid: r.get(6)?,
+                    host: r.get(7)?,
+                    params: serde_json::from_str(&params).unwrap_or(serde_json::Value::Null),
+                    outcome: r.get(9)?,
+                    error: r.get(10)?,
                 })
-                .map_err(|e| e.to_string())?;
-            rows.collect::<Result<Vec<_>, _>>()
-                .map_err(|e| e.to_string())
+            })?;
+            Ok(rows.collect::<Result<Vec<_>, _>>()?)
         }
         Target::File(p) => {
             let text = match std::fs::read_to_string(p) {
                 Ok(t) => t,
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-                Err(e) => return Err(format!("{}: {e}", p.display())),
+                Err(e) => return Err(io(p)(e)),
             };
             text.lines()
                 .enumerate()
                 .filter(|(_, l)| !l.trim().is_empty())
                 .map(|(i, l)| {
-                    serde_json::from_str(l)
-                        .map_err(|e| format!("{}, line {}: {e}", p.display(), i + 1))
+                    serde_json::from_str(l).map_err(|source| AuditError::Line {
+                        path: p.clone(),
+                        line: i + 1,
+                        source,
+                    })
                 })
                 .collect()
         }

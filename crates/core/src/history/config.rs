@@ -76,6 +76,33 @@ impl Default for HistoryConfig {
     }
 }
 
+/// A `[history]` that serde accepts but would not work; `n` counts `[[history.rollup]]` from 1.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum HistoryConfigError {
+    #[error(
+        "rollup {n} every {} must be a multiple of, and longer than, {}",
+        humantime::format_duration(*.every),
+        humantime::format_duration(*.prev)
+    )]
+    NotCoarser {
+        n: usize,
+        every: Duration,
+        prev: Duration,
+    },
+    #[error(
+        "rollup {n} keep {} is shorter than its every {}",
+        humantime::format_duration(*.keep),
+        humantime::format_duration(*.every)
+    )]
+    KeptTooBriefly {
+        n: usize,
+        keep: Duration,
+        every: Duration,
+    },
+    #[error("sample_every must be at least 1s")]
+    SampledTooOften,
+}
+
 impl HistoryConfig {
     pub fn resolve(&mut self, base: &Path) {
         if let Some(p) = &mut self.path
@@ -86,44 +113,36 @@ impl HistoryConfig {
     }
 
     /// Checks what serde cannot: each rollup coarser than the one before, and a whole multiple.
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), HistoryConfigError> {
         let mut prev = self.sample_every;
         for (i, r) in self.rollup.iter().enumerate() {
             if r.every <= prev || r.every.as_millis() % prev.as_millis().max(1) != 0 {
-                return Err(format!(
-                    "rollup {} every {} must be a multiple of, and longer than, {}",
-                    i + 1,
-                    humantime::format_duration(r.every),
-                    humantime::format_duration(prev)
-                ));
+                return Err(HistoryConfigError::NotCoarser {
+                    n: i + 1,
+                    every: r.every,
+                    prev,
+                });
             }
             if r.keep < r.every {
                 // Its points would be deleted before one of them is complete.
-                return Err(format!(
-                    "rollup {} keep {} is shorter than its every {}",
-                    i + 1,
-                    humantime::format_duration(r.keep),
-                    humantime::format_duration(r.every)
-                ));
+                return Err(HistoryConfigError::KeptTooBriefly {
+                    n: i + 1,
+                    keep: r.keep,
+                    every: r.every,
+                });
             }
             prev = r.every;
         }
         if self.sample_every < Duration::from_secs(1) {
-            return Err("sample_every must be at least 1s".into());
+            return Err(HistoryConfigError::SampledTooOften);
         }
         Ok(())
     }
 
     /// The database file: configured, else `$XDG_DATA_HOME/fleetwatch/history.db`.
     pub fn db_path(&self) -> Option<PathBuf> {
-        self.path.clone().or_else(|| {
-            let base = std::env::var_os("XDG_DATA_HOME")
-                .filter(|v| !v.is_empty())
-                .map(PathBuf::from)
-                .or_else(|| {
-                    std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share"))
-                })?;
-            Some(base.join("fleetwatch").join("history.db"))
-        })
+        self.path
+            .clone()
+            .or_else(|| Some(crate::dirs::data_dir()?.join("history.db")))
     }
 }

@@ -14,5 +14,6 @@ pub mod recorder;
 pub mod rollup;
 pub mod sqlite;
 pub mod store;
-pub mod time;
+/// The screens read times through here; the parser lives in [`crate::time`] for every reader.
+pub use crate::time;
 pub mod writer;

@@ -6,11 +6,11 @@ use super::moment::Coverage;
 use super::query::Past;
 use super::store::rows::vm_state as state_of;
 use super::store::{HistoryRead, StoreError};
-use super::time::show;
 use crate::config::HostConfig;
 use crate::link::LinkState;
 use crate::model::Fleet;
 use crate::model::sample::{DomainSample, HostInfo, HostSample};
+use crate::time::show;
 use std::sync::Arc;
 use std::time::Instant;
 

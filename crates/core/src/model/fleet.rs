@@ -3,110 +3,15 @@
 //! definition left behind on the source); the running copy is the one shown.
 
 use super::findings::{Finding, Kind, Severity};
-use super::rates::ratio;
-use super::sample::{HostInfo, HostSample, LocalStats, NodeCpu, VmState};
+pub use super::host::{Host, HostTotals};
+use super::sample::{HostSample, VmState};
 use super::series::{Series, sum};
-use super::totals::totals;
 pub use super::vm::Vm;
 use crate::config::HostConfig;
 use crate::link::{LinkState, Retry};
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use std::collections::{BTreeMap, HashMap};
-use std::sync::Arc;
 use std::time::Instant;
-
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct HostTotals {
-    pub vms: usize,
-    pub running: usize,
-    pub vcpus_allocated: u64,
-    pub memory_allocated: u64,
-    pub cpu_percent: Option<f64>,
-    pub memory_used: Option<u64>,
-    pub disk_bps: Option<f64>,
-    pub net_bps: Option<f64>,
-}
-
-#[derive(Debug, Clone)]
-pub struct Host {
-    pub name: String,
-    pub uri: String,
-    pub tags: Vec<String>,
-    pub link: LinkState,
-    pub error: Option<String>,
-    /// When the link entered its present state (wall clock, for people and JSON).
-    pub state_since: Option<DateTime<Utc>>,
-    /// For a down host: failed attempts so far and when the next one starts.
-    pub retry: Option<Retry>,
-    pub info: Option<Arc<HostInfo>>,
-    pub last_sample_at: Option<Instant>,
-    pub last_sample_wall: Option<DateTime<Utc>>,
-    pub poll_micros: Option<u64>,
-    /// One round trip to the host, from the last sample.
-    pub rtt_micros: Option<u64>,
-    /// libvirt round trips the last poll made.
-    pub calls: Option<u32>,
-    /// Domains whose XML the collector has not read yet.
-    pub configs_pending: Option<u32>,
-    pub free_memory_bytes: Option<u64>,
-    pub local: Option<LocalStats>,
-    pub vms: BTreeMap<String, Vm>,
-    pub totals: HostTotals,
-    pub series: Series,
-    /// Kinds of the findings about the host itself (overcommit, failover capacity).
-    pub flags: Vec<Kind>,
-    /// `host_down` from the host's config: this host's severity for being down.
-    pub host_down: Option<Severity>,
-    node_cpu: Option<(NodeCpu, Instant)>,
-}
-
-impl Host {
-    fn new(c: &HostConfig) -> Host {
-        Host {
-            name: c.name.clone(),
-            uri: c.uri.clone(),
-            tags: c.tags.clone(),
-            link: LinkState::Connecting,
-            error: None,
-            state_since: Some(Utc::now()),
-            retry: None,
-            info: None,
-            last_sample_at: None,
-            last_sample_wall: None,
-            poll_micros: None,
-            rtt_micros: None,
-            calls: None,
-            configs_pending: None,
-            free_memory_bytes: None,
-            local: None,
-            vms: BTreeMap::new(),
-            totals: HostTotals::default(),
-            series: Series::default(),
-            flags: Vec::new(),
-            host_down: c.host_down,
-            node_cpu: None,
-        }
-    }
-
-    pub fn cpus(&self) -> u32 {
-        self.info.as_ref().map_or(0, |i| i.cpus)
-    }
-
-    pub fn memory_bytes(&self) -> u64 {
-        self.info.as_ref().map_or(0, |i| i.memory_bytes)
-    }
-
-    pub fn vcpu_overcommit(&self) -> Option<f64> {
-        ratio(self.totals.vcpus_allocated as f64, f64::from(self.cpus()))
-    }
-
-    pub fn memory_overcommit(&self) -> Option<f64> {
-        ratio(
-            self.totals.memory_allocated as f64,
-            self.memory_bytes() as f64,
-        )
-    }
-}
 
 #[derive(Debug, Clone, Default)]
 pub struct Fleet {
@@ -224,7 +129,7 @@ impl Fleet {
             _ => None,
         };
         h.node_cpu = s.node_cpu.map(|c| (c, s.taken));
-        h.totals = totals(h, node_cpu);
+        h.totals = HostTotals::of(h, node_cpu);
         let t = &h.totals;
         h.series.push(
             t.cpu_percent,

@@ -6,15 +6,16 @@ pub mod event;
 pub mod findings;
 pub mod fleet;
 pub mod fleet_rules;
+pub mod host;
 pub mod rates;
 pub mod rules;
 pub mod sample;
 pub mod series;
 pub mod storage;
-mod totals;
 pub mod vm;
 
-pub use fleet::{Fleet, Host, HostTotals, Vm};
+pub use fleet::{Fleet, Vm};
+pub use host::{Host, HostTotals};
 
 /// A duration as an operator reads it: "45s", "3m07s", "2h01m", "4d03h".
 pub fn age(d: std::time::Duration) -> String {

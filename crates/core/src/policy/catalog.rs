@@ -1,7 +1,8 @@
 //! The backup catalog: JSON lines that a backup job's post-hook appends, one per finished run.
 //! Failed runs do not count as evidence; lines that cannot be read are counted and reported.
 
-use super::{InputError, parse_when};
+use super::InputError;
+use crate::time::{DayEdge, TimeError, parse_stamp};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use std::collections::HashMap;
@@ -57,8 +58,8 @@ impl Catalog {
         let mut c = Catalog::default();
         for (i, raw) in bytes.split(|b| *b == b'\n').enumerate() {
             let n = i + 1;
-            let line = std::str::from_utf8(raw)
-                .map_err(|e| format!("not UTF-8 (byte {})", e.valid_up_to() + 1));
+            let line =
+                std::str::from_utf8(raw).map_err(|e| LineError::NotUtf8(e.valid_up_to() + 1));
             if line.as_ref().is_ok_and(|l| l.trim().is_empty()) {
                 continue;
             }
@@ -87,7 +88,7 @@ impl Catalog {
                 Err(reason) => {
                     c.bad_count += 1;
                     if c.bad_lines.len() < KEEP_BAD {
-                        c.bad_lines.push((n, reason));
+                        c.bad_lines.push((n, reason.to_string()));
                     }
                 }
             }
@@ -112,17 +113,33 @@ impl Catalog {
 
 type Parsed = (Option<String>, Option<String>, Backup, bool);
 
-fn read_line(line: &str) -> Result<Parsed, String> {
-    let r: RawLine = serde_json::from_str(line).map_err(|e| e.to_string())?;
+/// Why one line of the catalog is not evidence.
+#[derive(Debug, thiserror::Error)]
+enum LineError {
+    #[error("not UTF-8 (byte {0})")]
+    NotUtf8(usize),
+    #[error(transparent)]
+    Json(#[from] serde_json::Error),
+    #[error("neither \"vm\" nor \"uuid\"")]
+    NoVm,
+    #[error("status {0:?} is neither \"ok\" nor \"failed\"")]
+    Status(String),
+    #[error("completed_at: {0}")]
+    CompletedAt(#[from] TimeError),
+}
+
+fn read_line(line: &str) -> Result<Parsed, LineError> {
+    let r: RawLine = serde_json::from_str(line)?;
     if r.vm.is_none() && r.uuid.is_none() {
-        return Err("neither \"vm\" nor \"uuid\"".into());
+        return Err(LineError::NoVm);
     }
     let ok = match r.status.as_str() {
         "ok" => true,
         "failed" => false,
-        other => return Err(format!("status {other:?} is neither \"ok\" nor \"failed\"")),
+        other => return Err(LineError::Status(other.to_owned())),
     };
-    let completed_at = parse_when(&r.completed_at).map_err(|e| format!("completed_at: {e}"))?;
+    // A backup dated by its day counts from the day's start: evidence never looks newer.
+    let completed_at = parse_stamp(&r.completed_at, DayEdge::Start)?;
     Ok((
         r.uuid.map(|u| u.to_ascii_lowercase()),
         r.vm.map(|v| crate::sanitize::clean(&v)),

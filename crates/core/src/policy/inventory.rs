@@ -1,8 +1,9 @@
 //! The approved inventory: a TOML file of `[[vm]]` entries, each naming a VM by name or UUID
 //! (when both are given the UUID decides: a clone keeps the name but not the UUID).
 
-use super::{InputError, parse_when};
+use super::InputError;
 use crate::model::sample::Approval;
+use crate::time::{DayEdge, TimeError, parse_stamp};
 use serde::Deserialize;
 use std::collections::HashMap;
 use std::path::Path;
@@ -135,15 +136,21 @@ impl Inventory {
     }
 }
 
-fn expiry(v: &toml::Value) -> Result<chrono::DateTime<chrono::Utc>, String> {
-    match v {
-        toml::Value::String(s) => parse_when(s),
-        toml::Value::Datetime(d) => parse_when(&d.to_string()),
-        other => Err(format!(
-            "expected a date or a date-time, found {}",
-            other.type_str()
-        )),
-    }
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+enum ExpiryError {
+    #[error(transparent)]
+    Time(#[from] TimeError),
+    #[error("expected a date or a date-time, found {0}")]
+    NotATime(&'static str),
+}
+
+/// Approved through the whole of a bare date's day.
+fn expiry(v: &toml::Value) -> Result<chrono::DateTime<chrono::Utc>, ExpiryError> {
+    Ok(match v {
+        toml::Value::String(s) => parse_stamp(s, DayEdge::End)?,
+        toml::Value::Datetime(d) => parse_stamp(&d.to_string(), DayEdge::End)?,
+        other => return Err(ExpiryError::NotATime(other.type_str())),
+    })
 }
 
 #[cfg(test)]
@@ -168,10 +175,9 @@ mod tests {
         assert!(inv.lookup("bbbb-2", "web-01").is_none());
         let db = inv.lookup("cccc-3", "db-01").unwrap();
         assert_eq!(db.line, 6);
-        assert_eq!(
-            db.approval.expires.unwrap().to_rfc3339(),
-            "2027-02-01T00:00:00+00:00"
-        );
+        // Approved through the last second of that day, in the operator's zone.
+        let end = chrono::TimeZone::with_ymd_and_hms(&chrono::Local, 2027, 2, 1, 0, 0, 0).unwrap();
+        assert_eq!(db.approval.expires, Some(end.to_utc()));
     }
 
     #[test]

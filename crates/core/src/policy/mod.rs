@@ -8,7 +8,6 @@ pub mod inventory;
 pub mod loader;
 
 use crate::model::findings::{Kind, Severity};
-use chrono::{DateTime, NaiveDate, Utc};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::fmt;
@@ -123,49 +122,9 @@ impl fmt::Display for InputError {
     }
 }
 
-/// An RFC 3339 time, or a plain date meaning "through the end of that day" (UTC).
-pub fn parse_when(s: &str) -> Result<DateTime<Utc>, String> {
-    let s = s.trim();
-    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
-        return Ok(t.with_timezone(&Utc));
-    }
-    if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
-        let next = d
-            .succ_opt()
-            .ok_or_else(|| format!("date {s:?} out of range"))?;
-        return Ok(next
-            .and_hms_opt(0, 0, 0)
-            .map(|t| t.and_utc())
-            .unwrap_or_default());
-    }
-    Err(format!(
-        "{s:?} is neither an RFC 3339 time (2026-11-21T10:00:00Z) nor a date (2026-11-21)"
-    ))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn times_and_dates() {
-        assert_eq!(
-            parse_when("2026-11-21T10:00:00Z").unwrap().to_rfc3339(),
-            "2026-11-21T10:00:00+00:00"
-        );
-        assert_eq!(
-            parse_when("2026-11-21T12:00:00+02:00")
-                .unwrap()
-                .to_rfc3339(),
-            "2026-11-21T10:00:00+00:00"
-        );
-        // A date is valid through its last second.
-        assert_eq!(
-            parse_when("2026-11-21").unwrap().to_rfc3339(),
-            "2026-11-22T00:00:00+00:00"
-        );
-        assert!(parse_when("tomorrow").unwrap_err().contains("tomorrow"));
-    }
 
     #[test]
     fn group_overrides_backup_age() {

@@ -1,0 +1,169 @@
+//! The configuration file: TOML, strictly checked. An unknown key or a bad value is an error that
+//! names the file, the line and the key, because a typo silently ignored at 3 a.m. means a host
+//! nobody watches.
+
+mod duration;
+mod error;
+mod lines;
+mod parse;
+#[cfg(test)]
+mod tests;
+
+pub(crate) use duration::{duration, opt_duration};
+pub use error::ConfigError;
+
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+pub use crate::history::config::HistoryConfig;
+pub use crate::policy::PolicyConfig;
+
+pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(2);
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+pub const DEFAULT_SLOW_EVERY: u32 = 5;
+/// Most `[[host]]` entries one config may have: every host costs [`THREADS_PER_HOST`] threads,
+/// and 10,000 hosts ran the process out of them (an abort, not an error).
+pub const MAX_HOSTS: usize = 2_000;
+/// Threads each host costs: its supervisor, its connection attempts and polls, its actions.
+pub const THREADS_PER_HOST: usize = 3;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    /// The file this came from; relative paths inside it were resolved against its folder.
+    pub source: Option<PathBuf>,
+    pub poll: PollConfig,
+    pub hosts: Vec<HostConfig>,
+    pub policy: PolicyConfig,
+    pub history: HistoryConfig,
+    pub wall: WallConfig,
+    /// `[keys]`: other keys for the actions.
+    pub keys: crate::actions::keys::ActionKeys,
+    /// The session may not act at all (`--read-only`, `--wall`); not a file setting.
+    pub read_only: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PollConfig {
+    /// Time between two polls of one host.
+    #[serde(default = "default_interval", deserialize_with = "duration")]
+    pub interval: Duration,
+    /// A host that has not answered a connection attempt, or any libvirt call of a poll, within
+    /// this is down.
+    #[serde(default = "default_timeout", deserialize_with = "duration")]
+    pub timeout: Duration,
+    /// Disk I/O and balloon statistics cost the daemon a QEMU monitor round trip per VM; they
+    /// are fetched on every this-many-th poll only (1: every poll).
+    #[serde(default = "default_slow_every")]
+    pub slow_stats_every: u32,
+}
+
+impl Default for PollConfig {
+    fn default() -> Self {
+        PollConfig {
+            interval: DEFAULT_INTERVAL,
+            timeout: DEFAULT_TIMEOUT,
+            slow_stats_every: DEFAULT_SLOW_EVERY,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HostConfig {
+    pub name: String,
+    pub uri: String,
+    #[serde(default)]
+    pub tags: Vec<String>,
+    /// Allow actions (start, shutdown, migrate, ...) on this host. Off: fleetwatch opens the
+    /// host read-only, so libvirt itself refuses any write.
+    #[serde(default)]
+    pub actions: bool,
+    /// Severity of this host's `host-down` finding, over `[policy.severity]` (a lab host
+    /// that is often off can be a warning while production stays critical).
+    #[serde(default)]
+    pub host_down: Option<crate::model::findings::Severity>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    #[serde(default)]
+    poll: PollConfig,
+    #[serde(default, rename = "host")]
+    hosts: Vec<HostConfig>,
+    #[serde(default)]
+    policy: PolicyConfig,
+    #[serde(default)]
+    history: HistoryConfig,
+    #[serde(default)]
+    wall: WallConfig,
+    #[serde(default)]
+    keys: std::collections::BTreeMap<String, String>,
+}
+
+/// `[wall]`: the unattended display of `--wall`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WallConfig {
+    /// Time on each view before the next: overview, findings, recent migrations.
+    #[serde(default = "default_cycle", deserialize_with = "duration")]
+    pub cycle: Duration,
+}
+
+fn default_cycle() -> Duration {
+    Duration::from_secs(15)
+}
+
+impl Default for WallConfig {
+    fn default() -> Self {
+        WallConfig {
+            cycle: default_cycle(),
+        }
+    }
+}
+
+fn default_interval() -> Duration {
+    DEFAULT_INTERVAL
+}
+fn default_timeout() -> Duration {
+    DEFAULT_TIMEOUT
+}
+fn default_slow_every() -> u32 {
+    DEFAULT_SLOW_EVERY
+}
+
+/// `$XDG_CONFIG_HOME/fleetwatch/config.toml`, falling back to `~/.config`.
+pub fn default_path() -> Option<PathBuf> {
+    Some(crate::dirs::config_dir()?.join("config.toml"))
+}
+
+impl Config {
+    /// URIs fleetwatch may open for writing: hosts that allow actions, unless read-only.
+    pub fn writable_uris(&self) -> std::collections::HashSet<String> {
+        if self.read_only {
+            return Default::default();
+        }
+        self.hosts
+            .iter()
+            .filter(|h| h.actions)
+            .map(|h| h.uri.clone())
+            .collect()
+    }
+
+    pub fn actions_allowed(&self) -> Vec<bool> {
+        self.hosts
+            .iter()
+            .map(|h| h.actions && !self.read_only)
+            .collect()
+    }
+
+    pub fn load(path: &Path, keys: &crate::actions::keys::KeyRules) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Read {
+            path: path.display().to_string(),
+            source: std::sync::Arc::new(e),
+        })?;
+        Config::parse(&text, Some(path), keys)
+    }
+}

@@ -3,8 +3,8 @@
 //! goes on during a migration. Just before acting it checks that the VM is still what the
 //! confirmation pane showed.
 
+use super::codes::{libvirt_error, state_of};
 use super::ffi;
-use super::libvirt::libvirt_error;
 use fleetwatch_core::actions::{ActionKind, ActionRequest, Progress};
 use fleetwatch_core::model::sample::VmState;
 use std::sync::Arc;
@@ -32,7 +32,7 @@ pub struct LibvirtActor {
 
 fn state_now(dom: &Domain) -> Result<VmState, String> {
     dom.info()
-        .map(|i| crate::libvirt::state_of(i.state))
+        .map(|i| state_of(i.state))
         .map_err(|e| libvirt_error(&e))
 }
 

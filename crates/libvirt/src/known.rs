@@ -4,8 +4,8 @@
 //! within a per-poll budget: a reconnect never re-reads every domain at once. Until a domain's
 //! XML is read its config is `None`, which the rules take as "unknown".
 
+use super::codes::libvirt_error;
 use super::domxml;
-use super::libvirt::libvirt_error;
 use super::meter::Meter;
 use super::snapshots::SnapshotCache;
 use fleetwatch_core::model::sample::{DiskSource, DomainConfig, DomainSample, VmState};

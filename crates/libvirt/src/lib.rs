@@ -4,6 +4,7 @@
 //! here: what leaves this crate is the core's typed vocabulary.
 
 pub mod children;
+pub mod codes;
 pub mod cost;
 pub mod domxml;
 pub mod events;

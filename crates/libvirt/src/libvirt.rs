@@ -3,6 +3,7 @@
 //! whichever measures cheaper on the host (see `cost`); other per-domain calls only where the
 //! driver left gaps; XML in a bounded trickle (see `known`).
 
+use super::codes::{libvirt_error, unsupported};
 use super::cost::{CostModel, CpuSource, Observed};
 use super::ffi::{self, DomainEvent, StatsRecord};
 use super::gaps::{fill_devices, fill_info};
@@ -13,12 +14,10 @@ use super::meter::{Heartbeat, Meter};
 use super::stats::{domain_from_params, node_cpu_from};
 use super::{Connector, Source};
 use fleetwatch_core::model::sample::{DomainSample, HostInfo, HostSample, VmState};
-use fleetwatch_core::sanitize::clean_multiline;
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use virt::connect::Connect;
-use virt::error::ErrorNumber;
 use virt_sys as sys;
 
 /// Skip stats that would wait on a domain job (a migration), which otherwise blocks ~30 s.
@@ -32,10 +31,6 @@ pub const FAST_GROUPS: u32 = sys::VIR_DOMAIN_STATS_STATE | sys::VIR_DOMAIN_STATS
 /// Added every `slow_every`-th poll: disk I/O and balloon (RSS). Their rates are averages over
 /// that longer interval.
 pub const SLOW_GROUPS: u32 = sys::VIR_DOMAIN_STATS_BALLOON | sys::VIR_DOMAIN_STATS_BLOCK;
-
-pub fn libvirt_error(e: &virt::error::Error) -> String {
-    clean_multiline(e.message())
-}
 
 pub struct LibvirtConnector {
     /// URIs that may be opened for writing (hosts with `actions = true` in a session that is
@@ -140,24 +135,6 @@ pub struct LibvirtSource {
     running: usize,
     /// A running domain's vCPU count or memory was unknown in the last poll.
     need_live: bool,
-}
-
-pub fn state_of(s: virt::domain::DomainStateEnum) -> VmState {
-    use virt::domain::DomainState as S;
-    match s {
-        virt::enumutil::Enum::Known(S::Running | S::Blocked) => VmState::Running,
-        virt::enumutil::Enum::Known(S::Paused | S::PMSuspended) => VmState::Paused,
-        virt::enumutil::Enum::Known(S::Shutdown | S::Shutoff) => VmState::Shutoff,
-        virt::enumutil::Enum::Known(S::Crashed) => VmState::Crashed,
-        _ => VmState::Other,
-    }
-}
-
-fn unsupported(e: &virt::error::Error) -> bool {
-    matches!(
-        e.code(),
-        virt::enumutil::Enum::Known(ErrorNumber::NoSupport | ErrorNumber::InvalidArg)
-    )
 }
 
 fn micros(d: Duration) -> u64 {

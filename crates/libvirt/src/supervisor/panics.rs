@@ -1,0 +1,27 @@
+//! A panic in a collector thread is caught where it happens and becomes that host's error, so
+//! one bad host or driver never takes the others (or the UI) down with it.
+
+use std::any::Any;
+
+/// The text of a caught panic.
+pub(super) fn panic_message(payload: &(dyn Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_owned()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "a panic without a message".to_owned()
+    }
+}
+
+/// Logs a panic caught in a collector thread and words it as the host's error.
+pub(super) fn internal_error(
+    host: usize,
+    uri: &str,
+    during: &str,
+    payload: &(dyn Any + Send),
+) -> String {
+    let msg = panic_message(payload);
+    tracing::error!(host, uri, "collector panicked in {during}: {msg}");
+    format!("internal error in the collector: {msg} (see the log)")
+}

@@ -1,15 +1,9 @@
-//! libvirt's numbers and error values turned into the core's vocabulary. A leaf: the source, the
+//! libvirt's state and error numbers read into the core's vocabulary. A leaf: the source, the
 //! actor and the gap filler all read libvirt's answers through here, so none of them needs
 //! another for it.
 
 use fleetwatch_core::model::sample::VmState;
-use fleetwatch_core::sanitize::clean_multiline;
 use virt::error::ErrorNumber;
-
-/// libvirt's message, cleaned: it reaches the screen and the JSON snapshot.
-pub fn libvirt_error(e: &virt::error::Error) -> String {
-    clean_multiline(e.message())
-}
 
 pub fn state_of(s: virt::domain::DomainStateEnum) -> VmState {
     use virt::domain::DomainState as S;

@@ -7,6 +7,7 @@ pub mod children;
 pub mod codes;
 pub mod cost;
 pub mod domxml;
+pub mod error;
 pub mod events;
 pub mod executor;
 pub mod ffi;
@@ -21,6 +22,7 @@ pub mod source;
 pub mod stats;
 pub mod supervisor;
 
+pub use error::{ActError, ActionError, LibvirtError, LinkError, SourceError};
 pub use meter::Heartbeat;
 pub use source::{Connector, Source};
 

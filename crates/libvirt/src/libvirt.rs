@@ -3,8 +3,9 @@
 //! whichever measures cheaper on the host (see `cost`); other per-domain calls only where the
 //! driver left gaps; XML in a bounded trickle (see `known`).
 
-use super::codes::{libvirt_error, unsupported};
+use super::codes::unsupported;
 use super::cost::{CostModel, CpuSource, Observed};
+use super::error::{LibvirtError, SourceError};
 use super::ffi::{self, DomainEvent, StatsRecord};
 use super::gaps::{fill_devices, fill_info};
 use super::host::{host_info, is_remote};
@@ -49,19 +50,20 @@ pub struct LibvirtConnector {
 impl LibvirtConnector {
     /// Opens `uri` as the collector does: for writing only if it is in `writable`, otherwise
     /// read-only, so libvirt itself refuses any write on the connection.
-    pub fn open(&self, uri: &str) -> Result<Connect, String> {
-        let opened = fleetwatch_core::transport::prepare(uri).map_err(|e| e.to_string())?;
-        if self.writable.contains(uri) {
-            Connect::open(Some(&opened))
+    pub fn open(&self, uri: &str) -> Result<Connect, SourceError> {
+        let opened = fleetwatch_core::transport::prepare(uri)?;
+        let conn = if self.writable.contains(uri) {
+            Connect::open(Some(&opened)).map_err(LibvirtError::of("virConnectOpen"))
         } else {
             Connect::open_read_only(Some(&opened))
-        }
-        .map_err(|e| libvirt_error(&e))
+                .map_err(LibvirtError::of("virConnectOpenReadOnly"))
+        };
+        Ok(conn?)
     }
 }
 
 impl Connector for LibvirtConnector {
-    fn connect(&self, uri: &str, progress: &Heartbeat) -> Result<Box<dyn Source>, String> {
+    fn connect(&self, uri: &str, progress: &Heartbeat) -> Result<Box<dyn Source>, SourceError> {
         let writable = self.writable.contains(uri);
         let conn = self.open(uri)?;
         progress.beat();
@@ -151,7 +153,7 @@ impl Source for LibvirtSource {
         })
     }
 
-    fn poll(&mut self, beat: &Heartbeat) -> Result<HostSample, String> {
+    fn poll(&mut self, beat: &Heartbeat) -> Result<HostSample, SourceError> {
         let start = Instant::now();
         let mut meter = Meter::new(beat);
         // The first two polls are slow ones, so disk rates show from the second poll on.
@@ -280,7 +282,8 @@ impl Source for LibvirtSource {
 }
 
 impl LibvirtSource {
-    fn bulk(&mut self, groups: u32, meter: &mut Meter) -> Result<Vec<StatsRecord>, String> {
+    fn bulk(&mut self, groups: u32, meter: &mut Meter) -> Result<Vec<StatsRecord>, LibvirtError> {
+        const CALL: &str = "virConnectGetAllDomainStats";
         match meter.rpc(|| ffi::all_domain_stats(&self.conn, groups, self.flags)) {
             Ok(r) => Ok(r),
             Err(e) if self.flags != 0 && unsupported(&e) => {
@@ -288,9 +291,9 @@ impl LibvirtSource {
                 self.flags = 0;
                 meter
                     .rpc(|| ffi::all_domain_stats(&self.conn, groups, 0))
-                    .map_err(|e| libvirt_error(&e))
+                    .map_err(LibvirtError::of(CALL))
             }
-            Err(e) => Err(libvirt_error(&e)),
+            Err(e) => Err(LibvirtError::new(CALL, &e)),
         }
     }
 

@@ -3,6 +3,7 @@
 //! samples.
 
 use super::panics::internal_error;
+use crate::error::ActionError;
 use crate::executor::Actor;
 use fleetwatch_core::actions::{ActionRequest, ActionUpdate};
 use fleetwatch_core::link::{Message, Update};
@@ -25,36 +26,45 @@ pub(super) fn spawn_actions(
     tx: UnboundedSender<Message>,
 ) -> std::io::Result<Sender<ActionRequest>> {
     let (req_tx, req_rx) = mpsc::channel::<ActionRequest>();
-    std::thread::Builder::new().name(format!("act-{host}")).spawn(move || {
-        let send = |update: ActionUpdate| {
-            tx.send(Message {
-                host,
-                at: Instant::now(),
-                update: Update::Action(update),
-            })
-            .is_ok()
-        };
-        while let Ok(req) = req_rx.recv() {
-            abort.store(false, Ordering::SeqCst);
-            let actor = slot.lock().ok().and_then(|s| s.clone());
-            let result = match actor {
-                None => Err("not connected to the host for writing (down, or read-only): nothing was done".into()),
-                Some(a) => {
-                    if !send(ActionUpdate::Running { id: req.id }) {
-                        return;
-                    }
-                    let run = catch_unwind(AssertUnwindSafe(|| {
-                        a.execute(&req, &abort, &mut |progress| {
-                            send(ActionUpdate::Progress { id: req.id, progress });
-                        })
-                    }));
-                    run.unwrap_or_else(|p| Err(internal_error(host, "", "an action", &*p)))
-                }
+    std::thread::Builder::new()
+        .name(format!("act-{host}"))
+        .spawn(move || {
+            let send = |update: ActionUpdate| {
+                tx.send(Message {
+                    host,
+                    at: Instant::now(),
+                    update: Update::Action(update),
+                })
+                .is_ok()
             };
-            if !send(ActionUpdate::Done { id: req.id, result }) {
-                return;
+            while let Ok(req) = req_rx.recv() {
+                abort.store(false, Ordering::SeqCst);
+                let actor = slot.lock().ok().and_then(|s| s.clone());
+                let result = match actor {
+                    None => Err(ActionError::NotConnected),
+                    Some(a) => {
+                        if !send(ActionUpdate::Running { id: req.id }) {
+                            return;
+                        }
+                        let run = catch_unwind(AssertUnwindSafe(|| {
+                            a.execute(&req, &abort, &mut |progress| {
+                                send(ActionUpdate::Progress {
+                                    id: req.id,
+                                    progress,
+                                });
+                            })
+                        }));
+                        run.unwrap_or_else(|p| {
+                            Err(internal_error(host, "", "an action", &*p).into())
+                        })
+                    }
+                };
+                // The core's update carries display text: the app shows it and writes it to the audit.
+                let result = result.map_err(|e| e.to_string());
+                if !send(ActionUpdate::Done { id: req.id, result }) {
+                    return;
+                }
             }
-        }
-    })?;
+        })?;
     Ok(req_tx)
 }

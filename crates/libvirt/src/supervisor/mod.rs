@@ -10,6 +10,7 @@ mod timing;
 mod watch;
 mod worker;
 
+use crate::error::ActError;
 use crate::source::Connector;
 use actions::{ActorSlot, spawn_actions};
 use fleetwatch_core::actions::ActionRequest;
@@ -93,12 +94,12 @@ impl Collectors {
     }
 
     /// Hands an action to its host's action thread; the outcome comes back as a message.
-    pub fn act(&self, host: usize, req: ActionRequest) -> Result<(), String> {
+    pub fn act(&self, host: usize, req: ActionRequest) -> Result<(), ActError> {
         self.actions
             .get(host)
-            .ok_or_else(|| "no such host".to_owned())?
+            .ok_or(ActError::NoSuchHost)?
             .send(req)
-            .map_err(|_| "the host's action thread has ended".to_owned())
+            .map_err(|_| ActError::Ended)
     }
 
     /// Asks the host's running action (a migration) to stop.

@@ -1,6 +1,7 @@
 //! A panic in a collector thread is caught where it happens and becomes that host's error, so
 //! one bad host or driver never takes the others (or the UI) down with it.
 
+use crate::error::Panicked;
 use std::any::Any;
 
 /// The text of a caught panic.
@@ -18,10 +19,10 @@ pub(super) fn panic_message(payload: &(dyn Any + Send)) -> String {
 pub(super) fn internal_error(
     host: usize,
     uri: &str,
-    during: &str,
+    during: &'static str,
     payload: &(dyn Any + Send),
-) -> String {
-    let msg = panic_message(payload);
-    tracing::error!(host, uri, "collector panicked in {during}: {msg}");
-    format!("internal error in the collector: {msg} (see the log)")
+) -> Panicked {
+    let message = panic_message(payload);
+    tracing::error!(host, uri, "collector panicked in {during}: {message}");
+    Panicked { during, message }
 }

@@ -7,6 +7,7 @@ use super::backoff::Backoff;
 use super::timing::{Control, Timing};
 use super::worker::{Live, Reply, Worker, work};
 use crate::children;
+use crate::error::LinkError;
 use crate::meter::Heartbeat;
 use crate::source::Connector;
 use fleetwatch_core::link::{LinkState, Message, Update};
@@ -119,7 +120,7 @@ impl Supervisor {
             let (delay, retry) = backoff.failed();
             if !self.emit(Update::Link {
                 state: LinkState::Down,
-                error: Some(failure),
+                error: Some(failure.to_string()),
                 retry: Some(retry),
             }) {
                 return;
@@ -132,12 +133,10 @@ impl Supervisor {
         }
     }
 
-    fn connect(&self) -> Result<Worker, String> {
+    fn connect(&self) -> Result<Worker, LinkError> {
         let live = self.live_workers.load(Ordering::SeqCst);
         if live >= MAX_ABANDONED {
-            return Err(format!(
-                "{live} earlier calls to this host are still hung; waiting for them before reconnecting"
-            ));
+            return Err(LinkError::StillHung { live });
         }
         let (cmd_tx, cmd_rx) = mpsc::channel::<Heartbeat>();
         let (reply_tx, reply_rx) = mpsc::channel();
@@ -156,7 +155,7 @@ impl Supervisor {
             });
         if let Err(e) = spawned {
             self.live_workers.fetch_sub(1, Ordering::SeqCst);
-            return Err(format!("cannot start a collector thread: {e}"));
+            return Err(LinkError::Spawn(e));
         }
         // Like a poll: given up only when no call of the connect completed for the timeout.
         let started = Instant::now();
@@ -182,27 +181,24 @@ impl Supervisor {
                 })
             }
             Ok(Reply::ConnectFailed(e)) => Err(e),
-            Ok(Reply::Polled(_)) => Err("collector protocol error".into()),
+            Ok(Reply::Polled(_)) => Err(LinkError::Protocol),
             Err(RecvTimeoutError::Timeout) => {
                 self.abandon();
-                Err(format!(
-                    "no answer to connect within {}",
-                    humantime::format_duration(self.timing.timeout)
-                ))
+                Err(LinkError::ConnectTimeout {
+                    timeout: self.timing.timeout,
+                })
             }
-            Err(RecvTimeoutError::Disconnected) => {
-                Err("collector thread died while connecting".into())
-            }
+            Err(RecvTimeoutError::Disconnected) => Err(LinkError::DiedConnecting),
         }
     }
 
     /// One poll, reporting the host stale once it is late and giving up when no libvirt call
     /// has completed for the timeout: a far host whose every call is slow but answered stays
     /// up, however long the whole poll takes, and keeps the work of its connection.
-    fn poll(&self, w: &Worker, started: Instant) -> Result<HostSample, String> {
+    fn poll(&self, w: &Worker, started: Instant) -> Result<HostSample, LinkError> {
         let progress = Heartbeat::new();
         if w.cmd.send(progress.clone()).is_err() {
-            return Err("collector thread ended".into());
+            return Err(LinkError::WorkerEnded);
         }
         let stale_at = started + self.timing.interval;
         loop {
@@ -210,10 +206,9 @@ impl Supervisor {
             let deadline = progress.last().max(started) + self.timing.timeout;
             if now >= deadline {
                 self.abandon();
-                return Err(format!(
-                    "no answer within {}; reconnecting",
-                    humantime::format_duration(self.timing.timeout)
-                ));
+                return Err(LinkError::PollTimeout {
+                    timeout: self.timing.timeout,
+                });
             }
             // Past the interval, wake each second so the shown age of the last sample keeps
             // moving; wake at the deadline, which progress may have moved on by then.
@@ -224,8 +219,8 @@ impl Supervisor {
             };
             match w.reply.recv_timeout(until - now) {
                 Ok(Reply::Polled(r)) => return r,
-                Ok(_) => return Err("collector protocol error".into()),
-                Err(RecvTimeoutError::Disconnected) => return Err("collector thread ended".into()),
+                Ok(_) => return Err(LinkError::Protocol),
+                Err(RecvTimeoutError::Disconnected) => return Err(LinkError::WorkerEnded),
                 Err(RecvTimeoutError::Timeout) => {
                     let now = Instant::now();
                     let deadline = progress.last().max(started) + self.timing.timeout;

@@ -2,6 +2,7 @@
 //! can abandon it in a hung call; it then ends on its own when the call returns.
 
 use super::panics::internal_error;
+use crate::error::LinkError;
 use crate::executor::Actor;
 use crate::meter::Heartbeat;
 use crate::source::{Connector, Source};
@@ -13,8 +14,8 @@ use std::sync::mpsc::{Receiver, Sender};
 
 pub(super) enum Reply {
     Connected(Option<Arc<dyn Actor>>),
-    ConnectFailed(String),
-    Polled(Result<HostSample, String>),
+    ConnectFailed(LinkError),
+    Polled(Result<HostSample, LinkError>),
 }
 
 pub(super) struct Worker {
@@ -58,25 +59,28 @@ pub(super) fn work(
             source
         }
         Ok(Err(e)) => {
-            let _ = reply.send(Reply::ConnectFailed(e));
+            let _ = reply.send(Reply::ConnectFailed(e.into()));
             return;
         }
         Err(p) => {
             let e = internal_error(host, uri, "connect", &*p);
-            let _ = reply.send(Reply::ConnectFailed(e));
+            let _ = reply.send(Reply::ConnectFailed(e.into()));
             return;
         }
     };
     while let Ok(progress) = cmd.recv() {
         match catch_unwind(AssertUnwindSafe(|| source.poll(&progress))) {
             Ok(r) => {
-                if reply.send(Reply::Polled(r)).is_err() {
+                if reply
+                    .send(Reply::Polled(r.map_err(LinkError::from)))
+                    .is_err()
+                {
                     return;
                 }
             }
             Err(p) => {
                 let e = internal_error(host, uri, "poll", &*p);
-                let _ = reply.send(Reply::Polled(Err(e)));
+                let _ = reply.send(Reply::Polled(Err(e.into())));
                 // The source may be half-updated: drop it; the supervisor reconnects.
                 return;
             }

@@ -1,7 +1,27 @@
 //! fleetwatch's libvirt layer: threads that own libvirt connections and send whole host
-//! snapshots as [`fleetwatch_core::link::Message`]s. Nothing here runs on the UI task, and nothing
-//! the UI does can block on a hypervisor. libvirt's numbers (states, event codes, error codes) end
-//! here: what leaves this crate is the core's typed vocabulary.
+//! snapshots to the app. Nothing here runs on the UI task, and nothing the UI does can block on a
+//! hypervisor. libvirt's numbers (states, event codes, error codes) end here: what leaves this
+//! crate is the core's typed vocabulary, and errors whose text is libvirt's own message.
+//!
+//! How a sample travels:
+//!
+//! ```text
+//! supervisor thread (one per host; keeps time, never calls libvirt)
+//!   └─ worker thread (owns the connection; may be abandoned in a hung call)
+//!        └─ Source::poll  (libvirt::LibvirtSource: bulk stats, gaps, XML trickle)
+//!             → HostSample → Message { host, update: Sample | Link | Action } → the app
+//! ```
+//!
+//! - `supervisor/`: the supervisor ([`supervisor::Collectors`]), its worker, back-off, and the
+//!   per-host action thread that runs [`executor::Actor`]s on the connection the worker made.
+//! - `source`: the [`Source`] and [`Connector`] traits the supervisor knows; `libvirt` ships
+//!   the implementation, tests plug in mocks.
+//! - `ffi/`: every `unsafe` call into libvirt (bulk stats, domain events, typed params).
+//! - `stats`, `gaps`, `cost`, `known`, `domxml`, `snapshots`, `host`, `local`: what one poll reads
+//!   and how it is turned into a [`fleetwatch_core::model::sample::HostSample`].
+//! - `codes`, `events`, `error`: leaves that turn libvirt's numbers and failures into the core's
+//!   types and this crate's errors; `meter` counts calls and beats the heartbeat; `children`
+//!   ends the ssh processes of abandoned connections.
 
 pub mod children;
 pub mod codes;

@@ -358,7 +358,8 @@ fn a_read_only_session_refuses_and_libvirt_itself_would_too() {
     };
     let e = actor
         .execute(&req, &AtomicBool::new(false), &mut |_| {})
-        .unwrap_err();
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("read only access prevents"), "{e}");
 }
 
@@ -383,7 +384,8 @@ fn a_vm_that_changed_since_the_pane_opened_is_refused() {
     };
     let e = actor
         .execute(&req, &AtomicBool::new(false), &mut |_| {})
-        .unwrap_err();
+        .unwrap_err()
+        .to_string();
     assert!(
         e.starts_with("refused") && e.contains("state paused → running"),
         "{e}"
@@ -398,7 +400,8 @@ fn a_vm_that_changed_since_the_pane_opened_is_refused() {
     };
     let e = actor
         .execute(&gone, &AtomicBool::new(false), &mut |_| {})
-        .unwrap_err();
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("no longer on default"), "{e}");
 }
 
@@ -427,7 +430,9 @@ fn force_off_on_fleetwatch_connection(config: &Config, uri: &str) -> Result<Stri
         conn: Arc::new(conn),
         refresh: Arc::default(),
     };
-    actor.execute(&req, &AtomicBool::new(false), &mut |_| {})
+    actor
+        .execute(&req, &AtomicBool::new(false), &mut |_| {})
+        .map_err(|e| e.to_string())
 }
 
 #[test]

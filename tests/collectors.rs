@@ -7,7 +7,7 @@ use fleetwatch_testkit as support;
 use fleetwatch_core::link::{LinkState, Message, Retry, Update};
 use fleetwatch_core::model::sample::{HostSample, VmState};
 use fleetwatch_libvirt::supervisor::{Collectors, Timing};
-use fleetwatch_libvirt::{Connector, Heartbeat, Source};
+use fleetwatch_libvirt::{Connector, Heartbeat, Source, SourceError};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -79,7 +79,7 @@ struct MockSource {
 }
 
 impl Source for MockSource {
-    fn poll(&mut self, progress: &Heartbeat) -> Result<HostSample, String> {
+    fn poll(&mut self, progress: &Heartbeat) -> Result<HostSample, SourceError> {
         let calls = |n: u32, each: u64| {
             for _ in 0..n {
                 std::thread::sleep(Duration::from_millis(each));
@@ -114,12 +114,12 @@ impl Source for MockSource {
 }
 
 impl Connector for Mock {
-    fn connect(&self, uri: &str, progress: &Heartbeat) -> Result<Box<dyn Source>, String> {
+    fn connect(&self, uri: &str, progress: &Heartbeat) -> Result<Box<dyn Source>, SourceError> {
         let host: usize = uri.parse().unwrap();
         let _in_call = InCall::new(self);
         let n = self.connects[host].fetch_add(1, Ordering::SeqCst);
         match self.behaviour[host] {
-            Behaviour::RefusesConnect => Err(format!("host {host}: Connection refused")),
+            Behaviour::RefusesConnect => Err(format!("host {host}: Connection refused").into()),
             Behaviour::RefusesFirst(k) if n < k => Err("not yet".into()),
             Behaviour::PanicsOnConnect(k) if n < k => panic!("mock connect {n} blew up"),
             Behaviour::SlowConnect { calls, each } => {

@@ -176,7 +176,14 @@ impl Acting {
             });
             self.pending.insert(id, (audit_id, req.clone()));
             if let Err(e) = collectors.act(host, req) {
-                self.update(ActionUpdate::Done { id, result: Err(e) }, ui, collectors);
+                self.update(
+                    ActionUpdate::Done {
+                        id,
+                        result: Err(e.to_string()),
+                    },
+                    ui,
+                    collectors,
+                );
             }
         }
     }

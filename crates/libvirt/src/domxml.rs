@@ -10,8 +10,13 @@ use roxmltree::{Document, Node};
 
 pub const FLEET_NS: &str = "urn:fleetwatch:1";
 
-pub fn parse(xml: &str) -> Result<DomainConfig, String> {
-    let doc = Document::parse(xml).map_err(|e| format!("domain XML: {e}"))?;
+/// A domain's XML that does not parse.
+#[derive(Debug, thiserror::Error)]
+#[error("domain XML: {0}")]
+pub struct XmlError(#[from] roxmltree::Error);
+
+pub fn parse(xml: &str) -> Result<DomainConfig, XmlError> {
+    let doc = Document::parse(xml)?;
     let dom = doc.root_element();
     let child = |name: &str| dom.children().find(|n| n.has_tag_name(name));
     let text = |name: &str| {

@@ -3,8 +3,9 @@
 //! goes on during a migration. Just before acting it checks that the VM is still what the
 //! confirmation pane showed.
 
+use super::codes::state_of;
+use super::error::{ActionError, LibvirtError};
 use super::ffi;
-use super::libvirt::libvirt_error;
 use fleetwatch_core::actions::{ActionKind, ActionRequest, Progress};
 use fleetwatch_core::model::sample::VmState;
 use std::sync::Arc;
@@ -21,7 +22,7 @@ pub trait Actor: Send + Sync {
         req: &ActionRequest,
         abort: &AtomicBool,
         progress: &mut dyn FnMut(Progress),
-    ) -> Result<String, String>;
+    ) -> Result<String, ActionError>;
 }
 
 pub struct LibvirtActor {
@@ -30,10 +31,14 @@ pub struct LibvirtActor {
     pub refresh: Arc<std::sync::Mutex<std::collections::HashSet<String>>>,
 }
 
-fn state_now(dom: &Domain) -> Result<VmState, String> {
+fn state_now(dom: &Domain) -> Result<VmState, LibvirtError> {
     dom.info()
-        .map(|i| crate::libvirt::state_of(i.state))
-        .map_err(|e| libvirt_error(&e))
+        .map(|i| state_of(i.state))
+        .map_err(LibvirtError::of("virDomainGetInfo"))
+}
+
+fn failed(call: &'static str) -> impl Fn(virt::error::Error) -> ActionError {
+    move |e| LibvirtError::new(call, &e).into()
 }
 
 fn xml_text(s: &str) -> String {
@@ -48,18 +53,17 @@ impl Actor for LibvirtActor {
         req: &ActionRequest,
         abort: &AtomicBool,
         progress: &mut dyn FnMut(Progress),
-    ) -> Result<String, String> {
+    ) -> Result<String, ActionError> {
         let e = &req.expect;
         let dom = self
             .conn
             .lookup_domain_by_uuid_string(&e.uuid)
-            .map_err(|_| {
-                format!(
-                    "refused: {} ({}) is no longer on {}; nothing was done",
-                    e.name, e.uuid, e.host
-                )
+            .map_err(|_| ActionError::Gone {
+                name: e.name.clone(),
+                uuid: e.uuid.clone(),
+                host: e.host.clone(),
             })?;
-        let name = dom.name().map_err(|x| libvirt_error(&x))?;
+        let name = dom.name().map_err(LibvirtError::of("virDomainGetName"))?;
         let state = state_now(&dom)?;
         let mut changed = Vec::new();
         if fleetwatch_core::sanitize::clean(&name) != e.name {
@@ -73,13 +77,11 @@ impl Actor for LibvirtActor {
             changed.push(format!("state {} → {}", e.state.label(), state.label()));
         }
         if !changed.is_empty() {
-            return Err(format!(
-                "refused: {} changed since the pane opened ({}); nothing was done",
-                e.name,
-                changed.join(", ")
-            ));
+            return Err(ActionError::Changed {
+                name: e.name.clone(),
+                changes: changed,
+            });
         }
-        let err = |x: virt::error::Error| libvirt_error(&x);
         if let Ok(mut r) = self.refresh.lock() {
             r.insert(e.uuid.clone());
         }
@@ -87,27 +89,27 @@ impl Actor for LibvirtActor {
             ActionKind::Start => dom
                 .create()
                 .map(|_| format!("{} started", e.name))
-                .map_err(err),
+                .map_err(failed("virDomainCreate")),
             ActionKind::Shutdown => dom
                 .shutdown()
                 .map(|_| format!("{} asked to shut down", e.name))
-                .map_err(err),
+                .map_err(failed("virDomainShutdown")),
             ActionKind::Reboot => dom
                 .reboot(0)
                 .map(|_| format!("{} asked to reboot", e.name))
-                .map_err(err),
+                .map_err(failed("virDomainReboot")),
             ActionKind::Pause => dom
                 .suspend()
                 .map(|_| format!("{} paused", e.name))
-                .map_err(err),
+                .map_err(failed("virDomainSuspend")),
             ActionKind::Resume => dom
                 .resume()
                 .map(|_| format!("{} resumed", e.name))
-                .map_err(err),
+                .map_err(failed("virDomainResume")),
             ActionKind::ForceOff => dom
                 .destroy()
                 .map(|_| format!("{} forced off", e.name))
-                .map_err(err),
+                .map_err(failed("virDomainDestroy")),
             ActionKind::Snapshot { name, description } => {
                 let xml = format!(
                     "<domainsnapshot><name>{}</name><description>{}</description></domainsnapshot>",
@@ -116,7 +118,7 @@ impl Actor for LibvirtActor {
                 );
                 dom.create_snapshot_xml(&xml, 0)
                     .map(|_| format!("snapshot {name:?} of {} taken", e.name))
-                    .map_err(err)
+                    .map_err(failed("virDomainSnapshotCreateXML"))
             }
             ActionKind::Migrate {
                 to_uri,
@@ -137,7 +139,7 @@ fn migrate(
     copy_storage: bool,
     abort: &AtomicBool,
     progress: &mut dyn FnMut(Progress),
-) -> Result<f64, String> {
+) -> Result<f64, ActionError> {
     let mut flags = sys::VIR_MIGRATE_LIVE
         | sys::VIR_MIGRATE_PEER2PEER
         | sys::VIR_MIGRATE_PERSIST_DEST
@@ -155,24 +157,22 @@ fn migrate(
         .spawn(move || {
             let r = worker
                 .migrate_to_uri(&uri, flags, None, 0)
-                .map_err(|e| libvirt_error(&e));
+                .map_err(LibvirtError::of("virDomainMigrateToURI"));
             let _ = tx.send(r);
         })
-        .map_err(|e| format!("cannot start the migration thread: {e}"))?;
+        .map_err(ActionError::Spawn)?;
     let mut aborted = false;
     loop {
         match rx.recv_timeout(Duration::from_millis(500)) {
             Ok(r) => {
                 return match (r, aborted) {
                     (Ok(()), _) => Ok(started.elapsed().as_secs_f64()),
-                    (Err(_), true) => {
-                        Err("aborted by the operator; the VM stays where it was".into())
-                    }
-                    (Err(e), false) => Err(e),
+                    (Err(_), true) => Err(ActionError::Aborted),
+                    (Err(e), false) => Err(e.into()),
                 };
             }
             Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
-                return Err("the migration thread ended without a result".into());
+                return Err(ActionError::MigrationLost);
             }
             Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
         }

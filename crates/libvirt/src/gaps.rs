@@ -2,7 +2,7 @@
 //! virDomainGetInfo, and device counters where the block or interface group did not come back
 //! (the test driver returns only state). Each call is counted by the poll's meter.
 
-use super::libvirt::state_of;
+use super::codes::state_of;
 use super::meter::Meter;
 use super::stats::Present;
 use fleetwatch_core::model::sample::{DomainConfig, DomainSample};

@@ -5,7 +5,7 @@
 //! XML is read its config is `None`, which the rules take as "unknown".
 
 use super::domxml;
-use super::libvirt::libvirt_error;
+use super::error::LibvirtError;
 use super::meter::Meter;
 use super::snapshots::SnapshotCache;
 use fleetwatch_core::model::sample::{DiskSource, DomainConfig, DomainSample, VmState};
@@ -180,20 +180,16 @@ impl Known {
     /// Reads one domain's XML and snapshot list.
     pub fn read(&mut self, uuid: &str, dom: &Domain, conn: &Connect, meter: &mut Meter) {
         let now = Instant::now();
-        let parsed = meter
-            .rpc(|| dom.xml_desc(0))
-            .map_err(|e| libvirt_error(&e))
-            .and_then(|x| domxml::parse(&x));
-        let mut cfg = match parsed {
-            Ok(c) => c,
+        let xml = match meter.rpc(|| dom.xml_desc(0)) {
+            Ok(x) => x,
             Err(e) => {
-                tracing::warn!(uuid, "domain XML not read: {e}");
-                if let Some(k) = self.domains.get_mut(uuid) {
-                    k.read_at = Some(now);
-                    k.dirty = false;
-                }
-                return;
+                let e = LibvirtError::new("virDomainGetXMLDesc", &e);
+                return self.unread(uuid, now, &e);
             }
+        };
+        let mut cfg = match domxml::parse(&xml) {
+            Ok(c) => c,
+            Err(e) => return self.unread(uuid, now, &e),
         };
         for disk in &mut cfg.disks {
             if let DiskSource::Volume { pool, pool_type } = &mut disk.source {
@@ -209,6 +205,15 @@ impl Known {
         k.config = Some(Arc::new(cfg));
         k.read_at = Some(now);
         k.dirty = false;
+    }
+
+    /// A read that failed counts as an attempt: the domain waits its turn to be tried again.
+    fn unread(&mut self, uuid: &str, now: Instant, e: &dyn std::fmt::Display) {
+        tracing::warn!(uuid, "domain XML not read: {e}");
+        if let Some(k) = self.domains.get_mut(uuid) {
+            k.read_at = Some(now);
+            k.dirty = false;
+        }
     }
 
     fn pool_type(&mut self, conn: &Connect, pool: &str, meter: &mut Meter) -> Option<String> {

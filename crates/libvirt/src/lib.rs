@@ -1,11 +1,33 @@
 //! fleetwatch's libvirt layer: threads that own libvirt connections and send whole host
-//! snapshots as [`fleetwatch_core::link::Message`]s. Nothing here runs on the UI task, and nothing
-//! the UI does can block on a hypervisor. libvirt's numbers (states, event codes, error codes) end
-//! here: what leaves this crate is the core's typed vocabulary.
+//! snapshots to the app. Nothing here runs on the UI task, and nothing the UI does can block on a
+//! hypervisor. libvirt's numbers (states, event codes, error codes) end here: what leaves this
+//! crate is the core's typed vocabulary, and errors whose text is libvirt's own message.
+//!
+//! How a sample travels:
+//!
+//! ```text
+//! supervisor thread (one per host; keeps time, never calls libvirt)
+//!   └─ worker thread (owns the connection; may be abandoned in a hung call)
+//!        └─ Source::poll  (libvirt::LibvirtSource: bulk stats, gaps, XML trickle)
+//!             → HostSample → Message { host, update: Sample | Link | Action } → the app
+//! ```
+//!
+//! - `supervisor/`: the supervisor ([`supervisor::Collectors`]), its worker, back-off, and the
+//!   per-host action thread that runs [`executor::Actor`]s on the connection the worker made.
+//! - `source`: the [`Source`] and [`Connector`] traits the supervisor knows; `libvirt` ships
+//!   the implementation, tests plug in mocks.
+//! - `ffi/`: every `unsafe` call into libvirt (bulk stats, domain events, typed params).
+//! - `stats`, `gaps`, `cost`, `known`, `domxml`, `snapshots`, `host`, `local`: what one poll reads
+//!   and how it is turned into a [`fleetwatch_core::model::sample::HostSample`].
+//! - `codes`, `events`, `error`: leaves that turn libvirt's numbers and failures into the core's
+//!   types and this crate's errors; `meter` counts calls and beats the heartbeat; `children`
+//!   ends the ssh processes of abandoned connections.
 
 pub mod children;
+pub mod codes;
 pub mod cost;
 pub mod domxml;
+pub mod error;
 pub mod events;
 pub mod executor;
 pub mod ffi;
@@ -16,32 +38,15 @@ pub mod libvirt;
 pub mod local;
 pub mod meter;
 pub mod snapshots;
+pub mod source;
 pub mod stats;
 pub mod supervisor;
 
+pub use error::{ActError, ActionError, LibvirtError, LinkError, SourceError};
 pub use meter::Heartbeat;
+pub use source::{Connector, Source};
 
-use fleetwatch_core::model::sample::HostSample;
 use std::sync::Once;
-
-/// One connected hypervisor. `poll` blocks; it is only ever called on a collector thread. It
-/// beats `progress` after each libvirt call that completes: the supervisor gives the host up
-/// only when no beat came for the whole timeout, so a slow poll that moves is never cut off.
-pub trait Source: Send {
-    fn poll(&mut self, progress: &Heartbeat) -> Result<HostSample, String>;
-    /// Carries out actions on this connection, when it may write.
-    fn actor(&self) -> Option<std::sync::Arc<dyn executor::Actor>> {
-        None
-    }
-}
-
-/// Opens sources. The shipped one is [`libvirt::LibvirtConnector`]; tests plug in their own to
-/// drive the supervisor through hangs and failures without a hypervisor.
-pub trait Connector: Send + Sync + 'static {
-    /// Opens a source, beating `progress` after each call that completed, so a far host whose
-    /// connect takes many slow round trips is not given up while it answers.
-    fn connect(&self, uri: &str, progress: &Heartbeat) -> Result<Box<dyn Source>, String>;
-}
 
 static INIT: Once = Once::new();
 

@@ -3,22 +3,22 @@
 //! whichever measures cheaper on the host (see `cost`); other per-domain calls only where the
 //! driver left gaps; XML in a bounded trickle (see `known`).
 
+use super::codes::unsupported;
 use super::cost::{CostModel, CpuSource, Observed};
+use super::error::{LibvirtError, SourceError};
 use super::ffi::{self, DomainEvent, StatsRecord};
 use super::gaps::{fill_devices, fill_info};
 use super::host::{host_info, is_remote};
 use super::known::{Known, Pace, budget};
 use super::local::LocalProbe;
 use super::meter::{Heartbeat, Meter};
+use super::source::{Connector, Source};
 use super::stats::{domain_from_params, node_cpu_from};
-use super::{Connector, Source};
 use fleetwatch_core::model::sample::{DomainSample, HostInfo, HostSample, VmState};
-use fleetwatch_core::sanitize::clean_multiline;
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use virt::connect::Connect;
-use virt::error::ErrorNumber;
 use virt_sys as sys;
 
 /// Skip stats that would wait on a domain job (a migration), which otherwise blocks ~30 s.
@@ -32,10 +32,6 @@ pub const FAST_GROUPS: u32 = sys::VIR_DOMAIN_STATS_STATE | sys::VIR_DOMAIN_STATS
 /// Added every `slow_every`-th poll: disk I/O and balloon (RSS). Their rates are averages over
 /// that longer interval.
 pub const SLOW_GROUPS: u32 = sys::VIR_DOMAIN_STATS_BALLOON | sys::VIR_DOMAIN_STATS_BLOCK;
-
-pub fn libvirt_error(e: &virt::error::Error) -> String {
-    clean_multiline(e.message())
-}
 
 pub struct LibvirtConnector {
     /// URIs that may be opened for writing (hosts with `actions = true` in a session that is
@@ -54,19 +50,20 @@ pub struct LibvirtConnector {
 impl LibvirtConnector {
     /// Opens `uri` as the collector does: for writing only if it is in `writable`, otherwise
     /// read-only, so libvirt itself refuses any write on the connection.
-    pub fn open(&self, uri: &str) -> Result<Connect, String> {
-        let opened = fleetwatch_core::transport::prepare(uri).map_err(|e| e.to_string())?;
-        if self.writable.contains(uri) {
-            Connect::open(Some(&opened))
+    pub fn open(&self, uri: &str) -> Result<Connect, SourceError> {
+        let opened = fleetwatch_core::transport::prepare(uri)?;
+        let conn = if self.writable.contains(uri) {
+            Connect::open(Some(&opened)).map_err(LibvirtError::of("virConnectOpen"))
         } else {
             Connect::open_read_only(Some(&opened))
-        }
-        .map_err(|e| libvirt_error(&e))
+                .map_err(LibvirtError::of("virConnectOpenReadOnly"))
+        };
+        Ok(conn?)
     }
 }
 
 impl Connector for LibvirtConnector {
-    fn connect(&self, uri: &str, progress: &Heartbeat) -> Result<Box<dyn Source>, String> {
+    fn connect(&self, uri: &str, progress: &Heartbeat) -> Result<Box<dyn Source>, SourceError> {
         let writable = self.writable.contains(uri);
         let conn = self.open(uri)?;
         progress.beat();
@@ -142,24 +139,6 @@ pub struct LibvirtSource {
     need_live: bool,
 }
 
-pub fn state_of(s: virt::domain::DomainStateEnum) -> VmState {
-    use virt::domain::DomainState as S;
-    match s {
-        virt::enumutil::Enum::Known(S::Running | S::Blocked) => VmState::Running,
-        virt::enumutil::Enum::Known(S::Paused | S::PMSuspended) => VmState::Paused,
-        virt::enumutil::Enum::Known(S::Shutdown | S::Shutoff) => VmState::Shutoff,
-        virt::enumutil::Enum::Known(S::Crashed) => VmState::Crashed,
-        _ => VmState::Other,
-    }
-}
-
-fn unsupported(e: &virt::error::Error) -> bool {
-    matches!(
-        e.code(),
-        virt::enumutil::Enum::Known(ErrorNumber::NoSupport | ErrorNumber::InvalidArg)
-    )
-}
-
 fn micros(d: Duration) -> u64 {
     u64::try_from(d.as_micros()).unwrap_or(u64::MAX)
 }
@@ -174,7 +153,7 @@ impl Source for LibvirtSource {
         })
     }
 
-    fn poll(&mut self, beat: &Heartbeat) -> Result<HostSample, String> {
+    fn poll(&mut self, beat: &Heartbeat) -> Result<HostSample, SourceError> {
         let start = Instant::now();
         let mut meter = Meter::new(beat);
         // The first two polls are slow ones, so disk rates show from the second poll on.
@@ -303,7 +282,8 @@ impl Source for LibvirtSource {
 }
 
 impl LibvirtSource {
-    fn bulk(&mut self, groups: u32, meter: &mut Meter) -> Result<Vec<StatsRecord>, String> {
+    fn bulk(&mut self, groups: u32, meter: &mut Meter) -> Result<Vec<StatsRecord>, LibvirtError> {
+        const CALL: &str = "virConnectGetAllDomainStats";
         match meter.rpc(|| ffi::all_domain_stats(&self.conn, groups, self.flags)) {
             Ok(r) => Ok(r),
             Err(e) if self.flags != 0 && unsupported(&e) => {
@@ -311,9 +291,9 @@ impl LibvirtSource {
                 self.flags = 0;
                 meter
                     .rpc(|| ffi::all_domain_stats(&self.conn, groups, 0))
-                    .map_err(|e| libvirt_error(&e))
+                    .map_err(LibvirtError::of(CALL))
             }
-            Err(e) => Err(libvirt_error(&e)),
+            Err(e) => Err(LibvirtError::new(CALL, &e)),
         }
     }
 

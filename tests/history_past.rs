@@ -178,7 +178,16 @@ fn the_tuis_reader_refuses_the_future_and_unrecorded_moments() {
         };
         match answer {
             reader::Response::At(_, Err(m)) => {
-                assert!(m.contains("future") || m.contains("not recorded"), "{m}")
+                // Typed now: a moment past the record is refused as such, not as a store error.
+                assert!(
+                    matches!(m, Refusal::Future(_) | Refusal::NotRecorded(_)),
+                    "{m:?}"
+                );
+                let text = m.to_string();
+                assert!(
+                    text.contains("future") || text.contains("not recorded"),
+                    "{text}"
+                )
             }
             other => panic!("{other:?}"),
         }

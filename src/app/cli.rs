@@ -13,11 +13,13 @@ use fleetwatch_core::time::{parse_moment, parse_span};
 use std::process::ExitCode;
 use tokio::sync::mpsc::unbounded_channel;
 
-fn db(config: &Config) -> Result<std::path::PathBuf, String> {
-    config
-        .history
-        .db_path()
-        .ok_or_else(|| "no place for the history: set [history] path".into())
+/// No `[history] path` and no XDG data directory to put the store in.
+#[derive(Debug, thiserror::Error)]
+#[error("no place for the history: set [history] path")]
+struct NoPlace;
+
+fn db(config: &Config) -> Result<std::path::PathBuf, NoPlace> {
+    config.history.db_path().ok_or(NoPlace)
 }
 
 /// Runs the collectors and writes history until SIGTERM or SIGINT. Refuses to start when
@@ -25,7 +27,7 @@ fn db(config: &Config) -> Result<std::path::PathBuf, String> {
 pub async fn record(config: &Config) -> ExitCode {
     let path = match db(config) {
         Ok(p) => p,
-        Err(e) => return fail(&e, 2),
+        Err(e) => return fail(&e.to_string(), 2),
     };
     let store = match SqliteStore::open_rw(&path) {
         Ok(s) => s,
@@ -133,7 +135,7 @@ pub fn history(config: &Config, a: &HistoryArgs) -> ExitCode {
     }
     let path = match db(config) {
         Ok(p) => p,
-        Err(e) => return fail(&e, 2),
+        Err(e) => return fail(&e.to_string(), 2),
     };
     let c = match SqliteStore::open_ro(&path) {
         Ok(c) => c,
@@ -192,7 +194,7 @@ pub fn at(config: &Config, when: &str, json: bool) -> ExitCode {
     }
     let path = match db(config) {
         Ok(p) => p,
-        Err(e) => return fail(&e, 2),
+        Err(e) => return fail(&e.to_string(), 2),
     };
     let c = match SqliteStore::open_ro(&path) {
         Ok(c) => c,

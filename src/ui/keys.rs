@@ -5,48 +5,7 @@
 use super::bindings::{self, Key};
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Action {
-    Quit,
-    Help,
-    Back,
-    Up,
-    Down,
-    PageUp,
-    PageDown,
-    Top,
-    Bottom,
-    FocusNext,
-    Enter,
-    ToggleDetail,
-    Findings,
-    HistoryView,
-    StepBack,
-    StepForward,
-    Live,
-    GraphRange,
-    /// Space: mark or unmark the selected VM.
-    Mark,
-    /// `a`: the action menu.
-    Menu,
-    /// A VM action's key (u d r p n m X as built in).
-    Act(Verb),
-    /// `A`: abort a running migration.
-    Abort,
-    SortNext,
-    SortPrev,
-    SortReverse,
-    StartFilter,
-    StartCommand,
-    Refresh,
-    Input(char),
-    Backspace,
-    /// Ctrl-U while typing: the whole line goes.
-    ClearInput,
-    Submit,
-    Noop,
-}
-
+pub use super::action::Action;
 pub use fleetwatch_core::actions::keys::{ActionKeys, KeyRules, KeysError, Verb};
 
 /// The action for `key`, from the table in [`super::bindings`]; while typing, what no binding

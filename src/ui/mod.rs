@@ -3,6 +3,7 @@
 //! modules here; they only read it, so a frame can never change what the next key does except
 //! through what it hands back (`state::Drawn`).
 
+pub mod action;
 pub mod actions;
 pub mod bindings;
 pub mod confirm;

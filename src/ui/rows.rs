@@ -78,6 +78,11 @@ impl SortKey {
     }
 }
 
+/// A `~` filter that does not compile, with regex's reason.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("bad regex: {0}")]
+pub struct BadRegex(pub String);
+
 /// A compiled `/` filter: plain text is a case-insensitive substring, `~text` a regex.
 #[derive(Debug, Clone)]
 pub enum Filter {
@@ -87,7 +92,7 @@ pub enum Filter {
 }
 
 impl Filter {
-    pub fn parse(text: &str) -> Result<Filter, String> {
+    pub fn parse(text: &str) -> Result<Filter, BadRegex> {
         let t = text.trim();
         if t.is_empty() {
             return Ok(Filter::All);
@@ -102,7 +107,7 @@ impl Filter {
                     let text = e.to_string();
                     let last = text.lines().last().unwrap_or("");
                     // regex's last line reads "error: unclosed group": one "error" is enough.
-                    format!("bad regex: {}", last.trim_start_matches("error: "))
+                    BadRegex(last.trim_start_matches("error: ").to_owned())
                 }),
             None => Ok(Filter::Substring(t.to_lowercase())),
         }
@@ -224,7 +229,12 @@ mod tests {
         assert!(Filter::parse("paused").unwrap().matches("x", "h", "paused"));
         let r = Filter::parse("~^db-\\d+$").unwrap();
         assert!(r.matches("db-01", "h", "s") && !r.matches("xdb-01", "h", "s"));
-        assert!(Filter::parse("~(").unwrap_err().starts_with("bad regex"));
+        assert!(
+            Filter::parse("~(")
+                .unwrap_err()
+                .to_string()
+                .starts_with("bad regex")
+        );
         assert!(Filter::parse("  ").unwrap().matches("", "", ""));
     }
 

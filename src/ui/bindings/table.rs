@@ -1,7 +1,8 @@
 //! The table itself, in the order of the `?` screen.
 
-use super::{Binding, Help, Key, When};
-use crate::ui::keys::{Action, Verb};
+use super::binding::{Binding, Help, Key, When};
+use crate::ui::action::Action;
+use fleetwatch_core::actions::keys::Verb;
 use ratatui::crossterm::event::KeyCode;
 
 const fn bind(keys: &'static [Key], action: Action, when: When, help: Help) -> Binding {

@@ -1,4 +1,6 @@
 use super::*;
+use crate::ui::action::Action;
+use ratatui::crossterm::event::KeyCode;
 
 /// Every (key, binding) pair of the table.
 fn pairs() -> impl Iterator<Item = (Key, &'static Binding)> {

@@ -28,7 +28,7 @@ impl UiState {
             }
             Err(e) => {
                 self.filter = Filter::All;
-                self.filter_error = Some(e);
+                self.filter_error = Some(e.to_string());
             }
         }
         self.filter_text = text;

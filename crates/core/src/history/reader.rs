@@ -1,11 +1,12 @@
 //! Queries for the TUI, on a thread of their own with a read-only connection, so a slow disk
 //! never stalls the screen. Answers come back as messages.
 
-use super::past::lookup;
+use super::past::{Refusal, lookup};
 use super::query::{EventQuery, EventRow, Past, Point};
 use super::sqlite::SqliteStore;
-use super::store::HistoryRead;
+use super::store::{HistoryRead, StoreError};
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::sync::mpsc::{self, Sender};
 use tokio::sync::mpsc::UnboundedSender;
 
@@ -21,10 +22,19 @@ pub enum Request {
     },
 }
 
+/// Why the events could not be read; shared (`Arc`) so the answer can be cloned like the rest.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum Unreadable {
+    #[error("no history recorded yet")]
+    NoHistory,
+    #[error(transparent)]
+    Store(#[from] Arc<StoreError>),
+}
+
 #[derive(Debug, Clone)]
 pub enum Response {
-    At(i64, Result<Past, String>),
-    Events(Result<Vec<EventRow>, String>),
+    At(i64, Result<Past, Refusal>),
+    Events(Result<Vec<EventRow>, Unreadable>),
     Timeline(String, Vec<EventRow>),
     Series(String, i64, Vec<Point>),
 }
@@ -76,19 +86,23 @@ fn answer(
     let answer = match (&*conn, r) {
         (None, Request::At(t)) => Response::At(
             t,
-            Err(SqliteStore::open_ro(path)
-                .err()
-                .map(|e| e.to_string())
-                .unwrap_or_default()),
+            Err(Refusal::Store(
+                SqliteStore::open_ro(path)
+                    .err()
+                    .map(|e| e.to_string())
+                    .unwrap_or_default(),
+            )),
         ),
-        (None, Request::Events(_)) => Response::Events(Err("no history recorded yet".into())),
+        (None, Request::Events(_)) => Response::Events(Err(Unreadable::NoHistory)),
         (None, Request::Timeline(u)) => Response::Timeline(u, Vec::new()),
         (None, Request::Series { uuid, level, .. }) => Response::Series(uuid, level, Vec::new()),
         (Some(c), Request::At(t)) => {
             let now = chrono::Utc::now().timestamp_millis();
-            Response::At(t, lookup(c, t, now, windows).map_err(|e| e.to_string()))
+            Response::At(t, lookup(c, t, now, windows))
         }
-        (Some(c), Request::Events(q)) => Response::Events(c.events(&q).map_err(|e| e.to_string())),
+        (Some(c), Request::Events(q)) => {
+            Response::Events(c.events(&q).map_err(|e| Arc::new(e).into()))
+        }
         (Some(c), Request::Timeline(u)) => {
             let q = EventQuery {
                 vm: Some(u.clone()),

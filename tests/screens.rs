@@ -892,7 +892,7 @@ fn a_history_that_cannot_be_written_shows_a_banner_and_monitoring_goes_on() {
 
 #[test]
 fn action_panes_at_80x24() {
-    use fleetwatch_core::actions::ActionKind;
+    use fleetwatch_core::actions::{ActionFailure, ActionKind};
     let mut s = Screen::lab(80, 24);
     // The menu.
     s.key(KeyCode::Char('a'));
@@ -967,9 +967,9 @@ fn action_panes_at_80x24() {
         t.contains("migrate db-01 42% · 300M left · downtime 12 ms · 3s") && t.contains("A: abort"),
         "{t}"
     );
-    s.ui.actions_running[0].result = Some(Err(
+    s.ui.actions_running[0].result = Some(Err(ActionFailure::Aborted(
         "aborted by the operator; the VM stays where it was".into(),
-    ));
+    )));
     insta::assert_snapshot!("action_outcome_80x24", s.draw());
 }
 

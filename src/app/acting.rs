@@ -6,7 +6,7 @@ use crate::ui::state::{Effect, Overlay, UiState};
 use fleetwatch_core::actions::audit::{self, Record};
 use fleetwatch_core::actions::confirm::Pane;
 use fleetwatch_core::actions::plan::{Plan, PlanContext, plan};
-use fleetwatch_core::actions::{ActionKind, ActionRequest, ActionUpdate, Operator};
+use fleetwatch_core::actions::{ActionFailure, ActionKind, ActionRequest, ActionUpdate, Operator};
 use fleetwatch_core::config::Config;
 use fleetwatch_core::model::Fleet;
 use fleetwatch_core::model::rules::approval_of;
@@ -179,7 +179,7 @@ impl Acting {
                 self.update(
                     ActionUpdate::Done {
                         id,
-                        result: Err(e.to_string()),
+                        result: Err(ActionFailure::Failed(e.to_string())),
                     },
                     ui,
                     collectors,
@@ -213,9 +213,7 @@ impl Acting {
                     let mut r = self.base(&audit_id, "end", &req.kind, &e.host, &e.uuid, &e.name);
                     let (outcome, error) = match result {
                         Ok(_) => ("ok", None),
-                        Err(e) if e.starts_with("refused") => ("refused", Some(e)),
-                        Err(e) if e.starts_with("aborted") => ("aborted", Some(e)),
-                        Err(e) => ("failed", Some(e)),
+                        Err(e) => (e.outcome(), Some(e.to_string())),
                     };
                     r.outcome = Some(outcome.into());
                     r.error = error;

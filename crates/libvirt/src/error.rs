@@ -118,6 +118,21 @@ pub enum ActionError {
     Panicked(#[from] Panicked),
 }
 
+/// The core's outcome for each: refused where nothing was tried because the VM is not what the
+/// pane showed, aborted when the operator stopped it, failed otherwise (as the audit has always
+/// recorded a lost connection).
+impl From<ActionError> for fleetwatch_core::actions::ActionFailure {
+    fn from(e: ActionError) -> Self {
+        use fleetwatch_core::actions::ActionFailure as F;
+        let text = e.to_string();
+        match e {
+            ActionError::Gone { .. } | ActionError::Changed { .. } => F::Refused(text),
+            ActionError::Aborted => F::Aborted(text),
+            _ => F::Failed(text),
+        }
+    }
+}
+
 /// Why an action could not be handed to its host's action thread.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum ActError {
@@ -158,6 +173,32 @@ mod tests {
             changed.to_string(),
             "refused: db-01 changed since the pane opened (state paused → running, name a → b); \
              nothing was done"
+        );
+    }
+
+    #[test]
+    fn each_action_error_has_the_audit_outcome_it_always_had() {
+        use fleetwatch_core::actions::ActionFailure;
+        let outcome = |e: ActionError| ActionFailure::from(e).outcome();
+        let gone = ActionError::Gone {
+            name: "a".into(),
+            uuid: "u".into(),
+            host: "h".into(),
+        };
+        assert_eq!(outcome(gone), "refused");
+        let changed = ActionError::Changed {
+            name: "a".into(),
+            changes: vec!["state paused → running".into()],
+        };
+        assert_eq!(outcome(changed), "refused");
+        assert_eq!(outcome(ActionError::Aborted), "aborted");
+        assert_eq!(outcome(ActionError::NotConnected), "failed");
+        assert_eq!(outcome(ActionError::MigrationLost), "failed");
+        // The text goes with it unchanged: the pane and the audit show the actor's words.
+        let f = ActionFailure::from(ActionError::Aborted);
+        assert_eq!(
+            f.to_string(),
+            "aborted by the operator; the VM stays where it was"
         );
     }
 }

@@ -6,7 +6,7 @@ use super::scroll::Scroll;
 use super::{Effect, Overlay, UiState, View};
 use crate::ui::keys::{Action, Verb};
 use fleetwatch_core::actions::confirm::{Key, Outcome, Pane};
-use fleetwatch_core::actions::{ActionKind, Progress};
+use fleetwatch_core::actions::{ActionFailure, ActionKind, Progress};
 use fleetwatch_core::model::Fleet;
 use fleetwatch_core::model::sample::VmState;
 
@@ -32,7 +32,7 @@ pub struct Running {
     pub title: String,
     pub host: usize,
     pub progress: Option<Progress>,
-    pub result: Option<Result<String, String>>,
+    pub result: Option<Result<String, ActionFailure>>,
 }
 
 impl UiState {

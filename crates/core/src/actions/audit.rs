@@ -2,54 +2,12 @@
 //! what, on which VM and host, and how it ended. Into the history store when there is one, else
 //! an append-only JSON-lines file. Written on a thread of its own, never on the UI task.
 
-use super::Operator;
-use crate::history::sqlite as store;
-use rusqlite::params;
-use serde::{Deserialize, Serialize};
+pub use super::record::Record;
+use crate::history::sqlite::SqliteStore;
+use crate::history::store::{HistoryRead, RecordStore};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{self, Sender};
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Record {
-    /// One action's two records share this.
-    pub action_id: String,
-    pub at: String,
-    #[serde(skip)]
-    pub at_ms: i64,
-    /// "start" or "end".
-    pub phase: String,
-    pub operator: String,
-    pub action: String,
-    pub vm: Option<String>,
-    pub uuid: Option<String>,
-    pub host: Option<String>,
-    pub params: serde_json::Value,
-    /// At the end: "ok", "failed", "refused", "aborted"; for a confirmation pane that ran
-    /// nothing: "refused" or "cancelled".
-    pub outcome: Option<String>,
-    pub error: Option<String>,
-}
-
-impl Record {
-    pub fn new(action_id: &str, phase: &str, op: &Operator, action: &str) -> Record {
-        let now = chrono::Utc::now();
-        Record {
-            action_id: action_id.to_owned(),
-            at: now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-            at_ms: now.timestamp_millis(),
-            phase: phase.to_owned(),
-            operator: op.actor(),
-            action: action.to_owned(),
-            vm: None,
-            uuid: None,
-            host: None,
-            params: serde_json::Value::Null,
-            outcome: None,
-            error: None,
-        }
-    }
-}
 
 /// Where the audit goes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -73,17 +31,6 @@ impl Target {
 pub enum AuditError {
     #[error(transparent)]
     Open(#[from] crate::history::store::StoreError),
-    #[error("{}: {source}", .path.display())]
-    Sql {
-        path: PathBuf,
-        #[source]
-        source: rusqlite::Error,
-    },
-    #[error("{source}")]
-    Query {
-        #[from]
-        source: rusqlite::Error,
-    },
     #[error("{}: {source}", .path.display())]
     Io {
         path: PathBuf,
@@ -110,16 +57,7 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> AuditError + '_ {
 
 pub fn write(target: &Target, r: &Record) -> Result<(), AuditError> {
     match target {
-        Target::Store(p) => {
-            let c = store::open_rw(p)?;
-            c.execute(
-                "INSERT INTO actions (action_id, at, phase, operator, action, vm, uuid, host, params, outcome, error)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-                params![r.action_id, r.at_ms, r.phase, r.operator, r.action, r.vm, r.uuid, r.host, r.params.to_string(), r.outcome, r.error],
-            )
-            .map_err(|source| AuditError::Sql { path: p.clone(), source })?;
-            Ok(())
-        }
+        Target::Store(p) => Ok(SqliteStore::open_rw(p)?.append_audit(r)?),
         Target::File(p) => {
             if let Some(d) = p.parent() {
                 std::fs::create_dir_all(d).map_err(io(d))?;
@@ -140,32 +78,7 @@ pub fn write(target: &Target, r: &Record) -> Result<(), AuditError> {
 /// Every record, oldest first.
 pub fn read(target: &Target) -> Result<Vec<Record>, AuditError> {
     match target {
-        Target::Store(p) => {
-            let c = store::open_ro(p)?;
-            let mut stmt = c
-                .prepare("SELECT action_id, at, phase, operator, action, vm, uuid, host, params, outcome, error FROM actions ORDER BY at, id")?;
-            let rows = stmt.query_map([], |r| {
-                let at_ms: i64 = r.get(1)?;
-                let params: String = r.get(8)?;
-                Ok(Record {
-                    action_id: r.get(0)?,
-                    at: chrono::DateTime::from_timestamp_millis(at_ms)
-                        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
-                        .unwrap_or_default(),
-                    at_ms,
-                    phase: r.get(2)?,
-                    operator: r.get(3)?,
-                    action: r.get(4)?,
-                    vm: r.get(5)?,
-                    uuid: r.get(6)?,
-                    host: r.get(7)?,
-                    params: serde_json::from_str(&params).unwrap_or(serde_json::Value::Null),
-                    outcome: r.get(9)?,
-                    error: r.get(10)?,
-                })
-            })?;
-            Ok(rows.collect::<Result<Vec<_>, _>>()?)
-        }
+        Target::Store(p) => Ok(SqliteStore::open_ro(p)?.audit()?),
         Target::File(p) => {
             let text = match std::fs::read_to_string(p) {
                 Ok(t) => t,
@@ -215,6 +128,7 @@ pub fn describe(path: &Target) -> &Path {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::actions::Operator;
 
     #[test]
     fn records_round_trip_through_both_targets() {

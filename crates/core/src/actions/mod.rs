@@ -6,6 +6,7 @@ pub mod audit;
 pub mod confirm;
 pub mod keys;
 pub mod plan;
+pub mod record;
 
 use crate::model::sample::VmState;
 use serde::Serialize;
@@ -116,11 +117,38 @@ pub enum ActionUpdate {
         id: u64,
         progress: Progress,
     },
-    /// Ok: what happened, in words; Err: why not (libvirt's error, cleaned).
+    /// Ok: what happened, in words; Err: why not.
     Done {
         id: u64,
-        result: Result<String, String>,
+        result: Result<String, ActionFailure>,
     },
+}
+
+/// Why an action did not do what was asked, sorted the way the audit records its outcome. The
+/// text is the actor's own (libvirt's error, cleaned): the libvirt crate sorts its errors into
+/// these at the boundary, so the app never reads an outcome out of a message's wording.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ActionFailure {
+    /// Checked before anything was done: the VM moved or changed since the pane opened.
+    #[error("{0}")]
+    Refused(String),
+    /// Stopped by the operator; the VM stays where it was.
+    #[error("{0}")]
+    Aborted(String),
+    /// Tried and failed, or could not be tried.
+    #[error("{0}")]
+    Failed(String),
+}
+
+impl ActionFailure {
+    /// The audit's `outcome` for it.
+    pub fn outcome(&self) -> &'static str {
+        match self {
+            ActionFailure::Refused(_) => "refused",
+            ActionFailure::Aborted(_) => "aborted",
+            ActionFailure::Failed(_) => "failed",
+        }
+    }
 }
 
 /// The login name of this process's real user, from /proc and /etc/passwd (no environment, as

@@ -5,7 +5,7 @@
 use super::panics::internal_error;
 use crate::error::ActionError;
 use crate::executor::Actor;
-use fleetwatch_core::actions::{ActionRequest, ActionUpdate};
+use fleetwatch_core::actions::{ActionFailure, ActionRequest, ActionUpdate};
 use fleetwatch_core::link::{Message, Update};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -59,8 +59,7 @@ pub(super) fn spawn_actions(
                         })
                     }
                 };
-                // The core's update carries display text: the app shows it and writes it to the audit.
-                let result = result.map_err(|e| e.to_string());
+                let result = result.map_err(ActionFailure::from);
                 if !send(ActionUpdate::Done { id: req.id, result }) {
                     return;
                 }

@@ -1,6 +1,7 @@
 //! The embedded SQLite store: one file per fleet, one recorder writing it under the lease, any
 //! number of readers beside it (WAL). Every SQL statement of the history lives under here.
 
+mod audit;
 mod leases;
 mod loads;
 mod moments;
@@ -13,6 +14,7 @@ mod writes;
 
 pub use open::{open_ro, open_ro_frozen, open_rw};
 
+use crate::actions::record::Record;
 use crate::history::lease::LeaseRow;
 use crate::history::moment::{Recordings, Stat};
 use crate::history::query::{EventQuery, EventRow, Past, Point};
@@ -92,5 +94,9 @@ impl HistoryRead for SqliteStore {
 
     fn lease(&self) -> Result<Option<LeaseRow>, StoreError> {
         queries::lease(&self.conn).map_err(self.fail("read the lease"))
+    }
+
+    fn audit(&self) -> Result<Vec<Record>, StoreError> {
+        audit::all(&self.conn).map_err(self.fail("read the audit"))
     }
 }

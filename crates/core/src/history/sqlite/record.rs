@@ -1,7 +1,8 @@
 //! The recorder's side of the SQLite store: each method one statement or a few, from the
 //! files that hold them, and its failure named.
 
-use super::{SqliteStore, leases, loads, rollups, writes};
+use super::{SqliteStore, audit, leases, loads, rollups, writes};
+use crate::actions::record::Record;
 use crate::history::config::HistoryConfig;
 use crate::history::lease::{Holder, Lease};
 use crate::history::moment::Stat;
@@ -175,5 +176,9 @@ impl RecordStore for SqliteStore {
     fn maintain(&mut self, cfg: &HistoryConfig, now_ms: i64) -> Result<(), StoreError> {
         let r = rollups::maintain(&self.conn, cfg, now_ms);
         r.map_err(self.fail("roll statistics up"))
+    }
+
+    fn append_audit(&mut self, r: &Record) -> Result<(), StoreError> {
+        audit::append(&self.conn, r).map_err(self.fail("write the audit"))
     }
 }

@@ -39,6 +39,7 @@ use super::lease::STALE_AFTER_MS;
 use super::lease::{Holder, Lease, LeaseRow};
 use super::moment::{Coverage, Recordings, SLACK_MS, Stat};
 use super::query::{EventQuery, EventRow, Past, Point};
+use crate::actions::record::Record;
 use crate::link::LinkState;
 use crate::model::sample::VmState;
 use rows::{
@@ -136,6 +137,10 @@ pub trait RecordStore {
     /// Rollups of complete buckets, then retention; in a transaction of its own. Safe to run
     /// at any time and more than once.
     fn maintain(&mut self, cfg: &HistoryConfig, now_ms: i64) -> Result<(), StoreError>;
+
+    /// One audit record, on its own (the audit thread writes outside the recorder's
+    /// transactions, before an action starts and when it ends).
+    fn append_audit(&mut self, r: &Record) -> Result<(), StoreError>;
 }
 
 /// What readers ask: never a write, so any number of them run beside a recorder.
@@ -159,6 +164,8 @@ pub trait HistoryRead {
     fn series(&self, uuid: &str, level: i64, since_ms: i64) -> Result<Vec<Point>, StoreError>;
     /// The lease as last written, stale or not.
     fn lease(&self) -> Result<Option<LeaseRow>, StoreError>;
+    /// Every audit record, oldest first.
+    fn audit(&self) -> Result<Vec<Record>, StoreError>;
 
     /// Whether any recorder ran at `t`, and if not, since and until when none did.
     fn coverage(&self, t: i64) -> Result<Coverage, StoreError> {

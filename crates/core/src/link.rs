@@ -4,8 +4,11 @@
 use crate::model::sample::HostSample;
 use std::time::Instant;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, strum::IntoStaticStr, strum::EnumString,
+)]
 #[serde(rename_all = "lowercase")]
+#[strum(serialize_all = "lowercase")]
 pub enum LinkState {
     Connecting,
     Up,
@@ -14,13 +17,9 @@ pub enum LinkState {
 }
 
 impl LinkState {
+    /// Its name as shown, stored and parsed back: the variant in lowercase.
     pub fn label(self) -> &'static str {
-        match self {
-            LinkState::Connecting => "connecting",
-            LinkState::Up => "up",
-            LinkState::Stale => "stale",
-            LinkState::Down => "down",
-        }
+        self.into()
     }
 }
 

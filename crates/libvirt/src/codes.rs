@@ -5,6 +5,17 @@
 use fleetwatch_core::model::sample::VmState;
 use virt::error::ErrorNumber;
 
+/// libvirt's `virDomainState` numbers, as bulk stats' `state.state` gives them.
+pub fn state_from_number(state: u32) -> VmState {
+    match state {
+        1 | 2 => VmState::Running, // running, blocked (idle vCPU): both are "running" to a person
+        3 | 7 => VmState::Paused,  // paused, pmsuspended
+        4 | 5 => VmState::Shutoff, // shutting down counts as on its way off
+        6 => VmState::Crashed,
+        _ => VmState::Other,
+    }
+}
+
 pub fn state_of(s: virt::domain::DomainStateEnum) -> VmState {
     use virt::domain::DomainState as S;
     match s {

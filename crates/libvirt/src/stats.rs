@@ -1,7 +1,7 @@
 //! Turns libvirt's bulk-stats records into samples. Pure: driven in tests by hand-made records.
 
 use super::ffi::ParamValue;
-use fleetwatch_core::model::sample::{DomainSample, VmState};
+use fleetwatch_core::model::sample::DomainSample;
 use fleetwatch_core::sanitize::clean;
 
 /// Which bulk-stats groups came back for a domain, so gaps are filled by what is missing, not by
@@ -30,7 +30,7 @@ pub fn domain_from_params(
     for (key, value) in params {
         let Some(v) = value.as_u64() else { continue };
         match key.as_str() {
-            "state.state" => d.state = Some(VmState::from_libvirt(v as u32)),
+            "state.state" => d.state = Some(crate::codes::state_from_number(v as u32)),
             "cpu.time" => {
                 d.cpu_time_ns = Some(v);
                 p.cpu = true;
@@ -92,6 +92,7 @@ pub fn node_cpu_from(fields: &[(String, u64)]) -> Option<fleetwatch_core::model:
 #[cfg(test)]
 mod tests {
     use super::*;
+    use fleetwatch_core::model::sample::VmState;
 
     fn u(k: &str, v: u64) -> (String, ParamValue) {
         (k.to_owned(), ParamValue::UInt(v))

@@ -6,8 +6,22 @@ use serde::Serialize;
 use std::sync::Arc;
 use std::time::Instant;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Default)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Default,
+    strum::IntoStaticStr,
+    strum::EnumString,
+)]
 #[serde(rename_all = "lowercase")]
+#[strum(serialize_all = "lowercase")]
 pub enum VmState {
     Running,
     Paused,
@@ -18,25 +32,9 @@ pub enum VmState {
 }
 
 impl VmState {
-    /// libvirt's `virDomainState` numbers.
-    pub fn from_libvirt(state: u32) -> VmState {
-        match state {
-            1 | 2 => VmState::Running, // running, blocked (idle vCPU): both are "running" to a person
-            3 | 7 => VmState::Paused,  // paused, pmsuspended
-            4 | 5 => VmState::Shutoff, // shutting down counts as on its way off
-            6 => VmState::Crashed,
-            _ => VmState::Other,
-        }
-    }
-
+    /// Its name as shown, stored and parsed back: the variant in lowercase.
     pub fn label(self) -> &'static str {
-        match self {
-            VmState::Running => "running",
-            VmState::Paused => "paused",
-            VmState::Shutoff => "shutoff",
-            VmState::Crashed => "crashed",
-            VmState::Other => "other",
-        }
+        self.into()
     }
 
     pub fn is_active(self) -> bool {

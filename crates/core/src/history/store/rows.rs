@@ -98,21 +98,37 @@ pub struct OwnAction {
 
 /// A VM state from its stored label; every backend stores the labels `VmState::label` gives.
 pub fn vm_state(label: &str) -> VmState {
-    match label {
-        "running" => VmState::Running,
-        "paused" => VmState::Paused,
-        "shutoff" => VmState::Shutoff,
-        "crashed" => VmState::Crashed,
-        _ => VmState::Other,
-    }
+    label.parse().unwrap_or(VmState::Other)
 }
 
 /// A host state from its stored label (`LinkState::label`).
 pub fn link_state(label: &str) -> LinkState {
-    match label {
-        "up" => LinkState::Up,
-        "stale" => LinkState::Stale,
-        "down" => LinkState::Down,
-        _ => LinkState::Connecting,
+    label.parse().unwrap_or(LinkState::Connecting)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stored_labels_read_back_and_match_the_json_names() {
+        use VmState::*;
+        for s in [Running, Paused, Shutoff, Crashed, Other] {
+            assert_eq!(vm_state(s.label()), s);
+            let json = serde_json::to_string(&s).unwrap();
+            assert_eq!(json.trim_matches('"'), s.label());
+        }
+        use LinkState::*;
+        for s in [Connecting, Up, Stale, Down] {
+            assert_eq!(link_state(s.label()), s);
+            let json = serde_json::to_string(&s).unwrap();
+            assert_eq!(json.trim_matches('"'), s.label());
+        }
+        assert_eq!(
+            vm_state("RUNNING?"),
+            Other,
+            "an unknown label is no state of ours"
+        );
+        assert_eq!(link_state(""), Connecting);
     }
 }

@@ -1,4 +1,4 @@
-//! Policy: the operator's rules ([policy] in the config) and the files they point at, the
+//! Policy: the operator's rules (`[policy]` in the config) and the files they point at, the
 //! approved inventory and the backup catalog. The files are read off the UI task, by a loader
 //! thread that re-reads them when they change, and every problem in them is reported with the
 //! file and line, never silently dropped.

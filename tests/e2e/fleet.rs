@@ -169,7 +169,9 @@ fn d_a_hung_daemon_never_freezes_the_ui() {
         s.lines()
             .any(|l| l.contains(&lab.name(n)) && l.contains(what))
     };
-    let stale = tui.wait_for("host stale", Duration::from_secs(6), |s| {
+    // At most one interval (2 s) until the next poll starts, then one and a half intervals of
+    // it running late: 5 s, plus a margin for a loaded machine; DOWN comes only at 8 s.
+    let stale = tui.wait_for("host stale", Duration::from_secs(7), |s| {
         line_has(s, "STALE")
     });
     // Keys answer while the host hangs: the help opens and closes at once.

@@ -200,7 +200,10 @@ impl Supervisor {
         if w.cmd.send(progress.clone()).is_err() {
             return Err(LinkError::WorkerEnded);
         }
-        let stale_at = started + self.timing.interval;
+        // Half an interval of grace: a far host whose slower polls (the fuller one every few
+        // polls, an XML re-read) run a little past the interval is not late enough to call
+        // stale, and would otherwise flicker STALE while it answers every call (CI, stop 18).
+        let stale_at = started + self.timing.interval + self.timing.interval / 2;
         loop {
             let now = Instant::now();
             let deadline = progress.last().max(started) + self.timing.timeout;

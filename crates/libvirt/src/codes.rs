@@ -16,15 +16,9 @@ pub fn state_from_number(state: u32) -> VmState {
     }
 }
 
+/// The same reading for a state from a per-domain call: one table of what each state means.
 pub fn state_of(s: virt::domain::DomainStateEnum) -> VmState {
-    use virt::domain::DomainState as S;
-    match s {
-        virt::enumutil::Enum::Known(S::Running | S::Blocked) => VmState::Running,
-        virt::enumutil::Enum::Known(S::Paused | S::PMSuspended) => VmState::Paused,
-        virt::enumutil::Enum::Known(S::Shutdown | S::Shutoff) => VmState::Shutoff,
-        virt::enumutil::Enum::Known(S::Crashed) => VmState::Crashed,
-        _ => VmState::Other,
-    }
+    state_from_number(s.to_raw())
 }
 
 /// A call the driver or daemon does not offer (or not with these flags): worth not asking again.
@@ -33,4 +27,24 @@ pub fn unsupported(e: &virt::error::Error) -> bool {
         e.code(),
         virt::enumutil::Enum::Known(ErrorNumber::NoSupport | ErrorNumber::InvalidArg)
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use virt::domain::{DomainState as S, DomainStateEnum};
+
+    #[test]
+    fn each_libvirt_state_reads_as_a_person_would_say_it() {
+        let of = |s: S| state_of(DomainStateEnum::Known(s));
+        assert_eq!(of(S::Running), VmState::Running);
+        assert_eq!(of(S::Blocked), VmState::Running);
+        assert_eq!(of(S::Paused), VmState::Paused);
+        assert_eq!(of(S::PMSuspended), VmState::Paused);
+        assert_eq!(of(S::Shutdown), VmState::Shutoff);
+        assert_eq!(of(S::Shutoff), VmState::Shutoff);
+        assert_eq!(of(S::Crashed), VmState::Crashed);
+        assert_eq!(of(S::NoState), VmState::Other);
+        assert_eq!(state_of(DomainStateEnum::Unknown(99)), VmState::Other);
+    }
 }

@@ -77,22 +77,19 @@ fn answer(
     tx: &UnboundedSender<Response>,
 ) -> bool {
     let mut frozen = false;
+    // Why the store could not be opened, kept for the answer instead of opening it again.
+    let mut unopened = String::new();
     if conn.is_none() {
-        *conn = SqliteStore::open_ro_frozen(path).ok().map(|(c, f)| {
-            frozen = f;
-            c
-        });
+        match SqliteStore::open_ro_frozen(path) {
+            Ok((c, f)) => {
+                frozen = f;
+                *conn = Some(c);
+            }
+            Err(e) => unopened = e.to_string(),
+        }
     }
     let answer = match (&*conn, r) {
-        (None, Request::At(t)) => Response::At(
-            t,
-            Err(Refusal::Store(
-                SqliteStore::open_ro(path)
-                    .err()
-                    .map(|e| e.to_string())
-                    .unwrap_or_default(),
-            )),
-        ),
+        (None, Request::At(t)) => Response::At(t, Err(Refusal::Store(unopened))),
         (None, Request::Events(_)) => Response::Events(Err(Unreadable::NoHistory)),
         (None, Request::Timeline(u)) => Response::Timeline(u, Vec::new()),
         (None, Request::Series { uuid, level, .. }) => Response::Series(uuid, level, Vec::new()),

@@ -26,7 +26,7 @@ fn sample(at_ms: i64, taken: Instant, domains: Vec<DomainSample>) -> Message {
     Message {
         host: 0,
         at: taken,
-        update: Update::Sample(Box::new(s)),
+        update: Update::Sample(std::sync::Arc::new(s)),
     }
 }
 

@@ -249,7 +249,7 @@ fn main() {
             let m = Message {
                 host: h,
                 at: Instant::now(),
-                update: Update::Sample(Box::new(s)),
+                update: Update::Sample(std::sync::Arc::new(s)),
             };
             let t = Instant::now();
             rec.record(&m, now + (p as i64) * 2_000).expect("record");

@@ -25,7 +25,8 @@ impl LinkState {
 
 #[derive(Debug, Clone)]
 pub enum Update {
-    Sample(Box<HostSample>),
+    /// Shared: the UI and the recorder read the same sample, neither copies it.
+    Sample(std::sync::Arc<HostSample>),
     Link {
         state: LinkState,
         error: Option<String>,

@@ -26,7 +26,7 @@ fn sample(at_ms: i64, domains: Vec<DomainSample>, events: Vec<DomainEvent>) -> M
     Message {
         host: 0,
         at: Instant::now(),
-        update: Update::Sample(Box::new(s)),
+        update: Update::Sample(std::sync::Arc::new(s)),
     }
 }
 

@@ -24,7 +24,7 @@ fn poll(state: VmState) -> Message {
     Message {
         host: 0,
         at: Instant::now(),
-        update: Update::Sample(Box::new(s)),
+        update: Update::Sample(std::sync::Arc::new(s)),
     }
 }
 

@@ -59,7 +59,7 @@ impl Lab {
         let m = Message {
             host,
             at: Instant::now(),
-            update: Update::Sample(Box::new(s)),
+            update: Update::Sample(std::sync::Arc::new(s)),
         };
         self.rec.as_mut().unwrap().record(&m, self.now).unwrap();
         self.now
@@ -238,7 +238,7 @@ fn a_message_about_a_host_the_recorder_does_not_know_is_ignored() {
     let m = Message {
         host: 7,
         at: Instant::now(),
-        update: Update::Sample(Box::new(s)),
+        update: Update::Sample(std::sync::Arc::new(s)),
     };
     l.rec.as_mut().unwrap().record(&m, T0).unwrap();
     assert!(l.events().is_empty());

@@ -96,7 +96,7 @@ impl Supervisor {
                     match self.poll(w, started) {
                         Ok(sample) => {
                             backoff.succeeded();
-                            if !self.emit(Update::Sample(Box::new(sample))) {
+                            if !self.emit(Update::Sample(std::sync::Arc::new(sample))) {
                                 return;
                             }
                             let next = started + self.timing.interval;

@@ -6,6 +6,8 @@ pub mod acting;
 pub mod check;
 pub mod cli;
 pub mod out;
+pub mod pacing;
+pub mod quiet;
 pub mod snapshot;
 pub mod stderr;
 pub mod terminal;

@@ -1,5 +1,6 @@
 //! The terminal is put back on every way out: normal exit, error, signal and panic.
 
+use super::quiet::Quiet;
 use ratatui::Terminal;
 use ratatui::backend::CrosstermBackend;
 use ratatui::crossterm::event::{DisableMouseCapture, EnableMouseCapture};
@@ -7,10 +8,15 @@ use ratatui::crossterm::terminal::{
     Clear, ClearType, EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode,
 };
 use ratatui::crossterm::{cursor, execute};
-use std::io::{Stdout, stdout};
+use std::io::{BufWriter, Stdout, stdout};
 use std::thread::ThreadId;
 
-pub type Term = Terminal<CrosstermBackend<Stdout>>;
+/// Frames are written whole in one write (not in 1 KiB pieces through stdout's line buffer), and
+/// not at all when they changed nothing.
+pub type Term = Terminal<Quiet<CrosstermBackend<BufWriter<Stdout>>>>;
+
+/// Larger than any frame of a large terminal, so a frame is one write.
+const FRAME_BUFFER: usize = 1 << 18;
 
 /// Owns the full-screen terminal; restores it when dropped.
 pub struct Guard {
@@ -55,7 +61,8 @@ pub fn enter() -> std::io::Result<Guard> {
         restore();
         return Err(e);
     }
-    match Terminal::new(CrosstermBackend::new(stdout())) {
+    let backend = CrosstermBackend::new(BufWriter::with_capacity(FRAME_BUFFER, stdout()));
+    match Terminal::new(Quiet::new(backend)) {
         Ok(term) => Ok(Guard { term }),
         Err(e) => {
             restore();
@@ -83,6 +90,7 @@ impl Guard {
         // Terminal::clear asks the terminal for the cursor position, and the input thread would
         // read the answer; a blank frame makes ratatui's idea of the screen match the cleared
         // one instead, so the next frame is drawn whole.
+        self.term.backend_mut().forget();
         self.term
             .draw(|f| f.render_widget(ratatui::widgets::Clear, f.area()))?;
         Ok(())

@@ -1,7 +1,9 @@
 //! The interactive loop: collectors, findings, history and the terminal, joined. The fleet is
-//! owned here alone; everything else sends messages, and a frame is drawn only after one came.
+//! owned here alone; everything else sends messages. Frames are paced
+//! (`pacing`): a burst of messages is one frame, and a frame that changed nothing sends nothing.
 
 use super::acting::{self, Acting};
+use super::pacing::Pacer;
 use super::{Handled, apply, draw_frame, evaluate, handle_event, start_collectors, terminal};
 use crate::ui::Context;
 use crate::ui::history::HistoryData;
@@ -204,6 +206,7 @@ pub async fn run(config: Config, mode: &str, wall: bool) -> color_eyre::Result<(
     let mut int_sig = signal(SignalKind::interrupt())?;
     let mut tstp_sig = signal(SignalKind::from_raw(rustix::process::Signal::TSTP.as_raw()))?;
     let mut evaluated: Option<(u64, Instant)> = None;
+    let mut pacer = Pacer::default();
     loop {
         let due = match evaluated {
             Some((generation, _)) if generation == fleet.generation => None,
@@ -213,10 +216,12 @@ pub async fn run(config: Config, mode: &str, wall: bool) -> color_eyre::Result<(
         if due.is_some_and(|d| d <= Instant::now()) {
             evaluate(&mut fleet, &config.policy, &inputs);
             evaluated = Some((fleet.generation, Instant::now()));
+            pacer.changed();
         }
         if let Some(at) = next_cycle.filter(|at| *at <= Instant::now()) {
             ui.wall_next();
             next_cycle = Some(at + config.wall.cycle);
+            pacer.input();
         }
         if ui.view == View::History
             && history
@@ -225,18 +230,25 @@ pub async fn run(config: Config, mode: &str, wall: bool) -> color_eyre::Result<(
         {
             history.effect(Effect::LoadEvents, &mut ui);
         }
-        let cx = Context {
-            theme,
-            shared_storage: &config.policy.shared_storage,
-            mode,
-            now: Instant::now(),
-            history: &history.data,
-        };
-        let shown = history.past.as_ref().unwrap_or(&fleet);
-        guard.term.draw(|f| draw_frame(f, shown, &mut ui, &cx))?;
-        history.follow(&ui);
+        let now = Instant::now();
+        if pacer.due(now) {
+            let cx = Context {
+                theme,
+                shared_storage: &config.policy.shared_storage,
+                mode,
+                now,
+                history: &history.data,
+            };
+            let shown = history.past.as_ref().unwrap_or(&fleet);
+            guard.term.draw(|f| draw_frame(f, shown, &mut ui, &cx))?;
+            pacer.drawn(now);
+            history.follow(&ui);
+        }
+        // What wakes the loop may change what is shown: a key is drawn at once, the rest is
+        // gathered into the next frame; the pacer's own wake-up changes nothing.
         tokio::select! {
             Some(m) = rx.recv() => {
+                pacer.changed();
                 let mut batch = vec![m];
                 // Drain whatever else arrived, so a burst costs one frame.
                 batch.extend(std::iter::from_fn(|| rx.try_recv().ok()));
@@ -251,14 +263,24 @@ pub async fn run(config: Config, mode: &str, wall: bool) -> color_eyre::Result<(
                     apply(&mut fleet, m);
                 }
             }
-            Some(e) = audit_err_rx.recv() => ui.message = Some(e),
+            Some(e) = audit_err_rx.recv() => {
+                ui.message = Some(e);
+                pacer.changed();
+            }
             Some(new) = policy_rx.recv() => {
                 inputs = new;
                 evaluated = None;
             }
-            Some(s) = status_rx.recv() => history.data.status = Some(s),
-            Some(a) = answer_rx.recv() => history.answer(a, &config, &mut ui),
+            Some(s) = status_rx.recv() => {
+                history.data.status = Some(s);
+                pacer.changed();
+            }
+            Some(a) = answer_rx.recv() => {
+                history.answer(a, &config, &mut ui);
+                pacer.input();
+            }
             Some(ev) = ev_rx.recv() => {
+                pacer.input();
                 let mut events = vec![ev];
                 events.extend(std::iter::from_fn(|| ev_rx.try_recv().ok()));
                 for ev in events {
@@ -290,10 +312,7 @@ pub async fn run(config: Config, mode: &str, wall: bool) -> color_eyre::Result<(
                     }
                 }
             }
-            () = sleep_until(match (due, next_cycle) {
-                (Some(a), Some(b)) => Some(a.min(b)),
-                (a, b) => a.or(b),
-            }) => {}
+            () = sleep_until([due, next_cycle, pacer.next_at()].into_iter().flatten().min()) => {}
             _ = term_sig.recv() => break,
             _ = hup_sig.recv() => break,
             _ = int_sig.recv() => break,

@@ -227,11 +227,7 @@ pub fn draw(
         None => {}
     }
     // Findings first among the facts below the graphs: they are why an operator looks here.
-    for x in fleet
-        .findings
-        .iter()
-        .filter(|x| x.uuid.as_deref() == Some(vm.uuid.as_str()) && x.vm.is_some())
-    {
+    for x in fleet.findings_of(&vm.uuid) {
         lines.push(Line::from(vec![
             Span::styled(
                 format!("{} {:<8} ", x.kind.badge(), x.kind.name()),

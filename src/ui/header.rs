@@ -8,7 +8,6 @@ use super::state::{UiState, View};
 use super::theme::Theme;
 use fleetwatch_core::link::LinkState;
 use fleetwatch_core::model::Fleet;
-use fleetwatch_core::model::findings::Severity;
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::{Modifier, Style};
@@ -93,10 +92,10 @@ fn mode_text(cx: &Context, wide: bool) -> String {
 }
 
 fn counts_style(fleet: &Fleet, t: Theme) -> Style {
-    match fleet.findings.iter().map(|f| f.severity).max() {
-        Some(Severity::Critical) => t.bad(),
-        Some(Severity::Warning) => t.warn(),
-        None => t.good(),
+    match fleet.finding_counts() {
+        (0, 0) => t.good(),
+        (0, _) => t.warn(),
+        _ => t.bad(),
     }
 }
 

@@ -18,6 +18,7 @@ pub mod host_detail;
 pub mod hosts;
 pub mod keys;
 pub mod progress;
+pub mod row_cache;
 pub mod rows;
 pub mod state;
 pub mod theme;

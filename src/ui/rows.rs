@@ -173,40 +173,60 @@ pub struct Query<'a> {
     pub follow: Option<&'a str>,
 }
 
-/// Ties break by name then UUID so rows never jump between polls.
-pub fn compute(f: &Fleet, q: &Query) -> Rows {
-    // Host names ranked once, so the sort compares integers rather than strings.
+/// Host names ranked, so sorting by host compares integers rather than strings.
+pub fn host_ranks(f: &Fleet) -> Vec<usize> {
     let mut by_name: Vec<usize> = (0..f.hosts.len()).collect();
     by_name.sort_by(|&a, &b| f.hosts[a].name.cmp(&f.hosts[b].name));
     let mut rank = vec![0; f.hosts.len()];
     for (r, &h) in by_name.iter().enumerate() {
         rank[h] = r;
     }
+    rank
+}
+
+/// The table's order: the key, then name, then UUID, then host (the two rows of a split
+/// brain), so rows never jump between polls and every row has one place, which lets a row be
+/// found by binary search.
+pub fn order(rank: &[usize], a: &Vm, b: &Vm, q: &Query) -> Ordering {
+    let o = compare(rank, a, b, q.key);
+    let o = if q.descending { o.reverse() } else { o };
+    o.then_with(|| a.name.cmp(&b.name))
+        .then_with(|| a.uuid.cmp(&b.uuid))
+        .then_with(|| a.host.cmp(&b.host))
+}
+
+/// One host's rows that pass the query, pushed unordered; returns how many of the host's VMs
+/// count as running fleet-wide.
+pub fn host_rows<'f>(f: &'f Fleet, hi: usize, q: &Query, out: &mut Vec<(&'f Vm, RowRef)>) -> usize {
+    let Some(h) = f.hosts.get(hi) else { return 0 };
     let mut running = 0;
-    let mut vms: Vec<(&Vm, RowRef)> = Vec::with_capacity(f.vm_count());
-    for (hi, h) in f.hosts.iter().enumerate() {
-        for (oi, vm) in h.vms.values().enumerate() {
-            if !vm.primary {
-                continue;
-            }
-            // A VM is counted once, even when a split brain shows two running rows of it.
-            let counted = vm.state == fleetwatch_core::model::sample::VmState::Running
-                && f.vm(&vm.uuid).is_some_and(|p| p.host == hi);
-            running += usize::from(counted);
-            if q.host.is_none_or(|x| x == hi)
-                && q.kind.is_none_or(|k| vm.flags.contains(&k))
-                && q.filter.matches(&vm.name, &h.name, vm.state.label())
-            {
-                vms.push((vm, (hi as u32, oi as u32)));
-            }
+    for (oi, vm) in h.vms.values().enumerate() {
+        if !vm.primary {
+            continue;
+        }
+        // A VM is counted once, even when a split brain shows two running rows of it.
+        let counted = vm.state == fleetwatch_core::model::sample::VmState::Running
+            && f.vm(&vm.uuid).is_some_and(|p| p.host == hi);
+        running += usize::from(counted);
+        if q.host.is_none_or(|x| x == hi)
+            && q.kind.is_none_or(|k| vm.flags.contains(&k))
+            && q.filter.matches(&vm.name, &h.name, vm.state.label())
+        {
+            out.push((vm, (hi as u32, oi as u32)));
         }
     }
-    vms.sort_unstable_by(|(a, _), (b, _)| {
-        let o = compare(&rank, a, b, q.key);
-        let o = if q.descending { o.reverse() } else { o };
-        o.then_with(|| a.name.cmp(&b.name))
-            .then_with(|| a.uuid.cmp(&b.uuid))
-    });
+    running
+}
+
+/// Every row, sorted: the whole fleet's work, for when the query or the shown fleet changed.
+pub fn compute(f: &Fleet, q: &Query) -> Rows {
+    let rank = host_ranks(f);
+    let mut running = 0;
+    let mut vms: Vec<(&Vm, RowRef)> = Vec::with_capacity(f.vm_count());
+    for hi in 0..f.hosts.len() {
+        running += host_rows(f, hi, q, &mut vms);
+    }
+    vms.sort_unstable_by(|(a, _), (b, _)| order(&rank, a, b, q));
     let followed = q
         .follow
         .and_then(|u| vms.iter().position(|(vm, _)| vm.uuid == u));

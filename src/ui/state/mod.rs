@@ -16,7 +16,7 @@ mod table;
 mod wall;
 
 use super::keys::Action;
-use super::rows::{self, Filter, SortKey};
+use super::rows::{Filter, SortKey};
 use fleetwatch_core::model::Fleet;
 use fleetwatch_core::model::findings::Kind;
 
@@ -115,7 +115,7 @@ pub struct UiState {
     /// How far back the History view lists events.
     pub history_since: std::time::Duration,
     pub host_selected: usize,
-    pub rows: Vec<rows::RowRef>,
+    pub rows: crate::ui::row_cache::RowCache,
     /// VMs running fleet-wide, counted with the rows.
     pub running: usize,
     rows_for: Option<u64>,
@@ -156,7 +156,7 @@ impl Default for UiState {
             history_selected: 0,
             history_since: std::time::Duration::from_secs(30 * 86_400),
             host_selected: 0,
-            rows: Vec::new(),
+            rows: Default::default(),
             running: 0,
             rows_for: None,
             selected: 0,

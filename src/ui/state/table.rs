@@ -7,30 +7,34 @@ use fleetwatch_core::model::Fleet;
 use fleetwatch_core::model::findings::Kind;
 
 impl UiState {
-    /// Brings the rows up to date with the fleet; cheap when nothing changed.
+    /// Brings the rows up to date with the fleet: nothing when nothing changed, the rows of the
+    /// hosts that changed when only some did, all of them when the query or the fleet shown did.
     pub fn refresh_rows(&mut self, fleet: &Fleet) {
         if self.rows_for == Some(fleet.generation) {
             return;
         }
         let follow = if self.chosen {
-            self.selected_uuid.as_deref()
+            self.selected_uuid.clone()
         } else {
             None
         };
-        let r = rows::compute(
-            fleet,
-            &rows::Query {
-                filter: &self.filter,
-                host: self.host_filter,
-                kind: self.kind_filter,
-                key: self.sort,
-                descending: self.descending,
-                follow,
-            },
-        );
-        self.rows = r.refs;
-        self.running = r.running;
+        let q = rows::Query {
+            filter: &self.filter,
+            host: self.host_filter,
+            kind: self.kind_filter,
+            key: self.sort,
+            descending: self.descending,
+            follow: follow.as_deref(),
+        };
+        let r = match self.rows_for {
+            Some(_) => self.rows.update(fleet, &q),
+            None => self.rows.rebuild(fleet, &q),
+        };
         self.rows_for = Some(fleet.generation);
+        if !r.changed {
+            return;
+        }
+        self.running = self.rows.running();
         // Keep the same VM selected when rows move under it, once the operator has chosen one;
         // before that the top row stays selected while hosts report in.
         if !self.chosen {
@@ -86,7 +90,7 @@ impl UiState {
     }
 
     /// Shows this VM selected in the table, whatever filters hid it.
-    pub(crate) fn select_vm(&mut self, uuid: &str, fleet: &Fleet) {
+    pub fn select_vm(&mut self, uuid: &str, fleet: &Fleet) {
         self.set_filter(String::new());
         self.kind_filter = None;
         self.host_filter = None;

@@ -29,6 +29,11 @@ pub struct Fleet {
     pub severities: BTreeMap<Kind, Severity>,
     /// Bumped on every change, so views know when to recompute.
     pub generation: u64,
+    /// UUID -> its findings' places in `findings`: a VM's pane lists them without walking
+    /// every finding of the fleet on every frame.
+    by_vm: HashMap<String, Vec<usize>>,
+    /// (critical, warning), counted once per evaluation rather than per frame.
+    counts: (usize, usize),
 }
 
 fn rank(state: VmState) -> u8 {
@@ -70,6 +75,7 @@ impl Fleet {
             h.totals.disk_bps = None;
             h.totals.net_bps = None;
         }
+        h.changed = self.generation + 1;
         self.generation += 1;
     }
 
@@ -102,6 +108,7 @@ impl Fleet {
             vms.insert(d.uuid.clone(), vm);
         }
         h.vms = vms;
+        h.changed = self.generation + 1;
         if h.link != LinkState::Up {
             h.state_since = Some(s.wall);
         }
@@ -164,7 +171,14 @@ impl Fleet {
         });
         match best {
             Some(b) => {
-                self.primary.insert(uuid.to_owned(), b);
+                // Both hosts' rows change when the shown copy moves (the running count is the
+                // primary copy's).
+                if let Some(old) = self.primary.insert(uuid.to_owned(), b)
+                    && old != b
+                {
+                    self.hosts[old].changed = self.generation + 1;
+                    self.hosts[b].changed = self.generation + 1;
+                }
                 // Two copies running at once on hosts that answer (split brain) are both shown:
                 // hiding one would hide the disk being written from two places.
                 let hosts = &self.hosts;
@@ -177,8 +191,12 @@ impl Fleet {
                     .map(|&i| (i, i == b || (split && running_up(i))))
                     .collect();
                 for (i, show) in shown {
-                    if let Some(vm) = self.hosts[i].vms.get_mut(uuid) {
+                    let h = &mut self.hosts[i];
+                    if let Some(vm) = h.vms.get_mut(uuid)
+                        && vm.primary != show
+                    {
                         vm.primary = show;
+                        h.changed = self.generation + 1;
                     }
                 }
                 if b == host {
@@ -245,12 +263,18 @@ impl Fleet {
         if list == self.findings && problems == self.problems {
             return;
         }
-        for h in &mut self.hosts {
-            h.flags.clear();
-            for vm in h.vms.values_mut() {
-                vm.flags.clear();
-            }
-        }
+        // Each host's VM badges as they were, to tell the hosts whose rows changed.
+        let before: Vec<Vec<Vec<Kind>>> = self
+            .hosts
+            .iter_mut()
+            .map(|h| {
+                h.flags.clear();
+                h.vms
+                    .values_mut()
+                    .map(|vm| std::mem::take(&mut vm.flags))
+                    .collect()
+            })
+            .collect();
         for f in &list {
             // Every shown copy carries the VM's badges (two of them in a split brain).
             if let Some(u) = &f.uuid {
@@ -280,7 +304,24 @@ impl Fleet {
                 flags.sort();
             }
         }
+        let next = self.generation + 1;
+        for (h, before) in self.hosts.iter_mut().zip(before) {
+            if h.vms.values().map(|vm| &vm.flags).ne(before.iter()) {
+                h.changed = next;
+            }
+        }
         self.severities = list.iter().map(|f| (f.kind, f.severity)).collect();
+        self.by_vm.clear();
+        for (i, f) in list.iter().enumerate() {
+            if let (Some(u), Some(_)) = (&f.uuid, &f.vm) {
+                self.by_vm.entry(u.clone()).or_default().push(i);
+            }
+        }
+        let crit = list
+            .iter()
+            .filter(|f| f.severity == Severity::Critical)
+            .count();
+        self.counts = (crit, list.len() - crit);
         self.findings = list;
         self.problems = problems;
         self.generation += 1;
@@ -346,12 +387,16 @@ impl Fleet {
 
     /// Findings by severity: (critical, warning).
     pub fn finding_counts(&self) -> (usize, usize) {
-        let crit = self
-            .findings
-            .iter()
-            .filter(|f| f.severity == Severity::Critical)
-            .count();
-        (crit, self.findings.len() - crit)
+        self.counts
+    }
+
+    /// The findings about one VM, in the order evaluated.
+    pub fn findings_of<'a>(&'a self, uuid: &str) -> impl Iterator<Item = &'a Finding> + 'a {
+        self.by_vm
+            .get(uuid)
+            .into_iter()
+            .flatten()
+            .filter_map(|&i| self.findings.get(i))
     }
 
     /// The newest sample from any host.

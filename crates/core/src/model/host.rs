@@ -56,6 +56,9 @@ pub struct Host {
     /// `host_down` from the host's config: this host's severity for being down.
     pub host_down: Option<Severity>,
     pub(super) node_cpu: Option<(NodeCpu, Instant)>,
+    /// The fleet generation at which this host or one of its VMs last changed, so a view can
+    /// redo only the rows of the hosts that moved.
+    pub changed: u64,
 }
 
 impl Host {
@@ -83,6 +86,7 @@ impl Host {
             flags: Vec::new(),
             host_down: c.host_down,
             node_cpu: None,
+            changed: 0,
         }
     }
 

@@ -288,3 +288,47 @@ fn a_counter_missing_from_a_poll_keeps_its_last_rate_until_the_next_reading() {
     f.apply(0, &sample(info(8, 32), s(10), vec![d]));
     assert_eq!(f.vm("u1").unwrap().disk_read_bps, Some(6_000_000.0 / 8.0));
 }
+
+#[test]
+fn a_uuid_listed_twice_in_one_poll_is_one_vm_placed_once() {
+    let t0 = Instant::now();
+    let mut f = two_hosts();
+    let twice = |secs| {
+        sample(
+            info(8, 32),
+            t0 + Duration::from_secs(secs),
+            vec![
+                domain("u1", "web", VmState::Running, secs),
+                domain("u1", "web-again", VmState::Paused, secs),
+                domain("u2", "db", VmState::Running, secs),
+            ],
+        )
+    };
+    f.apply(0, &twice(10));
+    f.apply(0, &twice(12));
+    assert_eq!(f.vm_count(), 2);
+    assert_eq!(f.hosts[0].vms.len(), 2);
+    assert_eq!(
+        f.vm("u1").unwrap().name,
+        "web-again",
+        "the last listing stands"
+    );
+    assert!(
+        f.also_defined_on("u1").is_empty(),
+        "one host, one placement"
+    );
+    // The VM gone from the next poll leaves every index.
+    f.apply(
+        0,
+        &sample(
+            info(8, 32),
+            t0 + Duration::from_secs(14),
+            vec![domain("u2", "db", VmState::Running, 14)],
+        ),
+    );
+    assert!(f.vm("u1").is_none() && f.copies("u1").is_empty() && f.series("u1").is_none());
+    assert!(
+        f.vm("u2").unwrap().cpu_percent.is_some(),
+        "u2's rate goes on"
+    );
+}

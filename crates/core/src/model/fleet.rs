@@ -94,19 +94,24 @@ impl Fleet {
         let Some(h) = self.hosts.get_mut(host) else {
             return;
         };
-        let before: Vec<String> = h.vms.keys().cloned().collect();
         let cpus = s.info.cpus;
-        let mut vms = BTreeMap::new();
+        // Keys move from the old map to the new one: polls every two seconds of every VM of the
+        // fleet made cloning them (and re-allocating the indexes' keys) the merge's main cost.
+        let mut old = std::mem::take(&mut h.vms);
+        let mut vms: BTreeMap<String, Vm> = BTreeMap::new();
+        // A hostile or broken host may list a UUID twice: the last one stands, placed once.
+        let mut placed = Vec::with_capacity(s.domains.len());
         for d in &s.domains {
-            let vm = match h.vms.remove(&d.uuid) {
-                Some(mut vm) => {
+            let (key, vm) = match old.remove_entry(&d.uuid) {
+                Some((key, mut vm)) => {
                     vm.update(d, s.taken, cpus);
-                    vm
+                    (key, vm)
                 }
-                None => Vm::first(d, host, s.taken),
+                None => (d.uuid.clone(), Vm::first(d, host, s.taken)),
             };
-            vms.insert(d.uuid.clone(), vm);
+            placed.push(vms.insert(key, vm).is_none());
         }
+        let gone: Vec<String> = old.into_keys().collect();
         h.vms = vms;
         h.changed = self.generation + 1;
         if h.link != LinkState::Up {
@@ -145,11 +150,12 @@ impl Fleet {
             t.net_bps,
         );
 
-        let mut touched = before;
-        touched.extend(s.domains.iter().map(|d| d.uuid.clone()));
-        touched.sort_unstable();
-        touched.dedup();
-        for uuid in touched {
+        for (d, first) in s.domains.iter().zip(placed) {
+            if first {
+                self.replace_placement(&d.uuid, host);
+            }
+        }
+        for uuid in gone {
             self.replace_placement(&uuid, host);
         }
         self.generation += 1;
@@ -157,7 +163,12 @@ impl Fleet {
 
     fn replace_placement(&mut self, uuid: &str, host: usize) {
         let present = self.hosts[host].vms.contains_key(uuid);
-        let list = self.placements.entry(uuid.to_owned()).or_default();
+        if !self.placements.contains_key(uuid) {
+            self.placements.insert(uuid.to_owned(), Vec::new());
+        }
+        let Some(list) = self.placements.get_mut(uuid) else {
+            return;
+        };
         match (list.binary_search(&host), present) {
             (Ok(i), false) => {
                 list.remove(i);
@@ -165,58 +176,53 @@ impl Fleet {
             (Err(i), true) => list.insert(i, host),
             _ => {}
         }
+        let hosts = &mut self.hosts;
         let best = list.iter().copied().min_by_key(|&i| {
-            let h = &self.hosts[i];
+            let h = &hosts[i];
             (rank(h.vms[uuid].state), h.link != LinkState::Up, i)
         });
-        match best {
-            Some(b) => {
-                // Both hosts' rows change when the shown copy moves (the running count is the
-                // primary copy's).
-                if let Some(old) = self.primary.insert(uuid.to_owned(), b)
-                    && old != b
-                {
-                    self.hosts[old].changed = self.generation + 1;
-                    self.hosts[b].changed = self.generation + 1;
-                }
-                // Two copies running at once on hosts that answer (split brain) are both shown:
-                // hiding one would hide the disk being written from two places.
-                let hosts = &self.hosts;
-                let running_up = |i: usize| {
-                    hosts[i].link == LinkState::Up && hosts[i].vms[uuid].state == VmState::Running
-                };
-                let split = running_up(b);
-                let shown: Vec<(usize, bool)> = list
-                    .iter()
-                    .map(|&i| (i, i == b || (split && running_up(i))))
-                    .collect();
-                for (i, show) in shown {
-                    let h = &mut self.hosts[i];
-                    if let Some(vm) = h.vms.get_mut(uuid)
-                        && vm.primary != show
-                    {
-                        vm.primary = show;
-                        h.changed = self.generation + 1;
-                    }
-                }
-                if b == host {
-                    let vm = &self.hosts[host].vms[uuid];
-                    let disk = sum(vm.disk_read_bps, vm.disk_write_bps);
-                    let net = sum(vm.net_rx_bps, vm.net_tx_bps);
-                    let mem = vm.rss_bytes.or(vm.memory_bytes).map(|m| m as f64);
-                    self.series.entry(uuid.to_owned()).or_default().push(
-                        vm.cpu_percent,
-                        mem,
-                        disk,
-                        net,
-                    );
-                }
+        let Some(b) = best else {
+            self.placements.remove(uuid);
+            self.primary.remove(uuid);
+            self.series.remove(uuid);
+            return;
+        };
+        let next = self.generation + 1;
+        let old = match self.primary.get_mut(uuid) {
+            Some(p) => Some(std::mem::replace(p, b)),
+            None => self.primary.insert(uuid.to_owned(), b),
+        };
+        // Both hosts' rows change when the shown copy moves (the running count is the primary
+        // copy's).
+        if let Some(old) = old.filter(|&o| o != b) {
+            hosts[old].changed = next;
+            hosts[b].changed = next;
+        }
+        // Two copies running at once on hosts that answer (split brain) are both shown: hiding
+        // one would hide the disk being written from two places.
+        let running_up =
+            |h: &Host| h.link == LinkState::Up && h.vms[uuid].state == VmState::Running;
+        let split = running_up(&hosts[b]);
+        for &i in list.iter() {
+            let show = i == b || (split && running_up(&hosts[i]));
+            let h = &mut hosts[i];
+            if let Some(vm) = h.vms.get_mut(uuid)
+                && vm.primary != show
+            {
+                vm.primary = show;
+                h.changed = next;
             }
-            None => {
-                self.placements.remove(uuid);
-                self.primary.remove(uuid);
-                self.series.remove(uuid);
-            }
+        }
+        if b == host {
+            let vm = &hosts[host].vms[uuid];
+            let disk = sum(vm.disk_read_bps, vm.disk_write_bps);
+            let net = sum(vm.net_rx_bps, vm.net_tx_bps);
+            let mem = vm.rss_bytes.or(vm.memory_bytes).map(|m| m as f64);
+            let series = match self.series.get_mut(uuid) {
+                Some(s) => s,
+                None => self.series.entry(uuid.to_owned()).or_default(),
+            };
+            series.push(vm.cpu_percent, mem, disk, net);
         }
     }
 

@@ -46,6 +46,18 @@ fn rank(state: VmState) -> u8 {
     }
 }
 
+/// The shown copy's point on its VM's graphs.
+fn push_series(series: &mut HashMap<String, Series>, uuid: &str, vm: &Vm) {
+    let disk = sum(vm.disk_read_bps, vm.disk_write_bps);
+    let net = sum(vm.net_rx_bps, vm.net_tx_bps);
+    let mem = vm.rss_bytes.or(vm.memory_bytes).map(|m| m as f64);
+    let s = match series.get_mut(uuid) {
+        Some(s) => s,
+        None => series.entry(uuid.to_owned()).or_default(),
+    };
+    s.push(vm.cpu_percent, mem, disk, net);
+}
+
 impl Fleet {
     pub fn new(hosts: &[HostConfig]) -> Fleet {
         Fleet {
@@ -162,6 +174,20 @@ impl Fleet {
     }
 
     fn replace_placement(&mut self, uuid: &str, host: usize) {
+        // Nearly every VM of every poll is defined on this one host only, as before: its copy
+        // is the shown one and only its series moves. Four map lookups fewer per VM and poll.
+        if self.placements.get(uuid).is_some_and(|l| l == &[host])
+            && self.primary.get(uuid) == Some(&host)
+            && let h = &mut self.hosts[host]
+            && let Some(vm) = h.vms.get_mut(uuid)
+        {
+            if !vm.primary {
+                vm.primary = true;
+                h.changed = self.generation + 1;
+            }
+            push_series(&mut self.series, uuid, vm);
+            return;
+        }
         let present = self.hosts[host].vms.contains_key(uuid);
         if !self.placements.contains_key(uuid) {
             self.placements.insert(uuid.to_owned(), Vec::new());
@@ -214,15 +240,7 @@ impl Fleet {
             }
         }
         if b == host {
-            let vm = &hosts[host].vms[uuid];
-            let disk = sum(vm.disk_read_bps, vm.disk_write_bps);
-            let net = sum(vm.net_rx_bps, vm.net_tx_bps);
-            let mem = vm.rss_bytes.or(vm.memory_bytes).map(|m| m as f64);
-            let series = match self.series.get_mut(uuid) {
-                Some(s) => s,
-                None => self.series.entry(uuid.to_owned()).or_default(),
-            };
-            series.push(vm.cpu_percent, mem, disk, net);
+            push_series(&mut self.series, uuid, &hosts[host].vms[uuid]);
         }
     }
 

@@ -28,19 +28,19 @@ pub fn entries(fleet: &Fleet, open: Option<Kind>) -> Vec<Entry<'_>> {
     let open = open
         .filter(|k| kinds.iter().any(|(_, x)| x == k))
         .or(kinds.first().map(|(_, k)| *k));
+    // The fleet keeps its findings sorted by kind, host and VM: each kind is one slice.
+    let all = &fleet.findings;
     for (severity, kind) in kinds {
-        let mut items: Vec<&Finding> = fleet.findings.iter().filter(|f| f.kind == kind).collect();
-        let count = items.len();
-        if Some(kind) != open {
-            items.clear();
-        }
-        items.sort_by(|a, b| (&a.host, &a.vm).cmp(&(&b.host, &b.vm)));
+        let from = all.partition_point(|f| f.kind < kind);
+        let to = from + all[from..].partition_point(|f| f.kind == kind);
         out.push(Entry::Group {
             kind,
-            count,
+            count: to - from,
             severity,
         });
-        out.extend(items.into_iter().map(Entry::Item));
+        if Some(kind) == open {
+            out.extend(all[from..to].iter().map(Entry::Item));
+        }
     }
     out
 }

@@ -21,7 +21,7 @@ pub struct Fleet {
     /// UUID -> the host whose copy is shown.
     primary: HashMap<String, usize>,
     series: HashMap<String, Series>,
-    /// The current findings, from `rules::evaluate`.
+    /// The current findings, from `rules::evaluate`, by kind, host and VM.
     pub findings: Vec<Finding>,
     /// Why some findings could not be checked (unreadable policy files), for a banner.
     pub problems: Vec<String>,
@@ -283,7 +283,10 @@ impl Fleet {
 
     /// Puts new findings in place and their badges on VMs and hosts. Unchanged findings are no
     /// change: the rows are not recomputed for them.
-    pub fn set_findings(&mut self, list: Vec<Finding>, problems: Vec<String>) {
+    /// Kept sorted by kind, host and VM, so a view lists one kind's findings as a slice
+    /// rather than filtering and sorting them all on every frame.
+    pub fn set_findings(&mut self, mut list: Vec<Finding>, problems: Vec<String>) {
+        list.sort_by(|a, b| (a.kind, &a.host, &a.vm).cmp(&(b.kind, &b.host, &b.vm)));
         if list == self.findings && problems == self.problems {
             return;
         }
@@ -414,7 +417,7 @@ impl Fleet {
         self.counts
     }
 
-    /// The findings about one VM, in the order evaluated.
+    /// The findings about one VM, by kind.
     pub fn findings_of<'a>(&'a self, uuid: &str) -> impl Iterator<Item = &'a Finding> + 'a {
         self.by_vm
             .get(uuid)

@@ -172,7 +172,8 @@ impl Recorder {
             me,
             cfg,
             hosts: hosts.to_vec(),
-            fleet: Fleet::new(hosts),
+            // What the recorder writes is the sample's, not the sparklines'.
+            fleet: Fleet::without_series(hosts),
             copies: HashMap::new(),
             home: HashMap::new(),
             pending: HashMap::new(),

@@ -173,6 +173,7 @@ fn main() {
     let scales = std::env::var("FLEETWATCH_BENCH_SCALES").unwrap_or_else(|_| DEFAULT_SCALES.into());
     for scale in parse_scales(&scales) {
         recorder::measure(dir.path(), &scale, recorder::Mode::PerMessage);
+        recorder::measure(dir.path(), &scale, recorder::Mode::Batched);
         recorder::full_series(&scale);
     }
 }
@@ -239,7 +240,6 @@ fn store_queries(dir: &std::path::Path) {
         ms(mig[5]),
         ms(mig[9])
     );
-
 }
 
 /// Hosts x VMs per host: 1,000, 10,000 and 50,000 VMs.

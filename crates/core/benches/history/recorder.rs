@@ -6,7 +6,7 @@
 
 use crate::sim::SimFleet;
 use fleetwatch_core::history::config::HistoryConfig;
-use fleetwatch_core::history::recorder::Recorder;
+use fleetwatch_core::history::recorder::{BATCH_MAX, BATCH_WINDOW, Recorder};
 use fleetwatch_core::history::sqlite::SqliteStore;
 use fleetwatch_core::link::{Message, Update};
 use fleetwatch_core::model::Fleet;
@@ -21,12 +21,16 @@ const CYCLE_MS: i64 = 2_000;
 pub enum Mode {
     /// One transaction per message.
     PerMessage,
+    /// As the recorder thread batches: what arrives within the window, at most a batch's
+    /// worth, in one transaction.
+    Batched,
 }
 
 impl Mode {
     fn label(self) -> &'static str {
         match self {
             Mode::PerMessage => "one transaction per message",
+            Mode::Batched => "batched transactions",
         }
     }
 }
@@ -72,9 +76,7 @@ pub fn measure(dir: &Path, scale: &Scale, mode: Mode) {
     let mut sim = SimFleet::new(scale.hosts, scale.per_host);
     let path = dir.join(format!(
         "rec-{}x{}-{}.db",
-        scale.hosts,
-        scale.per_host,
-        mode as u8
+        scale.hosts, scale.per_host, mode as u8
     ));
     let start_ms = chrono::Utc::now().timestamp_millis();
     let mut rec = match Recorder::start(
@@ -107,6 +109,12 @@ pub fn measure(dir: &Path, scale: &Scale, mode: Mode) {
                 for m in &messages {
                     let at = wall_ms(m);
                     black_box(rec.record(black_box(m), at)).expect("record");
+                }
+            }
+            Mode::Batched => {
+                for batch in batches(&messages) {
+                    let at = batch.last().map_or(cycle_ms, wall_ms) + BATCH_WINDOW_MS;
+                    black_box(rec.record_batch(black_box(batch), at)).expect("record");
                 }
             }
         }
@@ -146,6 +154,26 @@ pub fn measure(dir: &Path, scale: &Scale, mode: Mode) {
         series_bytes(rec.fleet()) as f64 / (1 << 20) as f64
     );
     rec.stop();
+}
+
+const BATCH_WINDOW_MS: i64 = BATCH_WINDOW.as_millis() as i64;
+
+/// The messages of one cycle cut as the recorder thread cuts them: a batch starts with a
+/// message and takes what comes within the window after it (by the polls' times), at most
+/// `BATCH_MAX`.
+fn batches(messages: &[Message]) -> Vec<&[Message]> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    while start < messages.len() {
+        let until = wall_ms(&messages[start]) + BATCH_WINDOW_MS;
+        let mut end = start + 1;
+        while end < messages.len() && end - start < BATCH_MAX && wall_ms(&messages[end]) <= until {
+            end += 1;
+        }
+        out.push(&messages[start..end]);
+        start = end;
+    }
+    out
 }
 
 fn wall_ms(m: &Message) -> i64 {

@@ -136,3 +136,20 @@ fn a_wall_and_the_header_draw_at_every_size_without_panic() {
         }
     }
 }
+
+#[test]
+fn a_recorder_dropping_messages_says_so_in_the_header_without_a_banner() {
+    for (w, h) in [(80, 24), (120, 30), (200, 50)] {
+        let mut s = Screen::lab(w, h);
+        s.history.status = Some(Status::Behind { dropped: 1234 });
+        let text = s.draw();
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(
+            lines[0].trim_end().ends_with("REC dropping"),
+            "{w}x{h}: {}",
+            lines[0]
+        );
+        // Monitoring is whole; only history is thinned: no row of the screen is taken for it.
+        assert!(!lines[1].starts_with('!'), "{w}x{h}: {}", lines[1]);
+    }
+}

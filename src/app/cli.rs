@@ -4,9 +4,10 @@ use super::start_collectors;
 use fleetwatch_core::config::Config;
 use fleetwatch_core::history::past::{Refusal, fleet_at, lookup};
 use fleetwatch_core::history::query::EventQuery;
-use fleetwatch_core::history::recorder::{RecordError, Recorder};
+use fleetwatch_core::history::recorder::{BATCH_MAX, BATCH_WINDOW, RecordError, Recorder};
 use fleetwatch_core::history::sqlite::SqliteStore;
 use fleetwatch_core::history::store::HistoryRead;
+use fleetwatch_core::link::Message;
 use fleetwatch_core::model::Fleet;
 use fleetwatch_core::text_table::Table;
 use fleetwatch_core::time::{parse_moment, parse_span};
@@ -76,7 +77,7 @@ pub async fn record(config: &Config) -> ExitCode {
                     return fail("another recorder took over this history; stopping", 1);
                 }
             },
-            Some(m) = rx.recv() => match rec.record(&m, chrono::Utc::now().timestamp_millis()) {
+            Some(m) = rx.recv() => match rec.record_batch(&gather(m, &mut rx).await, chrono::Utc::now().timestamp_millis()) {
                 Ok(()) => {
                     if failing {
                         crate::errln!("fleetwatch: writing history again");
@@ -97,6 +98,22 @@ pub async fn record(config: &Config) -> ExitCode {
     }
     rec.stop();
     ExitCode::SUCCESS
+}
+
+/// The first message and what else comes within the batch window: one transaction for all.
+async fn gather(
+    first: Message,
+    rx: &mut tokio::sync::mpsc::UnboundedReceiver<Message>,
+) -> Vec<Message> {
+    let mut batch = vec![first];
+    let until = tokio::time::Instant::now() + BATCH_WINDOW;
+    while batch.len() < BATCH_MAX {
+        match tokio::time::timeout_at(until, rx.recv()).await {
+            Ok(Some(m)) => batch.push(m),
+            Ok(None) | Err(_) => break,
+        }
+    }
+    batch
 }
 
 fn fail(msg: &str, code: u8) -> ExitCode {

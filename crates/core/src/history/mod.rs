@@ -9,6 +9,7 @@ pub mod lease;
 pub mod moment;
 pub mod past;
 pub mod query;
+pub mod queue;
 pub mod reader;
 pub mod recorder;
 pub mod rollup;

@@ -21,6 +21,9 @@ pub struct Fleet {
     /// UUID -> the host whose copy is shown.
     primary: HashMap<String, usize>,
     series: HashMap<String, Series>,
+    /// Sparklines are not kept (hosts' nor VMs'): a model that only the recorder reads has no
+    /// use for them, and the UI's model holds them already.
+    without_series: bool,
     /// The current findings, from `rules::evaluate`, by kind, host and VM.
     pub findings: Vec<Finding>,
     /// Why some findings could not be checked (unreadable policy files), for a banner.
@@ -63,6 +66,15 @@ impl Fleet {
         Fleet {
             hosts: hosts.iter().map(Host::new).collect(),
             ..Fleet::default()
+        }
+    }
+
+    /// As [`Fleet::new`], keeping no sparkline series: for a model nothing draws (the
+    /// recorder's), so a fleet's series are held once, by the UI.
+    pub fn without_series(hosts: &[HostConfig]) -> Fleet {
+        Fleet {
+            without_series: true,
+            ..Fleet::new(hosts)
         }
     }
 
@@ -154,13 +166,15 @@ impl Fleet {
         };
         h.node_cpu = s.node_cpu.map(|c| (c, s.taken));
         h.totals = HostTotals::of(h, node_cpu);
-        let t = &h.totals;
-        h.series.push(
-            t.cpu_percent,
-            t.memory_used.map(|m| m as f64),
-            t.disk_bps,
-            t.net_bps,
-        );
+        if !self.without_series {
+            let t = &h.totals;
+            h.series.push(
+                t.cpu_percent,
+                t.memory_used.map(|m| m as f64),
+                t.disk_bps,
+                t.net_bps,
+            );
+        }
 
         for (d, first) in s.domains.iter().zip(placed) {
             if first {
@@ -185,7 +199,9 @@ impl Fleet {
                 vm.primary = true;
                 h.changed = self.generation + 1;
             }
-            push_series(&mut self.series, uuid, vm);
+            if !self.without_series {
+                push_series(&mut self.series, uuid, vm);
+            }
             return;
         }
         let present = self.hosts[host].vms.contains_key(uuid);
@@ -239,7 +255,7 @@ impl Fleet {
                 h.changed = next;
             }
         }
-        if b == host {
+        if b == host && !self.without_series {
             push_series(&mut self.series, uuid, &hosts[host].vms[uuid]);
         }
     }

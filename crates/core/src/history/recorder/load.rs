@@ -13,6 +13,13 @@ use std::collections::BTreeSet;
 impl Recorder {
     /// After a write that failed and was rolled back: back to what the store holds.
     pub(super) fn reload(&mut self) -> Result<(), StoreError> {
+        // Events, statistics and sizes the rollback took away are no longer written: the same
+        // change seen again is no duplicate, and the next sample writes its statistics.
+        let keep = self.recent.len().saturating_sub(self.recent_added);
+        self.recent.truncate(keep);
+        self.recent_added = 0;
+        self.last_raw.clear();
+        self.sizes.iter_mut().for_each(|s| *s = None);
         self.copies.clear();
         self.home.clear();
         self.pending.clear();

@@ -1,16 +1,21 @@
 //! The recorder: keeps its own fleet model from the collectors' messages and writes what
 //! changed: placements (where each copy of a VM was, from when to when), events with who caused
-//! them, host states, and statistics. One transaction per message, so a killed recorder loses at
-//! most the poll it was writing; everything it needs to go on (copies, states, what it has not
-//! judged yet) is in the store, so a restarted one goes on where the killed one stopped.
+//! them, host states, and statistics. One transaction per batch of messages (what queued up
+//! while the last one was written, see [`BATCH_MAX`]), so a killed recorder loses at most the
+//! batch it was writing; everything it needs to go on (copies, states, what it has not judged
+//! yet) is in the store, so a restarted one goes on where the killed one stopped. A batch that
+//! fails is rolled back whole and the recorder reloads what the store holds.
 
 mod copies;
 mod diff;
 mod inputs;
 mod load;
+mod transaction;
 mod write;
 
-use super::lease::{self, Holder, Lease, Role};
+pub use transaction::{BATCH_MAX, BATCH_WINDOW, Queued};
+
+use super::lease::{Holder, Lease, Role};
 use super::store::rows::{HostStateRow, RowId, Series};
 use super::store::{RecordStore, StoreError};
 use crate::config::HostConfig;
@@ -95,6 +100,8 @@ pub struct Recorder {
     baseline: Vec<bool>,
     /// Recently written events (at, uuid, kind, host), to drop the same change seen twice.
     recent: VecDeque<(i64, String, &'static str, usize)>,
+    /// Of `recent`, how many the transaction under way added: a rollback takes them back.
+    recent_added: usize,
     /// Live migrations under way: uuid -> (start, destination host).
     migrating: HashMap<String, (i64, usize)>,
     /// Migrations' ends as the source reported them: uuid -> time.
@@ -172,7 +179,8 @@ impl Recorder {
             me,
             cfg,
             hosts: hosts.to_vec(),
-            fleet: Fleet::new(hosts),
+            // What the recorder writes is the sample's, not the sparklines'.
+            fleet: Fleet::without_series(hosts),
             copies: HashMap::new(),
             home: HashMap::new(),
             pending: HashMap::new(),
@@ -182,6 +190,7 @@ impl Recorder {
             gap: vec![true; hosts.len()],
             baseline: vec![false; hosts.len()],
             recent: VecDeque::new(),
+            recent_added: 0,
             migrating: HashMap::new(),
             ended: HashMap::new(),
             last_raw: HashMap::new(),
@@ -199,63 +208,6 @@ impl Recorder {
         &self.fleet
     }
 
-    /// Records one collector message; `now_ms` is the wall clock.
-    pub fn record(&mut self, m: &Message, now_ms: i64) -> Result<(), RecordError> {
-        self.transaction(now_ms, |r| r.write(m, now_ms))?;
-        if now_ms - self.last_maintenance >= 60_000 {
-            self.last_maintenance = now_ms;
-            self.store.maintain(&self.cfg, now_ms)?;
-        }
-        Ok(())
-    }
-
-    /// Keeps the lease while no message comes (every host down and quiet): call it every
-    /// second or so; it writes only when the lease is due for renewal.
-    pub fn tick(&mut self, now_ms: i64) -> Result<(), RecordError> {
-        if now_ms - self.last_renew < lease::RENEW_EVERY_MS {
-            return Ok(());
-        }
-        self.transaction(now_ms, |_| Ok(()))
-    }
-
-    /// One write under the lease: whether we still hold it is asked inside the transaction,
-    /// so once the service took over (or we were presumed dead) nothing more of ours lands.
-    fn transaction(
-        &mut self,
-        now_ms: i64,
-        f: impl FnOnce(&mut Recorder) -> Result<(), StoreError>,
-    ) -> Result<(), RecordError> {
-        self.store.begin()?;
-        let held = self.store.holds_lease(&self.me).and_then(|held| {
-            if held && now_ms - self.last_renew >= lease::RENEW_EVERY_MS {
-                self.store.renew_lease(&self.me, now_ms)?;
-            }
-            Ok(held)
-        });
-        let done = match held {
-            Ok(true) => f(self).and_then(|()| self.store.extend_recording(self.recording, now_ms)),
-            Ok(false) => {
-                let _ = self.store.rollback();
-                return Err(RecordError::LostLease);
-            }
-            Err(e) => Err(e),
-        };
-        match done.and_then(|()| self.store.commit()) {
-            Ok(()) => {
-                if now_ms - self.last_renew >= lease::RENEW_EVERY_MS {
-                    self.last_renew = now_ms;
-                }
-                Ok(())
-            }
-            Err(e) => {
-                let _ = self.store.rollback();
-                // What this recorder believes was written must be what the store holds.
-                self.reload()?;
-                Err(e.into())
-            }
-        }
-    }
-
     fn write(&mut self, m: &Message, now_ms: i64) -> Result<(), StoreError> {
         // Host indices are the config's; one from elsewhere is nothing this recorder knows.
         if m.host >= self.hosts.len() {
@@ -263,13 +215,16 @@ impl Recorder {
         }
         match &m.update {
             Update::Link { state, error, .. } => {
+                // Dated when the collector said it, not when its batch was written.
+                let waited = i64::try_from(m.at.elapsed().as_millis()).unwrap_or(i64::MAX);
+                let at = now_ms.saturating_sub(waited);
                 self.fleet.set_link(m.host, *state, error.clone());
                 if *state != LinkState::Connecting {
-                    self.host_state(m.host, *state, error.as_deref(), now_ms)?;
+                    self.host_state(m.host, *state, error.as_deref(), at)?;
                 }
                 if matches!(state, LinkState::Down | LinkState::Stale) {
                     self.gap[m.host] = true;
-                    self.settle(m.host, now_ms, true)?;
+                    self.settle(m.host, at, true)?;
                 }
             }
             Update::Action(_) => {}
@@ -285,7 +240,7 @@ impl Recorder {
                 self.baseline[m.host] = false;
             }
         }
-        self.store.meta_set("last_write", &now_ms.to_string())
+        Ok(())
     }
 
     /// Gives the lease up, for a clean exit.

@@ -42,6 +42,7 @@ impl Recorder {
         });
         if !dup {
             self.recent.push_back((at, uuid.to_owned(), kind, host));
+            self.recent_added += 1;
         }
         dup
     }

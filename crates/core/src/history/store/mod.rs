@@ -1,8 +1,8 @@
 //! The history store as two traits: [`RecordStore`], what the recorder writes and what a
 //! starting recorder loads, and [`HistoryRead`], what the TUI, `history`, `at` and the graphs
 //! ask. The recorder's logic (copies, migrations, pending judgments, dedupe, actors, the
-//! transaction per message with the lease checked inside it) holds no SQL: it calls these
-//! methods, so a second backend is one more implementation, not a second recorder.
+//! transaction per batch of messages with the lease checked inside it) holds no SQL: it calls
+//! these methods, so a second backend is one more implementation, not a second recorder.
 //!
 //! The SQLite store ([`crate::history::sqlite`]) is the embedded one: one file, one recorder
 //! under one lease, readers beside it (WAL).
@@ -50,9 +50,9 @@ use std::collections::HashMap;
 
 /// What the recorder writes, and what a starting recorder loads. Every write happens between
 /// [`begin`](RecordStore::begin) and [`commit`](RecordStore::commit) (or
-/// [`rollback`](RecordStore::rollback)): one collector message is one transaction.
+/// [`rollback`](RecordStore::rollback)): one batch of collector messages is one transaction.
 pub trait RecordStore {
-    /// Starts one message's write. Takes the store's write lock, so that the lease asked
+    /// Starts one batch's write. Takes the store's write lock, so that the lease asked
     /// about next cannot change hands before the commit.
     fn begin(&mut self) -> Result<(), StoreError>;
     fn commit(&mut self) -> Result<(), StoreError>;

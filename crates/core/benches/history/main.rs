@@ -1,17 +1,17 @@
 //! `make bench`: the history store at scale. A generator fills a store as 30 days of recording
 //! 1,000 VMs would leave it (raw samples every 10 s for the last hour, then the configured
 //! rollups, and a realistic rate of events and placements), then times the queries people run
-//! during an incident, the file's size, and the recorder's own cost at 1,000 VMs.
-//! Targets: `at` < 100 ms, 30 days of migrations < 100 ms, file < 500 MB, recorder < 2% of a core.
+//! during an incident and the file's size; then the recorder's own cost per poll cycle at
+//! 1,000, 10,000 and 50,000 VMs (`recorder`, on the varied fleet of `sim`).
+//! Targets: `at` < 100 ms, 30 days of migrations < 100 ms, file < 500 MB, recorder < 2% of a core
+//! at 1,000 VMs.
 
-use fleetwatch_testkit as support;
+mod recorder;
+mod sim;
 
-use fleetwatch_core::history::config::HistoryConfig;
 use fleetwatch_core::history::query::EventQuery;
-use fleetwatch_core::history::recorder::Recorder;
 use fleetwatch_core::history::sqlite::{self, SqliteStore};
 use fleetwatch_core::history::store::HistoryRead;
-use fleetwatch_core::link::{Message, Update};
 use rusqlite::params;
 use std::time::{Duration, Instant};
 
@@ -20,15 +20,15 @@ const HOSTS: i64 = 20;
 const DAY: i64 = 86_400_000;
 
 /// A small deterministic generator (xorshift), so every run builds the same store.
-struct Rng(u64);
+pub(crate) struct Rng(pub(crate) u64);
 impl Rng {
-    fn next(&mut self) -> u64 {
+    pub(crate) fn next(&mut self) -> u64 {
         self.0 ^= self.0 << 13;
         self.0 ^= self.0 >> 7;
         self.0 ^= self.0 << 17;
         self.0
     }
-    fn below(&mut self, n: i64) -> i64 {
+    pub(crate) fn below(&mut self, n: i64) -> i64 {
         (self.next() % n as u64) as i64
     }
 }
@@ -165,7 +165,22 @@ fn fill(c: &mut rusqlite::Connection, now: i64) -> rusqlite::Result<(usize, usiz
 
 fn main() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let path = dir.path().join("history.db");
+    // `FLEETWATCH_BENCH_PART=recorder` measures the recorder only (the store takes minutes).
+    let part = std::env::var("FLEETWATCH_BENCH_PART").unwrap_or_default();
+    if part != "recorder" {
+        store_queries(dir.path());
+    }
+    let scales = std::env::var("FLEETWATCH_BENCH_SCALES").unwrap_or_else(|_| DEFAULT_SCALES.into());
+    for scale in parse_scales(&scales) {
+        recorder::measure(dir.path(), &scale, recorder::Mode::PerMessage);
+        recorder::measure(dir.path(), &scale, recorder::Mode::Batched);
+        recorder::full_series(&scale);
+    }
+}
+
+/// The store as 30 days of 1,000 VMs leave it, and the queries of an incident on it.
+fn store_queries(dir: &std::path::Path) {
+    let path = dir.join("history.db");
     let mut c = sqlite::open_rw(&path).expect("store");
     let now = chrono::Utc::now().timestamp_millis();
     let t = Instant::now();
@@ -225,42 +240,25 @@ fn main() {
         ms(mig[5]),
         ms(mig[9])
     );
+}
 
-    // The recorder at 1,000 VMs: 10 hosts x 100 VMs polled every 2 s for 10 simulated minutes.
-    let rec_path = dir.path().join("rec.db");
-    let hosts: Vec<_> = (0..10)
-        .map(|h| support::host_config(&format!("hv-{h:03}")))
-        .collect();
-    let mut rec = Recorder::start(
-        SqliteStore::open_rw(&rec_path).expect("store"),
-        HistoryConfig::default(),
-        &hosts,
-        now,
-    )
-    .expect("recorder");
-    let t0 = Instant::now();
-    let polls = 300u64;
-    let mut busy = Duration::ZERO;
-    for p in 0..polls {
-        let (_, samples) = support::synthetic(10, 100, t0, 10 + p * 2);
-        for (h, mut s) in samples.into_iter().enumerate() {
-            s.wall = chrono::DateTime::from_timestamp_millis(now + (p as i64) * 2_000)
-                .unwrap_or_default();
-            let m = Message {
-                host: h,
-                at: Instant::now(),
-                update: Update::Sample(std::sync::Arc::new(s)),
-            };
-            let t = Instant::now();
-            rec.record(&m, now + (p as i64) * 2_000).expect("record");
-            busy += t.elapsed();
-        }
-    }
-    let span = Duration::from_secs(polls * 2);
-    println!(
-        "{:<52} {:>10.2} % of one core ({:.0} ms per 2 s poll of 1,000 VMs; target < 2%)",
-        "recorder writes at 1,000 VMs",
-        busy.as_secs_f64() / span.as_secs_f64() * 100.0,
-        ms(busy) / polls as f64
-    );
+/// Hosts x VMs per host: 1,000, 10,000 and 50,000 VMs.
+const DEFAULT_SCALES: &str = "50x20,500x20,2500x20";
+
+/// `FLEETWATCH_BENCH_SCALES=500x20,2500x20`: the fleets the recorder is measured at. Fewer
+/// cycles at the largest, so a run stays within minutes; never fewer than 40.
+fn parse_scales(s: &str) -> Vec<recorder::Scale> {
+    s.split(',')
+        .filter_map(|one| {
+            let (h, v) = one.trim().split_once('x')?;
+            let (hosts, per_host) = (h.parse::<usize>().ok()?, v.parse::<usize>().ok()?);
+            let vms = hosts * per_host;
+            Some(recorder::Scale {
+                hosts,
+                per_host,
+                warmup: 5,
+                cycles: if vms > 20_000 { 40 } else { 100 },
+            })
+        })
+        .collect()
 }

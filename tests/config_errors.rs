@@ -259,6 +259,24 @@ fn ten_thousand_hosts_are_refused_with_exit_2_not_an_abort() {
 }
 
 #[test]
+fn call_threads_and_connects_are_bounded() {
+    let poll = |body: &str| format!("[poll]\n{body}\n{HOST}");
+    let e = err(&poll("threads = 0"));
+    assert!(e.contains("line 2: threads: must be 1 to 32"), "{e}");
+    let e = err(&poll("threads = 33"));
+    assert!(e.contains("threads: must be 1 to 32"), "{e}");
+    let e = err(&poll("threads = 4\nconnects = 5"));
+    assert!(
+        e.contains("line 3: connects: must be 1 to threads (4)"),
+        "{e}"
+    );
+    let e = err(&poll("connects = 0"));
+    assert!(e.contains("connects: must be 1 to threads (16)"), "{e}");
+    let c = Config::parse(&poll("threads = 4\nconnects = 4"), None, &key_rules()).unwrap();
+    assert_eq!((c.poll.threads, c.poll.connects), (4, 4));
+}
+
+#[test]
 fn a_keys_entry_cannot_take_a_key_the_bindings_use() {
     use fleetwatch::ui::bindings::BINDINGS;
     let used = BINDINGS

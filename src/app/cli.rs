@@ -7,11 +7,11 @@ use fleetwatch_core::history::query::EventQuery;
 use fleetwatch_core::history::recorder::{RecordError, Recorder};
 use fleetwatch_core::history::sqlite::SqliteStore;
 use fleetwatch_core::history::store::HistoryRead;
+use fleetwatch_core::link::Mailbox;
 use fleetwatch_core::model::Fleet;
 use fleetwatch_core::text_table::Table;
 use fleetwatch_core::time::{parse_moment, parse_span};
 use std::process::ExitCode;
-use tokio::sync::mpsc::unbounded_channel;
 
 /// No `[history] path` and no XDG data directory to put the store in.
 #[derive(Debug, thiserror::Error)]
@@ -48,7 +48,7 @@ pub async fn record(config: &Config) -> ExitCode {
         // A store's error names its file already.
         Err(e) => return fail(&e.to_string(), 1),
     };
-    let (tx, mut rx) = unbounded_channel();
+    let (tx, mut rx) = Mailbox::new(config.hosts.len());
     let _collectors = match start_collectors(config, tx) {
         Ok(c) => c,
         Err(e) => return fail(&e.to_string(), 1),

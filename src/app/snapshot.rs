@@ -5,18 +5,17 @@
 
 use super::{apply, start_collectors_paced};
 use fleetwatch_core::config::Config;
-use fleetwatch_core::link::{LinkState, Message, Update};
+use fleetwatch_core::link::{LinkState, Mailbox, Update};
 use fleetwatch_core::model::Fleet;
 use fleetwatch_libvirt::known::Pace;
 use std::time::{Duration, Instant};
-use tokio::sync::mpsc::unbounded_channel;
 
 const SLOW_HOST_GRACE: Duration = Duration::from_secs(60);
 
 /// Polls every host `polls` times (one interval apart) or until it is down, then evaluates the
 /// findings once.
 pub async fn collect(config: &Config, polls: u32) -> std::io::Result<Fleet> {
-    let (tx, mut rx) = unbounded_channel::<Message>();
+    let (tx, mut rx) = Mailbox::new(config.hosts.len());
     // A few polls only: each fetches every statistic, so every rate has two readings.
     let mut config = config.clone();
     config.poll.slow_stats_every = 1;

@@ -12,12 +12,12 @@ use fleetwatch_core::history::past::fleet_at;
 use fleetwatch_core::history::query::EventQuery;
 use fleetwatch_core::history::reader::{self, Request, Response};
 use fleetwatch_core::history::writer::{self, Status};
-use fleetwatch_core::link::{Message, Update};
+use fleetwatch_core::link::{Mailbox, Update};
 use fleetwatch_core::model::Fleet;
 use fleetwatch_core::policy::loader::{self, Inputs};
 use ratatui::crossterm::event::{self, Event};
 use std::time::{Duration, Instant};
-use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
+use tokio::sync::mpsc::{UnboundedSender, unbounded_channel};
 
 /// Findings are re-evaluated at most this often however fast samples arrive: they walk the
 /// whole fleet, samples touch one host.
@@ -151,7 +151,7 @@ fn dt(ms: i64) -> chrono::DateTime<chrono::Utc> {
 }
 
 pub async fn run(config: Config, mode: &str, wall: bool) -> color_eyre::Result<()> {
-    let (tx, mut rx): (_, UnboundedReceiver<Message>) = unbounded_channel();
+    let (tx, mut rx) = Mailbox::new(config.hosts.len());
     let collectors = start_collectors(&config, tx)?;
     let (policy_tx, mut policy_rx) = unbounded_channel();
     let mut inputs = Inputs::default();
@@ -236,10 +236,8 @@ pub async fn run(config: Config, mode: &str, wall: bool) -> color_eyre::Result<(
         guard.term.draw(|f| draw_frame(f, shown, &mut ui, &cx))?;
         history.follow(&ui);
         tokio::select! {
-            Some(m) = rx.recv() => {
-                let mut batch = vec![m];
-                // Drain whatever else arrived, so a burst costs one frame.
-                batch.extend(std::iter::from_fn(|| rx.try_recv().ok()));
+            // Everything pending at once, so a burst costs one frame.
+            Some(batch) = rx.recv_batch() => {
                 for m in batch {
                     if let Update::Action(u) = m.update {
                         acting.update(u, &mut ui, &collectors);

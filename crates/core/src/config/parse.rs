@@ -2,7 +2,7 @@
 //! cannot make, each refusal naming the file, the line and the key.
 
 use super::lines::{describe, line_in_table, line_of_key, nth_line_of};
-use super::{Config, ConfigError, HostConfig, MAX_HOSTS, RawConfig};
+use super::{Config, ConfigError, HostConfig, MAX_HOSTS, MAX_THREADS, RawConfig};
 use crate::actions::keys::{ActionKeys, KeyRules};
 use std::path::Path;
 use std::time::Duration;
@@ -50,6 +50,16 @@ impl Config {
         }
         if raw.poll.slow_stats_every == 0 {
             return Err(fail("slow_stats_every", "must be 1 or more".into()));
+        }
+        if !(1..=MAX_THREADS).contains(&raw.poll.threads) {
+            return Err(fail("threads", format!("must be 1 to {MAX_THREADS}")));
+        }
+        if !(1..=raw.poll.threads).contains(&raw.poll.connects) {
+            // More connects than threads could never run at once anyway.
+            return Err(fail(
+                "connects",
+                format!("must be 1 to threads ({})", raw.poll.threads),
+            ));
         }
         if raw.hosts.is_empty() {
             return Err(ConfigError::NoHosts { file: shown });

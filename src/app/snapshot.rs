@@ -40,13 +40,18 @@ pub async fn collect(config: &Config, polls: u32) -> std::io::Result<Fleet> {
         if left.is_zero() {
             break;
         }
-        let Ok(Some(m)) = tokio::time::timeout(left, rx.recv()).await else {
+        // A batch at a time: looking whether every host is done costs the fleet, not a message.
+        let Ok(Some(batch)) = tokio::time::timeout(left, rx.recv_batch()).await else {
             break;
         };
-        if let Update::Sample(_) = m.update {
-            samples[m.host] += 1;
+        for m in batch {
+            if let Update::Sample(_) = m.update
+                && let Some(n) = samples.get_mut(m.host)
+            {
+                *n += 1;
+            }
+            apply(&mut fleet, m);
         }
-        apply(&mut fleet, m);
     }
     for (i, h) in fleet.hosts.iter_mut().enumerate() {
         if samples[i] == 0 && h.link != LinkState::Down {

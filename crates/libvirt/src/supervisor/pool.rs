@@ -3,7 +3,10 @@
 //! thread (it is stuck inside libvirt); the pool starts a replacement so the capacity stays,
 //! and the stuck thread ends when its call returns. Past `hung_cap` hung threads it starts no
 //! more replacements: the stuck thread comes back to serve when its call returns, so the
-//! threads never exceed the pool plus the cap.
+//! threads never exceed the pool plus the cap. The price: past the cap the pool shrinks with
+//! each call that hangs, and with as many more hung as it has threads it serves nobody until
+//! one returns (no new connects start past the cap, and libvirt's keepalive ends a call to a
+//! dead remote host within seconds).
 
 use super::jobs::{Event, Job, Watch};
 use std::collections::VecDeque;

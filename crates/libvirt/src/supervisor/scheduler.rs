@@ -194,13 +194,14 @@ impl Scheduler {
     /// A connect is due: made now if a slot is free, queued for one otherwise, refused while
     /// too many of the host's (or all hosts') calls are still hung.
     fn connect(&mut self, h: usize) {
-        let live = self.hosts[h].hung;
-        if live >= self.limits.hung_per_host {
-            return self.fail(h, LinkError::StillHung { live });
-        }
+        // The fleet-wide limit first: it is the one that holds every host back.
         let hung = self.pool.hung();
         if hung >= self.limits.hung_total {
             return self.fail(h, LinkError::HungLimit { hung });
+        }
+        let live = self.hosts[h].hung;
+        if live >= self.limits.hung_per_host {
+            return self.fail(h, LinkError::StillHung { live });
         }
         if self.connects < self.limits.connects {
             return self.start_connect(h);

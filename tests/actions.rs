@@ -8,7 +8,7 @@ use fleetwatch::ui::state::{Overlay, UiState};
 use fleetwatch_core::actions::audit::{self, Target};
 use fleetwatch_core::actions::{ActionKind, ActionRequest, Expect};
 use fleetwatch_core::config::Config;
-use fleetwatch_core::link::{Message, Update};
+use fleetwatch_core::link::{Mailbox, MailboxReceiver, Update};
 use fleetwatch_core::model::Fleet;
 use fleetwatch_core::model::sample::VmState;
 use fleetwatch_core::policy::loader::Inputs;
@@ -18,14 +18,13 @@ use ratatui::crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
-use tokio::sync::mpsc::UnboundedReceiver;
 
 struct App {
     _demo: fleetwatch::demo::Demo,
     _dir: tempfile::TempDir,
     config: Config,
     collectors: Collectors,
-    rx: UnboundedReceiver<Message>,
+    rx: MailboxReceiver,
     fleet: Fleet,
     ui: UiState,
     acting: Acting,
@@ -42,7 +41,7 @@ impl App {
         let target = Target::File(dir.path().join("audit.jsonl"));
         let (err_tx, _err_rx) = tokio::sync::mpsc::unbounded_channel();
         let acting = Acting::new(Some(audit::spawn(target.clone(), err_tx).unwrap()));
-        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        let (tx, rx) = Mailbox::new(config.hosts.len());
         let collectors = start_collectors(&config, tx).unwrap();
         let mut app = App {
             _demo: demo,
@@ -62,7 +61,7 @@ impl App {
     }
 
     fn pump(&mut self) {
-        while let Ok(m) = self.rx.try_recv() {
+        while let Some(m) = self.rx.try_recv() {
             if let Update::Action(u) = m.update {
                 self.acting.update(u, &mut self.ui, &self.collectors);
             } else {

@@ -228,16 +228,21 @@ fn hosts(n: usize) -> String {
 }
 
 #[test]
-fn two_thousand_hosts_parse() {
-    let c = Config::parse(&hosts(2_000), Some(Path::new("/cfg/fw.toml")), &key_rules()).unwrap();
-    assert_eq!(c.hosts.len(), 2_000);
+fn ten_thousand_hosts_parse() {
+    let c = Config::parse(
+        &hosts(10_000),
+        Some(Path::new("/cfg/fw.toml")),
+        &key_rules(),
+    )
+    .unwrap();
+    assert_eq!(c.hosts.len(), 10_000);
 }
 
 #[test]
-fn ten_thousand_hosts_are_refused_with_exit_2_not_an_abort() {
+fn more_than_ten_thousand_hosts_are_refused_with_exit_2_not_an_abort() {
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("huge.toml");
-    std::fs::write(&p, hosts(10_000)).unwrap();
+    std::fs::write(&p, hosts(10_001)).unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_fleetwatch"))
         .args(["--config", p.to_str().unwrap(), "snapshot"])
         .env("XDG_STATE_HOME", dir.path())
@@ -245,17 +250,30 @@ fn ten_thousand_hosts_are_refused_with_exit_2_not_an_abort() {
         .unwrap();
     let e = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{:?} {e}", out.status);
-    // The 2,001st host starts on line 6001.
-    assert!(e.contains("huge.toml, line 6001"), "{e}");
-    for want in [
-        "10000 [[host]]",
-        "limit of 2000",
-        "3 threads per host",
-        "split the fleet",
-    ] {
+    // The 10,001st host starts on line 30001.
+    assert!(e.contains("huge.toml, line 30001"), "{e}");
+    for want in ["10001 [[host]]", "limit of 10000", "split the fleet"] {
         assert!(e.contains(want), "{want}: {e}");
     }
     assert!(!e.contains("panicked"), "{e}");
+}
+
+#[test]
+fn call_threads_and_connects_are_bounded() {
+    let poll = |body: &str| format!("[poll]\n{body}\n{HOST}");
+    let e = err(&poll("threads = 0"));
+    assert!(e.contains("line 2: threads: must be 1 to 32"), "{e}");
+    let e = err(&poll("threads = 33"));
+    assert!(e.contains("threads: must be 1 to 32"), "{e}");
+    let e = err(&poll("threads = 4\nconnects = 5"));
+    assert!(
+        e.contains("line 3: connects: must be 1 to threads (4)"),
+        "{e}"
+    );
+    let e = err(&poll("connects = 0"));
+    assert!(e.contains("connects: must be 1 to threads (16)"), "{e}");
+    let c = Config::parse(&poll("threads = 4\nconnects = 4"), None, &key_rules()).unwrap();
+    assert_eq!((c.poll.threads, c.poll.connects), (4, 4));
 }
 
 #[test]

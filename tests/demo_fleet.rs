@@ -52,7 +52,7 @@ fn expected() -> HashMap<String, (String, VmState, u32)> {
 #[test]
 fn demo_fleet_through_the_test_driver() {
     let demo = fleetwatch::demo::write().unwrap();
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let (tx, mut rx) = fleetwatch_core::link::Mailbox::new(demo.config.hosts.len());
     let mut cfg = demo.config.clone();
     cfg.poll.interval = Duration::from_millis(300);
     // Disk statistics come on every other poll here: the third sample has a disk rate.
@@ -72,13 +72,13 @@ fn demo_fleet_through_the_test_driver() {
     };
     while (samples.iter().any(|&n| n < 3) || !complete(&fleet)) && Instant::now() < end {
         match rx.try_recv() {
-            Ok(m) => {
+            Some(m) => {
                 if let Update::Sample(_) = m.update {
                     samples[m.host] += 1;
                 }
                 apply(&mut fleet, m);
             }
-            Err(_) => std::thread::sleep(Duration::from_millis(10)),
+            None => std::thread::sleep(Duration::from_millis(10)),
         }
     }
     drop(collectors);

@@ -7,12 +7,11 @@ use fleetwatch_core::history::query::EventQuery;
 use fleetwatch_core::history::recorder::{BATCH_MAX, BATCH_WINDOW, RecordError, Recorder};
 use fleetwatch_core::history::sqlite::SqliteStore;
 use fleetwatch_core::history::store::HistoryRead;
-use fleetwatch_core::link::Message;
+use fleetwatch_core::link::{Mailbox, Message};
 use fleetwatch_core::model::Fleet;
 use fleetwatch_core::text_table::Table;
 use fleetwatch_core::time::{parse_moment, parse_span};
 use std::process::ExitCode;
-use tokio::sync::mpsc::unbounded_channel;
 
 /// No `[history] path` and no XDG data directory to put the store in.
 #[derive(Debug, thiserror::Error)]
@@ -49,7 +48,7 @@ pub async fn record(config: &Config) -> ExitCode {
         // A store's error names its file already.
         Err(e) => return fail(&e.to_string(), 1),
     };
-    let (tx, mut rx) = unbounded_channel();
+    let (tx, mut rx) = Mailbox::new(config.hosts.len());
     let _collectors = match start_collectors(config, tx) {
         Ok(c) => c,
         Err(e) => return fail(&e.to_string(), 1),
@@ -101,10 +100,7 @@ pub async fn record(config: &Config) -> ExitCode {
 }
 
 /// The first message and what else comes within the batch window: one transaction for all.
-async fn gather(
-    first: Message,
-    rx: &mut tokio::sync::mpsc::UnboundedReceiver<Message>,
-) -> Vec<Message> {
+async fn gather(first: Message, rx: &mut fleetwatch_core::link::MailboxReceiver) -> Vec<Message> {
     let mut batch = vec![first];
     let until = tokio::time::Instant::now() + BATCH_WINDOW;
     while batch.len() < BATCH_MAX {

@@ -1,6 +1,6 @@
 //! App: the loop that joins collectors, model and UI. It alone owns the fleet state; collectors
-//! send it whole snapshots over a channel, the terminal sends it input, and it draws only when
-//! one of those brought something new.
+//! leave it whole snapshots in a mailbox (one slot per host, so a slow app costs no memory),
+//! the terminal sends it input, and it draws only when one of those brought something new.
 
 pub mod acting;
 pub mod check;
@@ -16,17 +16,16 @@ pub mod tui;
 use crate::ui::keys;
 use crate::ui::state::{Effect, UiState};
 use fleetwatch_core::config::Config;
-use fleetwatch_core::link::{Message, Update};
+use fleetwatch_core::link::{MailboxSender, Message, Update};
 use fleetwatch_core::model::{Fleet, rules};
 use fleetwatch_core::policy::PolicyConfig;
 use fleetwatch_core::policy::loader::Inputs;
 use fleetwatch_libvirt::known::Pace;
 use fleetwatch_libvirt::libvirt::LibvirtConnector;
 use fleetwatch_libvirt::libvirt_init;
-use fleetwatch_libvirt::supervisor::{Collectors, Timing};
+use fleetwatch_libvirt::supervisor::{Collectors, Limits, Timing};
 use ratatui::crossterm::event::{self, Event};
 use std::sync::Arc;
-use tokio::sync::mpsc::UnboundedSender;
 
 /// Applies one collector message to the fleet.
 pub fn apply(fleet: &mut Fleet, m: Message) {
@@ -44,27 +43,27 @@ pub fn apply(fleet: &mut Fleet, m: Message) {
     }
 }
 
-pub fn start_collectors(
-    config: &Config,
-    tx: UnboundedSender<Message>,
-) -> std::io::Result<Collectors> {
+pub fn start_collectors(config: &Config, tx: MailboxSender) -> std::io::Result<Collectors> {
     start_collectors_paced(config, tx, Pace::Trickle)
 }
 
-/// Collectors that read domain XML at the given pace: one-shot commands read it all at once.
+/// Collectors that read domain XML at the given pace: one-shot commands read it all at once,
+/// and poll every host as soon as it connects instead of spreading the fleet's polls.
 pub fn start_collectors_paced(
     config: &Config,
-    tx: UnboundedSender<Message>,
+    tx: MailboxSender,
     pace: Pace,
 ) -> std::io::Result<Collectors> {
     libvirt_init();
     let uris: Vec<String> = config.hosts.iter().map(|h| h.uri.clone()).collect();
-    Collectors::start(
-        &uris,
-        Timing::new(config.poll.interval, config.poll.timeout),
-        Arc::new(connector(config, pace)),
-        tx,
-    )
+    let mut timing = Timing::new(config.poll.interval, config.poll.timeout);
+    timing.spread = pace == Pace::Trickle;
+    let limits = Limits {
+        threads: config.poll.threads,
+        connects: config.poll.connects,
+        ..Limits::default()
+    };
+    Collectors::start_with(&uris, timing, limits, Arc::new(connector(config, pace)), tx)
 }
 
 /// The connector the collectors use for `config`: read-only connections for every host that

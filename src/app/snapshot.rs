@@ -5,18 +5,17 @@
 
 use super::{apply, start_collectors_paced};
 use fleetwatch_core::config::Config;
-use fleetwatch_core::link::{LinkState, Message, Update};
+use fleetwatch_core::link::{LinkState, Mailbox, Update};
 use fleetwatch_core::model::Fleet;
 use fleetwatch_libvirt::known::Pace;
 use std::time::{Duration, Instant};
-use tokio::sync::mpsc::unbounded_channel;
 
 const SLOW_HOST_GRACE: Duration = Duration::from_secs(60);
 
 /// Polls every host `polls` times (one interval apart) or until it is down, then evaluates the
 /// findings once.
 pub async fn collect(config: &Config, polls: u32) -> std::io::Result<Fleet> {
-    let (tx, mut rx) = unbounded_channel::<Message>();
+    let (tx, mut rx) = Mailbox::new(config.hosts.len());
     // A few polls only: each fetches every statistic, so every rate has two readings.
     let mut config = config.clone();
     config.poll.slow_stats_every = 1;
@@ -41,13 +40,18 @@ pub async fn collect(config: &Config, polls: u32) -> std::io::Result<Fleet> {
         if left.is_zero() {
             break;
         }
-        let Ok(Some(m)) = tokio::time::timeout(left, rx.recv()).await else {
+        // A batch at a time: looking whether every host is done costs the fleet, not a message.
+        let Ok(Some(batch)) = tokio::time::timeout(left, rx.recv_batch()).await else {
             break;
         };
-        if let Update::Sample(_) = m.update {
-            samples[m.host] += 1;
+        for m in batch {
+            if let Update::Sample(_) = m.update
+                && let Some(n) = samples.get_mut(m.host)
+            {
+                *n += 1;
+            }
+            apply(&mut fleet, m);
         }
-        apply(&mut fleet, m);
     }
     for (i, h) in fleet.hosts.iter_mut().enumerate() {
         if samples[i] == 0 && h.link != LinkState::Down {

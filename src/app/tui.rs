@@ -3,7 +3,7 @@
 //! (`pacing`): a burst of messages is one frame, and a frame that changed nothing sends nothing.
 
 use super::acting::{self, Acting};
-use super::pacing::Pacer;
+use super::pacing::{MIN_GAP, Pacer};
 use super::{Handled, apply, draw_frame, evaluate, handle_event, start_collectors, terminal};
 use crate::ui::Context;
 use crate::ui::history::HistoryData;
@@ -14,12 +14,12 @@ use fleetwatch_core::history::past::fleet_at;
 use fleetwatch_core::history::query::EventQuery;
 use fleetwatch_core::history::reader::{self, Request, Response};
 use fleetwatch_core::history::writer::{self, Status};
-use fleetwatch_core::link::{Message, Update};
+use fleetwatch_core::link::{Mailbox, Update};
 use fleetwatch_core::model::Fleet;
 use fleetwatch_core::policy::loader::{self, Inputs};
 use ratatui::crossterm::event::{self, Event};
 use std::time::{Duration, Instant};
-use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
+use tokio::sync::mpsc::{UnboundedSender, unbounded_channel};
 
 /// Findings are re-evaluated at most this often however fast samples arrive: they walk the
 /// whole fleet, samples touch one host.
@@ -157,7 +157,7 @@ fn dt(ms: i64) -> chrono::DateTime<chrono::Utc> {
 }
 
 pub async fn run(config: Config, mode: &str, wall: bool) -> color_eyre::Result<()> {
-    let (tx, mut rx): (_, UnboundedReceiver<Message>) = unbounded_channel();
+    let (tx, mut rx) = Mailbox::new(config.hosts.len());
     let collectors = start_collectors(&config, tx)?;
     let (policy_tx, mut policy_rx) = unbounded_channel();
     let mut inputs = Inputs::default();
@@ -212,6 +212,7 @@ pub async fn run(config: Config, mode: &str, wall: bool) -> color_eyre::Result<(
     // The generation evaluated, and when the next evaluation may run.
     let mut evaluated: Option<(u64, Instant)> = None;
     let mut pacer = Pacer::default();
+    let mut drained: Option<Instant> = None;
     loop {
         let due = match evaluated {
             Some((generation, _)) if generation == fleet.generation => None,
@@ -257,11 +258,12 @@ pub async fn run(config: Config, mode: &str, wall: bool) -> color_eyre::Result<(
         // What wakes the loop may change what is shown: a key is drawn at once, the rest is
         // gathered into the next frame; the pacer's own wake-up changes nothing.
         tokio::select! {
-            Some(m) = rx.recv() => {
+            // Everything pending at once, and at most once a frame gap: hundreds of hosts
+            // reporting a second cost ten wake-ups, not hundreds; the mailbox holds the rest.
+            Some(batch) = rx.recv_batch(), if drained.is_none_or(|t| t.elapsed() >= MIN_GAP) => {
+                drained = Some(Instant::now());
+                ui.merged = rx.merged();
                 pacer.changed();
-                let mut batch = vec![m];
-                // Drain whatever else arrived, so a burst costs one frame.
-                batch.extend(std::iter::from_fn(|| rx.try_recv().ok()));
                 for m in batch {
                     if let Update::Action(u) = m.update {
                         acting.update(u, &mut ui, &collectors);
@@ -322,7 +324,18 @@ pub async fn run(config: Config, mode: &str, wall: bool) -> color_eyre::Result<(
                     }
                 }
             }
-            () = sleep_until([due, next_cycle, pacer.next_at()].into_iter().flatten().min()) => {}
+            () = sleep_until(
+                [
+                    due,
+                    next_cycle,
+                    pacer.next_at(),
+                    // The mailbox's turn comes again (once past, its branch is open).
+                    drained.map(|t| t + MIN_GAP).filter(|&t| t > Instant::now()),
+                ]
+                .into_iter()
+                .flatten()
+                .min(),
+            ) => {}
             _ = term_sig.recv() => break,
             _ = hup_sig.recv() => break,
             _ = int_sig.recv() => break,

@@ -73,7 +73,7 @@ pub fn data_age(fleet: &Fleet, now: Instant) -> (String, String, usize) {
     }
 }
 
-fn mode_text(cx: &Context, wide: bool) -> String {
+fn mode_text(cx: &Context, ui: &UiState, wide: bool) -> String {
     let mut m = if wide {
         cx.mode.to_owned()
     } else {
@@ -87,6 +87,14 @@ fn mode_text(cx: &Context, wide: bool) -> String {
     if let Some(s) = &cx.history.status {
         m.push_str(if wide { " · " } else { " " });
         m.push_str(&s.short());
+    }
+    // Updates a host replaced before the UI took them: the UI fell behind its collectors.
+    if ui.merged > 0 {
+        m.push_str(&if wide {
+            format!(" · {} updates merged (UI behind)", ui.merged)
+        } else {
+            format!(" {}M", ui.merged)
+        });
     }
     m
 }
@@ -204,7 +212,12 @@ fn parts(fleet: &Fleet, ui: &UiState, cx: &Context) -> Vec<Part> {
         when,
         Part {
             terse: true,
-            ..part(mode_text(cx, true), mode_text(cx, false), t.warn(), None)
+            ..part(
+                mode_text(cx, ui, true),
+                mode_text(cx, ui, false),
+                t.warn(),
+                None,
+            )
         },
     ]
 }

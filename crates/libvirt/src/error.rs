@@ -66,7 +66,7 @@ fn shown(d: &Duration) -> humantime::FormattedDuration {
     humantime::format_duration(*d)
 }
 
-/// Why the supervisor holds a host down until the next attempt.
+/// Why the scheduler holds a host down until the next attempt.
 #[derive(Debug, thiserror::Error)]
 pub enum LinkError {
     #[error(transparent)]
@@ -79,15 +79,12 @@ pub enum LinkError {
         "{live} earlier calls to this host are still hung; waiting for them before reconnecting"
     )]
     StillHung { live: usize },
-    #[error("cannot start a collector thread: {0}")]
-    Spawn(#[source] std::io::Error),
-    #[error("collector thread died while connecting")]
-    DiedConnecting,
-    #[error("collector thread ended")]
-    WorkerEnded,
-    /// The worker answered a connect with a poll result or the other way round.
-    #[error("collector protocol error")]
-    Protocol,
+    /// Past the cap of hung calls in all, nothing connects: each would risk one more thread.
+    #[error(
+        "the hung-call limit is reached ({hung} calls to hosts are hung); waiting for one to \
+         return before connecting"
+    )]
+    HungLimit { hung: usize },
     #[error(transparent)]
     Panicked(#[from] Panicked),
 }
@@ -133,12 +130,12 @@ impl From<ActionError> for fleetwatch_core::actions::ActionFailure {
     }
 }
 
-/// Why an action could not be handed to its host's action thread.
+/// Why an action could not be handed to the action threads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum ActError {
     #[error("no such host")]
     NoSuchHost,
-    #[error("the host's action thread has ended")]
+    #[error("the collectors' action threads have ended")]
     Ended,
 }
 

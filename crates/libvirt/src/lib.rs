@@ -6,14 +6,15 @@
 //! How a sample travels:
 //!
 //! ```text
-//! supervisor thread (one per host; keeps time, never calls libvirt)
-//!   └─ worker thread (owns the connection; may be abandoned in a hung call)
+//! scheduler thread (every host's state machine and timers; keeps time, never calls libvirt)
+//!   └─ call pool (fixed threads; a hung call's thread is replaced and left to end)
 //!        └─ Source::poll  (libvirt::LibvirtSource: bulk stats, gaps, XML trickle)
-//!             → HostSample → Message { host, update: Sample | Link | Action } → the app
+//!             → HostSample → Message { host, update: Sample | Link | Action } → the mailbox → the app
 //! ```
 //!
-//! - `supervisor/`: the supervisor ([`supervisor::Collectors`]), its worker, back-off, and the
-//!   per-host action thread that runs [`executor::Actor`]s on the connection the worker made.
+//! - `supervisor/`: the collectors ([`supervisor::Collectors`]): the scheduler, the call pool,
+//!   jittered back-off, and the action pool that runs [`executor::Actor`]s on the connection a
+//!   host's last connect made.
 //! - `source`: the [`Source`] and [`Connector`] traits the supervisor knows; `libvirt` ships
 //!   the implementation, tests plug in mocks.
 //! - `ffi/`: every `unsafe` call into libvirt (bulk stats, domain events, typed params).

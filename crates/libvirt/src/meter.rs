@@ -6,8 +6,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-/// When the worker last completed a libvirt call, shared between the worker (which beats) and
-/// the supervisor (which keeps the deadline). Cloning shares the same clock.
+/// When a job last completed a libvirt call, shared between the call thread (which beats) and
+/// the scheduler (which keeps the deadline). Cloning shares the same clock.
 #[derive(Debug, Clone)]
 pub struct Heartbeat {
     origin: Instant,

@@ -125,6 +125,8 @@ pub struct UiState {
     selected_uuid: Option<String>,
     pub show_detail: bool,
     pub message: Option<String>,
+    /// Collector updates folded into newer ones before the UI took them (the mailbox's count).
+    pub merged: u64,
     pub areas: Areas,
     /// How far the open help or confirmation pane is scrolled.
     pub scroll: scroll::Scroll,
@@ -165,6 +167,7 @@ impl Default for UiState {
             selected_uuid: None,
             show_detail: false,
             message: None,
+            merged: 0,
             areas: Areas::default(),
             scroll: Default::default(),
         }

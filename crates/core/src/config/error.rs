@@ -2,7 +2,7 @@
 //! Every text field may quote the file (a TOML error shows the line, a host name its value),
 //! and the file may hold escape sequences: each is shown sanitized, never raw.
 
-use super::{MAX_HOSTS, THREADS_PER_HOST};
+use super::MAX_HOSTS;
 use crate::actions::keys::KeysError;
 use crate::sanitize::clean_multiline as c;
 use std::sync::Arc;
@@ -40,11 +40,9 @@ pub enum ConfigError {
     #[error("{}: no [[host]] entries: add at least one (see config.example.toml)", c(.file))]
     NoHosts { file: String },
     #[error(
-        "{}, line {}: {count} [[host]] entries, more than the limit of {MAX_HOSTS}: \
-         fleetwatch runs {THREADS_PER_HOST} threads per host (supervisor, connection, \
-         actions), and this many would exhaust the process's threads; split the fleet \
-         over several configs (one fleetwatch or recorder each), at most {MAX_HOSTS} \
-         hosts in each",
+        "{}, line {}: {count} [[host]] entries, more than the limit of {MAX_HOSTS}, the \
+         largest fleet one fleetwatch is tested to watch; split the fleet over several \
+         configs (one fleetwatch or recorder each), at most {MAX_HOSTS} hosts in each",
         c(.file), at(*.line)
     )]
     TooManyHosts {

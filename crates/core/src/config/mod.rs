@@ -22,11 +22,17 @@ pub use crate::policy::PolicyConfig;
 pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(2);
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 pub const DEFAULT_SLOW_EVERY: u32 = 5;
-/// Most `[[host]]` entries one config may have: every host costs [`THREADS_PER_HOST`] threads,
-/// and 10,000 hosts ran the process out of them (an abort, not an error).
-pub const MAX_HOSTS: usize = 2_000;
-/// Threads each host costs: its supervisor, its connection attempts and polls, its actions.
-pub const THREADS_PER_HOST: usize = 3;
+/// Threads that make libvirt calls for all hosts, and connects among them at once: a call
+/// mostly waits on the network, so a few per core serve thousands of hosts.
+pub const DEFAULT_THREADS: usize = 16;
+pub const DEFAULT_CONNECTS: usize = 8;
+/// At most this many call threads: with the program's other threads the process stays under 64
+/// threads (plus calls left hung, which are capped apart).
+pub const MAX_THREADS: usize = 32;
+/// Most `[[host]]` entries one config may have: the fleet size the collectors, the model and
+/// the recorder are tested with. Threads no longer grow with hosts; memory and the UI's work
+/// do.
+pub const MAX_HOSTS: usize = 10_000;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Config {
@@ -57,6 +63,13 @@ pub struct PollConfig {
     /// are fetched on every this-many-th poll only (1: every poll).
     #[serde(default = "default_slow_every")]
     pub slow_stats_every: u32,
+    /// Threads that make the libvirt calls (connects and polls) of every host.
+    #[serde(default = "default_threads")]
+    pub threads: usize,
+    /// Connects in flight at once (each may start an ssh process): a fleet coming back after a
+    /// network blip reconnects this many hosts at a time.
+    #[serde(default = "default_connects")]
+    pub connects: usize,
 }
 
 impl Default for PollConfig {
@@ -65,6 +78,8 @@ impl Default for PollConfig {
             interval: DEFAULT_INTERVAL,
             timeout: DEFAULT_TIMEOUT,
             slow_stats_every: DEFAULT_SLOW_EVERY,
+            threads: DEFAULT_THREADS,
+            connects: DEFAULT_CONNECTS,
         }
     }
 }
@@ -132,6 +147,12 @@ fn default_timeout() -> Duration {
 }
 fn default_slow_every() -> u32 {
     DEFAULT_SLOW_EVERY
+}
+fn default_threads() -> usize {
+    DEFAULT_THREADS
+}
+fn default_connects() -> usize {
+    DEFAULT_CONNECTS
 }
 
 /// `$XDG_CONFIG_HOME/fleetwatch/config.toml`, falling back to `~/.config`.

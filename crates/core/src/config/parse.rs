@@ -2,7 +2,7 @@
 //! cannot make, each refusal naming the file, the line and the key.
 
 use super::lines::{describe, line_in_table, line_of_key, nth_line_of};
-use super::{Config, ConfigError, HostConfig, MAX_HOSTS, RawConfig};
+use super::{Config, ConfigError, MAX_HOSTS, MAX_THREADS, RawConfig};
 use crate::actions::keys::{ActionKeys, KeyRules};
 use std::path::Path;
 use std::time::Duration;
@@ -51,6 +51,16 @@ impl Config {
         if raw.poll.slow_stats_every == 0 {
             return Err(fail("slow_stats_every", "must be 1 or more".into()));
         }
+        if !(1..=MAX_THREADS).contains(&raw.poll.threads) {
+            return Err(fail("threads", format!("must be 1 to {MAX_THREADS}")));
+        }
+        if !(1..=raw.poll.threads).contains(&raw.poll.connects) {
+            // More connects than threads could never run at once anyway.
+            return Err(fail(
+                "connects",
+                format!("must be 1 to threads ({})", raw.poll.threads),
+            ));
+        }
         if raw.hosts.is_empty() {
             return Err(ConfigError::NoHosts { file: shown });
         }
@@ -62,6 +72,8 @@ impl Config {
             });
         }
         let mut hosts = Vec::with_capacity(raw.hosts.len());
+        // Names as compared: a set, so 10,000 hosts cost 10,000 looks, not 50 million.
+        let mut names = std::collections::HashSet::with_capacity(raw.hosts.len());
         for (i, mut h) in raw.hosts.into_iter().enumerate() {
             let host_fail = |key: &str, reason: String| ConfigError::Value {
                 file: shown.clone(),
@@ -72,8 +84,7 @@ impl Config {
             if h.name.trim().is_empty() {
                 return Err(host_fail("name", "must not be empty".into()));
             }
-            let same = |a: &str, b: &str| a.trim().to_lowercase() == b.trim().to_lowercase();
-            if hosts.iter().any(|o: &HostConfig| same(&o.name, &h.name)) {
+            if !names.insert(h.name.trim().to_lowercase()) {
                 return Err(host_fail(
                     "name",
                     format!("{:?} is used by two hosts; names must be unique", h.name),

@@ -1,69 +1,179 @@
-//! The action path: a thread per host runs the actions the app asks for on the connection the
-//! supervisor made last, apart from polling, so a long migration does not stop the host's
-//! samples.
+//! The action path: a small pool of threads runs the actions the app asks for, each on the
+//! connection the scheduler made last for its host, apart from polling, so a long migration
+//! does not stop the host's samples. One action runs per host at a time, in the order asked;
+//! hosts do not wait for each other beyond the pool's size.
 
 use super::panics::internal_error;
-use crate::error::ActionError;
+use crate::error::{ActError, ActionError};
 use crate::executor::Actor;
 use fleetwatch_core::actions::{ActionFailure, ActionRequest, ActionUpdate};
-use fleetwatch_core::link::{Message, Update};
+use fleetwatch_core::link::{MailboxSender, Message, Update};
+use std::collections::VecDeque;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{self, Sender};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::Instant;
-use tokio::sync::mpsc::UnboundedSender;
 
-/// The supervisor fills it on connecting and empties it when the connection is dropped.
+/// The scheduler fills it on connecting and empties it when the connection is dropped.
 pub(super) type ActorSlot = Arc<Mutex<Option<Arc<dyn Actor>>>>;
 
-/// One thread per host carries out actions, one at a time, on the connection the supervisor
-/// last made; polling goes on meanwhile.
-pub(super) fn spawn_actions(
-    host: usize,
-    slot: ActorSlot,
-    abort: Arc<AtomicBool>,
-    tx: UnboundedSender<Message>,
-) -> std::io::Result<Sender<ActionRequest>> {
-    let (req_tx, req_rx) = mpsc::channel::<ActionRequest>();
-    std::thread::Builder::new()
-        .name(format!("act-{host}"))
-        .spawn(move || {
-            let send = |update: ActionUpdate| {
-                tx.send(Message {
-                    host,
-                    at: Instant::now(),
-                    update: Update::Action(update),
-                })
-                .is_ok()
-            };
-            while let Ok(req) = req_rx.recv() {
-                abort.store(false, Ordering::SeqCst);
-                let actor = slot.lock().ok().and_then(|s| s.clone());
-                let result = match actor {
-                    None => Err(ActionError::NotConnected),
-                    Some(a) => {
-                        if !send(ActionUpdate::Running { id: req.id }) {
-                            return;
-                        }
-                        let run = catch_unwind(AssertUnwindSafe(|| {
-                            a.execute(&req, &abort, &mut |progress| {
-                                send(ActionUpdate::Progress {
-                                    id: req.id,
-                                    progress,
-                                });
-                            })
-                        }));
-                        run.unwrap_or_else(|p| {
-                            Err(internal_error(host, "", "an action", &*p).into())
-                        })
-                    }
-                };
-                let result = result.map_err(ActionFailure::from);
-                if !send(ActionUpdate::Done { id: req.id, result }) {
+pub(super) struct ActionPool {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    state: Mutex<State>,
+    work: Condvar,
+    actors: Vec<ActorSlot>,
+    /// Per host: the operator asked the running action to stop.
+    aborts: Vec<AtomicBool>,
+    out: MailboxSender,
+}
+
+struct State {
+    /// Requests not started, oldest first.
+    queue: VecDeque<(usize, ActionRequest)>,
+    /// Per host: one of its actions is running.
+    busy: Vec<bool>,
+    stop: bool,
+}
+
+impl Shared {
+    /// A panic elsewhere while the lock was held leaves plain data behind: still usable.
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+impl ActionPool {
+    pub(super) fn start(
+        threads: usize,
+        actors: Vec<ActorSlot>,
+        out: MailboxSender,
+    ) -> std::io::Result<ActionPool> {
+        let hosts = actors.len();
+        let shared = Arc::new(Shared {
+            state: Mutex::new(State {
+                queue: VecDeque::new(),
+                busy: vec![false; hosts],
+                stop: false,
+            }),
+            work: Condvar::new(),
+            aborts: (0..hosts).map(|_| AtomicBool::new(false)).collect(),
+            actors,
+            out,
+        });
+        for n in 0..threads {
+            let s = shared.clone();
+            std::thread::Builder::new()
+                .name(format!("fw-act-{n}"))
+                .spawn(move || serve(&s))?;
+        }
+        Ok(ActionPool { shared })
+    }
+
+    pub(super) fn submit(&self, host: usize, req: ActionRequest) -> Result<(), ActError> {
+        let mut st = self.shared.lock();
+        if host >= st.busy.len() {
+            return Err(ActError::NoSuchHost);
+        }
+        if st.stop {
+            return Err(ActError::Ended);
+        }
+        st.queue.push_back((host, req));
+        drop(st);
+        self.shared.work.notify_all();
+        Ok(())
+    }
+
+    pub(super) fn abort(&self, host: usize) {
+        if let Some(a) = self.shared.aborts.get(host) {
+            a.store(true, Ordering::SeqCst);
+        }
+    }
+
+    /// Actions not started are dropped; a running one ends on its own.
+    pub(super) fn stop(&self) {
+        let mut st = self.shared.lock();
+        st.stop = true;
+        st.queue.clear();
+        drop(st);
+        self.shared.work.notify_all();
+    }
+}
+
+impl Drop for ActionPool {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+fn serve(shared: &Shared) {
+    loop {
+        let (host, req) = {
+            let mut st = shared.lock();
+            loop {
+                if st.stop {
                     return;
                 }
+                // The oldest request of a host with nothing running: a host's actions keep
+                // their order, and one slow host does not hold up the others.
+                let free = st
+                    .queue
+                    .iter()
+                    .position(|(h, _)| !st.busy.get(*h).copied().unwrap_or(true));
+                if let Some(next) = free.and_then(|i| st.queue.remove(i)) {
+                    if let Some(b) = st.busy.get_mut(next.0) {
+                        *b = true;
+                    }
+                    break next;
+                }
+                st = shared.work.wait(st).unwrap_or_else(|p| p.into_inner());
             }
-        })?;
-    Ok(req_tx)
+        };
+        run(shared, host, &req);
+        if let Some(b) = shared.lock().busy.get_mut(host) {
+            *b = false;
+        }
+        // A request of this host may be waiting for it to be free.
+        shared.work.notify_all();
+    }
+}
+
+fn run(shared: &Shared, host: usize, req: &ActionRequest) {
+    let send = |update: ActionUpdate| {
+        // The app gone, nobody reads the outcome; the action itself has run or been refused.
+        let _ = shared.out.send(Message {
+            host,
+            at: Instant::now(),
+            update: Update::Action(update),
+        });
+    };
+    let Some(abort) = shared.aborts.get(host) else {
+        return;
+    };
+    abort.store(false, Ordering::SeqCst);
+    let actor = shared
+        .actors
+        .get(host)
+        .and_then(|slot| slot.lock().ok().and_then(|s| s.clone()));
+    let result = match actor {
+        None => Err(ActionError::NotConnected),
+        Some(a) => {
+            send(ActionUpdate::Running { id: req.id });
+            let run = catch_unwind(AssertUnwindSafe(|| {
+                a.execute(req, abort, &mut |progress| {
+                    send(ActionUpdate::Progress {
+                        id: req.id,
+                        progress,
+                    });
+                })
+            }));
+            run.unwrap_or_else(|p| Err(internal_error(host, "", "an action", &*p).into()))
+        }
+    };
+    send(ActionUpdate::Done {
+        id: req.id,
+        result: result.map_err(ActionFailure::from),
+    });
 }

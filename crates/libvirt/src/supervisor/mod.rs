@@ -1,123 +1,151 @@
-//! One supervisor thread per host keeps a worker thread that owns the libvirt connection. The
-//! supervisor never calls libvirt itself, so it can always keep time: it marks a slow host stale,
-//! gives up on a hung call after the timeout (the worker is abandoned, not waited for), and
-//! reconnects with exponential back-off. A hung host therefore never delays another host or the UI.
+//! The collectors: one scheduler thread keeps every host's state machine and a timer queue; a
+//! fixed pool of call threads makes the blocking libvirt calls (connect, poll), each host's
+//! source travelling with its job and back; a small pool of action threads carries out
+//! actions. The scheduler never calls libvirt, so it can always keep time: it marks a slow host
+//! stale, gives up on a hung call after the timeout (its thread is replaced, not waited for),
+//! and reconnects with jittered back-off, a few hosts at a time. Threads stay the same at any
+//! fleet size, plus the calls left hung, which are capped per host and in all.
+//!
+//! ```text
+//! app ──PollNow──▶ scheduler ──Job(connect | poll + source)──▶ call pool (threads)
+//!                     ▲  └──Link / Sample──▶ mailbox ──▶ app         │
+//!                     └──────────Finished(outcome + source)──────────┘
+//! app ──act──▶ action pool ──Running / Progress / Done──▶ mailbox ──▶ app
+//! ```
 
 mod actions;
 mod backoff;
+mod jitter;
+mod jobs;
+mod limits;
 mod panics;
+mod pool;
+mod reaper;
+mod scheduler;
+mod state;
 mod timing;
-mod watch;
-mod worker;
 
 use crate::error::ActError;
 use crate::source::Connector;
-use actions::{ActorSlot, spawn_actions};
+use actions::{ActionPool, ActorSlot};
 use fleetwatch_core::actions::ActionRequest;
-use fleetwatch_core::link::{LinkState, Message, Update};
-use panics::internal_error;
+use fleetwatch_core::link::{LinkState, MailboxSender, Message, Update};
+use jobs::Event;
+use panics::panic_message;
+use pool::Pool;
+use reaper::Reaper;
+use scheduler::{Scheduler, Setup};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Sender};
 use std::time::Instant;
-use tokio::sync::mpsc::UnboundedSender;
-use watch::Supervisor;
 
-pub use timing::{Control, Timing};
+pub use limits::{
+    DEFAULT_ACTIONS, DEFAULT_CONNECTS, DEFAULT_HUNG_PER_HOST, DEFAULT_HUNG_TOTAL, DEFAULT_THREADS,
+    Limits,
+};
+pub use timing::Timing;
 
-/// Running collectors. Dropping it stops every supervisor at its next wake-up.
+/// Running collectors. Dropping it stops the scheduler and both pools; calls in flight end
+/// with their calls.
 pub struct Collectors {
-    controls: Vec<Sender<Control>>,
-    actions: Vec<Sender<ActionRequest>>,
-    aborts: Vec<Arc<AtomicBool>>,
+    events: Sender<Event>,
+    actions: ActionPool,
 }
 
 impl Collectors {
+    /// Collectors with the default [`Limits`].
     pub fn start(
         uris: &[String],
         timing: Timing,
         connector: Arc<dyn Connector>,
-        tx: UnboundedSender<Message>,
+        out: MailboxSender,
     ) -> std::io::Result<Collectors> {
-        let mut controls = Vec::with_capacity(uris.len());
-        let mut actions = Vec::with_capacity(uris.len());
-        let mut aborts = Vec::with_capacity(uris.len());
-        for (host, uri) in uris.iter().enumerate() {
-            let (ctl_tx, ctl_rx) = mpsc::channel();
-            let actor: ActorSlot = Arc::default();
-            let abort = Arc::new(AtomicBool::new(false));
-            actions.push(spawn_actions(
-                host,
-                actor.clone(),
-                abort.clone(),
-                tx.clone(),
-            )?);
-            aborts.push(abort);
-            let sup = Supervisor {
-                host,
-                uri: uri.clone(),
-                timing,
-                connector: connector.clone(),
-                tx: tx.clone(),
-                ctl: ctl_rx,
-                live_workers: Arc::new(AtomicUsize::new(0)),
-                actor,
-            };
-            std::thread::Builder::new()
-                .name(format!("collect-{host}"))
-                .spawn(move || {
-                    let (tx, uri) = (sup.tx.clone(), sup.uri.clone());
-                    if let Err(p) = catch_unwind(AssertUnwindSafe(|| sup.run())) {
-                        // The host is no longer watched: say so rather than freeze its row.
-                        let e = internal_error(host, &uri, "the supervisor", &*p);
-                        let _ = tx.send(Message {
+        Collectors::start_with(uris, timing, Limits::default(), connector, out)
+    }
+
+    pub fn start_with(
+        uris: &[String],
+        timing: Timing,
+        limits: Limits,
+        connector: Arc<dyn Connector>,
+        out: MailboxSender,
+    ) -> std::io::Result<Collectors> {
+        if out.hosts() < uris.len() {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                format!(
+                    "a mailbox for {} hosts cannot take {} hosts' updates",
+                    out.hosts(),
+                    uris.len()
+                ),
+            ));
+        }
+        let limits = limits.sane();
+        let actors: Vec<ActorSlot> = uris.iter().map(|_| ActorSlot::default()).collect();
+        let (events, inbox) = mpsc::channel();
+        let pool = Pool::start(limits.threads, limits.hung_total, events.clone())?;
+        let actions = ActionPool::start(limits.actions, actors.clone(), out.clone())?;
+        let setup = Setup {
+            timing,
+            limits,
+            connector,
+            out: out.clone(),
+            pool,
+            reaper: Reaper::start_for(uris)?,
+        };
+        let sched = Scheduler::new(uris, actors, setup);
+        let hosts = uris.len();
+        let spawned = std::thread::Builder::new()
+            .name("fw-schedule".into())
+            .spawn(move || {
+                if let Err(p) = catch_unwind(AssertUnwindSafe(|| sched.run(inbox))) {
+                    // No host is watched any more: say so rather than freeze every row.
+                    let message = panic_message(&*p);
+                    tracing::error!("collector scheduler panicked: {message}");
+                    for host in 0..hosts {
+                        let _ = out.send(Message {
                             host,
                             at: Instant::now(),
                             update: Update::Link {
                                 state: LinkState::Down,
                                 error: Some(format!(
-                                    "{e}; this host is no longer watched until fleetwatch restarts"
+                                    "internal error in the collector: {message} (see the log); \
+                                     this host is no longer watched until fleetwatch restarts"
                                 )),
                                 retry: None,
                             },
                         });
                     }
-                })?;
-            controls.push(ctl_tx);
-        }
-        Ok(Collectors {
-            controls,
-            actions,
-            aborts,
-        })
+                }
+            });
+        // Failing, the pools stop as they are dropped.
+        spawned?;
+        Ok(Collectors { events, actions })
     }
 
-    /// Hands an action to its host's action thread; the outcome comes back as a message.
+    /// Queues an action for its host; the outcome comes back as messages.
     pub fn act(&self, host: usize, req: ActionRequest) -> Result<(), ActError> {
-        self.actions
-            .get(host)
-            .ok_or(ActError::NoSuchHost)?
-            .send(req)
-            .map_err(|_| ActError::Ended)
+        self.actions.submit(host, req)
     }
 
     /// Asks the host's running action (a migration) to stop.
     pub fn abort(&self, host: usize) {
-        if let Some(a) = self.aborts.get(host) {
-            a.store(true, Ordering::SeqCst);
-        }
+        self.actions.abort(host);
     }
 
     pub fn poll_now_host(&self, host: usize) {
-        if let Some(c) = self.controls.get(host) {
-            let _ = c.send(Control::PollNow);
-        }
+        let _ = self.events.send(Event::PollNow(Some(host)));
     }
 
     pub fn poll_now(&self) {
-        for c in &self.controls {
-            let _ = c.send(Control::PollNow);
-        }
+        let _ = self.events.send(Event::PollNow(None));
+    }
+}
+
+impl Drop for Collectors {
+    fn drop(&mut self) {
+        // The action pool stops as it is dropped, right after.
+        let _ = self.events.send(Event::Stop);
     }
 }

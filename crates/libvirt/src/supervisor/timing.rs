@@ -1,5 +1,5 @@
 //! What the app decides about a host's schedule: how often to poll, how long a silent call may
-//! take, how the reconnect waits grow, and the requests that cut a wait short.
+//! take, how the reconnect waits grow, whether first polls are spread over the interval.
 
 use std::time::Duration;
 
@@ -9,6 +9,10 @@ pub struct Timing {
     pub timeout: Duration,
     pub backoff_start: Duration,
     pub backoff_cap: Duration,
+    /// Each host starts at its own offset in the interval and keeps it, so the fleet's polls
+    /// are spread instead of all at once. One-shot commands turn it off: they want every host
+    /// as soon as it answers.
+    pub spread: bool,
 }
 
 impl Timing {
@@ -18,13 +22,7 @@ impl Timing {
             timeout,
             backoff_start: Duration::from_secs(1),
             backoff_cap: Duration::from_secs(30),
+            spread: true,
         }
     }
-}
-
-/// Requests from the app to a host's supervisor.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Control {
-    /// Poll now, and retry a down host now instead of waiting out the back-off.
-    PollNow,
 }

@@ -1,5 +1,10 @@
 //! What collectors tell the rest of the program: a host's link state, its samples, and action
-//! progress, as messages tagged with the host's index in the config.
+//! progress, as messages tagged with the host's index in the config, delivered through a
+//! [`Mailbox`] whose size does not depend on how fast the app reads it.
+
+mod mailbox;
+
+pub use mailbox::{ACTION_BACKLOG, Closed, Mailbox, MailboxReceiver, MailboxSender};
 
 use crate::model::sample::HostSample;
 use std::time::Instant;

@@ -44,6 +44,7 @@ test: deps
 
 bench: deps
 	$(CARGO) bench --locked --bench fleet
+	$(CARGO) bench --locked --bench process
 	$(CARGO) bench --locked -p fleetwatch-core --bench history
 
 # The cost of one poll against a real libvirtd, e.g. make bench-poll URI=qemu+tcp://127.0.0.11/system

@@ -82,6 +82,9 @@ pub struct Recorder {
     fleet: Fleet,
     /// UUID -> host -> that host's copy. A UUID defined on several hosts is one VM.
     copies: HashMap<String, BTreeMap<usize, Placed>>,
+    /// Host -> the UUIDs it holds a copy of in `copies`: a host's poll is compared with its own
+    /// copies, not with every copy in the fleet.
+    on_host: Vec<HashSet<String>>,
     /// UUID -> the host the VM runs on (its active copy), for VMs active anywhere. It stays
     /// where it is while that copy is active, so a second running copy (the destination of a
     /// migration under way) is no move until the first one lets go.
@@ -182,6 +185,7 @@ impl Recorder {
             // What the recorder writes is the sample's, not the sparklines'.
             fleet: Fleet::without_series(hosts),
             copies: HashMap::new(),
+            on_host: vec![HashSet::new(); hosts.len()],
             home: HashMap::new(),
             pending: HashMap::new(),
             arriving: HashSet::new(),

@@ -17,6 +17,14 @@ impl Recorder {
         touched.sort_unstable();
         touched.dedup();
         for uuid in touched {
+            let vm = self.fleet.hosts.get(host).and_then(|h| h.vms.get(&uuid));
+            let old = self.copies.get(&uuid).and_then(|c| c.get(&host));
+            // Most copies, most polls: nothing to write, nothing to copy.
+            if let (Some(o), Some(vm)) = (old, vm)
+                && o.unchanged(vm)
+            {
+                continue;
+            }
             let now = self
                 .fleet
                 .hosts
@@ -31,6 +39,7 @@ impl Recorder {
                     // learnt here, so a later change of it is seen.
                     if let Some(c) = self.copies.get_mut(&uuid).and_then(|c| c.get_mut(&host)) {
                         c.disks.clone_from(&p.disks);
+                        c.disks_from.clone_from(&p.disks_from);
                         c.vcpus = c.vcpus.or(p.vcpus);
                         c.memory = c.memory.or(p.memory);
                         c.max_memory = c.max_memory.or(p.max_memory);

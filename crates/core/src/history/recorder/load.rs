@@ -43,6 +43,7 @@ impl Recorder {
                     memory: o.memory,
                     max_memory: o.max_memory,
                     disks: String::new(),
+                    disks_from: None,
                     row: o.row,
                     since: o.since,
                 };

@@ -21,10 +21,11 @@ use super::store::{RecordStore, StoreError};
 use crate::config::HostConfig;
 use crate::history::config::HistoryConfig;
 use crate::link::{LinkState, Message, Update};
-use crate::model::sample::VmState;
+use crate::model::sample::{DomainConfig, VmState};
 use crate::model::{Fleet, Vm};
 use copies::Pending;
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::sync::Arc;
 
 /// Who caused a change, when fleetwatch itself did not: seen live, or found after a gap.
 pub const EXTERNAL: &str = "external";
@@ -45,6 +46,9 @@ struct Placed {
     memory: Option<u64>,
     max_memory: Option<u64>,
     disks: String,
+    /// The domain XML `disks` was read from: the same one again has the same disks, so a poll
+    /// that changed nothing is told apart without formatting them anew.
+    disks_from: Option<Arc<DomainConfig>>,
     row: RowId,
     /// When its placement row opened: the older of two running copies is the one that was
     /// there first (the source of a migration under way).
@@ -69,8 +73,25 @@ fn placed(vm: &Vm) -> Placed {
                     .join(",")
             })
             .unwrap_or_default(),
+        disks_from: vm.config.clone(),
         row: 0,
         since: 0,
+    }
+}
+
+impl Placed {
+    /// The VM's copy is what was written, and nothing about it is left to learn.
+    fn unchanged(&self, vm: &Vm) -> bool {
+        let same_xml = match (&self.disks_from, &vm.config) {
+            (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+            (None, None) => true,
+            _ => false,
+        };
+        same_xml
+            && self.state == vm.state
+            && self.vcpus == vm.vcpus
+            && self.memory == vm.memory_bytes
+            && self.max_memory == vm.max_memory_bytes
     }
 }
 

@@ -172,8 +172,13 @@ fn main() {
     }
     let scales = std::env::var("FLEETWATCH_BENCH_SCALES").unwrap_or_else(|_| DEFAULT_SCALES.into());
     for scale in parse_scales(&scales) {
-        recorder::measure(dir.path(), &scale, recorder::Mode::PerMessage);
-        recorder::measure(dir.path(), &scale, recorder::Mode::Batched);
+        // `FLEETWATCH_BENCH_MODES=batched` (or `per-message`) measures one way only.
+        let modes = std::env::var("FLEETWATCH_BENCH_MODES").unwrap_or_default();
+        for mode in [recorder::Mode::PerMessage, recorder::Mode::Batched] {
+            if modes.is_empty() || modes.split(',').any(|m| m == mode.key()) {
+                recorder::measure(dir.path(), &scale, mode);
+            }
+        }
         recorder::full_series(&scale);
     }
 }

@@ -27,6 +27,13 @@ pub enum Mode {
 }
 
 impl Mode {
+    pub fn key(self) -> &'static str {
+        match self {
+            Mode::PerMessage => "per-message",
+            Mode::Batched => "batched",
+        }
+    }
+
     fn label(self) -> &'static str {
         match self {
             Mode::PerMessage => "one transaction per message",

@@ -12,16 +12,19 @@ use crate::model::series::sum;
 impl Recorder {
     /// Each copy on this host compared with what was written for it, and judged for its VM.
     pub(super) fn diff(&mut self, host: usize, s: &HostSample, at: i64) -> Result<(), StoreError> {
-        let mut touched: Vec<String> = self
-            .copies
-            .iter()
-            .filter(|(_, c)| c.contains_key(&host))
-            .map(|(u, _)| u.clone())
-            .collect();
+        let mut touched: Vec<String> = self.on_host[host].iter().cloned().collect();
         touched.extend(s.domains.iter().map(|d| d.uuid.clone()));
         touched.sort_unstable();
         touched.dedup();
         for uuid in touched {
+            let vm = self.fleet.hosts.get(host).and_then(|h| h.vms.get(&uuid));
+            let old = self.copies.get(&uuid).and_then(|c| c.get(&host));
+            // Most copies, most polls: nothing to write, nothing to copy.
+            if let (Some(o), Some(vm)) = (old, vm)
+                && o.unchanged(vm)
+            {
+                continue;
+            }
             let now = self
                 .fleet
                 .hosts
@@ -36,6 +39,7 @@ impl Recorder {
                     // learnt here, so a later change of it is seen.
                     if let Some(c) = self.copies.get_mut(&uuid).and_then(|c| c.get_mut(&host)) {
                         c.disks.clone_from(&p.disks);
+                        c.disks_from.clone_from(&p.disks_from);
                         c.vcpus = c.vcpus.or(p.vcpus);
                         c.memory = c.memory.or(p.memory);
                         c.max_memory = c.max_memory.or(p.max_memory);
@@ -60,17 +64,11 @@ impl Recorder {
                         since: at,
                         ..p
                     };
-                    let copies = self.copies.entry(uuid.clone()).or_default();
-                    copies.insert(host, p.clone());
+                    self.put_copy(&uuid, p.clone());
                     Some(p)
                 }
                 None => {
-                    if let Some(c) = self.copies.get_mut(&uuid) {
-                        c.remove(&host);
-                        if c.is_empty() {
-                            self.copies.remove(&uuid);
-                        }
-                    }
+                    self.drop_copy(&uuid, host);
                     None
                 }
             };
@@ -88,6 +86,25 @@ impl Recorder {
             self.judge(&change)?;
         }
         Ok(())
+    }
+
+    /// A copy as written, in both maps.
+    pub(super) fn put_copy(&mut self, uuid: &str, p: Placed) {
+        self.on_host[p.host].insert(uuid.to_owned());
+        self.copies
+            .entry(uuid.to_owned())
+            .or_default()
+            .insert(p.host, p);
+    }
+
+    fn drop_copy(&mut self, uuid: &str, host: usize) {
+        self.on_host[host].remove(uuid);
+        if let Some(c) = self.copies.get_mut(uuid) {
+            c.remove(&host);
+            if c.is_empty() {
+                self.copies.remove(uuid);
+            }
+        }
     }
 
     pub(super) fn stats(&mut self, host: usize, at: i64) -> Result<(), StoreError> {

@@ -8,7 +8,7 @@ use super::{Placed, Recorder};
 use crate::history::store::StoreError;
 use crate::link::LinkState;
 use crate::model::sample::VmState;
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashSet};
 
 impl Recorder {
     /// After a write that failed and was rolled back: back to what the store holds.
@@ -21,6 +21,7 @@ impl Recorder {
         self.last_raw.clear();
         self.sizes.iter_mut().for_each(|s| *s = None);
         self.copies.clear();
+        self.on_host.iter_mut().for_each(HashSet::clear);
         self.home.clear();
         self.pending.clear();
         self.arriving.clear();
@@ -42,10 +43,11 @@ impl Recorder {
                     memory: o.memory,
                     max_memory: o.max_memory,
                     disks: String::new(),
+                    disks_from: None,
                     row: o.row,
                     since: o.since,
                 };
-                self.copies.entry(o.uuid).or_default().insert(i, p);
+                self.put_copy(&o.uuid, p);
             }
         }
         for (uuid, copies) in &self.copies {

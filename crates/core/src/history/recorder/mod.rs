@@ -21,10 +21,11 @@ use super::store::{RecordStore, StoreError};
 use crate::config::HostConfig;
 use crate::history::config::HistoryConfig;
 use crate::link::{LinkState, Message, Update};
-use crate::model::sample::VmState;
+use crate::model::sample::{DomainConfig, VmState};
 use crate::model::{Fleet, Vm};
 use copies::Pending;
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::sync::Arc;
 
 /// Who caused a change, when fleetwatch itself did not: seen live, or found after a gap.
 pub const EXTERNAL: &str = "external";
@@ -45,6 +46,9 @@ struct Placed {
     memory: Option<u64>,
     max_memory: Option<u64>,
     disks: String,
+    /// The domain XML `disks` was read from: the same one again has the same disks, so a poll
+    /// that changed nothing is told apart without formatting them anew.
+    disks_from: Option<Arc<DomainConfig>>,
     row: RowId,
     /// When its placement row opened: the older of two running copies is the one that was
     /// there first (the source of a migration under way).
@@ -69,8 +73,25 @@ fn placed(vm: &Vm) -> Placed {
                     .join(",")
             })
             .unwrap_or_default(),
+        disks_from: vm.config.clone(),
         row: 0,
         since: 0,
+    }
+}
+
+impl Placed {
+    /// The VM's copy is what was written, and nothing about it is left to learn.
+    fn unchanged(&self, vm: &Vm) -> bool {
+        let same_xml = match (&self.disks_from, &vm.config) {
+            (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+            (None, None) => true,
+            _ => false,
+        };
+        same_xml
+            && self.state == vm.state
+            && self.vcpus == vm.vcpus
+            && self.memory == vm.memory_bytes
+            && self.max_memory == vm.max_memory_bytes
     }
 }
 
@@ -82,6 +103,9 @@ pub struct Recorder {
     fleet: Fleet,
     /// UUID -> host -> that host's copy. A UUID defined on several hosts is one VM.
     copies: HashMap<String, BTreeMap<usize, Placed>>,
+    /// Host -> the UUIDs it holds a copy of in `copies`: a host's poll is compared with its own
+    /// copies, not with every copy in the fleet.
+    on_host: Vec<HashSet<String>>,
     /// UUID -> the host the VM runs on (its active copy), for VMs active anywhere. It stays
     /// where it is while that copy is active, so a second running copy (the destination of a
     /// migration under way) is no move until the first one lets go.
@@ -182,6 +206,7 @@ impl Recorder {
             // What the recorder writes is the sample's, not the sparklines'.
             fleet: Fleet::without_series(hosts),
             copies: HashMap::new(),
+            on_host: vec![HashSet::new(); hosts.len()],
             home: HashMap::new(),
             pending: HashMap::new(),
             arriving: HashSet::new(),

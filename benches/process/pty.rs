@@ -23,9 +23,11 @@ pub const COLS: u16 = 200;
 /// Output separated by at least this much silence is another burst. Bursts are what a
 /// terminal sees; draws closer together than this fall into one.
 pub const FRAME_GAP: Duration = Duration::from_millis(5);
-/// ratatui ends every frame it draws by hiding the cursor (crossterm's `CSI ? 25 l`), so
-/// counting these counts draws exactly, however close together they come.
-const DRAW_END: &[u8] = b"\x1b[?25l";
+/// ratatui's crossterm backend ends the cells of every frame it draws with an attribute reset
+/// (`CSI 0 m`, after the colour resets), and writes it nowhere else, so counting these counts
+/// the frames written, however close together. (The cursor hide that follows is not a count:
+/// fleetwatch sends it only when the cursor was shown.)
+const DRAW_END: &[u8] = b"\x1b[0m";
 
 /// One burst of output.
 #[derive(Clone, Copy)]

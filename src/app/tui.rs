@@ -211,6 +211,9 @@ pub async fn run(config: Config, mode: &str, wall: bool) -> color_eyre::Result<(
     let mut tstp_sig = signal(SignalKind::from_raw(rustix::process::Signal::TSTP.as_raw()))?;
     // The generation evaluated, and when the next evaluation may run.
     let mut evaluated: Option<(u64, Instant)> = None;
+    // The facts findings come from change once a poll: evaluating more often finds nothing
+    // new (five seconds at most, so a slow interval does not hold a finding back long).
+    let evaluate_every = config.poll.interval.min(Duration::from_secs(5));
     let mut pacer = Pacer::default();
     let mut drained: Option<Instant> = None;
     loop {
@@ -225,7 +228,7 @@ pub async fn run(config: Config, mode: &str, wall: bool) -> color_eyre::Result<(
             let took = started.elapsed();
             evaluated = Some((
                 fleet.generation,
-                started + EVALUATE_EVERY.max(took * EVALUATE_SHARE),
+                started + EVALUATE_EVERY.max(evaluate_every).max(took * EVALUATE_SHARE),
             ));
             pacer.changed();
         }

@@ -228,7 +228,10 @@ pub async fn run(config: Config, mode: &str, wall: bool) -> color_eyre::Result<(
             let took = started.elapsed();
             evaluated = Some((
                 fleet.generation,
-                started + EVALUATE_EVERY.max(evaluate_every).max(took * EVALUATE_SHARE),
+                started
+                    + EVALUATE_EVERY
+                        .max(evaluate_every)
+                        .max(took * EVALUATE_SHARE),
             ));
             pacer.changed();
         }

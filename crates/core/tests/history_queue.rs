@@ -105,7 +105,9 @@ fn a_stalled_store_drops_what_does_not_fit_says_so_and_then_records_on_by_unknow
         took < Duration::from_millis(500),
         "sending blocked: {took:?}"
     );
-    assert!(most <= cap, "the queue held {most} > {cap}");
+    // The gauge counts a message from just before it is queued until the recorder has taken
+    // it, so for a moment it may count the one being queued and the one being taken: one over.
+    assert!(most <= cap + 1, "the queue held {most} > {cap}");
     // All but what the queue holds and the one batch the recorder took before it stalled.
     let dropped = w.dropped();
     assert!(

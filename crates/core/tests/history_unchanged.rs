@@ -87,3 +87,49 @@ fn the_same_xml_object_hides_no_change_and_an_unchanged_poll_writes_no_row() {
     );
     assert_eq!(rows(), 4);
 }
+
+/// Raw statistics rows of a series (a VM by name, or `-` and a host's name), seconds after T0.
+fn raw_at(path: &std::path::Path, vm: Option<&str>, host: &str) -> Vec<i64> {
+    let c = sqlite::open_ro(path).unwrap();
+    let sql = match vm {
+        Some(_) => {
+            "SELECT s.at FROM stats s JOIN vms v ON v.id = s.series WHERE s.level = 0 AND v.name = ?1 ORDER BY s.at"
+        }
+        None => {
+            "SELECT s.at FROM stats s JOIN hosts h ON -h.id = s.series WHERE s.level = 0 AND h.name = ?1 ORDER BY s.at"
+        }
+    };
+    let mut q = c.prepare(sql).unwrap();
+    q.query_map([vm.unwrap_or(host)], |r| r.get::<_, i64>(0))
+        .unwrap()
+        .map(|t| (t.unwrap() - T0) / 1000)
+        .collect()
+}
+
+#[test]
+fn raw_statistics_are_written_once_per_sample_every_whichever_host_a_vm_is_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("h.db");
+    let store = SqliteStore::open_rw(&path).unwrap();
+    let hosts = [host_config("a"), host_config("b")];
+    let mut rec = Recorder::start(store, HistoryConfig::default(), &hosts, T0).unwrap();
+    let xml = support::config("/srv/a.qcow2");
+    for s in (2..=40).step_by(2) {
+        let mut on_a = poll(s, VmState::Running, 1 << 31, &xml);
+        let mut on_b = poll(s, VmState::Running, 1 << 31, &xml);
+        on_b.host = 1;
+        // web moves from a to b at 24 s.
+        let (Update::Sample(a), Update::Sample(b)) = (&mut on_a.update, &mut on_b.update) else {
+            unreachable!()
+        };
+        if s >= 24 {
+            Arc::make_mut(a).domains.clear();
+        } else {
+            Arc::make_mut(b).domains.clear();
+        }
+        rec.record_batch(&[on_a, on_b], T0 + s * 1000).unwrap();
+    }
+    assert_eq!(raw_at(&path, Some("web"), ""), [2, 12, 22, 32]);
+    assert_eq!(raw_at(&path, None, "a"), [2, 12, 22, 32]);
+    assert_eq!(raw_at(&path, None, "b"), [2, 12, 22, 32]);
+}

@@ -109,12 +109,13 @@ impl Recorder {
 
     pub(super) fn stats(&mut self, host: usize, at: i64) -> Result<(), StoreError> {
         let every = self.cfg.sample_every.as_millis() as i64;
+        let due = |last: Option<&i64>| last.is_none_or(|&t| at - t >= every);
         let h = &self.fleet.hosts[host];
         // cpu, mem, disk, net (the sums the graphs show), then each direction of the I/O.
-        let mut rows: Vec<(String, String, [Option<f64>; 8])> = h
+        let rows: Vec<(String, String, [Option<f64>; 8])> = h
             .vms
             .values()
-            .filter(|v| v.primary)
+            .filter(|v| v.primary && due(self.last_raw.get(&v.uuid)))
             .map(|v| {
                 let mem = v.rss_bytes.or(v.memory_bytes).map(|m| m as f64);
                 (
@@ -152,32 +153,36 @@ impl Recorder {
             }
             self.sizes[host] = size;
         }
-        rows.push((String::new(), String::new(), host_vals));
+        if due(self.host_last_raw[host].as_ref())
+            && self.stat(Series::Host(host_id), at, host_vals)?
+        {
+            self.host_last_raw[host] = Some(at);
+        }
         for (uuid, name, v) in rows {
-            let series = if uuid.is_empty() {
-                Series::Host(host_id)
-            } else {
-                Series::Vm(self.store.vm_id(&uuid, &name)?)
-            };
-            if self.last_raw.get(&series).is_some_and(|&t| at - t < every) {
-                continue;
+            let series = Series::Vm(self.store.vm_id(&uuid, &name)?);
+            if self.stat(series, at, v)? {
+                self.last_raw.insert(uuid, at);
             }
-            if v.iter().all(Option::is_none) {
-                continue;
-            }
-            let stat = Stat {
-                cpu: v[0],
-                mem: v[1],
-                disk: v[2],
-                net: v[3],
-                disk_read: v[4],
-                disk_write: v[5],
-                net_rx: v[6],
-                net_tx: v[7],
-            };
-            self.store.insert_stats(series, at, &stat)?;
-            self.last_raw.insert(series, at);
         }
         Ok(())
+    }
+
+    /// One raw statistics row, unless nothing of it is known; whether it was written.
+    fn stat(&mut self, series: Series, at: i64, v: [Option<f64>; 8]) -> Result<bool, StoreError> {
+        if v.iter().all(Option::is_none) {
+            return Ok(false);
+        }
+        let stat = Stat {
+            cpu: v[0],
+            mem: v[1],
+            disk: v[2],
+            net: v[3],
+            disk_read: v[4],
+            disk_write: v[5],
+            net_rx: v[6],
+            net_tx: v[7],
+        };
+        self.store.insert_stats(series, at, &stat)?;
+        Ok(true)
     }
 }

@@ -16,7 +16,7 @@ mod write;
 pub use transaction::{BATCH_MAX, BATCH_WINDOW, Queued};
 
 use super::lease::{Holder, Lease, Role};
-use super::store::rows::{HostStateRow, RowId, Series};
+use super::store::rows::{HostStateRow, RowId};
 use super::store::{RecordStore, StoreError};
 use crate::config::HostConfig;
 use crate::history::config::HistoryConfig;
@@ -130,7 +130,10 @@ pub struct Recorder {
     migrating: HashMap<String, (i64, usize)>,
     /// Migrations' ends as the source reported them: uuid -> time.
     ended: HashMap<String, i64>,
-    last_raw: HashMap<Series, i64>,
+    /// When each VM's (by UUID) and each host's raw statistics were last written: a poll
+    /// within `sample_every` of that writes none, and costs no more than this lookup.
+    last_raw: HashMap<String, i64>,
+    host_last_raw: Vec<Option<i64>>,
     /// Each host's CPUs and memory as last written.
     sizes: Vec<Option<(u32, u64)>>,
     /// This recorder's row in `recordings`.
@@ -219,6 +222,7 @@ impl Recorder {
             migrating: HashMap::new(),
             ended: HashMap::new(),
             last_raw: HashMap::new(),
+            host_last_raw: vec![None; hosts.len()],
             sizes: vec![None; hosts.len()],
             recording: 0,
             last_renew: now_ms,

@@ -276,7 +276,7 @@ fn f_findings_from_metadata_set_with_virsh() {
     let _clean = Restore(|| {
         for g in [fresh, stale] {
             let _ = Command::new("timeout")
-                .args(["20", "virsh", "-c", &lab.uri(n), "metadata", g])
+                .args(["20", "virsh", "-c", &lab.direct_uri(n), "metadata", g])
                 .args(["--uri", "urn:fleetwatch:1", "--remove"])
                 .output();
         }

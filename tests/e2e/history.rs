@@ -15,11 +15,11 @@ fn virsh_migrate(lab: &Lab, guest: &str, from: usize, to: usize) {
             "300",
             "virsh",
             "-c",
-            &lab.uri(from),
+            &lab.direct_uri(from),
             "migrate",
             "--live",
             guest,
-            &lab.uri(to),
+            &lab.direct_uri(to),
         ])
         .output()
         .unwrap();
@@ -71,11 +71,11 @@ fn p_kill_9_after_each_migration_leaves_exactly_the_migrations_that_happened() {
                     "60",
                     "virsh",
                     "-c",
-                    &lab.uri(to),
+                    &lab.direct_uri(to),
                     "migrate",
                     "--live",
                     &guest,
-                    &lab.uri(from),
+                    &lab.direct_uri(from),
                 ])
                 .output();
         }

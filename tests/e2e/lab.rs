@@ -34,8 +34,15 @@ impl Lab {
     pub fn name(&self, n: usize) -> String {
         self.get(&format!("LAB_NAME_{n}")).to_owned()
     }
+    /// Host n's URI as fleetwatch is given it (run/fleetwatch.toml): through the host's relay,
+    /// 200 ms of round trip, unless the lab was brought up with LAB_RELAY_NEAR=0.
     pub fn uri(&self, n: usize) -> String {
         self.get(&format!("LAB_URI_{n}")).to_owned()
+    }
+    /// Host n's libvirtd without the relay: for the test's own virsh, which sets up and checks
+    /// the lab's state and need not pay the delay.
+    pub fn direct_uri(&self, n: usize) -> String {
+        self.get(&format!("LAB_DIRECT_URI_{n}")).to_owned()
     }
     pub fn guests(&self, n: usize) -> Vec<String> {
         self.get(&format!("LAB_GUESTS_{n}"))
@@ -64,7 +71,7 @@ impl Lab {
     }
     pub fn virsh(&self, n: usize, args: &[&str]) -> Output {
         let out = Command::new("timeout")
-            .args(["60", "virsh", "-c", &self.uri(n)])
+            .args(["60", "virsh", "-c", &self.direct_uri(n)])
             .args(args)
             .output()
             .unwrap();
@@ -110,7 +117,7 @@ impl Lab {
     pub fn try_host_of(&self, guest: &str) -> Option<usize> {
         (1..=self.hosts()).find(|&n| {
             Command::new("timeout")
-                .args(["20", "virsh", "-c", &self.uri(n), "list", "--name"])
+                .args(["20", "virsh", "-c", &self.direct_uri(n), "list", "--name"])
                 .output()
                 .is_ok_and(|o| {
                     String::from_utf8_lossy(&o.stdout)

@@ -362,12 +362,18 @@ fn g_a_recorded_live_migration_and_the_fleet_before_it() {
         let _ = Command::new("kill").args(["-TERM", &pid]).status();
         let _ = child.wait();
     });
-    // The recorder's first samples are the history's baseline.
-    std::thread::sleep(Duration::from_secs(4));
     let guest = lab.guests(1)[0].clone();
     let from = lab.host_of(&guest);
     let to = from % lab.hosts() + 1;
     let _home = lab.keep_home(&guest, from);
+    // The recorder's first samples are the history's baseline, and `before` must come after
+    // them. A fixed 4 s was ample for near hosts (every guest in `at now` 0.7 s after the
+    // recorder starts); through the 200 ms RTT relays a connect is about ten round trips and a
+    // poll three plus two per XML read, and the baseline took 4.4-4.8 s: wait until the history
+    // has it, then a second more.
+    let baseline = lab.wait_baseline(fw, &guest, from, Duration::from_secs(30));
+    eprintln!("recorder's baseline in the history after {baseline:?}");
+    std::thread::sleep(Duration::from_secs(1));
     let before = chrono::Utc::now();
     std::thread::sleep(Duration::from_millis(500));
     lab.script(&["migrate", &guest, &from.to_string(), &to.to_string()]);

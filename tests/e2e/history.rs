@@ -80,7 +80,14 @@ fn p_kill_9_after_each_migration_leaves_exactly_the_migrations_that_happened() {
                 .output();
         }
     });
-    std::thread::sleep(Duration::from_secs(5));
+    // `place(t0 - 2 s)` below must fall after the recorder's first samples (the baseline). A
+    // fixed 5 s was ample for near hosts (every guest in `at now` 0.7 s after the recorder
+    // starts); through the 200 ms RTT relays a connect is about ten round trips and a poll three
+    // plus two per XML read, and the baseline took 4.4-4.8 s (so t0 - 2 s, 3 s after the start,
+    // found nothing): wait until the history has it, then 3 s more.
+    let baseline = lab.wait_baseline(fw, &guest, from, Duration::from_secs(30));
+    eprintln!("recorder's baseline in the history after {baseline:?}");
+    std::thread::sleep(Duration::from_secs(3));
     let t0 = chrono::Utc::now();
     virsh_migrate(&lab, &guest, from, to);
     let t1 = chrono::Utc::now();

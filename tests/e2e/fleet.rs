@@ -305,6 +305,16 @@ fn f_findings_from_metadata_set_with_virsh() {
         );
     };
     let tui = Tui::start(&lab, 200, 50);
+    // Every VM's XML read before the metadata changes (until then a VM has no U or B to lose):
+    // all three start unapproved and unbacked. Near hosts' first poll reads every XML; through
+    // the 200 ms RTT relays a read is two round trips (XML, snapshot list), 400 ms, and a poll's
+    // XML budget a quarter of the interval (500 ms) fits one, so 4 guests a host take ~4 polls.
+    let xml = tui.wait_for("every VM's XML read", Duration::from_secs(30), |s| {
+        [fresh, stale, bare]
+            .iter()
+            .all(|g| row_flags(s, g).is_some_and(|f| f.contains('U') && f.contains('B')))
+    });
+    eprintln!("every VM's XML read {xml:?} after all hosts were up");
     let t = Instant::now();
     set(fresh, at(1));
     set(stale, at(72));

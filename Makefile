@@ -52,7 +52,9 @@ bench-poll: deps
 	FLEETWATCH_BENCH_URI=$(URI) $(CARGO) bench --locked -p fleetwatch-libvirt --bench poll
 
 # The real-libvirtd lab: LAB_HOSTS (3) libvirtd hosts on 127.0.0.11.. with LAB_GUESTS (4) tiny
-# QEMU guests each. Needs root; exits 77 with the reason when the machine cannot run it.
+# QEMU guests each, each reached through a relay adding 200 ms of round trip (127.0.1.11..;
+# LAB_RELAY_NEAR=0 for direct, quicker local runs), and a far host with 20 guests behind one.
+# Needs root; exits 77 with the reason when the machine cannot run it.
 lab-up:
 	tests/lab/lab.sh up
 

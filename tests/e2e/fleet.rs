@@ -276,7 +276,7 @@ fn f_findings_from_metadata_set_with_virsh() {
     let _clean = Restore(|| {
         for g in [fresh, stale] {
             let _ = Command::new("timeout")
-                .args(["20", "virsh", "-c", &lab.uri(n), "metadata", g])
+                .args(["20", "virsh", "-c", &lab.direct_uri(n), "metadata", g])
                 .args(["--uri", "urn:fleetwatch:1", "--remove"])
                 .output();
         }
@@ -305,6 +305,16 @@ fn f_findings_from_metadata_set_with_virsh() {
         );
     };
     let tui = Tui::start(&lab, 200, 50);
+    // Every VM's XML read before the metadata changes (until then a VM has no U or B to lose):
+    // all three start unapproved and unbacked. Near hosts' first poll reads every XML; through
+    // the 200 ms RTT relays a read is two round trips (XML, snapshot list), 400 ms, and a poll's
+    // XML budget a quarter of the interval (500 ms) fits one, so 4 guests a host take ~4 polls.
+    let xml = tui.wait_for("every VM's XML read", Duration::from_secs(30), |s| {
+        [fresh, stale, bare]
+            .iter()
+            .all(|g| row_flags(s, g).is_some_and(|f| f.contains('U') && f.contains('B')))
+    });
+    eprintln!("every VM's XML read {xml:?} after all hosts were up");
     let t = Instant::now();
     set(fresh, at(1));
     set(stale, at(72));
@@ -362,12 +372,18 @@ fn g_a_recorded_live_migration_and_the_fleet_before_it() {
         let _ = Command::new("kill").args(["-TERM", &pid]).status();
         let _ = child.wait();
     });
-    // The recorder's first samples are the history's baseline.
-    std::thread::sleep(Duration::from_secs(4));
     let guest = lab.guests(1)[0].clone();
     let from = lab.host_of(&guest);
     let to = from % lab.hosts() + 1;
     let _home = lab.keep_home(&guest, from);
+    // The recorder's first samples are the history's baseline, and `before` must come after
+    // them. A fixed 4 s was ample for near hosts (every guest in `at now` 0.7 s after the
+    // recorder starts); through the 200 ms RTT relays a connect is about ten round trips and a
+    // poll three plus two per XML read, and the baseline took 4.4-4.8 s: wait until the history
+    // has it, then a second more.
+    let baseline = lab.wait_baseline(fw, &guest, from, Duration::from_secs(30));
+    eprintln!("recorder's baseline in the history after {baseline:?}");
+    std::thread::sleep(Duration::from_secs(1));
     let before = chrono::Utc::now();
     std::thread::sleep(Duration::from_millis(500));
     lab.script(&["migrate", &guest, &from.to_string(), &to.to_string()]);

@@ -15,11 +15,11 @@ fn virsh_migrate(lab: &Lab, guest: &str, from: usize, to: usize) {
             "300",
             "virsh",
             "-c",
-            &lab.uri(from),
+            &lab.direct_uri(from),
             "migrate",
             "--live",
             guest,
-            &lab.uri(to),
+            &lab.direct_uri(to),
         ])
         .output()
         .unwrap();
@@ -71,16 +71,23 @@ fn p_kill_9_after_each_migration_leaves_exactly_the_migrations_that_happened() {
                     "60",
                     "virsh",
                     "-c",
-                    &lab.uri(to),
+                    &lab.direct_uri(to),
                     "migrate",
                     "--live",
                     &guest,
-                    &lab.uri(from),
+                    &lab.direct_uri(from),
                 ])
                 .output();
         }
     });
-    std::thread::sleep(Duration::from_secs(5));
+    // `place(t0 - 2 s)` below must fall after the recorder's first samples (the baseline). A
+    // fixed 5 s was ample for near hosts (every guest in `at now` 0.7 s after the recorder
+    // starts); through the 200 ms RTT relays a connect is about ten round trips and a poll three
+    // plus two per XML read, and the baseline took 4.4-4.8 s (so t0 - 2 s, 3 s after the start,
+    // found nothing): wait until the history has it, then 3 s more.
+    let baseline = lab.wait_baseline(fw, &guest, from, Duration::from_secs(30));
+    eprintln!("recorder's baseline in the history after {baseline:?}");
+    std::thread::sleep(Duration::from_secs(3));
     let t0 = chrono::Utc::now();
     virsh_migrate(&lab, &guest, from, to);
     let t1 = chrono::Utc::now();

@@ -34,8 +34,15 @@ impl Lab {
     pub fn name(&self, n: usize) -> String {
         self.get(&format!("LAB_NAME_{n}")).to_owned()
     }
+    /// Host n's URI as fleetwatch is given it (run/fleetwatch.toml): through the host's relay,
+    /// 200 ms of round trip, unless the lab was brought up with LAB_RELAY_NEAR=0.
     pub fn uri(&self, n: usize) -> String {
         self.get(&format!("LAB_URI_{n}")).to_owned()
+    }
+    /// Host n's libvirtd without the relay: for the test's own virsh, which sets up and checks
+    /// the lab's state and need not pay the delay.
+    pub fn direct_uri(&self, n: usize) -> String {
+        self.get(&format!("LAB_DIRECT_URI_{n}")).to_owned()
     }
     pub fn guests(&self, n: usize) -> Vec<String> {
         self.get(&format!("LAB_GUESTS_{n}"))
@@ -64,7 +71,7 @@ impl Lab {
     }
     pub fn virsh(&self, n: usize, args: &[&str]) -> Output {
         let out = Command::new("timeout")
-            .args(["60", "virsh", "-c", &self.uri(n)])
+            .args(["60", "virsh", "-c", &self.direct_uri(n)])
             .args(args)
             .output()
             .unwrap();
@@ -110,7 +117,7 @@ impl Lab {
     pub fn try_host_of(&self, guest: &str) -> Option<usize> {
         (1..=self.hosts()).find(|&n| {
             Command::new("timeout")
-                .args(["20", "virsh", "-c", &self.uri(n), "list", "--name"])
+                .args(["20", "virsh", "-c", &self.direct_uri(n), "list", "--name"])
                 .output()
                 .is_ok_and(|o| {
                     String::from_utf8_lossy(&o.stdout)
@@ -146,6 +153,43 @@ impl Lab {
             }
         }
         panic!("{uri} did not settle within 120 s");
+    }
+    /// Waits until the history that `fw` reads (`at now --json`) places every lab guest and
+    /// `guest` on host `home`: a recorder that just started has recorded its first samples of
+    /// every host, the baseline that later events are told from. Returns how long that took.
+    pub fn wait_baseline(
+        &self,
+        fw: impl Fn() -> Command,
+        guest: &str,
+        home: usize,
+        limit: Duration,
+    ) -> Duration {
+        let names: Vec<String> = (1..=self.hosts()).flat_map(|n| self.guests(n)).collect();
+        let start = Instant::now();
+        loop {
+            let out = fw()
+                .args(["--config", &self.config(), "at", "now", "--json"])
+                .output()
+                .unwrap();
+            let doc: Option<Value> = serde_json::from_slice(&out.stdout).ok();
+            let vms = doc
+                .as_ref()
+                .and_then(|d| d["vms"].as_array().cloned())
+                .unwrap_or_default();
+            let placed = |name: &str| vms.iter().find(|v| v["name"] == name);
+            if names.iter().all(|g| placed(g).is_some())
+                && placed(guest).is_some_and(|v| v["host"] == self.name(home).as_str())
+            {
+                return start.elapsed();
+            }
+            assert!(
+                start.elapsed() < limit,
+                "after {limit:?} the history still lacks the baseline: {}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+            std::thread::sleep(Duration::from_millis(250));
+        }
     }
     /// A guard that migrates `guest` back to host `home` if it runs elsewhere when dropped.
     pub fn keep_home<'a>(&'a self, guest: &'a str, home: usize) -> Restore<impl FnMut() + 'a> {

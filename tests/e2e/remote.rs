@@ -24,10 +24,11 @@ fn ssh_config(lab: &Lab, extra: &str) -> String {
     config(&format!("ssh{extra}"), &t)
 }
 
-/// ssh processes (of anyone) going to a lab address.
+/// ssh processes (of anyone) going to a lab address: a host's own or its relay's.
 fn lab_ssh_processes(lab: &Lab) -> Vec<String> {
     let addrs: Vec<String> = (1..=lab.hosts())
-        .map(|n| lab.get(&format!("LAB_ADDR_{n}")).to_owned())
+        .flat_map(|n| [format!("LAB_ADDR_{n}"), format!("LAB_DIRECT_ADDR_{n}")])
+        .map(|k| lab.get(&k).to_owned())
         .collect();
     let out = Command::new("ps")
         .args(["-eo", "pid=,args="])
@@ -111,6 +112,7 @@ fn j_snapshot_and_the_tui_over_ssh_with_real_cpu() {
 #[ignore = "needs the lab: make lab-up && make e2e"]
 fn k_an_unknown_host_key_is_named_never_answered_and_f5_brings_the_host_up() {
     let lab = Lab::load();
+    // The address fleetwatch's ssh dials (the relay's), which names the host in known_hosts.
     let addr = lab.get("LAB_ADDR_1").to_owned();
     known_hosts_remove(&addr);
     let _restore = Restore(|| {
@@ -131,7 +133,7 @@ fn k_an_unknown_host_key_is_named_never_answered_and_f5_brings_the_host_up() {
     });
     let s = tui.screen();
     assert!(
-        s.contains("ssh host key of 127.0.0.11 is not known"),
+        s.contains(&format!("ssh host key of {addr} is not known")),
         "the cause in plain words:\n{s}"
     );
     // Keys still reach the UI, never ssh: the detail opens and shows the next step.

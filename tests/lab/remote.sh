@@ -3,44 +3,76 @@
 #
 #   ssh   an sshd in every host's namespace on 127.0.0.N:22 (so an ssh session
 #         sees that host's /var/run/libvirt), root login with the lab key
-#         run/ssh/id_ed25519 only; the hosts' keys in root's known_hosts while up.
-#   tls   a lab CA (run/pki/ca), a server certificate per host, libvirtd
-#         listen_tls on 127.0.0.N:16514; client dirs for pkipath=: run/pki/client
-#         (good), run/pki/wrongca (an unrelated CA), run/pki/expired (good CA,
-#         expired client certificate).
+#         run/ssh/id_ed25519 only; the hosts' keys in root's known_hosts while up
+#         (for the host's own address and its relay address).
+#   tls   a lab CA (run/pki/ca), a server certificate per host (valid for the
+#         host's address, its relay address and its name), libvirtd listen_tls on
+#         127.0.0.N:16514; client dirs for pkipath=: run/pki/client (good),
+#         run/pki/wrongca (an unrelated CA), run/pki/expired (good CA, expired
+#         client certificate).
 #   far   one more host, lab-hv-far (number LAB_HOSTS+1), with LAB_FAR_GUESTS
-#         guests, reached through relays on 127.0.0.40 (relay.py) that add
-#         LAB_RELAY_DELAY_MS each way. Not in run/fleetwatch.toml; run/far.toml.
+#         guests, reached through relays on 127.0.0.40. Not in
+#         run/fleetwatch.toml; run/far.toml.
+#   relay relay.py processes outside the namespaces, one per port (libvirt tcp
+#         16509, ssh 22, libvirt tls 16514), each adding LAB_RELAY_DELAY_MS (100)
+#         each way: 200 ms of round trip. The far host always sits behind them
+#         (on 127.0.0.40); every near host N too (on 127.0.1.(10+N), e.g.
+#         127.0.1.11 for lab-hv-1) unless LAB_RELAY_NEAR=0. Files: run/relays/.
+#         Only the TCP connections to libvirtd and sshd are relayed: a live
+#         migration's data (QEMU to QEMU, on the destination's migration_host)
+#         goes directly; see write_host_config in lab.sh.
 #
 # hosts.env gains, for each host N (the far one too):
-#   LAB_SSH_URI_N     qemu+ssh://root@127.0.0.N/system?keyfile=... (no no_tty: add
-#                     &no_tty=1 yourself when calling virsh)
-#   LAB_SSHD_PIDFILE_N, LAB_TLS_URI_N (qemu+tls://127.0.0.N/system?pkipath=...)
+#   LAB_SSH_URI_N     qemu+ssh://root@ADDR/system?keyfile=... with ADDR the relay
+#                     address when N is relayed (no no_tty: add &no_tty=1
+#                     yourself when calling virsh); LAB_DIRECT_SSH_URI_N: 127.0.0.N
+#   LAB_TLS_URI_N     qemu+tls://ADDR/system?pkipath=... (relayed like the ssh
+#                     one); LAB_DIRECT_TLS_URI_N: 127.0.0.N
+#   LAB_SSHD_PIDFILE_N, LAB_RELAY_ADDR_N (only when N is relayed)
 # and LAB_SSH_KEY, LAB_KNOWN_HOSTS, LAB_PKI_GOOD, LAB_PKI_WRONGCA, LAB_PKI_EXPIRED,
+# LAB_RELAY_NEAR (1: near hosts relayed, 0: direct), LAB_RELAY_DELAY_MS,
 # LAB_FAR_GUESTS (0: no far host), else LAB_FAR_N, LAB_FAR_NAME, LAB_FAR_ADDR,
 # LAB_FAR_URI (tcp via relay), LAB_FAR_SSH_URI, LAB_FAR_TLS_URI (via relay),
 # LAB_FAR_DIRECT_URI (tcp, no delay), LAB_FAR_CONFIG, LAB_FAR_PIDFILE,
-# LAB_FAR_GUEST_NAMES, LAB_RELAY_ADDR, LAB_RELAY_DELAY_MS.
+# LAB_FAR_GUEST_NAMES, LAB_RELAY_ADDR (the far host's relay address).
 
-RELAY_ADDR=127.0.0.40
-# relay port on RELAY_ADDR : port on the far host (libvirt tcp, ssh, libvirt tls)
+RELAY_ADDR=127.0.0.40 # the far host's relays
+# relay port on the relay address : port on the host (libvirt tcp, ssh, libvirt tls)
 RELAYS=(16509:16509 22:22 16514:16514)
+RELAY_DIR=$RUN/relays
 SSH_DIR=$RUN/ssh
 SSH_KEY=$SSH_DIR/id_ed25519
 PKI=$RUN/pki
 PYTHON=$(command -v /usr/bin/python3 || command -v python3 || echo python3)
 FAR_N= # number of the far host; empty when there is none
 
+# Host n's relay address (whether or not its relays run): near hosts on 127.0.1.(10+N),
+# a block of their own that mirrors 127.0.0.(10+N) and never meets it, the far host on
+# RELAY_ADDR.
+relay_addr() { if [[ -n ${FAR_N:-} && $1 == "$FAR_N" ]]; then echo "$RELAY_ADDR"; else echo "127.0.1.$((10 + $1))"; fi; }
+# Whether host n sits behind relays: the far host always, near ones unless LAB_RELAY_NEAR=0.
+relayed() { [[ -n ${FAR_N:-} && $1 == "$FAR_N" ]] || [[ ${LAB_RELAY_NEAR:-1} != 0 ]]; }
+# The address clients (fleetwatch) reach host n at: its relay when relayed.
+reach() { if relayed "$1"; then relay_addr "$1"; else addr "$1"; fi; }
+client_uri() { echo "qemu+tcp://$(reach "$1")/system"; }
 ssh_uri() { echo "qemu+ssh://root@$(addr "$1")/system?keyfile=$SSH_KEY"; }
 tls_uri() { echo "qemu+tls://$(addr "$1")/system?pkipath=$PKI/client"; }
-far_uri() { echo "qemu+tcp://$RELAY_ADDR/system"; }
-far_ssh_uri() { echo "qemu+ssh://root@$RELAY_ADDR/system?keyfile=$SSH_KEY"; }
-far_tls_uri() { echo "qemu+tls://$RELAY_ADDR/system?pkipath=$PKI/client"; }
+client_ssh_uri() { echo "qemu+ssh://root@$(reach "$1")/system?keyfile=$SSH_KEY"; }
+client_tls_uri() { echo "qemu+tls://$(reach "$1")/system?pkipath=$PKI/client"; }
+far_uri() { client_uri "$FAR_N"; }
+far_ssh_uri() { client_ssh_uri "$FAR_N"; }
+far_tls_uri() { client_tls_uri "$FAR_N"; }
 # virsh over ssh for the lab's own checks: non-interactive (no_tty=1), no agent.
 vssh() { local n=$1; shift; SSH_AUTH_SOCK='' timeout "${VT:-$VIRSH_TIMEOUT}" virsh -q -c "$(ssh_uri "$n")&no_tty=1" "$@"; }
 vtls() { local n=$1; shift; timeout "${VT:-$VIRSH_TIMEOUT}" virsh -q -c "$(tls_uri "$n")" "$@"; }
 env_get() { sed -n "s/^$1=//p" "$RUN/hosts.env" 2>/dev/null; }
-far_load() { FAR_N=$(cat "$RUN/far-host" 2>/dev/null || true); }
+# What the caller asked for (up), before far_load replaces it with what up chose.
+RELAY_NEAR_ASKED=${LAB_RELAY_NEAR:-1}
+far_load() {
+    FAR_N=$(cat "$RUN/far-host" 2>/dev/null || true)
+    # Commands after up (status, check, down, ...) see the relay layout up chose.
+    LAB_RELAY_NEAR=$(cat "$RUN/relay-near" 2>/dev/null || echo 1)
+}
 # Hosts with a directory under run/ (the near ones and the far one).
 all_hosts() { local n; for ((n = 1; n <= LAB_HOSTS; n++)); do echo "$n"; done; [[ -z $FAR_N ]] || echo "$FAR_N"; }
 
@@ -177,8 +209,12 @@ kh_add() { # ADDR PUBKEY_FILE
 }
 kh_setup() {
     local n
-    for n in $(all_hosts); do kh_add "$(addr "$n")" "$(hdir "$n")/sshd/ssh_host_ed25519_key.pub"; done
-    [[ -z $FAR_N ]] || kh_add "$RELAY_ADDR" "$(hdir "$FAR_N")/sshd/ssh_host_ed25519_key.pub"
+    for n in $(all_hosts); do
+        kh_add "$(addr "$n")" "$(hdir "$n")/sshd/ssh_host_ed25519_key.pub"
+        # ssh names the host by the address it dials: through a relay, the relay's.
+        relayed "$n" && kh_add "$(relay_addr "$n")" "$(hdir "$n")/sshd/ssh_host_ed25519_key.pub"
+    done
+    return 0
 }
 kh_cleanup() {
     local a
@@ -276,8 +312,8 @@ pki_setup() {
         h=$(hdir "$n")
         [[ -s $h/pki/servercert.pem ]] && continue
         mkdir -p "$h/pki"
-        san="IP:$(addr "$n"),DNS:$(hname "$n")"
-        [[ $n != "$FAR_N" ]] || san+=",IP:$RELAY_ADDR" # also valid through the relay
+        # Also valid through the host's relay (always: LAB_RELAY_NEAR may change while up).
+        san="IP:$(addr "$n"),IP:$(relay_addr "$n"),DNS:$(hname "$n")"
         LAB_SAN=$san issue "$PKI/ca" "$h/pki/serverkey.pem" "$h/pki/servercert.pem" v3_server "$(hname "$n")"
     done
 }
@@ -296,11 +332,14 @@ EOF
 }
 
 # ---------------------------------------------------------------- far host
-# Sets FAR_N for up (LAB_FAR_GUESTS=0: no far host).
+# Sets FAR_N (LAB_FAR_GUESTS=0: no far host) and LAB_RELAY_NEAR for up.
 far_init() {
     LAB_FAR_GUESTS=${LAB_FAR_GUESTS:-20} LAB_RELAY_DELAY_MS=${LAB_RELAY_DELAY_MS:-100}
     [[ $LAB_FAR_GUESTS =~ ^[0-9]+$ ]] || die "LAB_FAR_GUESTS must be a number"
     [[ $LAB_RELAY_DELAY_MS =~ ^[0-9]+$ ]] || die "LAB_RELAY_DELAY_MS must be a whole number of milliseconds"
+    [[ $RELAY_NEAR_ASKED == [01] ]] || die "LAB_RELAY_NEAR must be 1 (near hosts behind relays, the default) or 0"
+    LAB_RELAY_NEAR=$RELAY_NEAR_ASKED
+    echo "$LAB_RELAY_NEAR" >"$RUN/relay-near"
     if ((LAB_FAR_GUESTS > 0)); then
         FAR_N=$((LAB_HOSTS + 1))
         echo "$FAR_N" >"$RUN/far-host"
@@ -354,13 +393,33 @@ start_far_guests() {
     wait_all "starting far guests"
 }
 
-# Relays run outside the lab namespaces, one relay.py per port, pid file
-# run/relay-PORT.pid; restarted when their arguments (e.g. the delay) change.
-start_relays() {
-    local spec f args i
+# Relays run outside the lab namespaces, one relay.py per host and port, files
+# run/relays/ADDR:PORT.{pid,args,log}; restarted when their arguments (e.g. the
+# delay) change, stopped when their host is no longer relayed (LAB_RELAY_NEAR=0).
+relay_file() { echo "$RELAY_DIR/$(relay_addr "$1"):$2"; } # host, listen port
+# "host port" for every relay this layout wants.
+wanted_relays() {
+    local n spec
+    for n in $(all_hosts); do
+        relayed "$n" || continue
+        for spec in "${RELAYS[@]}"; do echo "$n ${spec%%:*}"; done
+    done
+}
+relay_args() { # host, listen port
+    local spec
     for spec in "${RELAYS[@]}"; do
-        f=$RUN/relay-${spec%%:*}
-        args="$RELAY_ADDR:${spec%%:*} $(addr "$FAR_N"):${spec#*:} $LAB_RELAY_DELAY_MS"
+        [[ ${spec%%:*} == "$2" ]] && echo "$(relay_addr "$1"):$2 $(addr "$1"):${spec#*:} $LAB_RELAY_DELAY_MS"
+    done
+    return 0
+}
+start_relays() {
+    local n port f args i
+    local -A want=()
+    mkdir -p "$RELAY_DIR"
+    while read -r n port; do
+        f=$(relay_file "$n" "$port")
+        want[$f]=1
+        args=$(relay_args "$n" "$port")
         if pid_of "$f.pid" >/dev/null; then
             [[ $(cat "$f.args" 2>/dev/null) == "$args" ]] && continue
             stop_pidfile "$f.pid"
@@ -370,9 +429,17 @@ start_relays() {
         # Detached (subshell exits at once): not a job of lab.sh, holds no pipe.
         # shellcheck disable=SC2086
         (setsid "$PYTHON" "$LAB_DIR/relay.py" --pidfile "$f.pid" $args </dev/null >>"$f.log" 2>&1 9<&- &)
+    done < <(wanted_relays)
+    # Relays of a layout no longer wanted (not waited for in the background: up
+    # has guest jobs running).
+    for f in "$RELAY_DIR"/*.args "$RUN"/relay-*.args; do
+        [[ -e $f ]] || continue
+        f=${f%.args}
+        [[ -n ${want[$f]:-} ]] && continue
+        stop_pidfile "$f.pid"
+        rm -f "$f.pid" "$f.args"
     done
-    for spec in "${RELAYS[@]}"; do
-        f=$RUN/relay-${spec%%:*}
+    for f in "${!want[@]}"; do
         for ((i = 0; i < 100; i++)); do
             pid_of "$f.pid" >/dev/null && continue 2
             sleep 0.05
@@ -385,7 +452,7 @@ start_relays() {
 # By pid file, then any relay.py still running for this run/ directory.
 stop_relays() {
     local f p cmd
-    for f in "$RUN"/relay-*.pid; do [[ -e $f ]] && stop_pidfile "$f" & done
+    for f in "$RELAY_DIR"/*.pid "$RUN"/relay-*.pid; do [[ -e $f ]] && stop_pidfile "$f" & done
     wait
     for p in /proc/[0-9]*; do
         cmd=$(tr '\0' ' ' 2>/dev/null <"$p/cmdline") || continue
@@ -402,10 +469,15 @@ remote_env() { # more lines for hosts.env
     kv LAB_PKI_GOOD "$PKI/client"
     kv LAB_PKI_WRONGCA "$PKI/wrongca"
     kv LAB_PKI_EXPIRED "$PKI/expired"
+    kv LAB_RELAY_NEAR "$LAB_RELAY_NEAR"
+    kv LAB_RELAY_DELAY_MS "$LAB_RELAY_DELAY_MS"
     for n in $(all_hosts); do
-        kv "LAB_SSH_URI_$n" "$(ssh_uri "$n")"
+        kv "LAB_SSH_URI_$n" "$(client_ssh_uri "$n")"
+        kv "LAB_DIRECT_SSH_URI_$n" "$(ssh_uri "$n")"
         kv "LAB_SSHD_PIDFILE_$n" "$(hdir "$n")/sshd.pid"
-        kv "LAB_TLS_URI_$n" "$(tls_uri "$n")"
+        kv "LAB_TLS_URI_$n" "$(client_tls_uri "$n")"
+        kv "LAB_DIRECT_TLS_URI_$n" "$(tls_uri "$n")"
+        relayed "$n" && kv "LAB_RELAY_ADDR_$n" "$(relay_addr "$n")"
     done
     kv LAB_FAR_GUESTS "$LAB_FAR_GUESTS"
     [[ -n $FAR_N ]] || return 0
@@ -422,7 +494,6 @@ remote_env() { # more lines for hosts.env
     kv LAB_FAR_PIDFILE "$(hdir "$FAR_N")/libvirtd.pid"
     kv LAB_FAR_GUEST_NAMES "${gs[*]}"
     kv LAB_RELAY_ADDR "$RELAY_ADDR"
-    kv LAB_RELAY_DELAY_MS "$LAB_RELAY_DELAY_MS"
 }
 
 write_far_toml() {
@@ -446,11 +517,29 @@ remote_status() {
         fi
         printf '%s  ssh %s:22  sshd %s  %s\n' "$(hname "$n")" "$(addr "$n")" "$p" "$s"
     done
-    [[ -n $FAR_N ]] || return 0
-    for spec in "${RELAYS[@]}"; do
-        p=$(pid_of "$RUN/relay-${spec%%:*}.pid") || p=-
-        printf 'relay %s  pid %s\n' "$(cat "$RUN/relay-${spec%%:*}.args" 2>/dev/null)" "$p"
-    done
+    relay_status
+}
+
+# One line per relay the layout wants: listen -> target, delay, pid, and whether
+# it accepts a connection now (the relay itself, not what is behind it).
+relay_status() {
+    local n port f p s a l t d
+    while read -r n port; do
+        f=$(relay_file "$n" "$port")
+        a=$(relay_addr "$n")
+        if ! p=$(pid_of "$f.pid"); then
+            p=- s="NOT running"
+        elif is_stopped "$p"; then
+            s="stopped (SIGSTOP)"
+        elif timeout 2 bash -c "exec 3<>/dev/tcp/$a/$port" 2>/dev/null; then
+            s="accepts"
+        else
+            s="NOT accepting"
+        fi
+        read -r l t d <"$f.args" 2>/dev/null || l="$a:$port" t='?' d='?'
+        printf '%s  relay %s -> %s  +%s ms each way  pid %s  %s\n' "$(hname "$n")" "$l" "$t" "$d" "$p" "$s"
+    done < <(wanted_relays)
+    [[ ${LAB_RELAY_NEAR:-1} != 0 ]] || echo "near hosts: direct (LAB_RELAY_NEAR=0)"
 }
 
 # ---------------------------------------------------------------- checks
@@ -481,6 +570,7 @@ remote_check() {
         die "tls: a client trusting the wrong CA connected"
     fi
     echo "qemu+tls://$(addr 1)/system?pkipath=$PKI/wrongca -> refused (as it should)"
+    relay_check
     far_n=$(env_get LAB_FAR_N)
     [[ -n $far_n ]] || return 0
     want=$(env_get LAB_FAR_GUESTS)
@@ -491,6 +581,31 @@ remote_check() {
     echo "$(far_ssh_uri)&no_tty=1 -> $got"
     echo "virsh version, direct $(uri "$far_n"): $(time_version "$(uri "$far_n")" 3)"
     echo "virsh version, relay  $(far_uri): $(time_version "$(far_uri)" 3)"
+}
+
+# Every near host's relays: each one running, tcp, ssh and tls through them
+# answering as that host (the TLS certificate valid for the relay address, the
+# known_hosts entry found under it), and what the relay costs a call.
+relay_check() {
+    local n port f got
+    relay_status
+    while read -r n port; do
+        f=$(relay_file "$n" "$port")
+        pid_of "$f.pid" >/dev/null || die "relay $(cat "$f.args" 2>/dev/null || echo "$n:$port") is not running"
+    done < <(wanted_relays)
+    [[ ${LAB_RELAY_NEAR:-1} != 0 ]] || return 0
+    for ((n = 1; n <= LAB_HOSTS; n++)); do
+        got=$(timeout 60 virsh -q -c "$(client_uri "$n")" hostname) || die "relay: $(client_uri "$n") does not answer"
+        [[ $got == "$(hname "$n")" ]] || die "relay: $(client_uri "$n") says hostname '$got'"
+        got=$(SSH_AUTH_SOCK='' timeout 60 virsh -q -c "$(client_ssh_uri "$n")&no_tty=1" hostname) ||
+            die "relay: ssh $(client_ssh_uri "$n")&no_tty=1 does not answer"
+        [[ $got == "$(hname "$n")" ]] || die "relay: ssh to $(relay_addr "$n") reaches '$got'"
+        got=$(timeout 60 virsh -q -c "$(client_tls_uri "$n")" hostname) || die "relay: tls $(client_tls_uri "$n") does not answer"
+        [[ $got == "$(hname "$n")" ]] || die "relay: tls to $(relay_addr "$n") reaches '$got'"
+        echo "$(hname "$n") through $(relay_addr "$n"): tcp, ssh and tls answer"
+    done
+    echo "virsh version, direct $(uri 1): $(time_version "$(uri 1)" 3)"
+    echo "virsh version, relay  $(client_uri 1): $(time_version "$(client_uri 1)" 3)"
 }
 
 # ---------------------------------------------------------------- error texts

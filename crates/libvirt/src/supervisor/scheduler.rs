@@ -280,6 +280,7 @@ impl Scheduler {
         self.hosts[h].phase = Phase::Polling {
             ticket,
             watch: watch.clone(),
+            started: now,
             stale_at,
         };
         self.pool.submit(Job {
@@ -351,8 +352,12 @@ impl Scheduler {
                 self.emit(h, Update::Sample(sample));
                 let now = Instant::now();
                 let s = &mut self.hosts[h];
+                let started = match s.phase {
+                    Phase::Polling { started, .. } => started,
+                    _ => now,
+                };
                 s.phase = Phase::Idle(source);
-                let next = s.next_poll(now, self.timing.interval);
+                let next = s.next_poll(started, now, self.timing.interval);
                 self.arm(h, next);
             }
             Outcome::Polled(Err(e)) => self.fail(h, e),

@@ -30,6 +30,8 @@ pub(super) enum Phase {
     Polling {
         ticket: u64,
         watch: Arc<Watch>,
+        /// When the poll was handed to the pool: the next is timed from its start.
+        started: Instant,
         stale_at: Instant,
     },
 }
@@ -81,11 +83,19 @@ impl HostState {
         }
     }
 
-    /// The next poll after one that ended at `now`: the first of the host's own times at least
-    /// half an interval away, so a poll asked for by the operator (or a late one) is not
-    /// followed by another right after it.
-    pub(super) fn next_poll(&mut self, now: Instant, interval: Duration) -> Instant {
-        let earliest = now + interval / 2;
+    /// The next poll after one that started at `started` and ended at `now`: the first of the
+    /// host's own times at least half an interval after its start, so a poll asked for by the
+    /// operator is not followed by another right after it; at once if that time has passed.
+    /// Timed from the end instead, a far host whose poll takes more than half the interval
+    /// (three round trips and an XML read at 200 ms) lost every other time and was polled
+    /// every 4 s at a 2 s interval.
+    pub(super) fn next_poll(
+        &mut self,
+        started: Instant,
+        now: Instant,
+        interval: Duration,
+    ) -> Instant {
+        let earliest = started + interval / 2;
         if interval.is_zero() || self.anchor >= earliest {
             return self.anchor.max(now);
         }
@@ -97,7 +107,7 @@ impl HostState {
             .and_then(|d| self.anchor.checked_add(d));
         // Moving the anchor along keeps the step count small however long the host runs.
         self.anchor = ahead.unwrap_or(earliest);
-        self.anchor
+        self.anchor.max(now)
     }
 }
 
@@ -125,15 +135,16 @@ mod tests {
         let s = Duration::from_secs(2);
         let t0 = Instant::now();
         let mut h = host(t0 + Duration::from_millis(700));
+        let ms = |n| t0 + Duration::from_millis(n);
         // A quick poll at its time: the next one a whole interval on.
-        let next = h.next_poll(t0 + Duration::from_millis(710), s);
-        assert_eq!(next, t0 + Duration::from_millis(2_700));
-        // A poll that ran long: the next free time of its own, not "now + interval".
-        let next = h.next_poll(t0 + Duration::from_millis(5_000), s);
-        assert_eq!(next, t0 + Duration::from_millis(6_700));
+        assert_eq!(h.next_poll(ms(700), ms(710), s), ms(2_700));
+        // A far host's poll taking more than half the interval keeps its next time.
+        assert_eq!(h.next_poll(ms(2_700), ms(4_300), s), ms(4_700));
+        // A poll that ran past its next time: the next one at once, then its own times again.
+        assert_eq!(h.next_poll(ms(4_700), ms(7_000), s), ms(7_000));
+        assert_eq!(h.next_poll(ms(7_000), ms(7_100), s), ms(8_700));
         // One asked for just before its time: that time is skipped, not polled twice.
-        let next = h.next_poll(t0 + Duration::from_millis(6_500), s);
-        assert_eq!(next, t0 + Duration::from_millis(8_700));
+        assert_eq!(h.next_poll(ms(10_500), ms(10_510), s), ms(12_700));
     }
 
     #[test]

@@ -177,7 +177,9 @@ fn a_store_this_user_cannot_write_is_still_read() {
     let db = data.path().join("fleetwatch/demo-history.db");
     let mut rec = record(data.path());
     wait_for_db(&db);
-    std::thread::sleep(Duration::from_secs(3));
+    // First connects are spread over the first interval (2 s): time for every host's first
+    // polls to be recorded.
+    std::thread::sleep(Duration::from_secs(5));
     Command::new("kill")
         .args(["-TERM", &rec.id().to_string()])
         .status()

@@ -216,7 +216,9 @@ fn at_refuses_the_future_and_says_not_recorded_before_the_first_record() {
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_secs(3));
+    // The recorder's hosts make their first connects spread over the first interval (2 s),
+    // so give them that and a few polls before stopping it.
+    std::thread::sleep(Duration::from_secs(6));
     std::process::Command::new("kill")
         .args(["-TERM", &rec.id().to_string()])
         .status()
@@ -241,7 +243,7 @@ fn at_refuses_the_future_and_says_not_recorded_before_the_first_record() {
     }
     // Inside the recording: the fleet, all hosts as they were.
     let out = fleetwatch(data.path())
-        .args(["--demo", "at", "-2s", "--json"])
+        .args(["--demo", "at", "-3s", "--json"])
         .output()
         .unwrap();
     assert!(

@@ -14,7 +14,7 @@ pub struct Quiet<B: Backend> {
     at: Option<Position>,
     /// Something was sent since the last flush.
     pending: bool,
-    /// Frames that sent something, for the benchmark and the tests.
+    /// Frames that sent something (the tests count them).
     pub frames: u64,
 }
 

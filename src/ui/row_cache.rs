@@ -35,18 +35,17 @@ impl RowCache {
 
     /// All rows again, from nothing.
     pub fn rebuild(&mut self, f: &Fleet, q: &Query) -> Refreshed {
-        let Rows { refs, followed, .. } = rows::compute(f, q);
+        let Rows {
+            refs,
+            followed,
+            running_by_host,
+            ..
+        } = rows::compute(f, q);
         self.refs = refs;
         self.rank = rows::host_ranks(f);
         self.seen = f.hosts.iter().map(|h| h.changed).collect();
         // Counted per host, so a host's next report replaces only its own count.
-        let mut scratch = Vec::new();
-        self.running = (0..f.hosts.len())
-            .map(|hi| {
-                scratch.clear();
-                rows::host_rows(f, hi, q, &mut scratch)
-            })
-            .collect();
+        self.running = running_by_host;
         Refreshed {
             followed,
             changed: true,
@@ -98,7 +97,7 @@ impl RowCache {
         for &(vm, r) in fresh {
             // Rows of the old list that sort before this one; the rest of `old` after `from`
             // is still sorted, so the search starts there.
-            let at = from + partition(&old[from..], |o| self.before(f, q, o, vm));
+            let at = from + old[from..].partition_point(|&o| self.before(f, q, o, vm));
             out.extend_from_slice(&old[from..at]);
             out.push(r);
             from = at;
@@ -121,13 +120,9 @@ impl RowCache {
             .range::<str, _>((Bound::Unbounded, Bound::Excluded(uuid)))
             .count();
         let target: RowRef = (vm.host as u32, pos as u32);
-        let at = partition(&self.refs, |o| self.before(f, q, o, vm));
+        let at = self.refs.partition_point(|&o| self.before(f, q, o, vm));
         (self.refs.get(at) == Some(&target)).then_some(at)
     }
-}
-
-fn partition(rows: &[RowRef], before: impl Fn(RowRef) -> bool) -> usize {
-    rows.partition_point(|&r| before(r))
 }
 
 /// The rows, in order, as the table reads them.

@@ -159,6 +159,8 @@ pub type RowRef = (u32, u32);
 pub struct Rows {
     pub refs: Vec<RowRef>,
     pub running: usize,
+    /// `running`, host by host: a later refresh replaces one host's count.
+    pub running_by_host: Vec<usize>,
     pub followed: Option<usize>,
 }
 
@@ -221,18 +223,18 @@ pub fn host_rows<'f>(f: &'f Fleet, hi: usize, q: &Query, out: &mut Vec<(&'f Vm, 
 /// Every row, sorted: the whole fleet's work, for when the query or the shown fleet changed.
 pub fn compute(f: &Fleet, q: &Query) -> Rows {
     let rank = host_ranks(f);
-    let mut running = 0;
     let mut vms: Vec<(&Vm, RowRef)> = Vec::with_capacity(f.vm_count());
-    for hi in 0..f.hosts.len() {
-        running += host_rows(f, hi, q, &mut vms);
-    }
+    let running_by_host: Vec<usize> = (0..f.hosts.len())
+        .map(|hi| host_rows(f, hi, q, &mut vms))
+        .collect();
     vms.sort_unstable_by(|(a, _), (b, _)| order(&rank, a, b, q));
     let followed = q
         .follow
         .and_then(|u| vms.iter().position(|(vm, _)| vm.uuid == u));
     Rows {
         refs: vms.into_iter().map(|(_, r)| r).collect(),
-        running,
+        running: running_by_host.iter().sum(),
+        running_by_host,
         followed,
     }
 }

@@ -10,6 +10,8 @@
 
 #[path = "process/fleet_files.rs"]
 mod fleet_files;
+#[path = "process/floor.rs"]
+mod floor;
 #[path = "process/measure.rs"]
 mod measure;
 #[path = "process/pty.rs"]
@@ -246,6 +248,7 @@ fn tui(label: &str, args: &[&OsStr], home: &Home, hosts: usize, window: Duration
         end,
         threads_max: threads_max.max(end.threads),
         exit,
+        floor: None,
         bench_cpu_pct: match (self0, self1) {
             (Some(a), Some(b)) => pct(a, b),
             _ => f64::NAN,
@@ -277,6 +280,15 @@ fn fleet(root: &Path, home: &Home, hosts: usize, st: &Settings, table: &mut Tabl
         made.elapsed().as_secs_f64(),
         measure::loadavg()
     );
+    let floor = floor::measure(&w.files);
+    match &floor {
+        Ok(f) => eprintln!(
+            "fleetwatch bench: the test driver alone: {:.2} s CPU to open {hosts} hosts, {:.3} s a poll of them all",
+            f.connect_s, f.round_s
+        ),
+        Err(e) => eprintln!("fleetwatch bench: the test driver alone could not be measured: {e}"),
+    }
+    let floor = floor.ok();
     let log = dir.join("fleetwatch.log");
     let args = [
         OsStr::new("--config"),
@@ -285,7 +297,10 @@ fn fleet(root: &Path, home: &Home, hosts: usize, st: &Settings, table: &mut Tabl
         log.as_os_str(),
     ];
     let t = Instant::now();
-    let outcome = tui(&label, &args, home, hosts, st.window);
+    let mut outcome = tui(&label, &args, home, hosts, st.window);
+    if let Outcome::Tui(t) = &mut outcome {
+        t.floor = floor;
+    }
     eprintln!(
         "fleetwatch bench: {label} done in {:.0} s; load {}",
         t.elapsed().as_secs_f64(),
@@ -293,7 +308,7 @@ fn fleet(root: &Path, home: &Home, hosts: usize, st: &Settings, table: &mut Tabl
     );
     table.push(&outcome);
     if hosts == st.snapshot {
-        table.push(&snapshot::run(&w.config, &log, &dir, home, hosts));
+        table.push(&snapshot::run(&w.config, &log, &dir, home, hosts, floor));
     }
     // Thousands of host files: gone before the next size is written.
     if !st.keep {
@@ -336,13 +351,17 @@ fn main() {
         let done = std::fs::create_dir_all(&dir)
             .and_then(|_| fleet_files::write(&dir, hosts, &dir.join("history.db")));
         match done {
-            Ok(w) => table.push(&snapshot::run(
-                &w.config,
-                &dir.join("fleetwatch.log"),
-                &dir,
-                &home,
-                hosts,
-            )),
+            Ok(w) => {
+                let floor = floor::measure(&w.files).ok();
+                table.push(&snapshot::run(
+                    &w.config,
+                    &dir.join("fleetwatch.log"),
+                    &dir,
+                    &home,
+                    hosts,
+                    floor,
+                ))
+            }
             Err(e) => table.push(&Outcome::SnapshotFailed {
                 hosts,
                 why: format!("cannot write the fleet: {e}"),

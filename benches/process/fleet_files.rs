@@ -87,6 +87,8 @@ pub struct Written {
     pub config: PathBuf,
     pub vms: usize,
     pub bytes: u64,
+    /// Every host's node file, in host order.
+    pub files: Vec<PathBuf>,
 }
 
 pub fn host_name(i: usize) -> String {
@@ -288,6 +290,7 @@ pub fn write(dir: &Path, hosts: usize, history: &Path) -> std::io::Result<Writte
         history.display().to_string()
     );
     let (mut vms, mut bytes, mut previous_first): (usize, u64, Option<Vm>) = (0, 0, None);
+    let mut files = Vec::with_capacity(hosts);
     let mut xml = String::with_capacity(64 * 1024);
     for h in 0..hosts {
         xml.clear();
@@ -317,6 +320,7 @@ pub fn write(dir: &Path, hosts: usize, history: &Path) -> std::io::Result<Writte
             "\n[[host]]\nname = \"{name}\"\nuri = \"test://{}\"\ntags = [\"{site}\", \"prod\"]\n",
             path.display()
         );
+        files.push(path);
     }
     let path = dir.join("fleetwatch.toml");
     std::fs::write(&path, config)?;
@@ -324,5 +328,6 @@ pub fn write(dir: &Path, hosts: usize, history: &Path) -> std::io::Result<Writte
         config: path,
         vms,
         bytes,
+        files,
     })
 }

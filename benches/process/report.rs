@@ -1,6 +1,7 @@
 //! The one table the benchmark prints: every figure beside its target from issue 13. Long
 //! messages (why a run failed) go below it as numbered notes, so the columns stay readable.
 
+use super::floor::Floor;
 use super::measure::Status;
 
 /// What a TUI run measured over its window.
@@ -22,6 +23,8 @@ pub struct Tui {
     pub threads_max: u64,
     pub exit: String,
     pub bench_cpu_pct: f64,
+    /// What the test driver costs alone at this fleet size (see `floor`).
+    pub floor: Option<Floor>,
 }
 
 pub enum Outcome {
@@ -36,6 +39,7 @@ pub enum Outcome {
         cpu_s: f64,
         wall_s: f64,
         exit: String,
+        floor: Option<Floor>,
     },
     SnapshotFailed {
         hosts: usize,
@@ -43,6 +47,7 @@ pub enum Outcome {
     },
 }
 
+#[derive(Clone, Copy)]
 pub enum Target {
     Below(f64),
     AtMost(f64),
@@ -57,6 +62,8 @@ pub struct Table {
 }
 
 /// Longer cells than this become a note.
+/// The poll interval `fleet_files` writes into every fleet's config.
+const INTERVAL: std::time::Duration = std::time::Duration::from_secs(2);
 const CELL: usize = 36;
 /// Thread groups shown one by one; the rest are summed.
 const GROUPS: usize = 4;
@@ -131,6 +138,7 @@ impl Table {
                 cpu_s,
                 wall_s,
                 exit,
+                floor,
             } => {
                 let fleet = format!("snapshot {hosts}x20");
                 let target = if *hosts == 500 {
@@ -146,6 +154,23 @@ impl Table {
                     target,
                     " s",
                 );
+                if let Some(fl) = floor {
+                    // snapshot opens every host once and polls them twice.
+                    let driver = fl.connect_s + 2.0 * fl.round_s;
+                    self.note(
+                        &fleet,
+                        "  of which the test driver alone",
+                        format!("{driver:.2} s"),
+                    );
+                    self.add(
+                        &fleet,
+                        "  fleetwatch's own (the rest)",
+                        format!("{:.2} s", cpu_s - driver),
+                        cpu_s - driver,
+                        target,
+                        " s",
+                    );
+                }
                 self.note(
                     &fleet,
                     "wall time (two polls, one interval apart)",
@@ -186,6 +211,23 @@ impl Table {
             cpu_target,
             "%",
         );
+        if let Some(fl) = &t.floor {
+            let driver = fl.pct_at(INTERVAL);
+            self.note(
+                f,
+                "  of which the test driver alone",
+                format!("{driver:.1}%"),
+            );
+            let own = t.cpu_pct - driver;
+            self.add(
+                f,
+                "  fleetwatch's own (the rest)",
+                format!("{own:.1}%"),
+                own,
+                cpu_target,
+                "%",
+            );
+        }
         for (name, n, pct) in t.groups.iter().take(GROUPS) {
             let who = if *n > 1 {
                 format!("  {name} ({n} threads)")

@@ -1,6 +1,7 @@
 //! `fleetwatch snapshot` at fleet size: one-shot, so what matters is the CPU it burns in all
 //! and how long it takes.
 
+use crate::floor::Floor;
 use crate::report::Outcome;
 use crate::{BIN, Home, measure, pty};
 use std::path::Path;
@@ -8,7 +9,14 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// `fleetwatch snapshot`: the CPU it used (as this process's reaped-children time) and wall.
-pub fn run(config: &Path, log: &Path, dir: &Path, home: &Home, hosts: usize) -> Outcome {
+pub fn run(
+    config: &Path,
+    log: &Path,
+    dir: &Path,
+    home: &Home,
+    hosts: usize,
+    floor: Option<Floor>,
+) -> Outcome {
     let fail = |why: String| Outcome::SnapshotFailed { hosts, why };
     let (out, err) = (dir.join("snapshot.out"), dir.join("snapshot.err"));
     let files = std::fs::File::create(&out).and_then(|o| Ok((o, std::fs::File::create(&err)?)));
@@ -62,5 +70,6 @@ pub fn run(config: &Path, log: &Path, dir: &Path, home: &Home, hosts: usize) -> 
         cpu_s: b.saturating_sub(a) as f64 / measure::ticks_per_second(),
         wall_s,
         exit,
+        floor,
     }
 }

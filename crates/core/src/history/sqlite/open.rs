@@ -42,6 +42,26 @@ fn cannot_write(e: &rusqlite::Error) -> bool {
     )
 }
 
+/// `PRAGMA journal_mode = WAL`, tried again while another process holds the file. SQLite does
+/// not call the busy handler where waiting could deadlock, and the switch is such a place: of
+/// four recorders started at once on a new file, one failed with "database is locked".
+fn to_wal(c: &Connection) -> rusqlite::Result<String> {
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        match c.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0)) {
+            Err(e)
+                if matches!(
+                    e.sqlite_error_code(),
+                    Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+                ) && std::time::Instant::now() < until =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            done => return done,
+        }
+    }
+}
+
 /// Opens (creating if need be) the store for writing, and migrates it.
 pub fn open_rw(path: &Path) -> Result<Connection, StoreError> {
     not_a_directory(path)?;
@@ -69,9 +89,7 @@ pub fn open_rw(path: &Path) -> Result<Connection, StoreError> {
     // The busy timeout first: a second process starting at the same moment waits for the
     // first one's switch to WAL and migration instead of failing with "database is locked".
     tune(&c).map_err(ro("set it up"))?;
-    let mode: String = c
-        .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
-        .map_err(ro("switch to WAL"))?;
+    let mode = to_wal(&c).map_err(ro("switch to WAL"))?;
     if !mode.eq_ignore_ascii_case("wal") {
         return Err(StoreError::NoWal {
             path: path.to_path_buf(),

@@ -28,6 +28,19 @@ const EVALUATE_EVERY: Duration = Duration::from_secs(1);
 /// takes about a tenth of a second, so a large fleet's findings follow a few seconds behind
 /// instead of costing a tenth of a core.
 const EVALUATE_SHARE: u32 = 30;
+/// With no fact changed (only counters and rates), findings are evaluated again this often:
+/// for what time alone changes (a backup growing too old, an approval expiring, how long a host
+/// has been down).
+const AGES_EVERY: Duration = Duration::from_secs(10);
+
+/// The last evaluation: of which facts, when, and when the next may run.
+#[derive(Clone, Copy)]
+struct Evaluated {
+    facts: u64,
+    at: Instant,
+    next: Instant,
+}
+
 /// The open History view reloads its list this often.
 const EVENTS_EVERY: Duration = Duration::from_secs(5);
 
@@ -209,8 +222,7 @@ pub async fn run(config: Config, mode: &str, wall: bool) -> color_eyre::Result<(
     let mut hup_sig = signal(SignalKind::hangup())?;
     let mut int_sig = signal(SignalKind::interrupt())?;
     let mut tstp_sig = signal(SignalKind::from_raw(rustix::process::Signal::TSTP.as_raw()))?;
-    // The generation evaluated, and when the next evaluation may run.
-    let mut evaluated: Option<(u64, Instant)> = None;
+    let mut evaluated: Option<Evaluated> = None;
     // The facts findings come from change once a poll: evaluating more often finds nothing
     // new (five seconds at most, so a slow interval does not hold a finding back long).
     let evaluate_every = config.poll.interval.min(Duration::from_secs(5));
@@ -218,21 +230,22 @@ pub async fn run(config: Config, mode: &str, wall: bool) -> color_eyre::Result<(
     let mut drained: Option<Instant> = None;
     loop {
         let due = match evaluated {
-            Some((generation, _)) if generation == fleet.generation => None,
-            Some((_, next)) => Some(next),
+            Some(e) if e.facts == fleet.facts => Some(e.next.max(e.at + AGES_EVERY)),
+            Some(e) => Some(e.next),
             None => Some(Instant::now()),
         };
         if due.is_some_and(|d| d <= Instant::now()) {
             let started = Instant::now();
             evaluate(&mut fleet, &config.policy, &inputs);
             let took = started.elapsed();
-            evaluated = Some((
-                fleet.generation,
-                started
+            evaluated = Some(Evaluated {
+                facts: fleet.facts,
+                at: started,
+                next: started
                     + EVALUATE_EVERY
                         .max(evaluate_every)
                         .max(took * EVALUATE_SHARE),
-            ));
+            });
             pacer.changed();
         }
         if let Some(at) = next_cycle.filter(|at| *at <= Instant::now()) {

@@ -32,6 +32,10 @@ pub struct Fleet {
     pub severities: BTreeMap<Kind, Severity>,
     /// Bumped on every change, so views know when to recompute.
     pub generation: u64,
+    /// Bumped only when something the rules read changes (which VMs, their names, states,
+    /// sizes and configs, links, host facts), not for counters and rates: an idle fleet's
+    /// findings need evaluating again only as time passes.
+    pub facts: u64,
     /// UUID -> its findings' places in `findings`: a VM's pane lists them without walking
     /// every finding of the fleet on every frame.
     by_vm: HashMap<String, Vec<usize>>,
@@ -101,6 +105,7 @@ impl Fleet {
         }
         h.changed = self.generation + 1;
         self.generation += 1;
+        self.facts += 1;
     }
 
     /// A down host's reconnection schedule, as its supervisor last reported it.
@@ -125,17 +130,22 @@ impl Fleet {
         let mut vms: BTreeMap<String, Vm> = BTreeMap::new();
         // A hostile or broken host may list a UUID twice: the last one stands, placed once.
         let mut placed = Vec::with_capacity(s.domains.len());
+        let mut facts = h.link != LinkState::Up || h.info.as_ref() != Some(&s.info);
         for d in &s.domains {
             let (key, vm) = match old.remove_entry(&d.uuid) {
                 Some((key, mut vm)) => {
-                    vm.update(d, s.taken, cpus);
+                    facts |= vm.update(d, s.taken, cpus);
                     (key, vm)
                 }
-                None => (d.uuid.clone(), Vm::first(d, host, s.taken)),
+                None => {
+                    facts = true;
+                    (d.uuid.clone(), Vm::first(d, host, s.taken))
+                }
             };
             placed.push(vms.insert(key, vm).is_none());
         }
         let gone: Vec<String> = old.into_keys().collect();
+        facts |= !gone.is_empty() || placed.iter().any(|&first| !first);
         h.vms = vms;
         h.changed = self.generation + 1;
         if h.link != LinkState::Up {
@@ -185,6 +195,9 @@ impl Fleet {
             self.replace_placement(&uuid, host);
         }
         self.generation += 1;
+        if facts {
+            self.facts += 1;
+        }
     }
 
     fn replace_placement(&mut self, uuid: &str, host: usize) {

@@ -84,7 +84,10 @@ impl Vm {
         vm
     }
 
-    pub(super) fn update(&mut self, d: &DomainSample, at: Instant, host_cpus: u32) {
+    /// Merges a poll's record; true when a fact the rules read changed (name, state, sizes,
+    /// config), false when only counters and rates moved.
+    pub(super) fn update(&mut self, d: &DomainSample, at: Instant, host_cpus: u32) -> bool {
+        let facts = self.facts_differ(d);
         if self.name != d.name {
             self.name.clone_from(&d.name);
         }
@@ -95,6 +98,21 @@ impl Vm {
         if d.config.is_some() && !opt_ptr_eq(&self.config, &d.config) {
             self.config.clone_from(&d.config);
         }
+        self.update_rates(d, at, host_cpus);
+        facts
+    }
+
+    fn facts_differ(&self, d: &DomainSample) -> bool {
+        self.name != d.name
+            || self.state != d.state.unwrap_or(VmState::Other)
+            || self.vcpus != d.vcpus
+            || self.memory_bytes != d.memory_bytes
+            || d.max_memory_bytes
+                .is_some_and(|m| self.max_memory_bytes != Some(m))
+            || (d.config.is_some() && !opt_ptr_eq(&self.config, &d.config))
+    }
+
+    fn update_rates(&mut self, d: &DomainSample, at: Instant, host_cpus: u32) {
         if !self.state.is_active() {
             // A stopped VM uses nothing; that is known, not unknown. Its counters start over.
             self.last = Counters::default();

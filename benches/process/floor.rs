@@ -29,6 +29,9 @@ pub struct Floor {
     pub connect_s: f64,
     /// CPU seconds for one poll of every host, averaged over fast and slow polls.
     pub round_s: f64,
+    /// Memory the open connections hold after polls (each keeps its own parsed copy of its
+    /// host file): resident growth of this process, in KiB.
+    pub rss_kib: u64,
 }
 
 impl Floor {
@@ -106,6 +109,8 @@ fn poll(h: &mut Host, slow: bool) -> Result<(), String> {
 pub fn measure(files: &[PathBuf]) -> Result<Floor, String> {
     // libvirt's default error printer would write into the benchmark's table.
     virt::error::clear_error_callback();
+    let rss = || measure::status(std::process::id()).map_or(0, |s| s.rss_kib);
+    let rss_before = rss();
     let before = cpu_s();
     let mut hosts = Vec::with_capacity(files.len());
     for f in files {
@@ -130,7 +135,12 @@ pub fn measure(files: &[PathBuf]) -> Result<Floor, String> {
         rounds += 1;
     }
     let round_s = (cpu_s() - start) / rounds as f64;
+    let rss_kib = rss().saturating_sub(rss_before);
     // Connect's Drop closes each connection.
     drop(hosts);
-    Ok(Floor { connect_s, round_s })
+    Ok(Floor {
+        connect_s,
+        round_s,
+        rss_kib,
+    })
 }

@@ -302,6 +302,22 @@ impl Table {
             mem_target(),
             " MiB",
         );
+        if let Some(fl) = &t.floor {
+            let driver = mib(fl.rss_kib);
+            self.note(
+                f,
+                "  of which the test driver's connections",
+                format!("{driver:.0} MiB"),
+            );
+            self.add(
+                f,
+                "  fleetwatch's own (the rest)",
+                format!("{:.0} MiB", rss - driver),
+                rss - driver,
+                mem_target(),
+                " MiB",
+            );
+        }
         self.add(
             f,
             "peak RSS (VmHWM)",

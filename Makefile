@@ -22,6 +22,11 @@ deps:
 	  if command -v apt-get >/dev/null; then DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q tmux || \
 	    { $(SUDO) apt-get update -q && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q tmux; }; \
 	  elif command -v dnf >/dev/null; then $(SUDO) dnf install -y tmux; fi; }
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { \
+	  echo "fleetwatch: PostgreSQL server missing (the history tests start one of their own); installing it"; \
+	  if command -v apt-get >/dev/null; then DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q postgresql || \
+	    { $(SUDO) apt-get update -q && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q postgresql; }; \
+	  elif command -v dnf >/dev/null; then $(SUDO) dnf install -y postgresql-server; fi; }
 	@command -v rustfmt >/dev/null && $(CARGO) clippy --version >/dev/null 2>&1 || \
 	  rustup component add rustfmt clippy
 

@@ -4,6 +4,8 @@
 //! Builders for samples, shared by tests and benchmarks. Test data only: nothing here ships.
 #![allow(dead_code)]
 
+pub mod postgres;
+
 use chrono::Utc;
 use fleetwatch_core::config::HostConfig;
 use fleetwatch_core::model::sample::{

@@ -2,11 +2,22 @@
 //! each under per-host leases, and TUIs read it as clients. SQLite stays the embedded default;
 //! nothing here is needed for `--demo` or a one-machine setup.
 //!
-//! So far: reaching the server (the password never in the config) and the schema with its
-//! versioning. The store traits' implementation comes next.
+//! - `connect`: the URL, the password from where libpq's users keep it, never the config;
+//! - `schema`: the tables and their versioning;
+//! - `store` + `record`: [`PgStore`], the core's `HistoryRead` and `RecordStore` over them,
+//!   with the SQL in `writes`, `loads`, `queries`, `leases`, `rollups` and `audit`.
 
+mod audit;
 pub mod connect;
+mod leases;
+mod loads;
+mod queries;
+mod record;
+mod rollups;
 pub mod schema;
+mod store;
+mod writes;
 
 pub use connect::{ConnectError, connect};
 pub use schema::{SchemaError, VERSION, migrate};
+pub use store::PgStore;

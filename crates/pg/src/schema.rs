@@ -88,7 +88,7 @@ const MIGRATIONS: &[&str] = &["
     CREATE TABLE leases (
         host TEXT PRIMARY KEY,
         holder TEXT NOT NULL,
-        pid INTEGER NOT NULL,
+        pid BIGINT NOT NULL,
         hostname TEXT NOT NULL,
         role TEXT NOT NULL DEFAULT 'service',
         heartbeat BIGINT NOT NULL

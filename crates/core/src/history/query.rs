@@ -5,7 +5,8 @@
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
 
-pub(crate) fn rfc3339(ms: i64) -> String {
+/// Unix milliseconds as the RFC 3339 text every store gives its readers.
+pub fn rfc3339(ms: i64) -> String {
     DateTime::<Utc>::from_timestamp_millis(ms)
         .map(|t| t.to_rfc3339_opts(SecondsFormat::Secs, true))
         .unwrap_or_default()

@@ -22,8 +22,6 @@ use std::time::{Duration, Instant};
 
 /// Past the stale mark, a late poll re-announces it this often, so the shown age keeps moving.
 const STALE_TICK: Duration = Duration::from_secs(1);
-/// How early a timer may fire to share a wake-up with the one due (see `fire_due`).
-const TIMER_SLACK: Duration = Duration::from_millis(5);
 
 pub(super) struct Scheduler {
     hosts: Vec<HostState>,
@@ -99,9 +97,7 @@ impl Scheduler {
     }
 
     fn fire_due(&mut self) {
-        // Timers a few milliseconds from now fire with the one due: polls spread over the
-        // interval came due one per wake-up (250 a second at 500 hosts), each a thread switch.
-        let now = Instant::now() + TIMER_SLACK;
+        let now = Instant::now();
         while let Some(&Reverse((at, h, generation))) = self.timers.peek() {
             if at > now || self.closed {
                 return;

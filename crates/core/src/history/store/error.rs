@@ -54,6 +54,16 @@ pub enum StoreError {
         known: i64,
     },
     /// One operation failed; `what` names it in the store's terms ("insert an event").
+    #[error("history database {db}: cannot {what}: {source}")]
+    Database {
+        db: String,
+        what: &'static str,
+        source: Cause,
+    },
+    #[error(
+        "history database {db}: written by a newer fleetwatch (schema {found}; this one knows up to {known}); left untouched"
+    )]
+    DatabaseNewer { db: String, found: i64, known: i64 },
     #[error("history {}: cannot {what}: {source}", path.display())]
     Failed {
         path: PathBuf,
@@ -63,6 +73,16 @@ pub enum StoreError {
 }
 
 impl StoreError {
+    /// A database server's failure (the PostgreSQL store), named with its connection name
+    /// (`user@host:port/db`, never a password).
+    pub fn db(db: &str, what: &'static str, source: Cause) -> StoreError {
+        StoreError::Database {
+            db: db.to_owned(),
+            what,
+            source,
+        }
+    }
+
     /// The store can still be read by this user: a TUI reads it instead of recording.
     pub fn is_read_only(&self) -> bool {
         matches!(self, StoreError::ReadOnly { .. })

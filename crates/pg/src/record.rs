@@ -1,0 +1,227 @@
+//! The recorder's side of the PostgreSQL store: each method one statement or a few, its
+//! failure named with the database.
+
+use crate::store::PgStore;
+use crate::{audit, leases, loads, rollups, writes};
+use fleetwatch_core::actions::record::Record;
+use fleetwatch_core::history::config::HistoryConfig;
+use fleetwatch_core::history::lease::{Holder, Lease};
+use fleetwatch_core::history::moment::Stat;
+use fleetwatch_core::history::store::rows::{
+    HostStateRow, NewEvent, NewPending, NewPlacement, OpenPlacement, OwnAction, PendingRow, RowId,
+    Series,
+};
+use fleetwatch_core::history::store::{RecordStore, StoreError};
+use fleetwatch_core::link::LinkState;
+use fleetwatch_core::model::sample::VmState;
+
+/// `$store.$call` with the store's connection, its error named `$what`.
+macro_rules! on {
+    ($s:ident, $what:literal, |$c:ident| $body:expr) => {{
+        let r = {
+            let ($c, _) = $s.parts();
+            $body
+        };
+        r.map_err($s.fail($what))
+    }};
+}
+
+impl RecordStore for PgStore {
+    fn begin(&mut self) -> Result<(), StoreError> {
+        // A plain BEGIN: `holds_lease` next locks our lease rows until the commit.
+        on!(self, "begin a write", |c| c.batch_execute("BEGIN"))
+    }
+
+    fn commit(&mut self) -> Result<(), StoreError> {
+        on!(self, "commit a write", |c| c.batch_execute("COMMIT"))
+    }
+
+    fn rollback(&mut self) -> Result<(), StoreError> {
+        self.ids.clear();
+        on!(self, "roll a write back", |c| c.batch_execute("ROLLBACK"))
+    }
+
+    fn acquire_lease(
+        &mut self,
+        me: &Holder,
+        hosts: &[&str],
+        now_ms: i64,
+    ) -> Result<Lease, StoreError> {
+        let got = on!(self, "take the leases", |c| leases::acquire(
+            c, me, hosts, now_ms
+        ))?;
+        if got == Lease::Held {
+            let mut names: Vec<String> = hosts.iter().map(|h| (*h).to_owned()).collect();
+            names.sort_unstable();
+            names.dedup();
+            self.leased = names;
+            self.holder.clone_from(&me.id);
+        }
+        Ok(got)
+    }
+
+    fn holds_lease(&mut self, me: &Holder) -> Result<bool, StoreError> {
+        let hosts = self.leased.clone();
+        on!(self, "read the leases", |c| leases::holds(c, me, &hosts))
+    }
+
+    fn renew_lease(&mut self, me: &Holder, now_ms: i64) -> Result<bool, StoreError> {
+        let hosts = self.leased.clone();
+        on!(self, "renew the leases", |c| leases::renew(
+            c, me, &hosts, now_ms
+        ))
+    }
+
+    fn release_lease(&mut self, me: &Holder) -> Result<(), StoreError> {
+        on!(self, "release the leases", |c| leases::release(c, me))
+    }
+
+    fn start_recording(&mut self, now_ms: i64) -> Result<RowId, StoreError> {
+        let holder = self.holder.clone();
+        on!(self, "start a recording", |c| writes::start_recording(
+            c, &holder, now_ms
+        ))
+    }
+
+    fn extend_recording(&mut self, recording: RowId, now_ms: i64) -> Result<(), StoreError> {
+        on!(self, "extend the recording", |c| writes::extend_recording(
+            c, recording, now_ms
+        ))
+    }
+
+    fn host_id(&mut self, name: &str, uri: &str) -> Result<RowId, StoreError> {
+        let (c, ids) = self.parts();
+        let r = ids.host(c, name, uri);
+        r.map_err(self.fail("write a host"))
+    }
+
+    fn vm_id(&mut self, uuid: &str, name: &str) -> Result<RowId, StoreError> {
+        let (c, ids) = self.parts();
+        let r = ids.vm(c, uuid, name);
+        r.map_err(self.fail("write a VM"))
+    }
+
+    fn vm_name(&mut self, uuid: &str) -> Result<Option<String>, StoreError> {
+        on!(self, "read a VM's name", |c| loads::vm_name(c, uuid))
+    }
+
+    fn insert_event(&mut self, e: &NewEvent) -> Result<(), StoreError> {
+        on!(self, "insert an event", |c| writes::event(c, e))
+    }
+
+    fn open_placement(&mut self, p: &NewPlacement) -> Result<RowId, StoreError> {
+        on!(self, "open a placement", |c| writes::open_placement(c, p))
+    }
+
+    fn close_placement(&mut self, row: RowId, at: i64) -> Result<(), StoreError> {
+        on!(self, "close a placement", |c| writes::close_placement(
+            c, row, at
+        ))
+    }
+
+    fn open_host_state(
+        &mut self,
+        host: RowId,
+        state: LinkState,
+        error: Option<&str>,
+        at: i64,
+    ) -> Result<RowId, StoreError> {
+        on!(self, "open a host state", |c| writes::open_host_state(
+            c, host, state, error, at
+        ))
+    }
+
+    fn close_host_state(&mut self, row: RowId, at: i64) -> Result<(), StoreError> {
+        on!(self, "close a host state", |c| writes::close_host_state(
+            c, row, at
+        ))
+    }
+
+    fn set_host_size(&mut self, host: RowId, cpus: u32, memory: u64) -> Result<(), StoreError> {
+        on!(self, "write a host's size", |c| writes::host_size(
+            c, host, cpus, memory
+        ))
+    }
+
+    fn insert_stats(&mut self, series: Series, at: i64, s: &Stat) -> Result<(), StoreError> {
+        on!(self, "insert statistics", |c| writes::stats(
+            c, series, at, s
+        ))
+    }
+
+    fn actions_near(
+        &mut self,
+        uuid: &str,
+        from_ms: i64,
+        to_ms: i64,
+    ) -> Result<Vec<OwnAction>, StoreError> {
+        on!(self, "read the audit", |c| loads::actions_near(
+            c, uuid, from_ms, to_ms
+        ))
+    }
+
+    fn current_host_state(&mut self, host: RowId) -> Result<Option<HostStateRow>, StoreError> {
+        on!(self, "read a host's state", |c| loads::current_host_state(
+            c, host
+        ))
+    }
+
+    fn open_placements(&mut self, host: RowId) -> Result<Vec<OpenPlacement>, StoreError> {
+        on!(self, "read open placements", |c| loads::open_placements(
+            c, host
+        ))
+    }
+
+    fn moved_onto(
+        &mut self,
+        uuid: &str,
+        host: RowId,
+        since: i64,
+    ) -> Result<Option<VmState>, StoreError> {
+        on!(self, "read a VM's last migration", |c| loads::moved_onto(
+            c, uuid, host, since
+        ))
+    }
+
+    fn pending(&mut self) -> Result<Vec<PendingRow>, StoreError> {
+        on!(self, "read waiting judgments", |c| loads::pending(c))
+    }
+
+    fn insert_pending(&mut self, p: &NewPending) -> Result<RowId, StoreError> {
+        on!(self, "insert a waiting judgment", |c| {
+            writes::insert_pending(c, p)
+        })
+    }
+
+    fn confirm_pending(&mut self, id: RowId) -> Result<(), StoreError> {
+        on!(self, "confirm a waiting judgment", |c| {
+            writes::confirm_pending(c, id)
+        })
+    }
+
+    fn delete_pending(&mut self, id: RowId) -> Result<(), StoreError> {
+        on!(self, "delete a waiting judgment", |c| {
+            writes::delete_pending(c, id)
+        })
+    }
+
+    fn meta_get(&mut self, key: &str) -> Result<Option<String>, StoreError> {
+        on!(self, "read a meta value", |c| writes::meta_get(c, key))
+    }
+
+    fn meta_set(&mut self, key: &str, value: &str) -> Result<(), StoreError> {
+        on!(self, "write a meta value", |c| writes::meta_set(
+            c, key, value
+        ))
+    }
+
+    fn maintain(&mut self, cfg: &HistoryConfig, now_ms: i64) -> Result<(), StoreError> {
+        on!(self, "roll statistics up", |c| rollups::maintain(
+            c, cfg, now_ms
+        ))
+    }
+
+    fn append_audit(&mut self, r: &Record) -> Result<(), StoreError> {
+        on!(self, "write the audit", |c| audit::append(c, r))
+    }
+}

@@ -207,7 +207,7 @@ fn run(cli: Cli) -> ExitCode {
             }
             ExitCode::from(app::check::status(&fleet).0)
         }),
-        Some(Command::Record) => rt.block_on(app::cli::record(&config)),
+        Some(Command::Record) => rt.block_on(app::record::record(&config)),
         Some(Command::History {
             vm,
             host,

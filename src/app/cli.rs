@@ -1,118 +1,15 @@
-//! The headless commands around the history: `record`, `history` and `at`.
+//! The headless readers of the history: `history` and `at` (`record` is in `record`).
 
-use super::start_collectors;
+use super::stores::Where;
 use fleetwatch_core::config::Config;
 use fleetwatch_core::history::past::{Refusal, fleet_at, lookup};
 use fleetwatch_core::history::query::EventQuery;
-use fleetwatch_core::history::recorder::{BATCH_MAX, BATCH_WINDOW, RecordError, Recorder};
-use fleetwatch_core::history::sqlite::SqliteStore;
-use fleetwatch_core::history::store::HistoryRead;
-use fleetwatch_core::link::{Mailbox, Message};
 use fleetwatch_core::model::Fleet;
 use fleetwatch_core::text_table::Table;
 use fleetwatch_core::time::{parse_moment, parse_span};
 use std::process::ExitCode;
 
-/// No `[history] path` and no XDG data directory to put the store in.
-#[derive(Debug, thiserror::Error)]
-#[error("no place for the history: set [history] path")]
-struct NoPlace;
-
-fn db(config: &Config) -> Result<std::path::PathBuf, NoPlace> {
-    config.history.db_path().ok_or(NoPlace)
-}
-
-/// Runs the collectors and writes history until SIGTERM or SIGINT. Refuses to start when
-/// another recorder holds the store.
-pub async fn record(config: &Config) -> ExitCode {
-    let path = match db(config) {
-        Ok(p) => p,
-        Err(e) => return fail(&e.to_string(), 2),
-    };
-    let store = match SqliteStore::open_rw(&path) {
-        Ok(s) => s,
-        Err(e) => return fail(&e.to_string(), 1),
-    };
-    let now = chrono::Utc::now().timestamp_millis();
-    let mut rec = match Recorder::start(store, config.history.clone(), &config.hosts, now) {
-        Ok(r) => r,
-        Err(RecordError::Busy { pid, hostname }) => {
-            return fail(
-                &format!(
-                    "another recorder (pid {pid} on {hostname}) writes {}; not starting a second",
-                    path.display()
-                ),
-                1,
-            );
-        }
-        // A store's error names its file already.
-        Err(e) => return fail(&e.to_string(), 1),
-    };
-    let (tx, mut rx) = Mailbox::new(config.hosts.len());
-    let _collectors = match start_collectors(config, tx) {
-        Ok(c) => c,
-        Err(e) => return fail(&e.to_string(), 1),
-    };
-    crate::errln!(
-        "fleetwatch: recording {} host(s) into {}",
-        config.hosts.len(),
-        path.display()
-    );
-    let signal = |k| tokio::signal::unix::signal(k).ok();
-    let (Some(mut term), Some(mut int)) = (
-        signal(tokio::signal::unix::SignalKind::terminate()),
-        signal(tokio::signal::unix::SignalKind::interrupt()),
-    ) else {
-        return fail("cannot install signal handlers", 1);
-    };
-    let mut failing = false;
-    // The lease is kept while no message comes, so a quiet fleet is not taken for a dead
-    // recorder.
-    let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
-    loop {
-        tokio::select! {
-            _ = tick.tick() => {
-                if let Err(RecordError::LostLease) = rec.tick(chrono::Utc::now().timestamp_millis()) {
-                    return fail("another recorder took over this history; stopping", 1);
-                }
-            },
-            Some(m) = rx.recv() => match rec.record_batch(&gather(m, &mut rx).await, chrono::Utc::now().timestamp_millis()) {
-                Ok(()) => {
-                    if failing {
-                        crate::errln!("fleetwatch: writing history again");
-                        failing = false;
-                    }
-                }
-                Err(RecordError::LostLease) => return fail("another recorder took over this history; stopping", 1),
-                Err(e) => {
-                    if !failing {
-                        crate::errln!("fleetwatch: {e}; will retry");
-                        failing = true;
-                    }
-                }
-            },
-            _ = term.recv() => break,
-            _ = int.recv() => break,
-        }
-    }
-    rec.stop();
-    ExitCode::SUCCESS
-}
-
-/// The first message and what else comes within the batch window: one transaction for all.
-async fn gather(first: Message, rx: &mut fleetwatch_core::link::MailboxReceiver) -> Vec<Message> {
-    let mut batch = vec![first];
-    let until = tokio::time::Instant::now() + BATCH_WINDOW;
-    while batch.len() < BATCH_MAX {
-        match tokio::time::timeout_at(until, rx.recv()).await {
-            Ok(Some(m)) => batch.push(m),
-            Ok(None) | Err(_) => break,
-        }
-    }
-    batch
-}
-
-fn fail(msg: &str, code: u8) -> ExitCode {
+pub(super) fn fail(msg: &str, code: u8) -> ExitCode {
     crate::errln!("fleetwatch: {msg}");
     ExitCode::from(code)
 }
@@ -146,13 +43,12 @@ pub fn history(config: &Config, a: &HistoryArgs) -> ExitCode {
             );
         }
     }
-    let path = match db(config) {
-        Ok(p) => p,
+    let c = match Where::of(config) {
+        Ok(p) => match p.reader() {
+            Ok(c) => c,
+            Err(e) => return fail(&e.to_string(), 1),
+        },
         Err(e) => return fail(&e.to_string(), 2),
-    };
-    let c = match SqliteStore::open_ro(&path) {
-        Ok(c) => c,
-        Err(e) => return fail(&e.to_string(), 1),
     };
     let q = EventQuery {
         vm: a.vm.clone(),
@@ -205,16 +101,15 @@ pub fn at(config: &Config, when: &str, json: bool) -> ExitCode {
     if let Err(e) = fleetwatch_core::history::past::not_future(t.timestamp_millis(), now) {
         return fail(&e.to_string(), 2);
     }
-    let path = match db(config) {
-        Ok(p) => p,
+    let c = match Where::of(config) {
+        Ok(p) => match p.reader() {
+            Ok(c) => c,
+            Err(e) => return fail(&e.to_string(), 1),
+        },
         Err(e) => return fail(&e.to_string(), 2),
     };
-    let c = match SqliteStore::open_ro(&path) {
-        Ok(c) => c,
-        Err(e) => return fail(&e.to_string(), 1),
-    };
     let windows = fleetwatch_core::history::moment::windows(&config.history, config.poll.interval);
-    let past = match lookup(&c, t.timestamp_millis(), now, &windows) {
+    let past = match lookup(&*c, t.timestamp_millis(), now, &windows) {
         Ok(p) => p,
         Err(e @ Refusal::Future(_)) => return fail(&e.to_string(), 2),
         Err(e @ Refusal::NotRecorded(_)) => return fail(&e.to_string(), 1),

@@ -8,8 +8,10 @@ pub mod cli;
 pub mod out;
 pub mod pacing;
 pub mod quiet;
+pub mod record;
 pub mod snapshot;
 pub mod stderr;
+pub mod stores;
 pub mod terminal;
 pub mod tui;
 

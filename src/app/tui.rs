@@ -13,6 +13,7 @@ use fleetwatch_core::config::Config;
 use fleetwatch_core::history::past::fleet_at;
 use fleetwatch_core::history::query::EventQuery;
 use fleetwatch_core::history::reader::{self, Request, Response};
+use fleetwatch_core::history::store::HistoryRead;
 use fleetwatch_core::history::writer::{self, Status};
 use fleetwatch_core::link::{Mailbox, Update};
 use fleetwatch_core::model::Fleet;
@@ -62,6 +63,34 @@ async fn sleep_until(at: Option<Instant>) {
     match at {
         Some(at) => tokio::time::sleep_until(tokio::time::Instant::from_std(at)).await,
         None => std::future::pending().await,
+    }
+}
+
+/// The History view's reader: the file the TUI records into, or the shared database the
+/// recorders write (which the TUI reads, never records into: `fleetwatch record` does).
+fn reader_of(
+    config: &Config,
+    answers: UnboundedSender<reader::Response>,
+    status: &UnboundedSender<Status>,
+) -> std::io::Result<Option<std::sync::mpsc::Sender<Request>>> {
+    if !config.history.enabled {
+        return Ok(None);
+    }
+    let windows = fleetwatch_core::history::moment::windows(&config.history, config.poll.interval);
+    if let Some(url) = config.history.url.clone() {
+        let _ = status.send(Status::ReadOnly(format!(
+            "history from {url}, recorded there by `fleetwatch record`"
+        )));
+        let password_file = config.history.password_file.clone();
+        let open: reader::Opener = Box::new(move || {
+            let c = fleetwatch_pg::PgStore::open_ro(&url, password_file.as_deref())?;
+            Ok((Box::new(c) as Box<dyn HistoryRead + Send>, false))
+        });
+        return reader::spawn_with(open, windows, answers).map(Some);
+    }
+    match config.history.db_path() {
+        Some(p) => reader::spawn(p, windows, answers).map(Some),
+        None => Ok(None),
     }
 }
 
@@ -181,19 +210,12 @@ pub async fn run(config: Config, mode: &str, wall: bool) -> color_eyre::Result<(
         (true, Some(_)) => Some(writer::spawn(
             config.history.clone(),
             config.hosts.clone(),
-            status_tx,
+            status_tx.clone(),
         )?),
         _ => None,
     };
     let mut history = History {
-        requests: match (config.history.enabled, config.history.db_path()) {
-            (true, Some(p)) => Some(reader::spawn(
-                p,
-                fleetwatch_core::history::moment::windows(&config.history, config.poll.interval),
-                answer_tx,
-            )?),
-            _ => None,
-        },
+        requests: reader_of(&config, answer_tx, &status_tx)?,
         data: HistoryData::default(),
         past: None,
         asked_timeline: None,

@@ -14,6 +14,14 @@ pub struct HistoryConfig {
     /// Default `$XDG_DATA_HOME/fleetwatch/history.db`; relative to the config file.
     #[serde(default)]
     pub path: Option<PathBuf>,
+    /// A shared PostgreSQL database instead of the file (`postgresql://user@host:port/db`),
+    /// for several recorders and many readers. Never with a password in it.
+    #[serde(default)]
+    pub url: Option<String>,
+    /// The database password's file (owner-only), when neither PGPASSWORD nor ~/.pgpass
+    /// gives it; relative to the config file.
+    #[serde(default)]
+    pub password_file: Option<PathBuf>,
     /// Raw statistics are written at most this often per VM and host.
     #[serde(default = "d10s", deserialize_with = "crate::config::duration")]
     pub sample_every: Duration,
@@ -68,6 +76,8 @@ impl Default for HistoryConfig {
         HistoryConfig {
             enabled: true,
             path: None,
+            url: None,
+            password_file: None,
             sample_every: d10s(),
             raw_for: d1h(),
             rollup: default_rollups(),
@@ -79,6 +89,16 @@ impl Default for HistoryConfig {
 /// A `[history]` that serde accepts but would not work; `n` counts `[[history.rollup]]` from 1.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum HistoryConfigError {
+    #[error("set [history] path (a file) or url (a database), not both")]
+    PathAndUrl,
+    #[error("[history] password_file is for url; there is no url")]
+    PasswordWithoutUrl,
+    #[error("[history] url {0:?} must start with postgresql://")]
+    UrlScheme(String),
+    #[error(
+        "[history] url carries a password; the config is no place for one: use PGPASSWORD, ~/.pgpass or [history] password_file"
+    )]
+    UrlPassword,
     #[error(
         "rollup {n} every {} must be a multiple of, and longer than, {}",
         humantime::format_duration(*.every),
@@ -105,15 +125,40 @@ pub enum HistoryConfigError {
 
 impl HistoryConfig {
     pub fn resolve(&mut self, base: &Path) {
-        if let Some(p) = &mut self.path
-            && p.is_relative()
+        for p in [&mut self.path, &mut self.password_file]
+            .into_iter()
+            .flatten()
         {
-            *p = base.join(&*p);
+            if p.is_relative() {
+                *p = base.join(&*p);
+            }
         }
     }
 
     /// Checks what serde cannot: each rollup coarser than the one before, and a whole multiple.
     pub fn validate(&self) -> Result<(), HistoryConfigError> {
+        if self.path.is_some() && self.url.is_some() {
+            return Err(HistoryConfigError::PathAndUrl);
+        }
+        if self.password_file.is_some() && self.url.is_none() {
+            return Err(HistoryConfigError::PasswordWithoutUrl);
+        }
+        if let Some(url) = &self.url {
+            let Some(rest) = url
+                .strip_prefix("postgresql://")
+                .or_else(|| url.strip_prefix("postgres://"))
+            else {
+                return Err(HistoryConfigError::UrlScheme(url.clone()));
+            };
+            // user:password@host: the userinfo is what comes before the last '@' of the
+            // authority (a password may itself hold an '@').
+            let authority = rest.split(['/', '?']).next().unwrap_or("");
+            if let Some((userinfo, _)) = authority.rsplit_once('@')
+                && userinfo.contains(':')
+            {
+                return Err(HistoryConfigError::UrlPassword);
+            }
+        }
         let mut prev = self.sample_every;
         for (i, r) in self.rollup.iter().enumerate() {
             if r.every <= prev || r.every.as_millis() % prev.as_millis().max(1) != 0 {
@@ -140,9 +185,60 @@ impl HistoryConfig {
     }
 
     /// The database file: configured, else `$XDG_DATA_HOME/fleetwatch/history.db`.
+    /// None when the history is a database (`url`): nothing then writes a file of its own.
     pub fn db_path(&self) -> Option<PathBuf> {
+        if self.url.is_some() {
+            return None;
+        }
         self.path
             .clone()
             .or_else(|| Some(crate::dirs::data_dir()?.join("history.db")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with(path: Option<&str>, url: Option<&str>, pw: Option<&str>) -> HistoryConfig {
+        HistoryConfig {
+            path: path.map(PathBuf::from),
+            url: url.map(str::to_owned),
+            password_file: pw.map(PathBuf::from),
+            ..HistoryConfig::default()
+        }
+    }
+
+    #[test]
+    fn a_database_url_is_checked_before_anything_connects() {
+        let ok = |u: &str| with(None, Some(u), None).validate();
+        assert_eq!(ok("postgresql://fleet@db:5432/history"), Ok(()));
+        assert_eq!(ok("postgres://db/history"), Ok(()));
+        assert_eq!(
+            ok("postgresql://fleet:s3cret@db/history"),
+            Err(HistoryConfigError::UrlPassword)
+        );
+        assert_eq!(
+            ok("postgresql://fleet:p@ss@db/history"),
+            Err(HistoryConfigError::UrlPassword)
+        );
+        assert!(matches!(
+            ok("mysql://db/history"),
+            Err(HistoryConfigError::UrlScheme(_))
+        ));
+        assert_eq!(
+            with(Some("h.db"), Some("postgresql://db/x"), None).validate(),
+            Err(HistoryConfigError::PathAndUrl)
+        );
+        assert_eq!(
+            with(None, None, Some("pw")).validate(),
+            Err(HistoryConfigError::PasswordWithoutUrl)
+        );
+        let mut c = with(None, Some("postgresql://db/x"), Some("secret/pw"));
+        c.resolve(Path::new("/etc/fleetwatch"));
+        assert_eq!(
+            c.password_file.as_deref(),
+            Some(Path::new("/etc/fleetwatch/secret/pw"))
+        );
     }
 }

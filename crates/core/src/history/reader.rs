@@ -45,6 +45,25 @@ pub fn spawn(
     windows: Vec<i64>,
     tx: UnboundedSender<Response>,
 ) -> std::io::Result<Sender<Request>> {
+    let open: Opener = Box::new(move || {
+        let (c, frozen) = SqliteStore::open_ro_frozen(&path)?;
+        Ok((Box::new(c) as Box<dyn HistoryRead + Send>, frozen))
+    });
+    spawn_with(open, windows, tx)
+}
+
+/// Opens a reader, and says whether it is a frozen view to open anew for each question.
+pub type Opener =
+    Box<dyn Fn() -> Result<(Box<dyn HistoryRead + Send>, bool), StoreError> + Send + 'static>;
+
+/// As [`spawn`], on whatever store `open` opens (a shared database, say). A question the
+/// store failed to answer drops the connection: the next one opens it again, so a restarted
+/// server is read again without restarting the TUI.
+pub fn spawn_with(
+    open: Opener,
+    windows: Vec<i64>,
+    tx: UnboundedSender<Response>,
+) -> std::io::Result<Sender<Request>> {
     let (req_tx, req_rx) = mpsc::channel::<Request>();
     std::thread::Builder::new()
         .name("history-reader".into())
@@ -60,7 +79,7 @@ pub fn spawn(
                     latest.push(r);
                 }
                 for r in latest {
-                    if !answer(&mut conn, &path, &windows, r, &tx) {
+                    if !answer(&mut conn, &open, &windows, r, &tx) {
                         return;
                     }
                 }
@@ -70,17 +89,17 @@ pub fn spawn(
 }
 
 fn answer(
-    conn: &mut Option<SqliteStore>,
-    path: &std::path::Path,
+    conn: &mut Option<Box<dyn HistoryRead + Send>>,
+    open: &Opener,
     windows: &[i64],
     r: Request,
     tx: &UnboundedSender<Response>,
 ) -> bool {
-    let mut frozen = false;
+    let (mut frozen, mut failed) = (false, false);
     // Why the store could not be opened, kept for the answer instead of opening it again.
     let mut unopened = String::new();
     if conn.is_none() {
-        match SqliteStore::open_ro_frozen(path) {
+        match open() {
             Ok((c, f)) => {
                 frozen = f;
                 *conn = Some(c);
@@ -95,10 +114,14 @@ fn answer(
         (None, Request::Series { uuid, level, .. }) => Response::Series(uuid, level, Vec::new()),
         (Some(c), Request::At(t)) => {
             let now = chrono::Utc::now().timestamp_millis();
-            Response::At(t, lookup(c, t, now, windows))
+            let found = lookup(&**c, t, now, windows);
+            failed |= matches!(found, Err(Refusal::Store(_)));
+            Response::At(t, found)
         }
         (Some(c), Request::Events(q)) => {
-            Response::Events(c.events(&q).map_err(|e| Arc::new(e).into()))
+            let found = c.events(&q);
+            failed |= found.is_err();
+            Response::Events(found.map_err(|e| Arc::new(e).into()))
         }
         (Some(c), Request::Timeline(u)) => {
             let q = EventQuery {
@@ -120,8 +143,9 @@ fn answer(
             Response::Series(uuid, level, pts)
         }
     };
-    if frozen {
-        // A frozen view would not show what a recorder writes from now on.
+    if frozen || failed {
+        // A frozen view would not show what a recorder writes from now on; a failed one may
+        // be a connection to a server that went away.
         *conn = None;
     }
     tx.send(answer).is_ok()

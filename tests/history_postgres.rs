@@ -1,0 +1,180 @@
+//! `[history] url`: `fleetwatch record` on a real PostgreSQL the test starts. Two recorders
+//! for different hosts write one database side by side; a third for hosts already recorded is
+//! refused by name; once a recorder is killed (-9), its hosts are taken by the next at once;
+//! `history` and `at` read what they all wrote.
+#![allow(clippy::unwrap_used)]
+
+use fleetwatch_testkit::postgres::Postgres;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A test-driver node file for host `h` with one running VM of its own.
+fn node(dir: &Path, h: &str) -> PathBuf {
+    let path = dir.join(format!("{h}.xml"));
+    let n = h.bytes().map(u32::from).sum::<u32>() % 100;
+    let xml = format!(
+        "<node><cpu><mhz>2000</mhz><model>x</model><nodes>1</nodes><sockets>1</sockets><cores>8</cores>\
+         <threads>1</threads></cpu><memory>16777216</memory>\
+         <domain type='test'><name>app-{h}</name><uuid>0a0a0a0a-1111-4222-8333-4444444444{n:02}</uuid>\
+         <memory unit='MiB'>1024</memory><vcpu>2</vcpu><os><type arch='x86_64'>hvm</type></os></domain></node>"
+    );
+    std::fs::write(&path, xml).unwrap();
+    path
+}
+
+fn config(dir: &Path, name: &str, hosts: &[&str], url: &str) -> PathBuf {
+    let mut text = format!("[poll]\ninterval = \"1s\"\n\n[history]\nurl = {url:?}\n");
+    for h in hosts {
+        let file = node(dir, h);
+        text.push_str(&format!(
+            "\n[[host]]\nname = \"{h}\"\nuri = \"test://{}\"\n",
+            file.display()
+        ));
+    }
+    let path = dir.join(format!("{name}.toml"));
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+fn fleetwatch(data: &Path, cfg: &Path) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_fleetwatch"));
+    c.env("XDG_DATA_HOME", data)
+        .env("XDG_STATE_HOME", data)
+        .env_remove("PGPASSWORD")
+        .arg("--config")
+        .arg(cfg);
+    c
+}
+
+fn record(data: &Path, cfg: &Path) -> Child {
+    fleetwatch(data, cfg)
+        .arg("record")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+/// Host name -> (state, VMs) of `at -2s` over the whole fleet.
+fn fleet_at(data: &Path, cfg: &Path) -> Vec<(String, String, usize)> {
+    let out = fleetwatch(data, cfg)
+        .args(["at", "-2s", "--json"])
+        .output()
+        .unwrap();
+    if !out.status.success() {
+        return Vec::new();
+    }
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let vms = doc["vms"].as_array().cloned().unwrap_or_default();
+    doc["hosts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| {
+            let name = h["name"].as_str().unwrap().to_owned();
+            let n = vms.iter().filter(|v| v["host"] == h["name"]).count();
+            (name, h["state"].as_str().unwrap_or("").to_owned(), n)
+        })
+        .collect()
+}
+
+fn stop(c: Child) -> String {
+    let _ = Command::new("kill")
+        .args(["-TERM", &c.id().to_string()])
+        .status();
+    let out = c.wait_with_output().unwrap();
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn recorders_share_one_database_by_host_and_a_killed_ones_hosts_are_taken_over() {
+    let pg = Postgres::start().unwrap();
+    let url = pg.create_db("fleet_history").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    let a = config(data, "a", &["hv-a"], &url);
+    let b = config(data, "b", &["hv-b"], &url);
+    let all = config(data, "all", &["hv-a", "hv-b"], &url);
+
+    let rec_a = record(data, &a);
+    let rec_b = record(data, &b);
+    let end = Instant::now() + Duration::from_secs(30);
+    loop {
+        let f = fleet_at(data, &all);
+        if f.len() == 2 && f.iter().all(|(_, state, vms)| state == "up" && *vms == 1) {
+            break;
+        }
+        if Instant::now() > end {
+            panic!(
+                "both hosts not recorded, each by its own recorder, within 30 s: {f:?}\n\
+                 a said: {}\nb said: {}",
+                stop(rec_a),
+                stop(rec_b)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+
+    // A second recorder for hv-a while the first lives: refused, naming who records it.
+    let out = fleetwatch(data, &a).arg("record").output().unwrap();
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{said}");
+    assert!(
+        said.contains(&format!("another recorder (pid {}", rec_a.id())) && said.contains(&url),
+        "{said}"
+    );
+
+    // kill -9: no release. The next recorder for hv-a sees the holder dead and takes over.
+    let mut rec_a = rec_a;
+    rec_a.kill().unwrap();
+    rec_a.wait().unwrap();
+    let rec_a2 = record(data, &a);
+    std::thread::sleep(Duration::from_secs(3));
+    let said = stop(rec_a2);
+    assert!(said.contains("recording 1 host(s) into"), "{said}");
+    assert!(!said.contains("another recorder"), "{said}");
+
+    // What they wrote reads back as history, all hosts together.
+    let out = fleetwatch(data, &all)
+        .args(["history", "--json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let said_b = stop(rec_b);
+    assert!(said_b.contains("recording 1 host(s) into"), "{said_b}");
+}
+
+#[test]
+fn a_database_that_does_not_answer_is_named_and_nothing_is_written_locally() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    // A port nothing listens on.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("postgresql://fleet@127.0.0.1:{port}/fleet");
+    let cfg = config(data, "gone", &["hv-a"], &url);
+    let t = Instant::now();
+    let out = fleetwatch(data, &cfg).arg("record").output().unwrap();
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{said}");
+    assert!(said.contains(&format!("127.0.0.1:{port}/fleet")), "{said}");
+    assert!(
+        t.elapsed() < Duration::from_secs(20),
+        "took {:?}",
+        t.elapsed()
+    );
+    let out = fleetwatch(data, &cfg).args(["history"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        !data.join("fleetwatch").join("history.db").exists(),
+        "a local file was written although the history is a database"
+    );
+}

@@ -30,6 +30,10 @@ enum Said {
     Failing(String),
     Recovered,
     LostLease,
+    /// A batch or tick is done with (written or not): the next may come. One at a time, so
+    /// while the store is slow or away the collectors' mailbox (bounded, merging each host's
+    /// samples) holds the backlog, not an ever longer queue here.
+    Done,
 }
 
 fn now_ms() -> i64 {
@@ -68,13 +72,14 @@ fn writer(config: Config, place: Where, cmds: mpsc::Receiver<Cmd>, said: Unbound
     let _ = said.send(Said::Started);
     let mut failing = false;
     while let Ok(cmd) = cmds.recv() {
-        let result = match cmd {
-            Cmd::Batch(b) => rec.record_batch(&b, now_ms()),
-            Cmd::Tick => rec.tick(now_ms()),
+        let (result, wrote) = match cmd {
+            Cmd::Batch(b) => (rec.record_batch(&b, now_ms()), true),
+            Cmd::Tick => (rec.tick(now_ms()), false),
             Cmd::Stop => break,
         };
         match result {
-            Ok(()) if failing => {
+            // A tick that had nothing to renew proves nothing about the store.
+            Ok(()) if failing && wrote => {
                 failing = false;
                 let _ = said.send(Said::Recovered);
             }
@@ -89,6 +94,7 @@ fn writer(config: Config, place: Where, cmds: mpsc::Receiver<Cmd>, said: Unbound
             }
             Err(_) => {}
         }
+        let _ = said.send(Said::Done);
     }
     rec.stop();
 }
@@ -132,12 +138,22 @@ pub async fn record(config: &Config) -> ExitCode {
         return fail("cannot install signal handlers", 1);
     };
     let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+    // Ticks missed while a write took long are not made up in a burst.
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let lost = || fail("another recorder took over this history; stopping", 1);
+    let mut in_flight = false;
     loop {
         tokio::select! {
-            _ = tick.tick() => { let _ = cmd_tx.send(Cmd::Tick); }
-            Some(m) = rx.recv() => { let _ = cmd_tx.send(Cmd::Batch(gather(m, &mut rx).await)); }
+            _ = tick.tick(), if !in_flight => {
+                in_flight = true;
+                let _ = cmd_tx.send(Cmd::Tick);
+            }
+            Some(m) = rx.recv(), if !in_flight => {
+                in_flight = true;
+                let _ = cmd_tx.send(Cmd::Batch(gather(m, &mut rx).await));
+            }
             s = said.recv() => match s {
+                Some(Said::Done) => in_flight = false,
                 Some(Said::Failing(e)) => crate::errln!("fleetwatch: {e}; will retry"),
                 Some(Said::Recovered) => crate::errln!("fleetwatch: writing history again"),
                 Some(Said::LostLease) => return lost(),

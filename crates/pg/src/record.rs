@@ -28,6 +28,7 @@ macro_rules! on {
 
 impl RecordStore for PgStore {
     fn begin(&mut self) -> Result<(), StoreError> {
+        self.reconnect_if_closed()?;
         // A plain BEGIN: `holds_lease` next locks our lease rows until the commit.
         on!(self, "begin a write", |c| c.batch_execute("BEGIN"))
     }
@@ -66,6 +67,7 @@ impl RecordStore for PgStore {
     }
 
     fn renew_lease(&mut self, me: &Holder, now_ms: i64) -> Result<bool, StoreError> {
+        self.reconnect_if_closed()?;
         let hosts = self.leased.clone();
         on!(self, "renew the leases", |c| leases::renew(
             c, me, &hosts, now_ms

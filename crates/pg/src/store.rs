@@ -37,6 +37,9 @@ pub struct PgStore {
     pub(crate) leased: Vec<String>,
     /// Our lease holder's id, once taken: each recorder's spans of recording are its own.
     pub(crate) holder: String,
+    /// How to connect again after the server restarts or the link drops.
+    url: String,
+    password_file: Option<std::path::PathBuf>,
 }
 
 impl PgStore {
@@ -96,7 +99,30 @@ impl PgStore {
             ids: Default::default(),
             leased: Vec::new(),
             holder: String::new(),
+            url: url.to_owned(),
+            password_file: password_file.map(Path::to_path_buf),
         })
+    }
+
+    /// A connection the server closed (a restart, a dropped link) is made again before the
+    /// next write; until it answers, the write fails as any other and is tried again. What
+    /// was cached (ids) is forgotten: the transaction that held them is gone.
+    pub(crate) fn reconnect_if_closed(&mut self) -> Result<(), StoreError> {
+        let closed = self.client.get_mut().map_or(true, |c| c.is_closed());
+        if !closed {
+            return Ok(());
+        }
+        let (client, _) =
+            connect::connect(&self.url, self.password_file.as_deref()).map_err(|e| {
+                StoreError::db(
+                    &self.name,
+                    "connect again",
+                    Box::new(PgFailure(e.to_string())),
+                )
+            })?;
+        self.client = Mutex::new(client);
+        self.ids.clear();
+        Ok(())
     }
 
     /// The connection, for one statement or a few. A poisoned lock (a panic elsewhere while

@@ -207,3 +207,48 @@ fn recorders_with_disjoint_hosts_share_a_database_and_a_dead_ones_hosts_are_take
     rb.stop();
     rc.stop();
 }
+
+#[test]
+fn a_server_restart_mid_recording_costs_a_write_not_the_recorder() {
+    let pg = Postgres::start().unwrap();
+    let url = pg.create_db("restart").unwrap();
+    let mut rec = Recorder::start(
+        PgStore::open_rw(&url, None).unwrap(),
+        HistoryConfig::default(),
+        &hosts(),
+        s(0),
+    )
+    .unwrap();
+    rec.record(&sample(0, s(0), vec![web(VmState::Running)]), s(0))
+        .unwrap();
+    pg.restart().unwrap();
+    // The first write after the restart may find the connection gone; a later one writes.
+    let stopped = DomainSample {
+        state: Some(VmState::Shutoff),
+        ..web(VmState::Shutoff)
+    };
+    let mut wrote = false;
+    for n in 1..=3 {
+        if rec
+            .record(&sample(0, s(2 * n), vec![stopped.clone()]), s(2 * n))
+            .is_ok()
+        {
+            wrote = true;
+            break;
+        }
+    }
+    assert!(wrote, "no write succeeded after the server came back");
+    let reader = PgStore::open_ro(&url, None).unwrap();
+    let kinds: Vec<String> = reader
+        .events(&EventQuery::default())
+        .unwrap()
+        .into_iter()
+        .map(|e| e.kind)
+        .collect();
+    assert_eq!(
+        kinds,
+        vec!["stopped".to_owned()],
+        "recorded once, after the restart"
+    );
+    rec.stop();
+}

@@ -96,11 +96,7 @@ impl Postgres {
         let mut last = String::new();
         for _ in 0..5 {
             pg.port = free_port()?;
-            let opts = format!(
-                "-k {} -h 127.0.0.1 -p {} -c fsync=off -c full_page_writes=off",
-                pg.root.display(),
-                pg.port
-            );
+            let opts = pg.options();
             let log = pg.root.join("server.log").display().to_string();
             match pg.server(
                 "pg_ctl",
@@ -116,6 +112,28 @@ impl Postgres {
             }
         }
         Err(format!("PostgreSQL would not start: {last}"))
+    }
+
+    /// Stops the server (as an operator's restart does, closing every connection) and starts
+    /// it again on the same port.
+    pub fn restart(&self) -> Result<(), String> {
+        let data = self.data().display().to_string();
+        self.server("pg_ctl", &["-D", &data, "-m", "fast", "-w", "stop"])?;
+        let log = self.root.join("server.log").display().to_string();
+        let opts = self.options();
+        self.server(
+            "pg_ctl",
+            &["-D", &data, "-o", &opts, "-l", &log, "-w", "start"],
+        )
+        .map(|_| ())
+    }
+
+    fn options(&self) -> String {
+        format!(
+            "-k {} -h 127.0.0.1 -p {} -c fsync=off -c full_page_writes=off",
+            self.root.display(),
+            self.port
+        )
     }
 
     pub fn port(&self) -> u16 {

@@ -51,6 +51,7 @@ bench: deps
 	$(CARGO) bench --locked --bench fleet
 	$(CARGO) bench --locked --bench process
 	$(CARGO) bench --locked -p fleetwatch-core --bench history
+	$(CARGO) bench --locked -p fleetwatch-pg --bench store
 
 # The cost of one poll against a real libvirtd, e.g. make bench-poll URI=qemu+tcp://127.0.0.11/system
 bench-poll: deps

@@ -15,6 +15,7 @@ mod queries;
 mod record;
 mod rollups;
 pub mod schema;
+mod stats_batch;
 mod store;
 mod writes;
 

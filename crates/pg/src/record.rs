@@ -34,11 +34,16 @@ impl RecordStore for PgStore {
     }
 
     fn commit(&mut self) -> Result<(), StoreError> {
+        let mut batch = std::mem::take(&mut self.stats);
+        let flushed = on!(self, "insert statistics", |c| batch.flush(c));
+        self.stats = batch;
+        flushed?;
         on!(self, "commit a write", |c| c.batch_execute("COMMIT"))
     }
 
     fn rollback(&mut self) -> Result<(), StoreError> {
         self.ids.clear();
+        self.stats.clear();
         on!(self, "roll a write back", |c| c.batch_execute("ROLLBACK"))
     }
 
@@ -146,9 +151,8 @@ impl RecordStore for PgStore {
     }
 
     fn insert_stats(&mut self, series: Series, at: i64, s: &Stat) -> Result<(), StoreError> {
-        on!(self, "insert statistics", |c| writes::stats(
-            c, series, at, s
-        ))
+        self.stats.push(series, at, s);
+        Ok(())
     }
 
     fn actions_near(

@@ -37,6 +37,8 @@ pub struct PgStore {
     pub(crate) leased: Vec<String>,
     /// Our lease holder's id, once taken: each recorder's spans of recording are its own.
     pub(crate) holder: String,
+    /// This write's statistics, sent at its commit.
+    pub(crate) stats: crate::stats_batch::StatsBatch,
     /// How to connect again after the server restarts or the link drops.
     url: String,
     password_file: Option<std::path::PathBuf>,
@@ -99,6 +101,7 @@ impl PgStore {
             ids: Default::default(),
             leased: Vec::new(),
             holder: String::new(),
+            stats: Default::default(),
             url: url.to_owned(),
             password_file: password_file.map(Path::to_path_buf),
         })

@@ -2,7 +2,6 @@
 //! sizes, statistics, recordings, pending judgments and meta values. As the SQLite store's,
 //! with `$n` placeholders and ids from `RETURNING`.
 
-use fleetwatch_core::history::moment::Stat;
 use fleetwatch_core::history::store::rows::{NewEvent, NewPending, NewPlacement, RowId, Series};
 use fleetwatch_core::link::LinkState;
 use postgres::Client;
@@ -154,39 +153,6 @@ pub(crate) fn series_key(s: Series) -> (&'static str, i64) {
         Series::Vm(id) => ("v", id),
         Series::Host(id) => ("h", id),
     }
-}
-
-pub(crate) fn stats(
-    c: &mut Client,
-    series: Series,
-    at: i64,
-    s: &Stat,
-) -> Result<(), postgres::Error> {
-    let (kind, id) = series_key(series);
-    c.execute(
-        "INSERT INTO stats (kind, id, level, at, n, cpu, cpu_max, mem, mem_max, disk, disk_max, net, net_max,
-                            disk_read, disk_write, net_rx, net_tx)
-         VALUES ($1, $2, 0, $3, 1, $4, $4, $5, $5, $6, $6, $7, $7, $8, $9, $10, $11)
-         ON CONFLICT (kind, id, level, at) DO UPDATE SET
-            n = 1, cpu = EXCLUDED.cpu, cpu_max = EXCLUDED.cpu_max, mem = EXCLUDED.mem,
-            mem_max = EXCLUDED.mem_max, disk = EXCLUDED.disk, disk_max = EXCLUDED.disk_max,
-            net = EXCLUDED.net, net_max = EXCLUDED.net_max, disk_read = EXCLUDED.disk_read,
-            disk_write = EXCLUDED.disk_write, net_rx = EXCLUDED.net_rx, net_tx = EXCLUDED.net_tx",
-        &[
-            &kind,
-            &id,
-            &at,
-            &s.cpu,
-            &s.mem,
-            &s.disk,
-            &s.net,
-            &s.disk_read,
-            &s.disk_write,
-            &s.net_rx,
-            &s.net_tx,
-        ],
-    )?;
-    Ok(())
 }
 
 pub(crate) fn start_recording(

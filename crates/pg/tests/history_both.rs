@@ -148,9 +148,18 @@ fn scenario(b: &impl Backend) -> Vec<String> {
     assert_eq!(all.len(), n, "{all:?}");
     assert_eq!(b.reader().at(s(30)).unwrap().vms.len(), 1);
     rec.stop();
-    all.iter()
+    let points = b.reader().series("u-web", 0, 0).unwrap();
+    assert!(!points.is_empty(), "no statistics written");
+    let mut said: Vec<String> = all
+        .iter()
         .map(|e| format!("{} {} {:?} {:?}", e.at_ms, e.kind, e.vm, e.actor))
-        .collect()
+        .collect();
+    said.extend(
+        points
+            .iter()
+            .map(|p| format!("{} {:?} {:?}", p.at_ms, p.cpu, p.mem)),
+    );
+    said
 }
 
 #[test]

@@ -15,148 +15,81 @@ use fleetwatch_core::history::store::HistoryRead;
 use rusqlite::params;
 use std::time::{Duration, Instant};
 
-const VMS: i64 = 1_000;
-const HOSTS: i64 = 20;
-const DAY: i64 = 86_400_000;
-
-/// A small deterministic generator (xorshift), so every run builds the same store.
-pub(crate) struct Rng(pub(crate) u64);
-impl Rng {
-    pub(crate) fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    pub(crate) fn below(&mut self, n: i64) -> i64 {
-        (self.next() % n as u64) as i64
-    }
-}
+pub(crate) use fleetwatch_testkit::month::Rng;
+use fleetwatch_testkit::month::{self, DAY, HOSTS, Row, VMS};
 
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
 
 fn fill(c: &mut rusqlite::Connection, now: i64) -> rusqlite::Result<(usize, usize, usize)> {
-    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
-    let start = now - 30 * DAY;
     let tx = c.transaction()?;
-    for h in 1..=HOSTS {
-        tx.execute(
-            "INSERT INTO hosts (id, name, uri) VALUES (?1, ?2, ?3)",
-            params![
-                h,
-                format!("hv-{h:02}"),
-                format!("qemu+tcp://hv-{h:02}/system")
-            ],
-        )?;
-    }
-    let mut stats = 0;
+    let (mut stats, mut events, mut placements) = (0, 0, 0);
     {
-        let mut ins = tx.prepare(
+        let mut host = tx.prepare("INSERT INTO hosts (id, name, uri) VALUES (?1, ?2, ?3)")?;
+        let mut vm = tx.prepare("INSERT INTO vms (id, uuid, name) VALUES (?1, ?2, ?3)")?;
+        let mut stat = tx.prepare(
             "INSERT INTO stats (series, level, at, n, cpu, cpu_max, mem, mem_max, disk, disk_max, net, net_max)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?8, ?8, ?9, ?9)",
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, 2e9, 2e9, 5e5, 5e5, 1e5, 1e5)",
         )?;
-        // (level, step, span): raw 10 s for 1 h, 5 min for 1 day, 30 min for 1 week, 2 h and 1 day for 30 days.
-        let levels = [
-            (0, 10_000, 3_600_000),
-            (1, 300_000, DAY),
-            (2, 1_800_000, 7 * DAY),
-            (3, 7_200_000, 30 * DAY),
-            (4, DAY, 30 * DAY),
-        ];
-        for vm in 1..=VMS {
-            for (level, step, span) in levels {
-                let mut t = now - span;
-                t -= t % step;
-                while t < now {
-                    let cpu = (rng.below(1000) as f64) / 10.0;
-                    ins.execute(params![
-                        vm,
-                        level,
-                        t,
-                        step / 10_000,
-                        cpu,
-                        cpu * 1.3,
-                        2e9,
-                        5e5,
-                        1e5
-                    ])?;
-                    stats += 1;
-                    t += step;
-                }
-            }
-        }
-    }
-    let (mut events, mut placements) = (0, 0);
-    {
-        let mut vm_ins = tx.prepare("INSERT INTO vms (id, uuid, name) VALUES (?1, ?2, ?3)")?;
         let mut ev = tx.prepare(
             "INSERT INTO events (at, kind, vm_id, host_id, from_host_id, to_host_id, started_at, actor, detail)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, '')",
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'external', '')",
         )?;
         let mut pl = tx.prepare(
             "INSERT INTO placements (vm_id, host_id, state, vcpus, memory_bytes, since, until) VALUES (?1, ?2, ?3, 2, 2147483648, ?4, ?5)",
         )?;
-        for vm in 1..=VMS {
-            vm_ins.execute(params![
-                vm,
-                format!("{vm:08}-0000-4000-8000-000000000000"),
-                format!("vm-{vm:04}")
-            ])?;
-            // About three changes a day: mostly stops and starts, a migration every few days.
-            let mut host = 1 + vm % HOSTS;
-            let mut state = "running";
-            let mut since = start;
-            let mut t = start + rng.below(DAY / 3);
-            while t < now {
-                let kind;
-                let mut from = None;
-                if rng.below(10) == 0 {
-                    let to = 1 + rng.below(HOSTS);
-                    from = Some(host);
-                    host = to;
-                    kind = "migrated";
-                } else {
-                    state = if state == "running" {
-                        "shutoff"
-                    } else {
-                        "running"
-                    };
-                    kind = if state == "running" {
-                        "started"
-                    } else {
-                        "stopped"
-                    };
-                }
-                pl.execute(params![
+        let mut failed = None;
+        month::generate(now, |r| {
+            let done = match r {
+                Row::Host { id, name, uri } => host.execute(params![id, name, uri]),
+                Row::Vm { id, uuid, name } => vm.execute(params![id, uuid, name]),
+                Row::Stat {
                     vm,
-                    from.unwrap_or(host),
-                    if kind == "started" {
-                        "shutoff"
-                    } else {
-                        "running"
-                    },
-                    since,
-                    t
-                ])?;
-                placements += 1;
-                ev.execute(params![
-                    t,
+                    level,
+                    at,
+                    n,
+                    cpu,
+                } => {
+                    stats += 1;
+                    stat.execute(params![vm, level, at, n, cpu, cpu * 1.3])
+                }
+                Row::Event {
+                    at,
                     kind,
                     vm,
                     host,
                     from,
-                    from.map(|_| host),
-                    from.map(|_| t - 3_000),
-                    "external"
-                ])?;
-                events += 1;
-                since = t;
-                t += 1 + rng.below(DAY * 2 / 3);
+                } => {
+                    events += 1;
+                    let to = from.map(|_| host);
+                    ev.execute(params![
+                        at,
+                        kind,
+                        vm,
+                        host,
+                        from,
+                        to,
+                        from.map(|_| at - 3_000)
+                    ])
+                }
+                Row::Placement {
+                    vm,
+                    host,
+                    state,
+                    since,
+                    until,
+                } => {
+                    placements += 1;
+                    pl.execute(params![vm, host, state, since, until])
+                }
+            };
+            if let Err(e) = done {
+                failed.get_or_insert(e);
             }
-            pl.execute(params![vm, host, state, since, Option::<i64>::None])?;
-            placements += 1;
+        });
+        if let Some(e) = failed {
+            return Err(e);
         }
     }
     tx.commit()?;

@@ -69,7 +69,7 @@ impl SimFleet {
         let mut vms = Vec::with_capacity(hosts * per_host);
         for h in 0..hosts {
             for v in 0..per_host {
-                let uuid = format!("{h:05}{v:03}-7c1e-4d2a-9b1f-{:012x}", rng.next() >> 16);
+                let uuid = format!("{h:05}{v:03}-7c1e-4d2a-9b1f-{:012x}", rng.draw() >> 16);
                 // Mostly running; some stopped, a few paused, as a working fleet is.
                 let state = match rng.below(100) {
                     0..=79 => VmState::Running,

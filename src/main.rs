@@ -35,7 +35,15 @@ struct Cli {
 enum Command {
     /// Run the collectors headless and write history until stopped (what a team runs as a
     /// service, so history exists while nobody watches).
-    Record,
+    Record {
+        /// Instead: list the recorders, the hosts each records and their lease ages; exit 1
+        /// when a configured host is recorded by none.
+        #[arg(long)]
+        status: bool,
+        /// With --status: as JSON.
+        #[arg(long, requires = "status")]
+        json: bool,
+    },
     /// Events from the history, oldest first.
     History {
         /// Only this VM (name or UUID).
@@ -207,7 +215,8 @@ fn run(cli: Cli) -> ExitCode {
             }
             ExitCode::from(app::check::status(&fleet).0)
         }),
-        Some(Command::Record) => rt.block_on(app::record::record(&config)),
+        Some(Command::Record { status: true, json }) => app::record_status::status(&config, json),
+        Some(Command::Record { status: false, .. }) => rt.block_on(app::record::record(&config)),
         Some(Command::History {
             vm,
             host,

@@ -116,6 +116,40 @@ fn recorders_share_one_database_by_host_and_a_killed_ones_hosts_are_taken_over()
         std::thread::sleep(Duration::from_millis(200));
     }
 
+    // record --status: two recorders, one host each, nothing unrecorded.
+    let out = fleetwatch(data, &all)
+        .args(["record", "--status", "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let mut held: Vec<(i64, Vec<String>)> = doc["recorders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            let hosts = r["hosts"].as_array().unwrap();
+            let hosts = hosts
+                .iter()
+                .map(|h| h.as_str().unwrap().to_owned())
+                .collect();
+            (r["pid"].as_i64().unwrap(), hosts)
+        })
+        .collect();
+    held.sort();
+    let mut want = vec![
+        (i64::from(rec_a.id()), vec!["hv-a".to_owned()]),
+        (i64::from(rec_b.id()), vec!["hv-b".to_owned()]),
+    ];
+    want.sort();
+    assert_eq!(held, want, "{doc}");
+    assert_eq!(doc["unrecorded"], serde_json::json!([]), "{doc}");
+
     // A second recorder for hv-a while the first lives: refused, naming who records it.
     let out = fleetwatch(data, &a).arg("record").output().unwrap();
     let said = String::from_utf8_lossy(&out.stderr);
@@ -146,6 +180,14 @@ fn recorders_share_one_database_by_host_and_a_killed_ones_hosts_are_taken_over()
         String::from_utf8_lossy(&out.stderr)
     );
     let said_b = stop(rec_b);
+    // Nobody records now: the check says so and fails.
+    let out = fleetwatch(data, &all)
+        .args(["record", "--status"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("not recorded now (2): hv-a, hv-b"), "{text}");
     assert!(said_b.contains("recording 1 host(s) into"), "{said_b}");
 }
 

@@ -9,6 +9,7 @@ pub mod out;
 pub mod pacing;
 pub mod quiet;
 pub mod record;
+pub mod record_status;
 pub mod snapshot;
 pub mod stderr;
 pub mod stores;

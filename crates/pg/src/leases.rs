@@ -101,3 +101,14 @@ pub(crate) fn newest(c: &mut Client) -> Result<Option<LeaseRow>, postgres::Error
     .as_ref()
     .map(lease_row))
 }
+
+/// Every host's lease, by host.
+pub(crate) fn all(c: &mut Client) -> Result<Vec<(Option<String>, LeaseRow)>, postgres::Error> {
+    Ok(c.query(
+        "SELECT holder, pid, hostname, heartbeat, role, host FROM leases ORDER BY host",
+        &[],
+    )?
+    .iter()
+    .map(|r| (Some(r.get(5)), lease_row(r)))
+    .collect())
+}

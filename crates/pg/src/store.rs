@@ -183,6 +183,10 @@ impl HistoryRead for PgStore {
         crate::leases::newest(&mut self.client()).map_err(self.fail("read the leases"))
     }
 
+    fn leases(&self) -> Result<Vec<(Option<String>, LeaseRow)>, StoreError> {
+        crate::leases::all(&mut self.client()).map_err(self.fail("read the leases"))
+    }
+
     fn audit(&self) -> Result<Vec<Record>, StoreError> {
         crate::audit::all(&mut self.client()).map_err(self.fail("read the audit"))
     }

@@ -186,6 +186,12 @@ pub trait HistoryRead {
     }
 
     /// Who records into this store now, if anyone: (pid, hostname, heartbeat age ms).
+    /// Every lease with the host it is for; `None` for a lease over the whole store (SQLite
+    /// has one). For `record --status`.
+    fn leases(&self) -> Result<Vec<(Option<String>, LeaseRow)>, StoreError> {
+        Ok(self.lease()?.into_iter().map(|l| (None, l)).collect())
+    }
+
     fn recorder(&self, now_ms: i64) -> Result<Option<(i64, String, i64)>, StoreError> {
         Ok(self
             .lease()?

@@ -150,24 +150,61 @@ fn recorders_share_one_database_by_host_and_a_killed_ones_hosts_are_taken_over()
     assert_eq!(held, want, "{doc}");
     assert_eq!(doc["unrecorded"], serde_json::json!([]), "{doc}");
 
-    // A second recorder for hv-a while the first lives: refused, naming who records it.
-    let out = fleetwatch(data, &a).arg("record").output().unwrap();
-    let said = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{said}");
-    assert!(
-        said.contains(&format!("another recorder (pid {}", rec_a.id())) && said.contains(&url),
-        "{said}"
-    );
-
-    // kill -9: no release. The next recorder for hv-a sees the holder dead and takes over.
+    // A second recorder for hv-a while the first lives waits with no host (a standby)...
+    let standby = record(data, &a);
+    let holders = |cfg: &Path| -> Vec<(i64, Vec<String>)> {
+        let out = fleetwatch(data, cfg)
+            .args(["record", "--status", "--json"])
+            .output()
+            .unwrap();
+        let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+        let mut v: Vec<(i64, Vec<String>)> = doc["recorders"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+            .iter()
+            .filter(|r| r["live"] == true)
+            .map(|r| {
+                let hosts = r["hosts"].as_array().cloned().unwrap_or_default();
+                let hosts = hosts
+                    .iter()
+                    .filter_map(|h| h.as_str().map(str::to_owned))
+                    .collect();
+                (r["pid"].as_i64().unwrap_or(0), hosts)
+            })
+            .collect();
+        v.sort();
+        v
+    };
+    let until = |what: &str, limit: Duration, ok: &dyn Fn() -> bool| {
+        let t = Instant::now();
+        while !ok() {
+            assert!(
+                t.elapsed() < limit,
+                "{what}: not within {limit:?}: {:?}",
+                holders(&all)
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        t.elapsed()
+    };
+    let sb = i64::from(standby.id());
+    until("the standby is there", Duration::from_secs(15), &|| {
+        holders(&all).iter().any(|(p, h)| *p == sb && h.is_empty())
+    });
+    // ...and takes hv-a over once the first is killed (-9: nothing released).
     let mut rec_a = rec_a;
     rec_a.kill().unwrap();
     rec_a.wait().unwrap();
-    let rec_a2 = record(data, &a);
-    std::thread::sleep(Duration::from_secs(3));
-    let said = stop(rec_a2);
+    let took = until("the standby takes hv-a", Duration::from_secs(15), &|| {
+        holders(&all)
+            .iter()
+            .any(|(p, h)| *p == sb && h == &["hv-a".to_owned()])
+    });
+    eprintln!("standby took over hv-a {took:?} after the kill");
+    let said = stop(standby);
+    assert!(said.contains("recording no host for now"), "{said}");
     assert!(said.contains("recording 1 host(s) into"), "{said}");
-    assert!(!said.contains("another recorder"), "{said}");
 
     // What they wrote reads back as history, all hosts together.
     let out = fleetwatch(data, &all)
@@ -219,4 +256,76 @@ fn a_database_that_does_not_answer_is_named_and_nothing_is_written_locally() {
         !data.join("fleetwatch").join("history.db").exists(),
         "a local file was written although the history is a database"
     );
+}
+
+/// Live recorders (pid, hosts held) and the hosts none records.
+type Check = dyn Fn(&[(i64, usize)], &[String]) -> bool;
+
+/// `n` live recorders holding `each` hosts, and no host unrecorded.
+fn even(live: &[(i64, usize)], unrecorded: &[String], n: usize, each: usize) -> bool {
+    live.len() == n && live.iter().all(|(_, h)| *h == each) && unrecorded.is_empty()
+}
+
+#[test]
+fn three_recorders_with_one_config_divide_its_hosts_and_the_rest_take_a_killed_ones() {
+    let pg = Postgres::start().unwrap();
+    let url = pg.create_db("shared_config").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    let names = ["hv-1", "hv-2", "hv-3", "hv-4", "hv-5", "hv-6"];
+    let cfg = config(data, "fleet", &names, &url);
+    let mut recs: Vec<Child> = (0..3).map(|_| record(data, &cfg)).collect();
+    let status = || -> (Vec<(i64, usize)>, Vec<String>) {
+        let out = fleetwatch(data, &cfg)
+            .args(["record", "--status", "--json"])
+            .output()
+            .unwrap();
+        let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+        let live: Vec<(i64, usize)> = doc["recorders"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+            .iter()
+            .filter(|r| r["live"] == true)
+            .map(|r| {
+                let n = r["hosts"].as_array().map_or(0, Vec::len);
+                (r["pid"].as_i64().unwrap_or(0), n)
+            })
+            .collect();
+        let unrecorded = doc["unrecorded"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|h| h.as_str().map(str::to_owned))
+            .collect();
+        (live, unrecorded)
+    };
+    let wait = |what: &str, ok: &Check| {
+        let t = Instant::now();
+        loop {
+            let (live, unrecorded) = status();
+            if ok(&live, &unrecorded) {
+                return t.elapsed();
+            }
+            assert!(
+                t.elapsed() < Duration::from_secs(40),
+                "{what}: not within 40 s: {live:?}, unrecorded {unrecorded:?}"
+            );
+            std::thread::sleep(Duration::from_millis(250));
+        }
+    };
+    let t = wait("two hosts each", &|l, u| even(l, u, 3, 2));
+    eprintln!("three recorders hold two hosts each {t:?} after they started");
+    let mut killed = recs.remove(1);
+    killed.kill().unwrap();
+    killed.wait().unwrap();
+    let t = wait("the two left take the killed one's hosts", &|l, u| {
+        even(l, u, 2, 3)
+    });
+    eprintln!("its hosts were taken {t:?} after kill -9");
+    for r in recs {
+        let said = stop(r);
+        assert!(!said.contains("panicked"), "{said}");
+    }
 }

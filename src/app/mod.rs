@@ -10,6 +10,7 @@ pub mod pacing;
 pub mod quiet;
 pub mod record;
 pub mod record_status;
+pub mod share;
 pub mod snapshot;
 pub mod stderr;
 pub mod stores;

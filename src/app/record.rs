@@ -3,15 +3,18 @@
 //! PostgreSQL client blocks (it may not run on the async runtime's thread at all).
 
 use super::cli::fail;
+use super::share;
 use super::start_collectors;
 use super::stores::Where;
-use fleetwatch_core::config::Config;
+use fleetwatch_core::config::{Config, HostConfig};
 use fleetwatch_core::history::recorder::{BATCH_MAX, BATCH_WINDOW, RecordError, Recorder};
 use fleetwatch_core::history::sqlite::SqliteStore;
+use fleetwatch_core::history::store::HistoryRead;
 use fleetwatch_core::link::{Mailbox, MailboxReceiver, Message};
 use fleetwatch_pg::PgStore;
 use std::process::ExitCode;
 use std::sync::mpsc;
+use std::time::{Duration, Instant};
 use tokio::sync::mpsc::{UnboundedSender, unbounded_channel};
 
 enum Cmd {
@@ -24,7 +27,10 @@ enum Cmd {
 
 /// What the writing thread tells the command.
 enum Said {
-    Started,
+    /// Recording these hosts (all of the config's, or this recorder's share).
+    Started(Vec<HostConfig>),
+    /// Its share changed: it stopped, and the command starts over.
+    Reassign,
     /// It could not start: the message to print and exit with.
     Refused(String),
     Failing(String),
@@ -40,8 +46,8 @@ fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }
 
-fn start(config: &Config, place: &Where) -> Result<Recorder, String> {
-    let (cfg, hosts, now) = (config.history.clone(), &config.hosts, now_ms());
+fn start(config: &Config, place: &Where, hosts: &[HostConfig]) -> Result<Recorder, String> {
+    let (cfg, now) = (config.history.clone(), now_ms());
     let started = match place {
         Where::File(p) => SqliteStore::open_rw(p)
             .map_err(|e| e.to_string())
@@ -60,16 +66,52 @@ fn start(config: &Config, place: &Where) -> Result<Recorder, String> {
     })
 }
 
-/// The writing thread: starts the recorder, then writes what it is sent until told to stop.
+/// Starts on this recorder's share; tried again a few times when another recorder took a
+/// host between the look and the take. Busy is never final for a shared database.
+fn start_share(
+    config: &Config,
+    place: &Where,
+    looker: Option<&dyn HistoryRead>,
+) -> Result<(Recorder, Vec<HostConfig>), String> {
+    for _ in 0..3 {
+        let hosts = share::target(looker, config, None)?;
+        match start(config, place, &hosts) {
+            Ok(r) => return Ok((r, hosts)),
+            Err(_) if looker.is_some() => std::thread::sleep(Duration::from_millis(300)),
+            Err(why) => return Err(why),
+        }
+    }
+    // Others keep taking what we looked at: start with no host (a presence only, which nobody
+    // else holds) and take a share at the next look, once they have settled.
+    start(config, place, &[]).map(|r| (r, Vec::new()))
+}
+
+/// The writing thread: starts the recorder, then writes what it is sent until told to stop
+/// (or, sharing a config, until its share changes).
 fn writer(config: Config, place: Where, cmds: mpsc::Receiver<Cmd>, said: UnboundedSender<Said>) {
-    let mut rec = match start(&config, &place) {
+    // For a shared database, a connection of its own to look at the leases (opened for
+    // writing: the first recorder on a new database creates the schema it reads).
+    let looker: Option<Box<dyn HistoryRead>> = match &place {
+        Where::File(_) => None,
+        Where::Database { url, password_file } => {
+            match PgStore::open_rw(url, password_file.as_deref()) {
+                Ok(s) => Some(Box::new(s)),
+                Err(e) => {
+                    let _ = said.send(Said::Refused(e.to_string()));
+                    return;
+                }
+            }
+        }
+    };
+    let (mut rec, hosts) = match start_share(&config, &place, looker.as_deref()) {
         Ok(r) => r,
         Err(why) => {
             let _ = said.send(Said::Refused(why));
             return;
         }
     };
-    let _ = said.send(Said::Started);
+    let _ = said.send(Said::Started(hosts.clone()));
+    let mut next_look = Instant::now() + share::LOOK_EVERY;
     let mut failing = false;
     while let Ok(cmd) = cmds.recv() {
         let (result, wrote) = match cmd {
@@ -77,6 +119,15 @@ fn writer(config: Config, place: Where, cmds: mpsc::Receiver<Cmd>, said: Unbound
             Cmd::Tick => (rec.tick(now_ms()), false),
             Cmd::Stop => break,
         };
+        if !wrote && looker.is_some() && Instant::now() >= next_look {
+            next_look = Instant::now() + share::LOOK_EVERY;
+            let now = share::target(looker.as_deref(), &config, Some(rec.holder()));
+            if now.as_ref().is_ok_and(|t| names(t) != names(&hosts)) {
+                rec.stop();
+                let _ = said.send(Said::Reassign);
+                return;
+            }
+        }
         match result {
             // A tick that had nothing to renew proves nothing about the store.
             Ok(()) if failing && wrote => {
@@ -84,6 +135,11 @@ fn writer(config: Config, place: Where, cmds: mpsc::Receiver<Cmd>, said: Unbound
                 let _ = said.send(Said::Recovered);
             }
             Ok(()) => {}
+            // Sharing, a lost host is a changed share: start over with what is ours now.
+            Err(RecordError::LostLease) if looker.is_some() => {
+                let _ = said.send(Said::Reassign);
+                return;
+            }
             Err(RecordError::LostLease) => {
                 let _ = said.send(Said::LostLease);
                 return;
@@ -99,11 +155,31 @@ fn writer(config: Config, place: Where, cmds: mpsc::Receiver<Cmd>, said: Unbound
     rec.stop();
 }
 
+fn names(hosts: &[HostConfig]) -> Vec<&str> {
+    hosts.iter().map(|h| h.name.as_str()).collect()
+}
+
+enum Session {
+    Ended(ExitCode),
+    /// Start over with a new share.
+    Again,
+}
+
 pub async fn record(config: &Config) -> ExitCode {
     let place = match Where::of(config) {
         Ok(p) => p,
         Err(e) => return fail(&e.to_string(), 2),
     };
+    loop {
+        match session(config, place.clone()).await {
+            Session::Ended(code) => return code,
+            Session::Again => {}
+        }
+    }
+}
+
+async fn session(config: &Config, place: Where) -> Session {
+    let fail = |msg: &str, code| Session::Ended(fail(msg, code));
     let described = place.describe();
     let (cmd_tx, cmd_rx) = mpsc::channel();
     let (said_tx, mut said) = unbounded_channel();
@@ -116,20 +192,42 @@ pub async fn record(config: &Config) -> ExitCode {
     let Ok(thread) = thread else {
         return fail("cannot start the history thread", 1);
     };
-    match said.recv().await {
-        Some(Said::Started) => {}
+    let hosts = match said.recv().await {
+        Some(Said::Started(hosts)) => hosts,
         Some(Said::Refused(why)) => return fail(&why, 1),
         _ => return fail("the history thread ended before it started", 1),
-    }
-    let (tx, mut rx) = Mailbox::new(config.hosts.len());
-    let _collectors = match start_collectors(config, tx) {
-        Ok(c) => c,
-        Err(e) => return fail(&e.to_string(), 1),
     };
-    crate::errln!(
-        "fleetwatch: recording {} host(s) into {described}",
-        config.hosts.len()
-    );
+    let (tx, mut rx) = Mailbox::new(hosts.len().max(1));
+    // A share of no host (more recorders than hosts) waits, ready to take one over.
+    let _collectors = if hosts.is_empty() {
+        None
+    } else {
+        match start_collectors(&share::only(config, &hosts), tx) {
+            Ok(c) => Some(c),
+            Err(e) => return fail(&e.to_string(), 1),
+        }
+    };
+    let of = if hosts.len() == config.hosts.len() {
+        String::new()
+    } else {
+        format!(
+            " (its share of {}: {})",
+            config.hosts.len(),
+            names(&hosts).join(", ")
+        )
+    };
+    if hosts.is_empty() {
+        crate::errln!(
+            "fleetwatch: recording no host for now: other recorders hold this config's {} in {described}; \
+             taking a share when they settle or one stops",
+            config.hosts.len()
+        );
+    } else {
+        crate::errln!(
+            "fleetwatch: recording {} host(s){of} into {described}",
+            hosts.len()
+        );
+    }
     let signal = |k| tokio::signal::unix::signal(k).ok();
     let (Some(mut term), Some(mut int)) = (
         signal(tokio::signal::unix::SignalKind::terminate()),
@@ -141,6 +239,7 @@ pub async fn record(config: &Config) -> ExitCode {
     // Ticks missed while a write took long are not made up in a burst.
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let lost = || fail("another recorder took over this history; stopping", 1);
+    let mut thread = Some(thread);
     let mut in_flight = false;
     loop {
         tokio::select! {
@@ -157,7 +256,13 @@ pub async fn record(config: &Config) -> ExitCode {
                 Some(Said::Failing(e)) => crate::errln!("fleetwatch: {e}; will retry"),
                 Some(Said::Recovered) => crate::errln!("fleetwatch: writing history again"),
                 Some(Said::LostLease) => return lost(),
-                Some(Said::Started | Said::Refused(_)) => {}
+                Some(Said::Reassign) => {
+                    if let Some(t) = thread.take() {
+                        let _ = tokio::task::spawn_blocking(move || t.join()).await;
+                    }
+                    return Session::Again;
+                }
+                Some(Said::Started(_) | Said::Refused(_)) => {}
                 None => return fail("the history thread ended", 1),
             },
             _ = term.recv() => break,
@@ -166,8 +271,10 @@ pub async fn record(config: &Config) -> ExitCode {
     }
     let _ = cmd_tx.send(Cmd::Stop);
     // Its last write and the lease's release, before the process ends.
-    let _ = tokio::task::spawn_blocking(move || thread.join()).await;
-    ExitCode::SUCCESS
+    if let Some(t) = thread.take() {
+        let _ = tokio::task::spawn_blocking(move || t.join()).await;
+    }
+    Session::Ended(ExitCode::SUCCESS)
 }
 
 /// The first message and what else comes within the batch window: one transaction for all.

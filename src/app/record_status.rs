@@ -5,7 +5,7 @@
 use super::cli::fail;
 use super::stores::Where;
 use fleetwatch_core::config::Config;
-use fleetwatch_core::history::lease::{LeaseRow, STALE_AFTER_MS};
+use fleetwatch_core::history::lease::{self, LeaseRow};
 use fleetwatch_core::text_table::Table;
 use std::collections::BTreeMap;
 use std::process::ExitCode;
@@ -35,7 +35,11 @@ pub fn status(config: &Config, json: bool) -> ExitCode {
             hosts: Vec::new(),
             all: host.is_none(),
         });
-        if let Some(host) = host {
+        // A presence row says the recorder is there, holding no host by it.
+        if let Some(host) = host
+            .as_deref()
+            .filter(|h| !h.starts_with(fleetwatch_pg::PRESENCE))
+        {
             h.hosts.push(host);
         }
         // The freshest row speaks for the recorder.
@@ -43,7 +47,7 @@ pub fn status(config: &Config, json: bool) -> ExitCode {
             h.lease = l;
         }
     }
-    let live = |l: &LeaseRow| now - l.heartbeat < STALE_AFTER_MS;
+    let live = |l: &LeaseRow| lease::live(l, now);
     let unrecorded: Vec<&str> = config
         .hosts
         .iter()

@@ -7,6 +7,7 @@ use fleetwatch_core::history::store::{HistoryRead, StoreError};
 use fleetwatch_pg::PgStore;
 use std::path::PathBuf;
 
+#[derive(Clone)]
 pub enum Where {
     File(PathBuf),
     Database {

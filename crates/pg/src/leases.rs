@@ -3,7 +3,7 @@
 //! a second one for the same hosts is refused (or takes over once the first is stale). The
 //! rule of who may take a row is the core's [`may_take`], as for SQLite's single lease.
 
-use fleetwatch_core::history::lease::{Holder, Lease, LeaseRow, may_take};
+use fleetwatch_core::history::lease::{Holder, Lease, LeaseRow, STALE_AFTER_MS, may_take};
 use postgres::{Client, GenericClient, Row};
 
 fn lease_row(r: &Row) -> LeaseRow {
@@ -14,6 +14,16 @@ fn lease_row(r: &Row) -> LeaseRow {
         heartbeat: r.get(3),
         role: r.get(4),
     }
+}
+
+/// "fleetwatch leases" for the advisory lock that serializes takes.
+const LEASE_LOCK: i64 = 0x6677_6c65_6173_6573;
+
+/// Lease rows whose host starts so are recorders' presence, not hosts.
+pub const PRESENCE: &str = "@recorder ";
+
+pub(crate) fn presence(me: &Holder) -> String {
+    format!("{PRESENCE}{}", me.id)
 }
 
 /// Takes every host's lease, or none of them. The rows are created first (without a holder
@@ -29,6 +39,15 @@ pub(crate) fn acquire(
     names.sort_unstable();
     names.dedup();
     let mut tx = c.transaction()?;
+    // One take at a time: rows not yet there cannot be locked, and two recorders inserting
+    // the same new rows at once would both think them theirs (seen: two recorders of one
+    // config both took all its hosts).
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&LEASE_LOCK])?;
+    // Presence rows of recorders long gone (killed: nothing released them) would pile up.
+    tx.execute(
+        "DELETE FROM leases WHERE starts_with(host, $1) AND heartbeat < $2",
+        &[&PRESENCE, &(now_ms - 10 * STALE_AFTER_MS)],
+    )?;
     let rows = tx.query(
         "SELECT holder, pid, hostname, heartbeat, role FROM leases
          WHERE host = ANY($1) ORDER BY host FOR UPDATE",

@@ -20,5 +20,6 @@ mod store;
 mod writes;
 
 pub use connect::{ConnectError, connect};
+pub use leases::PRESENCE;
 pub use schema::{SchemaError, VERSION, migrate};
 pub use store::PgStore;

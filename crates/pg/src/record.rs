@@ -53,11 +53,16 @@ impl RecordStore for PgStore {
         hosts: &[&str],
         now_ms: i64,
     ) -> Result<Lease, StoreError> {
+        // Our presence row beside the hosts' rows: a recorder whose share is no host yet is
+        // still counted when the others divide the hosts.
+        let presence = leases::presence(me);
+        let mut all: Vec<&str> = hosts.to_vec();
+        all.push(&presence);
         let got = on!(self, "take the leases", |c| leases::acquire(
-            c, me, hosts, now_ms
+            c, me, &all, now_ms
         ))?;
         if got == Lease::Held {
-            let mut names: Vec<String> = hosts.iter().map(|h| (*h).to_owned()).collect();
+            let mut names: Vec<String> = all.iter().map(|h| (*h).to_owned()).collect();
             names.sort_unstable();
             names.dedup();
             self.leased = names;

@@ -86,6 +86,14 @@ fn alive(pid: i64) -> bool {
     }
 }
 
+/// Whether the holder of `row` is recording, as far as this machine can tell: renewed within
+/// the stale time, and not a process of this machine that is gone.
+pub fn live(row: &LeaseRow, now_ms: i64) -> bool {
+    let here = Holder::me(Role::Service);
+    let gone_here = row.hostname == here.hostname && !alive(row.pid);
+    now_ms - row.heartbeat < STALE_AFTER_MS && !gone_here
+}
+
 /// Whether `me` may take a lease that `cur` holds: it is free, stale, ours, or a TUI's and we
 /// are the service. `Err` says who holds it. Every backend asks this inside its atomic take.
 pub fn may_take(cur: Option<&LeaseRow>, me: &Holder, now_ms: i64) -> Result<(), Lease> {
@@ -102,6 +110,55 @@ pub fn may_take(cur: Option<&LeaseRow>, me: &Holder, now_ms: i64) -> Result<(), 
         });
     }
     Ok(())
+}
+
+/// The hosts a recorder should hold when recorders share one config over a database of
+/// per-host leases: an equal share (rounded up) of `hosts` among the live recorders and
+/// itself, keeping those it holds, then taking free ones (never held, released, stale, or
+/// held by a process of this machine that is gone) in name order. A recorder holding more than
+/// its share (one joined) gives the surplus up; one that cannot reach its share (others hold
+/// the rest) holds what it can, down to none: it waits, ready to take over.
+pub fn fair_share(
+    hosts: &[&str],
+    leases: &[(Option<String>, LeaseRow)],
+    me: &Holder,
+    now_ms: i64,
+) -> Vec<String> {
+    let held_by = |h: &str| {
+        leases
+            .iter()
+            .find(|(host, _)| host.as_deref() == Some(h))
+            .map(|(_, l)| l)
+    };
+    let mut others: Vec<&str> = leases
+        .iter()
+        .filter(|(_, l)| l.holder != me.id && may_take(Some(l), me, now_ms).is_err())
+        .map(|(_, l)| l.holder.as_str())
+        .collect();
+    others.sort_unstable();
+    others.dedup();
+    let share = hosts.len().div_ceil(others.len() + 1);
+    let mut names: Vec<&str> = hosts.to_vec();
+    names.sort_unstable();
+    names.dedup();
+    let mut mine: Vec<String> = names
+        .iter()
+        .filter(|h| held_by(h).is_some_and(|l| l.holder == me.id))
+        .take(share)
+        .map(|h| (*h).to_owned())
+        .collect();
+    for h in &names {
+        if mine.len() >= share {
+            break;
+        }
+        let free =
+            held_by(h).is_none_or(|l| l.holder != me.id && may_take(Some(l), me, now_ms).is_ok());
+        if free {
+            mine.push((*h).to_owned());
+        }
+    }
+    mine.sort_unstable();
+    mine
 }
 
 #[cfg(test)]
@@ -139,5 +196,80 @@ mod tests {
         };
         assert!(may_take(Some(&live), &me_elsewhere, 1_001).is_err());
         child.wait().unwrap();
+    }
+
+    fn row(holder: &str, pid: i64, heartbeat: i64) -> LeaseRow {
+        LeaseRow {
+            holder: holder.into(),
+            pid,
+            hostname: "elsewhere".into(),
+            heartbeat,
+            role: Role::Service.label().into(),
+        }
+    }
+
+    #[test]
+    fn recorders_sharing_a_config_divide_it_and_take_a_dead_ones_hosts() {
+        let me = Holder::me(Role::Service);
+        let hosts = ["h1", "h2", "h3", "h4", "h5", "h6"];
+        let lease = |h: &str, l: LeaseRow| (Some(h.to_owned()), l);
+        // Alone: everything.
+        assert_eq!(fair_share(&hosts, &[], &me, 0).len(), 6);
+        // Two others live, holding two each: the two left are ours.
+        let now = 100_000;
+        let two = vec![
+            lease("h1", row("a", 1, now)),
+            lease("h2", row("a", 1, now)),
+            lease("h3", row("b", 2, now)),
+            lease("h4", row("b", 2, now)),
+        ];
+        assert_eq!(fair_share(&hosts, &two, &me, now), vec!["h5", "h6"]);
+        // b stops renewing: after the stale time its hosts are free; our share is now 3.
+        let later = now + STALE_AFTER_MS;
+        let a_fresh = vec![
+            lease("h1", row("a", 1, later)),
+            lease("h2", row("a", 1, later)),
+            lease("h3", row("b", 2, now)),
+            lease("h4", row("b", 2, now)),
+            lease(
+                "h5",
+                LeaseRow {
+                    holder: me.id.clone(),
+                    ..row("", me.pid, later)
+                },
+            ),
+            lease(
+                "h6",
+                LeaseRow {
+                    holder: me.id.clone(),
+                    ..row("", me.pid, later)
+                },
+            ),
+        ];
+        assert_eq!(
+            fair_share(&hosts, &a_fresh, &me, later),
+            vec!["h3", "h5", "h6"]
+        );
+        // Holding all six when a second recorder joins (holding none yet): we keep three.
+        let all_mine: Vec<_> = hosts
+            .iter()
+            .map(|h| {
+                lease(
+                    h,
+                    LeaseRow {
+                        holder: me.id.clone(),
+                        ..row("", me.pid, now)
+                    },
+                )
+            })
+            .chain([lease("other-host", row("c", 3, now))])
+            .collect();
+        assert_eq!(
+            fair_share(&hosts, &all_mine, &me, now),
+            vec!["h1", "h2", "h3"]
+        );
+        // More recorders than hosts: the ones without a host wait with none.
+        let one = [lease("h1", row("a", 1, now))];
+        assert!(fair_share(&["h1"], &one, &me, now).is_empty());
     }
 }

@@ -272,6 +272,11 @@ impl Recorder {
         Ok(())
     }
 
+    /// Who this recorder is in the leases.
+    pub fn holder(&self) -> &Holder {
+        &self.me
+    }
+
     /// Gives the lease up, for a clean exit.
     pub fn stop(mut self) {
         let _ = self.store.release_lease(&self.me);

@@ -1,0 +1,52 @@
+//! Recorders that share one config over a database divide its hosts: each takes an equal
+//! share of those no live recorder holds (`lease::fair_share`), looks again every lease
+//! renewal, and starts over with its new share when that changed (one joined, one died). A
+//! start over is a recorder restart, which the store is built for: what it loads back makes
+//! the new recorder go on without inventing events.
+
+use fleetwatch_core::config::{Config, HostConfig};
+use fleetwatch_core::history::lease::{Holder, RENEW_EVERY_MS, Role, fair_share};
+use fleetwatch_core::history::store::HistoryRead;
+use std::time::Duration;
+
+/// How often a sharing recorder looks whether its share changed.
+pub const LOOK_EVERY: Duration = Duration::from_millis(RENEW_EVERY_MS as u64);
+
+/// The hosts of `config` this recorder should record now, by the leases `looker` reads (a
+/// connection to the shared database; none for a file, which is not shared: every host).
+/// `me`: the running recorder (None before it starts, when nothing is its own yet).
+pub fn target(
+    looker: Option<&dyn HistoryRead>,
+    config: &Config,
+    me: Option<&Holder>,
+) -> Result<Vec<HostConfig>, String> {
+    let Some(looker) = looker else {
+        return Ok(config.hosts.clone());
+    };
+    let leases = looker.leases().map_err(|e| e.to_string())?;
+    let fresh;
+    let me = match me {
+        Some(m) => m,
+        None => {
+            fresh = Holder::me(Role::Service);
+            &fresh
+        }
+    };
+    let names: Vec<&str> = config.hosts.iter().map(|h| h.name.as_str()).collect();
+    let now = chrono::Utc::now().timestamp_millis();
+    let share = fair_share(&names, &leases, me, now);
+    Ok(config
+        .hosts
+        .iter()
+        .filter(|h| share.contains(&h.name))
+        .cloned()
+        .collect())
+}
+
+/// The config with only these hosts, for the collectors and the recorder of one share.
+pub fn only(config: &Config, hosts: &[HostConfig]) -> Config {
+    Config {
+        hosts: hosts.to_vec(),
+        ..config.clone()
+    }
+}

@@ -7,13 +7,12 @@
 //! recorder < 5% of a core at 10,000 VMs.
 
 use fleetwatch_core::history::config::HistoryConfig;
-use fleetwatch_core::history::query::EventQuery;
 use fleetwatch_core::history::recorder::Recorder;
 use fleetwatch_core::history::sqlite::SqliteStore;
-use fleetwatch_core::history::store::{HistoryRead, RecordStore};
+use fleetwatch_core::history::store::RecordStore;
 use fleetwatch_core::link::{Message, Update};
 use fleetwatch_pg::PgStore;
-use fleetwatch_testkit::month::{self, DAY, Rng, Row, VMS};
+use fleetwatch_testkit::month::{self, Row, VMS};
 use fleetwatch_testkit::postgres::Postgres;
 use std::io::Write;
 use std::time::{Duration, Instant};
@@ -141,44 +140,7 @@ fn store_queries(pg: &Postgres) {
         size as f64 / 1e6
     );
     let r = PgStore::open_ro(&url, None).expect("read");
-    let mut rng = Rng(7);
-    let mut at_times = Vec::new();
-    for _ in 0..30 {
-        let moment = now - rng.below(30 * DAY);
-        let t = Instant::now();
-        let past = r.at(moment).expect("at");
-        at_times.push(t.elapsed());
-        assert!(past.vms.len() > VMS as usize / 2, "{}", past.vms.len());
-    }
-    at_times.sort();
-    println!(
-        "{:<52} median {:>7.1} ms  max {:>7.1} ms (target < 100 ms)",
-        "at: the fleet at a random moment of 30 days",
-        ms(at_times[15]),
-        ms(at_times[29])
-    );
-    let mut mig = Vec::new();
-    let mut n = 0;
-    for _ in 0..10 {
-        let t = Instant::now();
-        let ev = r
-            .events(&EventQuery {
-                kinds: vec!["migrated".into()],
-                since_ms: Some(now - 30 * DAY),
-                limit: 100_000,
-                ..EventQuery::default()
-            })
-            .expect("events");
-        mig.push(t.elapsed());
-        n = ev.len();
-    }
-    mig.sort();
-    println!(
-        "{:<52} median {:>7.1} ms  max {:>7.1} ms (target < 100 ms; {n} migrations)",
-        "migration history of the last 30 days",
-        ms(mig[5]),
-        ms(mig[9])
-    );
+    month::incident_queries(&r, now);
 }
 
 /// CPU seconds of one process (user + system), from /proc: ours, or the server's backend.

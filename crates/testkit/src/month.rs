@@ -161,3 +161,50 @@ pub fn generate(now: i64, mut row: impl FnMut(Row)) {
         });
     }
 }
+
+/// The queries of an incident on a store filled with the month: `at` a random moment (30
+/// times) and the last 30 days of migrations (10 times), each printed with its median and
+/// maximum beside issue 13's target (100 ms).
+pub fn incident_queries(r: &dyn fleetwatch_core::history::store::HistoryRead, now: i64) {
+    use fleetwatch_core::history::query::EventQuery;
+    use std::time::{Duration, Instant};
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    let mut rng = Rng(7);
+    let mut at_times = Vec::new();
+    for _ in 0..30 {
+        let moment = now - rng.below(30 * DAY);
+        let t = Instant::now();
+        let past = r.at(moment).expect("at");
+        at_times.push(t.elapsed());
+        assert!(past.vms.len() > VMS as usize / 2, "{}", past.vms.len());
+    }
+    at_times.sort();
+    println!(
+        "{:<52} median {:>7.1} ms  max {:>7.1} ms (target < 100 ms)",
+        "at: the fleet at a random moment of 30 days",
+        ms(at_times[15]),
+        ms(at_times[29])
+    );
+    let mut mig = Vec::new();
+    let mut n = 0;
+    for _ in 0..10 {
+        let t = Instant::now();
+        let ev = r
+            .events(&EventQuery {
+                kinds: vec!["migrated".into()],
+                since_ms: Some(now - 30 * DAY),
+                limit: 100_000,
+                ..EventQuery::default()
+            })
+            .expect("events");
+        mig.push(t.elapsed());
+        n = ev.len();
+    }
+    mig.sort();
+    println!(
+        "{:<52} median {:>7.1} ms  max {:>7.1} ms (target < 100 ms; {n} migrations)",
+        "migration history of the last 30 days",
+        ms(mig[5]),
+        ms(mig[9])
+    );
+}

@@ -9,18 +9,12 @@
 mod recorder;
 mod sim;
 
-use fleetwatch_core::history::query::EventQuery;
 use fleetwatch_core::history::sqlite::{self, SqliteStore};
-use fleetwatch_core::history::store::HistoryRead;
 use rusqlite::params;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 pub(crate) use fleetwatch_testkit::month::Rng;
-use fleetwatch_testkit::month::{self, DAY, HOSTS, Row, VMS};
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1000.0
-}
+use fleetwatch_testkit::month::{self, HOSTS, Row, VMS};
 
 fn fill(c: &mut rusqlite::Connection, now: i64) -> rusqlite::Result<(usize, usize, usize)> {
     let tx = c.transaction()?;
@@ -140,44 +134,7 @@ fn store_queries(dir: &std::path::Path) {
     );
 
     let r = SqliteStore::open_ro(&path).expect("read");
-    let mut rng = Rng(7);
-    let mut at_times = Vec::new();
-    for _ in 0..30 {
-        let moment = now - rng.below(30 * DAY);
-        let t = Instant::now();
-        let past = r.at(moment).expect("at");
-        at_times.push(t.elapsed());
-        assert!(past.vms.len() > VMS as usize / 2, "{}", past.vms.len());
-    }
-    at_times.sort();
-    println!(
-        "{:<52} median {:>7.1} ms  max {:>7.1} ms (target < 100 ms)",
-        "at: the fleet at a random moment of 30 days",
-        ms(at_times[15]),
-        ms(at_times[29])
-    );
-    let mut mig = Vec::new();
-    let mut n = 0;
-    for _ in 0..10 {
-        let t = Instant::now();
-        let ev = r
-            .events(&EventQuery {
-                kinds: vec!["migrated".into()],
-                since_ms: Some(now - 30 * DAY),
-                limit: 100_000,
-                ..EventQuery::default()
-            })
-            .expect("events");
-        mig.push(t.elapsed());
-        n = ev.len();
-    }
-    mig.sort();
-    println!(
-        "{:<52} median {:>7.1} ms  max {:>7.1} ms (target < 100 ms; {n} migrations)",
-        "migration history of the last 30 days",
-        ms(mig[5]),
-        ms(mig[9])
-    );
+    month::incident_queries(&r, now);
 }
 
 /// Hosts x VMs per host: 1,000, 10,000 and 50,000 VMs.

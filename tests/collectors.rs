@@ -294,8 +294,10 @@ fn a_panic_in_connect_is_that_hosts_error_and_it_is_retried() {
     };
     let (mock, c, mut rx) = start_with(vec![Behaviour::Healthy, Behaviour::PanicsOnConnect(2)], t);
     let mut log = Vec::new();
-    wait_for(&mut rx, &mut log, "a sample from host 1", |l| {
-        count(l, 1, "sample") >= 1
+    // Both: host 0's first connect has its own place in the interval and may come after host
+    // 1's retries (seen in a clean-clone CI run on a loaded machine).
+    wait_for(&mut rx, &mut log, "a sample from each host", |l| {
+        count(l, 1, "sample") >= 1 && count(l, 0, "sample") >= 1
     });
     let downs: Vec<&Seen> = log.iter().filter(|m| m.is(1, "down")).collect();
     // Two failed attempts (a down the test was slow to take is folded into the next one).

@@ -7,7 +7,7 @@ use super::stores::Where;
 use fleetwatch_core::config::Config;
 use fleetwatch_core::history::lease::{self, LeaseRow};
 use fleetwatch_core::text_table::Table;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::process::ExitCode;
 
 /// One recorder as its leases show it.
@@ -47,15 +47,20 @@ pub fn status(config: &Config, json: bool) -> ExitCode {
             h.lease = l;
         }
     }
-    let live = |l: &LeaseRow| lease::live(l, now);
+    let here = lease::this_hostname();
+    let live = |l: &LeaseRow| lease::live(l, now, &here);
+    // What live recorders cover, once: not a search of every recorder's hosts per host.
+    let whole_store = by.values().any(|h| h.all && live(h.lease));
+    let covered: HashSet<&str> = by
+        .values()
+        .filter(|h| live(h.lease))
+        .flat_map(|h| h.hosts.iter().copied())
+        .collect();
     let unrecorded: Vec<&str> = config
         .hosts
         .iter()
         .map(|h| h.name.as_str())
-        .filter(|name| {
-            !by.values()
-                .any(|h| live(h.lease) && (h.all || h.hosts.contains(name)))
-        })
+        .filter(|name| !whole_store && !covered.contains(name))
         .collect();
     if json {
         let recorders: Vec<_> = by

@@ -33,9 +33,7 @@ pub struct Holder {
 
 impl Holder {
     pub fn me(role: Role) -> Holder {
-        let hostname = std::fs::read_to_string("/proc/sys/kernel/hostname")
-            .map(|h| h.trim().to_owned())
-            .unwrap_or_else(|_| "?".into());
+        let hostname = this_hostname();
         let pid = i64::from(std::process::id());
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -48,6 +46,13 @@ impl Holder {
             role,
         }
     }
+}
+
+/// This machine's name, as lease rows record it.
+pub fn this_hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_owned())
+        .unwrap_or_else(|_| "?".into())
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -88,10 +93,14 @@ fn alive(pid: i64) -> bool {
 
 /// Whether the holder of `row` is recording, as far as this machine can tell: renewed within
 /// the stale time, and not a process of this machine that is gone.
-pub fn live(row: &LeaseRow, now_ms: i64) -> bool {
-    let here = Holder::me(Role::Service);
-    let gone_here = row.hostname == here.hostname && !alive(row.pid);
-    now_ms - row.heartbeat < STALE_AFTER_MS && !gone_here
+/// `here`: [`this_hostname`].
+pub fn live(row: &LeaseRow, now_ms: i64, here: &str) -> bool {
+    now_ms - row.heartbeat < STALE_AFTER_MS && !gone_here(row, here)
+}
+
+/// A holder on this machine (`here`) whose process is gone (kill -9, crash): not waited for.
+fn gone_here(row: &LeaseRow, here: &str) -> bool {
+    row.hostname == here && !alive(row.pid)
 }
 
 /// Whether `me` may take a lease that `cur` holds: it is free, stale, ours, or a TUI's and we
@@ -99,8 +108,7 @@ pub fn live(row: &LeaseRow, now_ms: i64) -> bool {
 pub fn may_take(cur: Option<&LeaseRow>, me: &Holder, now_ms: i64) -> Result<(), Lease> {
     let Some(cur) = cur else { return Ok(()) };
     let age_ms = now_ms - cur.heartbeat;
-    // A holder on this machine whose process is gone (kill -9, crash) is not waited for.
-    let dead_here = cur.hostname == me.hostname && cur.pid != me.pid && !alive(cur.pid);
+    let dead_here = cur.pid != me.pid && gone_here(cur, &me.hostname);
     let hand_over = me.role == Role::Service && cur.role == Role::Tui.label();
     if cur.holder != me.id && age_ms < STALE_AFTER_MS && !dead_here && !hand_over {
         return Err(Lease::Other {
@@ -124,12 +132,12 @@ pub fn fair_share(
     me: &Holder,
     now_ms: i64,
 ) -> Vec<String> {
-    let held_by = |h: &str| {
-        leases
-            .iter()
-            .find(|(host, _)| host.as_deref() == Some(h))
-            .map(|(_, l)| l)
-    };
+    // By host once: a look at thousands of hosts asks this twice a host.
+    let by_host: std::collections::HashMap<&str, &LeaseRow> = leases
+        .iter()
+        .filter_map(|(host, l)| Some((host.as_deref()?, l)))
+        .collect();
+    let held_by = |h: &str| by_host.get(h).copied();
     let mut others: Vec<&str> = leases
         .iter()
         .filter(|(_, l)| l.holder != me.id && may_take(Some(l), me, now_ms).is_err())

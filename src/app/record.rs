@@ -135,8 +135,11 @@ fn writer(config: Config, place: Where, cmds: mpsc::Receiver<Cmd>, said: Unbound
                 let _ = said.send(Said::Recovered);
             }
             Ok(()) => {}
-            // Sharing, a lost host is a changed share: start over with what is ours now.
+            // Sharing, a lost host is a changed share: start over with what is ours now,
+            // giving up the rest first (the next start is a new holder, and would otherwise
+            // wait out the stale time for its own old rows).
             Err(RecordError::LostLease) if looker.is_some() => {
+                rec.stop();
                 let _ = said.send(Said::Reassign);
                 return;
             }

@@ -1,6 +1,7 @@
 //! What a starting recorder reads back (open host states and placements, the "arrived" check,
 //! waiting judgments) and what it looks up while writing (a VM's name, its own actions).
 
+use crate::writes::unsigned;
 use fleetwatch_core::history::store::rows::{
     HostStateRow, OpenPlacement, OwnAction, PendingRow, RowId, link_state, vm_state,
 };
@@ -37,16 +38,10 @@ pub(crate) fn open_placements(
         uuid: r.get(0),
         row: r.get(1),
         state: vm_state(r.get(2)),
-        vcpus: r
-            .get::<_, Option<i32>>(3)
-            .and_then(|v| u32::try_from(v).ok()),
-        memory: r
-            .get::<_, Option<i64>>(4)
-            .and_then(|v| u64::try_from(v).ok()),
+        vcpus: unsigned::<i32, _>(r.get(3)),
+        memory: unsigned::<i64, _>(r.get(4)),
         since: r.get(5),
-        max_memory: r
-            .get::<_, Option<i64>>(6)
-            .and_then(|v| u64::try_from(v).ok()),
+        max_memory: unsigned::<i64, _>(r.get(6)),
     })
     .collect())
 }

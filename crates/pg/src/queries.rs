@@ -1,6 +1,7 @@
 //! The readers' questions in SQL, as the SQLite store asks them: events, one moment's
 //! placements and host states, the recordings around a moment, statistics.
 
+use crate::writes::unsigned;
 use fleetwatch_core::history::events::KINDS;
 use fleetwatch_core::history::moment::{Recordings, Stat};
 use fleetwatch_core::history::query::{
@@ -8,10 +9,6 @@ use fleetwatch_core::history::query::{
 };
 use postgres::Client;
 use std::collections::HashMap;
-
-fn unsigned<T: TryFrom<i64>>(v: Option<i64>) -> Option<T> {
-    v.and_then(|v| T::try_from(v).ok())
-}
 
 /// Events, newest first.
 pub(crate) fn events(c: &mut Client, q: &EventQuery) -> Result<Vec<EventRow>, postgres::Error> {
@@ -85,11 +82,9 @@ pub(crate) fn at(c: &mut Client, t: i64) -> Result<Past, postgres::Error> {
             name: r.get(1),
             host: r.get(2),
             state: r.get(3),
-            vcpus: r
-                .get::<_, Option<i32>>(4)
-                .and_then(|v| u32::try_from(v).ok()),
-            memory_bytes: unsigned(r.get(5)),
-            max_memory_bytes: unsigned(r.get(6)),
+            vcpus: unsigned::<i32, _>(r.get(4)),
+            memory_bytes: unsigned::<i64, _>(r.get(5)),
+            max_memory_bytes: unsigned::<i64, _>(r.get(6)),
         })
         .collect();
     let hosts = c
@@ -107,8 +102,8 @@ pub(crate) fn at(c: &mut Client, t: i64) -> Result<Past, postgres::Error> {
                 .get::<_, Option<String>>(2)
                 .unwrap_or_else(|| "unknown".into()),
             error: r.get(3),
-            cpus: r.get::<_, Option<i32>>(4).and_then(|v| u32::try_from(v).ok()),
-            memory_bytes: unsigned(r.get(5)),
+            cpus: unsigned::<i32, _>(r.get(4)),
+            memory_bytes: unsigned::<i64, _>(r.get(5)),
         })
         .collect();
     Ok(Past {

@@ -16,6 +16,12 @@ pub(crate) fn int(v: Option<u32>) -> Option<i32> {
     v.map(|v| i32::try_from(v).unwrap_or(i32::MAX))
 }
 
+/// What `big` or `int` stored, read back unsigned (a negative value, which they never write,
+/// reads as unknown).
+pub(crate) fn unsigned<S, T: TryFrom<S>>(v: Option<S>) -> Option<T> {
+    v.and_then(|v| T::try_from(v).ok())
+}
+
 /// Ids already looked up, so a poll's hundreds of VMs do not each cost a round trip.
 #[derive(Debug, Default)]
 pub(crate) struct Ids {

@@ -60,14 +60,14 @@ fn fill(url: &str, now: i64) -> (usize, usize, usize) {
             kind,
             vm,
             host,
-            from,
+            moved,
         } => {
             n_events += 1;
             events.push_str(&format!(
                 "{at}\t{kind}\t{vm}\t{host}\t{}\t{}\t{}\texternal\t\n",
-                opt(from),
-                opt(from.map(|_| host)),
-                opt(from.map(|_| at - 3_000))
+                opt(moved.map(|m| m.0)),
+                opt(moved.map(|m| m.1)),
+                opt(moved.map(|m| m.2))
             ));
         }
         Row::Placement {

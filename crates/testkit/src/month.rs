@@ -42,12 +42,13 @@ pub enum Row<'a> {
         n: i64,
         cpu: f64,
     },
+    /// A migration has `moved`: (from, to, when it started, 3 s before `at`).
     Event {
         at: i64,
         kind: &'a str,
         vm: i64,
         host: i64,
-        from: Option<i64>,
+        moved: Option<(i64, i64, i64)>,
     },
     Placement {
         vm: i64,
@@ -147,7 +148,7 @@ pub fn generate(now: i64, mut row: impl FnMut(Row)) {
                 kind,
                 vm,
                 host,
-                from,
+                moved: from.map(|f| (f, host, t - 3_000)),
             });
             since = t;
             t += 1 + rng.below(DAY * 2 / 3);

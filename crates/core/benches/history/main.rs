@@ -53,19 +53,12 @@ fn fill(c: &mut rusqlite::Connection, now: i64) -> rusqlite::Result<(usize, usiz
                     kind,
                     vm,
                     host,
-                    from,
+                    moved,
                 } => {
                     events += 1;
-                    let to = from.map(|_| host);
-                    ev.execute(params![
-                        at,
-                        kind,
-                        vm,
-                        host,
-                        from,
-                        to,
-                        from.map(|_| at - 3_000)
-                    ])
+                    let (from, to, started) =
+                        (moved.map(|m| m.0), moved.map(|m| m.1), moved.map(|m| m.2));
+                    ev.execute(params![at, kind, vm, host, from, to, started])
                 }
                 Row::Placement {
                     vm,

@@ -79,6 +79,42 @@ fn fleet_at(data: &Path, cfg: &Path) -> Vec<(String, String, usize)> {
         .collect()
 }
 
+/// What `record --status --json` says of `cfg`'s hosts.
+struct Status {
+    code: Option<i32>,
+    /// The live recorders: (pid, the hosts each holds), sorted.
+    live: Vec<(i64, Vec<String>)>,
+    unrecorded: Vec<String>,
+}
+
+fn status(data: &Path, cfg: &Path) -> Status {
+    let out = fleetwatch(data, cfg)
+        .args(["record", "--status", "--json"])
+        .output()
+        .unwrap();
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+    let strings = |v: &serde_json::Value| -> Vec<String> {
+        v.as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|h| h.as_str().map(str::to_owned))
+            .collect()
+    };
+    let mut live: Vec<(i64, Vec<String>)> = doc["recorders"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|r| r["live"] == true)
+        .map(|r| (r["pid"].as_i64().unwrap_or(0), strings(&r["hosts"])))
+        .collect();
+    live.sort();
+    Status {
+        code: out.status.code(),
+        live,
+        unrecorded: strings(&doc["unrecorded"]),
+    }
+}
+
 fn stop(c: Child) -> String {
     let _ = Command::new("kill")
         .args(["-TERM", &c.id().to_string()])
@@ -117,65 +153,20 @@ fn recorders_share_one_database_by_host_and_a_killed_ones_hosts_are_taken_over()
     }
 
     // record --status: two recorders, one host each, nothing unrecorded.
-    let out = fleetwatch(data, &all)
-        .args(["record", "--status", "--json"])
-        .output()
-        .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let mut held: Vec<(i64, Vec<String>)> = doc["recorders"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| {
-            let hosts = r["hosts"].as_array().unwrap();
-            let hosts = hosts
-                .iter()
-                .map(|h| h.as_str().unwrap().to_owned())
-                .collect();
-            (r["pid"].as_i64().unwrap(), hosts)
-        })
-        .collect();
-    held.sort();
+    let st = status(data, &all);
+    assert_eq!(st.code, Some(0), "{:?}", st.live);
+    let held = st.live;
     let mut want = vec![
         (i64::from(rec_a.id()), vec!["hv-a".to_owned()]),
         (i64::from(rec_b.id()), vec!["hv-b".to_owned()]),
     ];
     want.sort();
-    assert_eq!(held, want, "{doc}");
-    assert_eq!(doc["unrecorded"], serde_json::json!([]), "{doc}");
+    assert_eq!(held, want);
+    assert!(st.unrecorded.is_empty(), "{:?}", st.unrecorded);
 
     // A second recorder for hv-a while the first lives waits with no host (a standby)...
     let standby = record(data, &a);
-    let holders = |cfg: &Path| -> Vec<(i64, Vec<String>)> {
-        let out = fleetwatch(data, cfg)
-            .args(["record", "--status", "--json"])
-            .output()
-            .unwrap();
-        let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
-        let mut v: Vec<(i64, Vec<String>)> = doc["recorders"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default()
-            .iter()
-            .filter(|r| r["live"] == true)
-            .map(|r| {
-                let hosts = r["hosts"].as_array().cloned().unwrap_or_default();
-                let hosts = hosts
-                    .iter()
-                    .filter_map(|h| h.as_str().map(str::to_owned))
-                    .collect();
-                (r["pid"].as_i64().unwrap_or(0), hosts)
-            })
-            .collect();
-        v.sort();
-        v
-    };
+    let holders = |cfg: &Path| status(data, cfg).live;
     let until = |what: &str, limit: Duration, ok: &dyn Fn() -> bool| {
         let t = Instant::now();
         while !ok() {
@@ -275,36 +266,15 @@ fn three_recorders_with_one_config_divide_its_hosts_and_the_rest_take_a_killed_o
     let names = ["hv-1", "hv-2", "hv-3", "hv-4", "hv-5", "hv-6"];
     let cfg = config(data, "fleet", &names, &url);
     let mut recs: Vec<Child> = (0..3).map(|_| record(data, &cfg)).collect();
-    let status = || -> (Vec<(i64, usize)>, Vec<String>) {
-        let out = fleetwatch(data, &cfg)
-            .args(["record", "--status", "--json"])
-            .output()
-            .unwrap();
-        let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
-        let live: Vec<(i64, usize)> = doc["recorders"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default()
-            .iter()
-            .filter(|r| r["live"] == true)
-            .map(|r| {
-                let n = r["hosts"].as_array().map_or(0, Vec::len);
-                (r["pid"].as_i64().unwrap_or(0), n)
-            })
-            .collect();
-        let unrecorded = doc["unrecorded"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default()
-            .iter()
-            .filter_map(|h| h.as_str().map(str::to_owned))
-            .collect();
-        (live, unrecorded)
+    let counts = || {
+        let st = status(data, &cfg);
+        let live: Vec<(i64, usize)> = st.live.iter().map(|(p, h)| (*p, h.len())).collect();
+        (live, st.unrecorded)
     };
     let wait = |what: &str, ok: &Check| {
         let t = Instant::now();
         loop {
-            let (live, unrecorded) = status();
+            let (live, unrecorded) = counts();
             if ok(&live, &unrecorded) {
                 return t.elapsed();
             }

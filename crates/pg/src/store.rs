@@ -49,23 +49,21 @@ impl PgStore {
     pub fn open_rw(url: &str, password_file: Option<&Path>) -> Result<PgStore, StoreError> {
         let mut s = PgStore::connect(url, password_file)?;
         let name = s.name.clone();
-        schema::migrate(s.client.get_mut().unwrap_or_else(|p| p.into_inner())).map_err(
-            |e| match e {
-                SchemaError::Newer { found } => StoreError::DatabaseNewer {
-                    db: name.clone(),
-                    found: found.into(),
-                    known: schema::VERSION.into(),
-                },
-                SchemaError::Sql(e) => StoreError::db(&name, "migrate its schema", boxed(&e)),
+        schema::migrate(s.parts().0).map_err(|e| match e {
+            SchemaError::Newer { found } => StoreError::DatabaseNewer {
+                db: name.clone(),
+                found: found.into(),
+                known: schema::VERSION.into(),
             },
-        )?;
+            SchemaError::Sql(e) => StoreError::db(&name, "migrate its schema", boxed(&e)),
+        })?;
         Ok(s)
     }
 
     /// Connects for reading; refuses a schema this build does not know, migrates nothing.
     pub fn open_ro(url: &str, password_file: Option<&Path>) -> Result<PgStore, StoreError> {
         let mut s = PgStore::connect(url, password_file)?;
-        let found = schema::version(s.client.get_mut().unwrap_or_else(|p| p.into_inner()))
+        let found = schema::version(s.parts().0)
             .map_err(|e| StoreError::db(&s.name, "read its schema version", boxed(&e)))?;
         let known = schema::VERSION;
         if found > known {

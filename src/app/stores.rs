@@ -42,7 +42,7 @@ impl Where {
     }
 
     /// A reader for `history`, `at` and the like.
-    pub fn reader(&self) -> Result<Box<dyn HistoryRead>, StoreError> {
+    pub fn reader(&self) -> Result<Box<dyn HistoryRead + Send>, StoreError> {
         Ok(match self {
             Where::File(p) => Box::new(SqliteStore::open_ro(p)?),
             Where::Database { url, password_file } => {

@@ -4,6 +4,7 @@
 
 use super::acting::{self, Acting};
 use super::pacing::{MIN_GAP, Pacer};
+use super::stores::Where;
 use super::{Handled, apply, draw_frame, evaluate, handle_event, start_collectors, terminal};
 use crate::ui::Context;
 use crate::ui::history::HistoryData;
@@ -13,7 +14,6 @@ use fleetwatch_core::config::Config;
 use fleetwatch_core::history::past::fleet_at;
 use fleetwatch_core::history::query::EventQuery;
 use fleetwatch_core::history::reader::{self, Request, Response};
-use fleetwatch_core::history::store::HistoryRead;
 use fleetwatch_core::history::writer::{self, Status};
 use fleetwatch_core::link::{Mailbox, Update};
 use fleetwatch_core::model::Fleet;
@@ -77,20 +77,17 @@ fn reader_of(
         return Ok(None);
     }
     let windows = fleetwatch_core::history::moment::windows(&config.history, config.poll.interval);
-    if let Some(url) = config.history.url.clone() {
-        let _ = status.send(Status::ReadOnly(format!(
-            "history from {url}, recorded there by `fleetwatch record`"
-        )));
-        let password_file = config.history.password_file.clone();
-        let open: reader::Opener = Box::new(move || {
-            let c = fleetwatch_pg::PgStore::open_ro(&url, password_file.as_deref())?;
-            Ok((Box::new(c) as Box<dyn HistoryRead + Send>, false))
-        });
-        return reader::spawn_with(open, windows, answers).map(Some);
-    }
-    match config.history.db_path() {
-        Some(p) => reader::spawn(p, windows, answers).map(Some),
-        None => Ok(None),
+    match Where::of(config) {
+        Ok(Where::File(p)) => reader::spawn(p, windows, answers).map(Some),
+        Ok(place) => {
+            let _ = status.send(Status::ReadOnly(format!(
+                "history from {}, recorded there by `fleetwatch record`",
+                place.describe()
+            )));
+            let open: reader::Opener = Box::new(move || Ok((place.reader()?, false)));
+            reader::spawn_with(open, windows, answers).map(Some)
+        }
+        Err(_) => Ok(None),
     }
 }
 

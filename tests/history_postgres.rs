@@ -299,3 +299,66 @@ fn three_recorders_with_one_config_divide_its_hosts_and_the_rest_take_a_killed_o
         assert!(!said.contains("panicked"), "{said}");
     }
 }
+
+/// A recorder that looks to the others like one on another machine: its own host name (a UTS
+/// namespace), so its pid means nothing to them and only its lease's age tells them it died.
+fn record_elsewhere(data: &Path, cfg: &Path, hostname: &str) -> Child {
+    let c = fleetwatch(data, cfg);
+    let args: Vec<_> = c.get_args().map(ToOwned::to_owned).collect();
+    Command::new("unshare")
+        .env("XDG_DATA_HOME", data)
+        .env("XDG_STATE_HOME", data)
+        .env_remove("PGPASSWORD")
+        .args(["--uts", "sh", "-c"])
+        .arg(format!("hostname {hostname} && exec \"$0\" \"$@\" record"))
+        .arg(c.get_program())
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+#[test]
+fn a_recorder_on_another_machine_that_dies_loses_its_hosts_when_its_leases_go_stale() {
+    let pg = Postgres::start().unwrap();
+    let url = pg.create_db("far_recorders").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    let names = ["hv-1", "hv-2", "hv-3", "hv-4"];
+    let cfg = config(data, "fleet", &names, &url);
+    let mut far = record_elsewhere(data, &cfg, "mgmt-far");
+    let near = record(data, &cfg);
+    let wait = |what: &str, ok: &dyn Fn(&Status) -> bool| {
+        let t = Instant::now();
+        loop {
+            let st = status(data, &cfg);
+            if ok(&st) {
+                return t.elapsed();
+            }
+            assert!(
+                t.elapsed() < Duration::from_secs(40),
+                "{what}: not within 40 s: {:?}, unrecorded {:?}",
+                st.live,
+                st.unrecorded
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    };
+    wait("two hosts each", &|st| {
+        st.live.len() == 2 && st.live.iter().all(|(_, h)| h.len() == 2) && st.unrecorded.is_empty()
+    });
+    far.kill().unwrap();
+    far.wait().unwrap();
+    let killed = Instant::now();
+    // Its leases are not renewed any more; at the 1 s interval they renew every 0.5 s and go
+    // stale after 1.5 s, and the one left takes all four (the pid of another machine's
+    // recorder tells this one nothing).
+    wait("the recorder left takes the far one's hosts", &|st| {
+        st.live.len() == 1 && st.live[0].1.len() == 4 && st.unrecorded.is_empty()
+    });
+    let took = killed.elapsed();
+    eprintln!("a far recorder's hosts were taken {took:?} after kill -9 (interval 1 s)");
+    let said = stop(near);
+    assert!(!said.contains("panicked"), "{said}");
+}

@@ -7,6 +7,7 @@ use super::share;
 use super::start_collectors;
 use super::stores::Where;
 use fleetwatch_core::config::{Config, HostConfig};
+use fleetwatch_core::history::lease::renew_every_ms;
 use fleetwatch_core::history::recorder::{BATCH_MAX, BATCH_WINDOW, RecordError, Recorder};
 use fleetwatch_core::history::sqlite::SqliteStore;
 use fleetwatch_core::history::store::HistoryRead;
@@ -54,6 +55,7 @@ fn start(config: &Config, place: &Where, hosts: &[HostConfig]) -> Result<Recorde
             .map(|s| Recorder::start(s, cfg, hosts, now))?,
         Where::Database { url, password_file } => PgStore::open_rw(url, password_file.as_deref())
             .map_err(|e| e.to_string())
+            .map(|s| s.renewing_every(renew_every_ms(config.poll.interval)))
             .map(|s| Recorder::start(s, cfg, hosts, now))?,
     };
     started.map_err(|e| match e {
@@ -111,7 +113,8 @@ fn writer(config: Config, place: Where, cmds: mpsc::Receiver<Cmd>, said: Unbound
         }
     };
     let _ = said.send(Said::Started(hosts.clone()));
-    let mut next_look = Instant::now() + share::LOOK_EVERY;
+    let look_every = share::look_every(&config);
+    let mut next_look = Instant::now() + look_every;
     let mut failing = false;
     while let Ok(cmd) = cmds.recv() {
         let (result, wrote) = match cmd {
@@ -120,7 +123,7 @@ fn writer(config: Config, place: Where, cmds: mpsc::Receiver<Cmd>, said: Unbound
             Cmd::Stop => break,
         };
         if !wrote && looker.is_some() && Instant::now() >= next_look {
-            next_look = Instant::now() + share::LOOK_EVERY;
+            next_look = Instant::now() + look_every;
             let now = share::target(looker.as_deref(), &config, Some(rec.holder()));
             if now.as_ref().is_ok_and(|t| names(t) != names(&hosts)) {
                 rec.stop();

@@ -5,12 +5,15 @@
 //! the new recorder go on without inventing events.
 
 use fleetwatch_core::config::{Config, HostConfig};
-use fleetwatch_core::history::lease::{Holder, RENEW_EVERY_MS, Role, fair_share};
+use fleetwatch_core::history::lease::{Holder, Role, fair_share, renew_every_ms};
 use fleetwatch_core::history::store::HistoryRead;
 use std::time::Duration;
 
-/// How often a sharing recorder looks whether its share changed.
-pub const LOOK_EVERY: Duration = Duration::from_millis(RENEW_EVERY_MS as u64);
+/// How often a sharing recorder looks whether its share changed: at each renewal, so a dead
+/// recorder's hosts are seen free at most one renewal after they went stale.
+pub fn look_every(config: &Config) -> Duration {
+    Duration::from_millis(renew_every_ms(config.poll.interval) as u64)
+}
 
 /// The hosts of `config` this recorder should record now, by the leases `looker` reads (a
 /// connection to the shared database; none for a file, which is not shared: every host).
@@ -28,7 +31,7 @@ pub fn target(
     let me = match me {
         Some(m) => m,
         None => {
-            fresh = Holder::me(Role::Service);
+            fresh = Holder::renewing(Role::Service, renew_every_ms(config.poll.interval));
             &fresh
         }
     };

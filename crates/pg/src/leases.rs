@@ -6,15 +6,30 @@
 use fleetwatch_core::history::lease::{Holder, Lease, LeaseRow, STALE_AFTER_MS, may_take};
 use postgres::{Client, GenericClient, Row};
 
-fn lease_row(r: &Row) -> LeaseRow {
+/// Rows as `SELECT holder, pid, hostname, heartbeat, role, renew_ms`, their heartbeats moved
+/// by `shift` (from the server's clock to this machine's).
+fn lease_row(r: &Row, shift: i64) -> LeaseRow {
     LeaseRow {
         holder: r.get(0),
         pid: r.get(1),
         hostname: r.get(2),
-        heartbeat: r.get(3),
+        heartbeat: r.get::<_, i64>(3) + shift,
         role: r.get(4),
+        renew_ms: r.get(5),
     }
 }
+
+/// Heartbeats are the server's time, not the recorders': recorders on machines whose clocks
+/// differ by seconds must still agree on whose lease is stale when that takes three seconds.
+pub(crate) const SERVER_NOW_MS: &str = "(extract(epoch FROM clock_timestamp()) * 1000)::bigint";
+
+/// How far this machine's clock is ahead of the server's, in ms.
+fn shift(c: &mut impl GenericClient) -> Result<i64, postgres::Error> {
+    let server: i64 = c.query_one(&format!("SELECT {SERVER_NOW_MS}"), &[])?.get(0);
+    Ok(chrono::Utc::now().timestamp_millis() - server)
+}
+
+const COLUMNS: &str = "holder, pid, hostname, heartbeat, role, renew_ms";
 
 /// "fleetwatch leases" for the advisory lock that serializes takes.
 const LEASE_LOCK: i64 = 0x6677_6c65_6173_6573;
@@ -33,7 +48,6 @@ pub(crate) fn acquire(
     c: &mut Client,
     me: &Holder,
     hosts: &[&str],
-    now_ms: i64,
 ) -> Result<Lease, postgres::Error> {
     let mut names: Vec<&str> = hosts.to_vec();
     names.sort_unstable();
@@ -43,26 +57,29 @@ pub(crate) fn acquire(
     // the same new rows at once would both think them theirs (seen: two recorders of one
     // config both took all its hosts).
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&LEASE_LOCK])?;
+    let now_ms: i64 = tx
+        .query_one(&format!("SELECT {SERVER_NOW_MS}"), &[])?
+        .get(0);
     // Presence rows of recorders long gone (killed: nothing released them) would pile up.
     tx.execute(
         "DELETE FROM leases WHERE starts_with(host, $1) AND heartbeat < $2",
         &[&PRESENCE, &(now_ms - 10 * STALE_AFTER_MS)],
     )?;
     let rows = tx.query(
-        "SELECT holder, pid, hostname, heartbeat, role FROM leases
-         WHERE host = ANY($1) ORDER BY host FOR UPDATE",
+        &format!("SELECT {COLUMNS} FROM leases WHERE host = ANY($1) ORDER BY host FOR UPDATE"),
         &[&names],
     )?;
     for r in &rows {
-        if let Err(other) = may_take(Some(&lease_row(r)), me, now_ms) {
+        if let Err(other) = may_take(Some(&lease_row(r, 0)), me, now_ms) {
             return Ok(other);
         }
     }
     tx.execute(
-        "INSERT INTO leases (host, holder, pid, hostname, role, heartbeat)
-         SELECT h, $2, $3, $4, $5, $6 FROM unnest($1::text[]) AS h
+        "INSERT INTO leases (host, holder, pid, hostname, role, heartbeat, renew_ms)
+         SELECT h, $2, $3, $4, $5, $6, $7 FROM unnest($1::text[]) AS h
          ON CONFLICT (host) DO UPDATE SET holder = EXCLUDED.holder, pid = EXCLUDED.pid,
-             hostname = EXCLUDED.hostname, role = EXCLUDED.role, heartbeat = EXCLUDED.heartbeat",
+             hostname = EXCLUDED.hostname, role = EXCLUDED.role, heartbeat = EXCLUDED.heartbeat,
+             renew_ms = EXCLUDED.renew_ms",
         &[
             &names,
             &me.id,
@@ -70,6 +87,7 @@ pub(crate) fn acquire(
             &me.hostname,
             &me.role.label(),
             &now_ms,
+            &me.renew_ms,
         ],
     )?;
     tx.commit()?;
@@ -96,11 +114,12 @@ pub(crate) fn renew(
     c: &mut Client,
     me: &Holder,
     hosts: &[String],
-    now_ms: i64,
 ) -> Result<bool, postgres::Error> {
     let n = c.execute(
-        "UPDATE leases SET heartbeat = $3 WHERE host = ANY($1) AND holder = $2",
-        &[&hosts, &me.id, &now_ms],
+        &format!(
+            "UPDATE leases SET heartbeat = {SERVER_NOW_MS} WHERE host = ANY($1) AND holder = $2"
+        ),
+        &[&hosts, &me.id],
     )?;
     Ok(n as usize == hosts.len())
 }
@@ -113,21 +132,22 @@ pub(crate) fn release(c: &mut Client, me: &Holder) -> Result<(), postgres::Error
 
 /// The most recently renewed lease, for "who records": with several recorders, one of them.
 pub(crate) fn newest(c: &mut Client) -> Result<Option<LeaseRow>, postgres::Error> {
+    let shift = shift(c)?;
     Ok(c.query_opt(
-        "SELECT holder, pid, hostname, heartbeat, role FROM leases ORDER BY heartbeat DESC LIMIT 1",
+        &format!("SELECT {COLUMNS} FROM leases ORDER BY heartbeat DESC LIMIT 1"),
         &[],
     )?
-    .as_ref()
-    .map(lease_row))
+    .map(|r| lease_row(&r, shift)))
 }
 
 /// Every host's lease, by host.
 pub(crate) fn all(c: &mut Client) -> Result<Vec<(Option<String>, LeaseRow)>, postgres::Error> {
+    let shift = shift(c)?;
     Ok(c.query(
-        "SELECT holder, pid, hostname, heartbeat, role, host FROM leases ORDER BY host",
+        &format!("SELECT {COLUMNS}, host FROM leases ORDER BY host"),
         &[],
     )?
     .iter()
-    .map(|r| (Some(r.get(5)), lease_row(r)))
+    .map(|r| (Some(r.get(6)), lease_row(r, shift)))
     .collect())
 }

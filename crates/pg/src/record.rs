@@ -51,16 +51,15 @@ impl RecordStore for PgStore {
         &mut self,
         me: &Holder,
         hosts: &[&str],
-        now_ms: i64,
+        // Leases keep the server's time (`leases::SERVER_NOW_MS`), not ours.
+        _now_ms: i64,
     ) -> Result<Lease, StoreError> {
         // Our presence row beside the hosts' rows: a recorder whose share is no host yet is
         // still counted when the others divide the hosts.
         let presence = leases::presence(me);
         let mut all: Vec<&str> = hosts.to_vec();
         all.push(&presence);
-        let got = on!(self, "take the leases", |c| leases::acquire(
-            c, me, &all, now_ms
-        ))?;
+        let got = on!(self, "take the leases", |c| leases::acquire(c, me, &all))?;
         if got == Lease::Held {
             let mut names: Vec<String> = all.iter().map(|h| (*h).to_owned()).collect();
             names.sort_unstable();
@@ -76,12 +75,14 @@ impl RecordStore for PgStore {
         on!(self, "read the leases", |c| leases::holds(c, me, &hosts))
     }
 
-    fn renew_lease(&mut self, me: &Holder, now_ms: i64) -> Result<bool, StoreError> {
+    fn renew_lease(&mut self, me: &Holder, _now_ms: i64) -> Result<bool, StoreError> {
         self.reconnect_if_closed()?;
         let hosts = self.leased.clone();
-        on!(self, "renew the leases", |c| leases::renew(
-            c, me, &hosts, now_ms
-        ))
+        on!(self, "renew the leases", |c| leases::renew(c, me, &hosts))
+    }
+
+    fn lease_renewal_ms(&self) -> i64 {
+        self.renew_ms
     }
 
     fn release_lease(&mut self, me: &Holder) -> Result<(), StoreError> {

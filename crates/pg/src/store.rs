@@ -39,6 +39,8 @@ pub struct PgStore {
     pub(crate) holder: String,
     /// This write's statistics, sent at its commit.
     pub(crate) stats: crate::stats_batch::StatsBatch,
+    /// How often its recorder renews its leases: [`PgStore::renewing_every`].
+    pub(crate) renew_ms: i64,
     /// How to connect again after the server restarts or the link drops.
     url: String,
     password_file: Option<std::path::PathBuf>,
@@ -85,6 +87,13 @@ impl PgStore {
         Ok(s)
     }
 
+    /// Its recorder renews every `renew_ms` (recorders sharing a config renew at the pace of
+    /// their polls: `lease::renew_every_ms`), and others take its hosts after three missed.
+    pub fn renewing_every(mut self, renew_ms: i64) -> PgStore {
+        self.renew_ms = renew_ms;
+        self
+    }
+
     fn connect(url: &str, password_file: Option<&Path>) -> Result<PgStore, StoreError> {
         let (client, name) = connect::connect(url, password_file).map_err(|e| {
             let db = match &e {
@@ -100,6 +109,7 @@ impl PgStore {
             leased: Vec::new(),
             holder: String::new(),
             stats: Default::default(),
+            renew_ms: fleetwatch_core::history::lease::RENEW_EVERY_MS,
             url: url.to_owned(),
             password_file: password_file.map(Path::to_path_buf),
         })

@@ -178,7 +178,9 @@ fn both_stores_record_the_same_history() {
 fn recorders_with_disjoint_hosts_share_a_database_and_a_dead_ones_hosts_are_taken_over() {
     let pg = Postgres::start().unwrap();
     let url = pg.create_db("shared").unwrap();
-    let store = || PgStore::open_rw(&url, None).unwrap();
+    // Leases keep the server's clock, so staleness takes real time: renewals every 100 ms,
+    // stale after 300.
+    let store = || PgStore::open_rw(&url, None).unwrap().renewing_every(100);
     let a_hosts = [host_config("a")];
     let b_hosts = [host_config("b")];
     let mut ra = Recorder::start(store(), HistoryConfig::default(), &a_hosts, s(0)).unwrap();
@@ -193,6 +195,8 @@ fn recorders_with_disjoint_hosts_share_a_database_and_a_dead_ones_hosts_are_take
     ));
     // a dies without a word (no release): once its lease is stale, a's host is taken over.
     drop(ra);
+    std::thread::sleep(std::time::Duration::from_millis(400));
+    rb.tick(s(0) + 1_000).unwrap();
     let late = s(0) + STALE_AFTER_MS + 1;
     let mut rc = Recorder::start(store(), HistoryConfig::default(), &a_hosts, late)
         .unwrap_or_else(|e| panic!("no takeover: {e}"));

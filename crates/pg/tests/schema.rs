@@ -105,3 +105,34 @@ fn tempfile_dir() -> std::path::PathBuf {
     std::fs::create_dir_all(&d).unwrap();
     d
 }
+
+#[test]
+fn a_version_1_database_is_brought_forward_keeping_its_leases() {
+    let pg = Postgres::start().unwrap();
+    let url = pg.create_db("old").unwrap();
+    let (mut c, _) = connect(&url, None).unwrap();
+    fleetwatch_pg::schema::migrate_to(&mut c, 1).unwrap();
+    assert_eq!(fleetwatch_pg::schema::version(&mut c).unwrap(), 1);
+    // What a version 1 recorder left: a lease row without its renewal pace.
+    c.execute(
+        "INSERT INTO leases (host, holder, pid, hostname, heartbeat) VALUES ('hv-1', 'old', 7, 'mgmt', 1000)",
+        &[],
+    )
+    .unwrap();
+    migrate(&mut c).unwrap();
+    assert_eq!(fleetwatch_pg::schema::version(&mut c).unwrap(), VERSION);
+    let row = c
+        .query_one(
+            "SELECT holder, renew_ms FROM leases WHERE host = 'hv-1'",
+            &[],
+        )
+        .unwrap();
+    assert_eq!(row.get::<_, String>(0), "old");
+    // It renewed at the only pace version 1 knew.
+    assert_eq!(row.get::<_, i64>(1), 5_000);
+    let live: i64 = c
+        .query_one("SELECT COUNT(*) FROM live_hosts", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(live, 0);
+}

@@ -3,8 +3,19 @@
 //! records only until the dedicated recorder (`fleetwatch record`, the service) starts: the
 //! service takes the lease from a TUI at once, so an open TUI never locks it out.
 
+/// A single recorder's renewal (SQLite's one lease); a shared database's recorders renew at
+/// the pace of their polls ([`renew_every_ms`]), and each row says which pace its holder keeps.
 pub const RENEW_EVERY_MS: i64 = 5_000;
-pub const STALE_AFTER_MS: i64 = 4 * RENEW_EVERY_MS;
+/// A holder that missed this many renewals in a row is taken for dead.
+pub const STALE_RENEWALS: i64 = 3;
+pub const STALE_AFTER_MS: i64 = STALE_RENEWALS * RENEW_EVERY_MS;
+
+/// How often recorders sharing a database renew their hosts' leases: twice a poll interval,
+/// so a dead one's hosts are free again within about one and a half intervals and taken over
+/// within three (between half a second, for a very fast poll, and the single recorder's pace).
+pub fn renew_every_ms(interval: std::time::Duration) -> i64 {
+    (interval.as_millis() as i64 / 2).clamp(500, RENEW_EVERY_MS)
+}
 
 /// Who records: the service, or a TUI standing in while none runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,10 +40,18 @@ pub struct Holder {
     pub pid: i64,
     pub hostname: String,
     pub role: Role,
+    /// How often it renews its leases.
+    pub renew_ms: i64,
 }
 
 impl Holder {
+    /// This process, renewing at the single recorder's pace.
     pub fn me(role: Role) -> Holder {
+        Holder::renewing(role, RENEW_EVERY_MS)
+    }
+
+    /// This process, renewing every `renew_ms`.
+    pub fn renewing(role: Role, renew_ms: i64) -> Holder {
         let hostname = this_hostname();
         let pid = i64::from(std::process::id());
         let nanos = std::time::SystemTime::now()
@@ -44,6 +63,7 @@ impl Holder {
             pid,
             hostname,
             role,
+            renew_ms,
         }
     }
 }
@@ -76,6 +96,15 @@ pub struct LeaseRow {
     pub heartbeat: i64,
     /// `Role::label` of the holder.
     pub role: String,
+    /// How often its holder promised to renew it.
+    pub renew_ms: i64,
+}
+
+impl LeaseRow {
+    /// Unrenewed this long, its holder is taken for dead.
+    pub fn stale_after_ms(&self) -> i64 {
+        STALE_RENEWALS * self.renew_ms.max(1)
+    }
 }
 
 /// Whether process `pid` of this machine runs. A zombie (killed, not yet reaped by its
@@ -95,7 +124,7 @@ fn alive(pid: i64) -> bool {
 /// the stale time, and not a process of this machine that is gone.
 /// `here`: [`this_hostname`].
 pub fn live(row: &LeaseRow, now_ms: i64, here: &str) -> bool {
-    now_ms - row.heartbeat < STALE_AFTER_MS && !gone_here(row, here)
+    now_ms - row.heartbeat < row.stale_after_ms() && !gone_here(row, here)
 }
 
 /// A holder on this machine (`here`) whose process is gone (kill -9, crash): not waited for.
@@ -110,7 +139,7 @@ pub fn may_take(cur: Option<&LeaseRow>, me: &Holder, now_ms: i64) -> Result<(), 
     let age_ms = now_ms - cur.heartbeat;
     let dead_here = cur.pid != me.pid && gone_here(cur, &me.hostname);
     let hand_over = me.role == Role::Service && cur.role == Role::Tui.label();
-    if cur.holder != me.id && age_ms < STALE_AFTER_MS && !dead_here && !hand_over {
+    if cur.holder != me.id && age_ms < cur.stale_after_ms() && !dead_here && !hand_over {
         return Err(Lease::Other {
             pid: cur.pid,
             hostname: cur.hostname.clone(),
@@ -190,6 +219,7 @@ mod tests {
             hostname: me.hostname.clone(),
             heartbeat: 1_000,
             role: Role::Service.label().into(),
+            renew_ms: RENEW_EVERY_MS,
         };
         assert_eq!(may_take(Some(&held), &me, 1_001), Ok(()));
         // A live one on this machine is waited for.
@@ -213,6 +243,7 @@ mod tests {
             hostname: "elsewhere".into(),
             heartbeat,
             role: Role::Service.label().into(),
+            renew_ms: RENEW_EVERY_MS,
         }
     }
 

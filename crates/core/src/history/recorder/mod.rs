@@ -196,7 +196,7 @@ impl Recorder {
         now_ms: i64,
     ) -> Result<Recorder, RecordError> {
         let mut store: Box<dyn RecordStore + Send> = Box::new(store);
-        let me = Holder::me(role);
+        let me = Holder::renewing(role, store.lease_renewal_ms());
         let names: Vec<&str> = hosts.iter().map(|h| h.name.as_str()).collect();
         if let Lease::Other { pid, hostname, .. } = store.acquire_lease(&me, &names, now_ms)? {
             return Err(RecordError::Busy { pid, hostname });

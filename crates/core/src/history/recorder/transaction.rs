@@ -6,7 +6,6 @@
 //! inside the transaction, so nothing of ours lands once another recorder took over.
 
 use super::{RecordError, Recorder};
-use crate::history::lease;
 use crate::history::store::StoreError;
 use crate::link::Message;
 use std::time::Duration;
@@ -79,7 +78,7 @@ impl Recorder {
     /// Keeps the lease while no message comes (every host down and quiet): call it every
     /// second or so; it writes only when the lease is due for renewal.
     pub fn tick(&mut self, now_ms: i64) -> Result<(), RecordError> {
-        if now_ms - self.last_renew < lease::RENEW_EVERY_MS {
+        if now_ms - self.last_renew < self.me.renew_ms {
             return Ok(());
         }
         self.transaction(now_ms, |_| Ok(()))
@@ -95,7 +94,7 @@ impl Recorder {
         self.store.begin()?;
         self.recent_added = 0;
         let held = self.store.holds_lease(&self.me).and_then(|held| {
-            if held && now_ms - self.last_renew >= lease::RENEW_EVERY_MS {
+            if held && now_ms - self.last_renew >= self.me.renew_ms {
                 self.store.renew_lease(&self.me, now_ms)?;
             }
             Ok(held)
@@ -110,7 +109,7 @@ impl Recorder {
         };
         match done.and_then(|()| self.store.commit()) {
             Ok(()) => {
-                if now_ms - self.last_renew >= lease::RENEW_EVERY_MS {
+                if now_ms - self.last_renew >= self.me.renew_ms {
                     self.last_renew = now_ms;
                 }
                 Ok(())

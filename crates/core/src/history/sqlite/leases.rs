@@ -56,6 +56,7 @@ mod tests {
             pid: 42,
             hostname: "mgmt".into(),
             role: Role::Service,
+            renew_ms: crate::history::lease::RENEW_EVERY_MS,
         }
     }
 

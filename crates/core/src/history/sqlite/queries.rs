@@ -155,6 +155,8 @@ pub(super) fn lease(c: &Connection) -> rusqlite::Result<Option<LeaseRow>> {
                 hostname: r.get(2)?,
                 heartbeat: r.get(3)?,
                 role: r.get(4)?,
+                // One recorder per file: it renews at the single recorder's pace.
+                renew_ms: crate::history::lease::RENEW_EVERY_MS,
             })
         },
     )

@@ -35,7 +35,6 @@ pub mod rows;
 pub use error::{Cause, StoreError};
 
 use super::config::HistoryConfig;
-use super::lease::STALE_AFTER_MS;
 use super::lease::{Holder, Lease, LeaseRow};
 use super::moment::{Coverage, Recordings, SLACK_MS, Stat};
 use super::query::{EventQuery, EventRow, Past, Point};
@@ -74,6 +73,10 @@ pub trait RecordStore {
     /// `false` when someone else holds it now.
     fn renew_lease(&mut self, me: &Holder, now_ms: i64) -> Result<bool, StoreError>;
     fn release_lease(&mut self, me: &Holder) -> Result<(), StoreError>;
+    /// How often a recorder of this store renews its leases.
+    fn lease_renewal_ms(&self) -> i64 {
+        super::lease::RENEW_EVERY_MS
+    }
 
     /// A new span of recording, from and until `now_ms`.
     fn start_recording(&mut self, now_ms: i64) -> Result<RowId, StoreError>;
@@ -195,7 +198,7 @@ pub trait HistoryRead {
     fn recorder(&self, now_ms: i64) -> Result<Option<(i64, String, i64)>, StoreError> {
         Ok(self
             .lease()?
-            .filter(|l| now_ms - l.heartbeat < STALE_AFTER_MS)
+            .filter(|l| now_ms - l.heartbeat < l.stale_after_ms())
             .map(|l| (l.pid, l.hostname, now_ms - l.heartbeat)))
     }
 }

@@ -21,6 +21,10 @@ struct Cli {
     /// No action at all, whatever the config allows (hosts are opened read-only).
     #[arg(long, global = true)]
     read_only: bool,
+    /// Watch the fleet as the recorders write it into a shared database (postgresql://...;
+    /// without a value, [history] url): no libvirt connection is opened but for an action.
+    #[arg(long, value_name = "URL", num_args = 0..=1, default_missing_value = "", conflicts_with = "demo")]
+    store: Option<String>,
     /// Wall display: read-only, no prompts, cycles overview, findings and recent migrations.
     #[arg(long)]
     wall: bool,
@@ -264,6 +268,17 @@ fn run(cli: Cli) -> ExitCode {
             }
         }),
         None => {
+            if let Some(url) = &cli.store {
+                if !url.is_empty() {
+                    config.history.url = Some(url.clone());
+                    config.history.path = None;
+                }
+                config.history.client = true;
+            }
+            if let Err(e) = config.history.validate() {
+                fleetwatch::errln!("fleetwatch: {e}");
+                return ExitCode::from(2);
+            }
             config.read_only = cli.read_only || cli.wall;
             let acting = config.actions_allowed().iter().filter(|a| **a).count();
             let mode = match (cli.demo, config.read_only, acting) {
@@ -272,6 +287,11 @@ fn run(cli: Cli) -> ExitCode {
                 (true, false, _) => "DEMO · actions on".to_owned(),
                 (false, true, _) | (false, false, 0) => "read-only".to_owned(),
                 (false, false, n) => format!("actions on {n} host(s)"),
+            };
+            let mode = if config.history.client {
+                format!("via store · {mode}")
+            } else {
+                mode
             };
             let mode = mode.as_str();
             let result = rt.block_on(app::tui::run(config, mode, cli.wall));

@@ -226,6 +226,40 @@ impl Acting {
     }
 }
 
+/// The audit thread for this session: into the shared database when the history is one (all
+/// operators' actions in one place, whichever machine they act from), else [`audit_target`].
+pub fn spawn_audit(
+    config: &Config,
+    errors: tokio::sync::mpsc::UnboundedSender<String>,
+) -> std::io::Result<Option<Sender<Record>>> {
+    use fleetwatch_core::history::store::RecordStore;
+    match (config.history.enabled, &config.history.url) {
+        (true, Some(url)) => {
+            let (url, pw) = (url.clone(), config.history.password_file.clone());
+            // Opened at the first record, and again after a failure: a TUI that never acts
+            // never connects for its audit.
+            let mut store: Option<fleetwatch_pg::PgStore> = None;
+            let write = move |r: &Record| {
+                let s = match &mut store {
+                    Some(s) => s,
+                    None => store.insert(
+                        fleetwatch_pg::PgStore::open_rw(&url, pw.as_deref())
+                            .map_err(|e| e.to_string())?,
+                    ),
+                };
+                s.append_audit(r).map_err(|e| {
+                    store = None;
+                    e.to_string()
+                })
+            };
+            audit::spawn_into(write, errors).map(Some)
+        }
+        _ => audit_target(config)
+            .map(|t| audit::spawn(t, errors))
+            .transpose(),
+    }
+}
+
 pub fn audit_target(config: &Config) -> Option<audit::Target> {
     let db = if config.history.enabled {
         config.history.db_path()

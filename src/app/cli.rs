@@ -143,9 +143,20 @@ pub fn audit(config: &Config, json: bool) -> ExitCode {
     let Some(target) = super::acting::audit_target(config) else {
         return fail("no place for the audit: set HOME or XDG_DATA_HOME", 2);
     };
-    let records = match fleetwatch_core::actions::audit::read(&target) {
+    let shared = match Where::of(config) {
+        Ok(place @ Where::Database { .. }) => Some(place),
+        _ => None,
+    };
+    let read = match &shared {
+        Some(place) => place
+            .reader()
+            .and_then(|r| r.audit())
+            .map_err(|e| e.to_string()),
+        None => fleetwatch_core::actions::audit::read(&target).map_err(|e| e.to_string()),
+    };
+    let records = match read {
         Ok(r) => r,
-        Err(e) => return fail(&e.to_string(), 1),
+        Err(e) => return fail(&e, 1),
     };
     if json {
         crate::outln!("{}", serde_json::json!({ "actions": records }));
@@ -176,10 +187,13 @@ pub fn audit(config: &Config, json: bool) -> ExitCode {
         crate::out!("{}", t.render());
     }
     if records.is_empty() {
-        crate::errln!(
-            "no actions recorded in {}",
-            fleetwatch_core::actions::audit::describe(&target).display()
-        );
+        let place = match &shared {
+            Some(p) => p.describe(),
+            None => fleetwatch_core::actions::audit::describe(&target)
+                .display()
+                .to_string(),
+        };
+        crate::errln!("no actions recorded in {place}");
     }
     ExitCode::SUCCESS
 }

@@ -5,6 +5,7 @@
 pub mod acting;
 pub mod check;
 pub mod cli;
+pub mod client;
 pub mod out;
 pub mod pacing;
 pub mod quiet;

@@ -197,7 +197,11 @@ fn dt(ms: i64) -> chrono::DateTime<chrono::Utc> {
 
 pub async fn run(config: Config, mode: &str, wall: bool) -> color_eyre::Result<()> {
     let (tx, mut rx) = Mailbox::new(config.hosts.len());
-    let collectors = start_collectors(&config, tx)?;
+    let collectors = if config.history.client {
+        super::client::start(&config, tx)?
+    } else {
+        start_collectors(&config, tx)?
+    };
     let (policy_tx, mut policy_rx) = unbounded_channel();
     let mut inputs = Inputs::default();
     loader::spawn(config.policy.clone(), loader::CHECK_EVERY, policy_tx)?;
@@ -219,11 +223,13 @@ pub async fn run(config: Config, mode: &str, wall: bool) -> color_eyre::Result<(
         events_at: None,
     };
     let (audit_err_tx, mut audit_err_rx) = unbounded_channel::<String>();
-    let audit = match acting::audit_target(&config) {
-        Some(t) => Some(fleetwatch_core::actions::audit::spawn(t, audit_err_tx)?),
-        None => None,
-    };
+    let audit = acting::spawn_audit(&config, audit_err_tx)?;
     let mut acting = Acting::new(audit);
+    if config.history.client {
+        // Operators act from many machines onto one audit: say which one.
+        let here = fleetwatch_core::history::lease::this_hostname();
+        acting.operator.ssh_from.get_or_insert(here);
+    }
     let mut fleet = Fleet::new(&config.hosts);
     let mut ui = UiState::default();
     ui.action_keys = config.keys.clone();

@@ -103,6 +103,9 @@ pub enum ActionError {
     Changed { name: String, changes: Vec<String> },
     #[error("not connected to the host for writing (down, or read-only): nothing was done")]
     NotConnected,
+    /// A TUI watching through the store opens a connection for the action, and could not.
+    #[error("cannot connect to the host for the action: {0}; nothing was done")]
+    Connect(String),
     #[error(transparent)]
     Libvirt(#[from] LibvirtError),
     #[error("cannot start the migration thread: {0}")]

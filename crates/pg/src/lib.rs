@@ -10,6 +10,7 @@
 mod audit;
 pub mod connect;
 mod leases;
+mod live;
 mod loads;
 mod queries;
 mod record;

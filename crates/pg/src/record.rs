@@ -2,10 +2,11 @@
 //! failure named with the database.
 
 use crate::store::PgStore;
-use crate::{audit, leases, loads, rollups, writes};
+use crate::{audit, leases, live, loads, rollups, writes};
 use fleetwatch_core::actions::record::Record;
 use fleetwatch_core::history::config::HistoryConfig;
 use fleetwatch_core::history::lease::{Holder, Lease};
+use fleetwatch_core::history::live::LiveHost;
 use fleetwatch_core::history::moment::Stat;
 use fleetwatch_core::history::store::rows::{
     HostStateRow, NewEvent, NewPending, NewPlacement, OpenPlacement, OwnAction, PendingRow, RowId,
@@ -79,6 +80,17 @@ impl RecordStore for PgStore {
         self.reconnect_if_closed()?;
         let hosts = self.leased.clone();
         on!(self, "renew the leases", |c| leases::renew(c, me, &hosts))
+    }
+
+    fn keeps_live(&self) -> bool {
+        true
+    }
+
+    fn publish_live(&mut self, hosts: &[LiveHost]) -> Result<(), StoreError> {
+        let holder = self.holder.clone();
+        on!(self, "write the live fleet", |c| live::publish(
+            c, &holder, hosts
+        ))
     }
 
     fn lease_renewal_ms(&self) -> i64 {

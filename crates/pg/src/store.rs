@@ -94,6 +94,18 @@ impl PgStore {
         self
     }
 
+    /// The live fleet's rows written since the reader's last look (`seq`s it has seen).
+    pub fn live_changes(
+        &mut self,
+        hosts_after: i64,
+        configs_after: i64,
+    ) -> Result<fleetwatch_core::history::live::LiveChanges, StoreError> {
+        self.reconnect_if_closed()?;
+        let (c, _) = self.parts();
+        crate::live::changes(c, hosts_after, configs_after)
+            .map_err(self.fail("read the live fleet"))
+    }
+
     fn connect(url: &str, password_file: Option<&Path>) -> Result<PgStore, StoreError> {
         let (client, name) = connect::connect(url, password_file).map_err(|e| {
             let db = match &e {

@@ -105,12 +105,24 @@ pub fn spawn(
     target: Target,
     errors: tokio::sync::mpsc::UnboundedSender<String>,
 ) -> std::io::Result<Sender<Record>> {
+    spawn_into(
+        move |r| write(&target, r).map_err(|e| e.to_string()),
+        errors,
+    )
+}
+
+/// As [`spawn`], each record written by `write` (into a store this crate does not know: the
+/// shared database).
+pub fn spawn_into(
+    mut write: impl FnMut(&Record) -> Result<(), String> + Send + 'static,
+    errors: tokio::sync::mpsc::UnboundedSender<String>,
+) -> std::io::Result<Sender<Record>> {
     let (tx, rx) = mpsc::channel::<Record>();
     std::thread::Builder::new()
         .name("audit".into())
         .spawn(move || {
             while let Ok(r) = rx.recv() {
-                if let Err(e) = write(&target, &r) {
+                if let Err(e) = write(&r) {
                     tracing::error!("audit not written: {e}");
                     let _ = errors.send(format!("audit not written: {e}"));
                 }

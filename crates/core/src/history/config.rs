@@ -22,6 +22,10 @@ pub struct HistoryConfig {
     /// gives it; relative to the config file.
     #[serde(default)]
     pub password_file: Option<PathBuf>,
+    /// The TUI watches the fleet as the recorders write it into `url`, opening no libvirt
+    /// connection but for an action (also `fleetwatch --store URL`).
+    #[serde(default)]
+    pub client: bool,
     /// Raw statistics are written at most this often per VM and host.
     #[serde(default = "d10s", deserialize_with = "crate::config::duration")]
     pub sample_every: Duration,
@@ -78,6 +82,7 @@ impl Default for HistoryConfig {
             path: None,
             url: None,
             password_file: None,
+            client: false,
             sample_every: d10s(),
             raw_for: d1h(),
             rollup: default_rollups(),
@@ -93,6 +98,8 @@ pub enum HistoryConfigError {
     PathAndUrl,
     #[error("[history] password_file is for url; there is no url")]
     PasswordWithoutUrl,
+    #[error("[history] client watches the fleet through a shared database; there is no url")]
+    ClientWithoutUrl,
     #[error("[history] url {0:?} must start with postgresql://")]
     UrlScheme(String),
     #[error(
@@ -142,6 +149,9 @@ impl HistoryConfig {
         }
         if self.password_file.is_some() && self.url.is_none() {
             return Err(HistoryConfigError::PasswordWithoutUrl);
+        }
+        if self.client && self.url.is_none() {
+            return Err(HistoryConfigError::ClientWithoutUrl);
         }
         if let Some(url) = &self.url {
             let Some(rest) = url

@@ -6,6 +6,7 @@
 pub mod config;
 pub mod events;
 pub mod lease;
+pub mod live;
 pub mod moment;
 pub mod past;
 pub mod query;

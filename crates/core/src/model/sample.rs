@@ -2,7 +2,7 @@
 //! the model can be driven by recorded or synthetic samples without a hypervisor.
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -16,6 +16,7 @@ use std::time::Instant;
     PartialOrd,
     Ord,
     Serialize,
+    Deserialize,
     Default,
     strum::IntoStaticStr,
     strum::EnumString,
@@ -43,7 +44,7 @@ impl VmState {
 }
 
 /// Facts about a host that change rarely; read once per connection.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct HostInfo {
     pub hostname: String,
     pub cpus: u32,
@@ -58,7 +59,7 @@ pub struct HostInfo {
 }
 
 /// What sysinfo knows when the hypervisor is this machine.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct LocalStats {
     pub load: [f64; 3],
     pub swap_total_bytes: u64,
@@ -67,7 +68,7 @@ pub struct LocalStats {
     pub image_free_bytes: Option<u64>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum DiskSource {
     File,
     Block,
@@ -83,7 +84,7 @@ pub enum DiskSource {
     Other(String),
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DiskConfig {
     pub target: String,
     pub device: String,
@@ -92,7 +93,7 @@ pub struct DiskConfig {
     pub source: DiskSource,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NicConfig {
     pub mac: String,
     pub target: Option<String>,
@@ -102,7 +103,7 @@ pub struct NicConfig {
 }
 
 /// An approval, from the inventory file or from the VM's own fleetwatch metadata.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Approval {
     pub owner: String,
     pub ticket: String,
@@ -113,7 +114,7 @@ pub struct Approval {
 }
 
 /// What the `urn:fleetwatch:1` metadata element says.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct FleetMeta {
     pub approval: Option<Approval>,
     pub backup_last: Option<DateTime<Utc>>,
@@ -122,7 +123,7 @@ pub struct FleetMeta {
 }
 
 /// The parts of a domain's XML fleetwatch uses; read when a domain is new or changed.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct DomainConfig {
     pub title: String,
     pub description: String,
@@ -161,7 +162,7 @@ pub struct DomainSample {
 }
 
 /// Busy and total CPU time of the whole node, cumulative, for host CPU%.
-#[derive(Debug, Clone, Copy, PartialEq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
 pub struct NodeCpu {
     pub busy_ns: u64,
     pub total_ns: u64,

@@ -6,6 +6,8 @@
 use super::panics::internal_error;
 use crate::error::{ActError, ActionError};
 use crate::executor::Actor;
+use crate::meter::Heartbeat;
+use crate::source::Connector;
 use fleetwatch_core::actions::{ActionFailure, ActionRequest, ActionUpdate};
 use fleetwatch_core::link::{MailboxSender, Message, Update};
 use std::collections::VecDeque;
@@ -16,6 +18,13 @@ use std::time::Instant;
 
 /// The scheduler fills it on connecting and empties it when the connection is dropped.
 pub(super) type ActorSlot = Arc<Mutex<Option<Arc<dyn Actor>>>>;
+
+/// For collectors that watch nothing (a TUI watching through the shared store): an action
+/// opens a connection to its one host, and closes it when done.
+pub(super) struct Dial {
+    pub connector: Arc<dyn Connector>,
+    pub uris: Vec<String>,
+}
 
 pub(super) struct ActionPool {
     shared: Arc<Shared>,
@@ -28,6 +37,7 @@ struct Shared {
     /// Per host: the operator asked the running action to stop.
     aborts: Vec<AtomicBool>,
     out: MailboxSender,
+    dial: Option<Dial>,
 }
 
 struct State {
@@ -50,6 +60,7 @@ impl ActionPool {
         threads: usize,
         actors: Vec<ActorSlot>,
         out: MailboxSender,
+        dial: Option<Dial>,
     ) -> std::io::Result<ActionPool> {
         let hosts = actors.len();
         let shared = Arc::new(Shared {
@@ -62,6 +73,7 @@ impl ActionPool {
             aborts: (0..hosts).map(|_| AtomicBool::new(false)).collect(),
             actors,
             out,
+            dial,
         });
         for n in 0..threads {
             let s = shared.clone();
@@ -157,6 +169,21 @@ fn run(shared: &Shared, host: usize, req: &ActionRequest) {
         .actors
         .get(host)
         .and_then(|slot| slot.lock().ok().and_then(|s| s.clone()));
+    let dialed = match (&actor, &shared.dial) {
+        (None, Some(d)) => Some(dial(d, host)),
+        _ => None,
+    };
+    let actor = match dialed {
+        Some(Ok(a)) => Some(a),
+        Some(Err(e)) => {
+            send(ActionUpdate::Done {
+                id: req.id,
+                result: Err(ActionFailure::from(e)),
+            });
+            return;
+        }
+        None => actor,
+    };
     let result = match actor {
         None => Err(ActionError::NotConnected),
         Some(a) => {
@@ -176,4 +203,14 @@ fn run(shared: &Shared, host: usize, req: &ActionRequest) {
         id: req.id,
         result: result.map_err(ActionFailure::from),
     });
+}
+
+/// A connection of its own to `host`, for one action.
+fn dial(d: &Dial, host: usize) -> Result<Arc<dyn Actor>, ActionError> {
+    let uri = d.uris.get(host).ok_or(ActionError::NotConnected)?;
+    let source = d
+        .connector
+        .connect(uri, &Heartbeat::new())
+        .map_err(|e| ActionError::Connect(e.to_string()))?;
+    source.actor().ok_or(ActionError::NotConnected)
 }

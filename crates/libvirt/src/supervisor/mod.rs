@@ -85,7 +85,7 @@ impl Collectors {
         let actors: Vec<ActorSlot> = uris.iter().map(|_| ActorSlot::default()).collect();
         let (events, inbox) = mpsc::channel();
         let pool = Pool::start(limits.threads, limits.hung_total, events.clone())?;
-        let actions = ActionPool::start(limits.actions, actors.clone(), out.clone())?;
+        let actions = ActionPool::start(limits.actions, actors.clone(), out.clone(), None)?;
         let setup = Setup {
             timing,
             limits,
@@ -121,6 +121,27 @@ impl Collectors {
             });
         // Failing, the pools stop as they are dropped.
         spawned?;
+        Ok(Collectors { events, actions })
+    }
+
+    /// Collectors that watch no host, for a TUI that watches the fleet through the shared
+    /// store: only actions, each on a connection opened to its host for it and closed after.
+    /// Watching adds no libvirt connection; acting adds one, for the action's time.
+    pub fn on_demand(
+        uris: &[String],
+        limits: Limits,
+        connector: Arc<dyn Connector>,
+        out: MailboxSender,
+    ) -> std::io::Result<Collectors> {
+        let limits = limits.sane();
+        let actors: Vec<ActorSlot> = uris.iter().map(|_| ActorSlot::default()).collect();
+        let dial = actions::Dial {
+            connector,
+            uris: uris.to_vec(),
+        };
+        let actions = ActionPool::start(limits.actions, actors, out, Some(dial))?;
+        // Nothing is scheduled: "poll now" has nobody to ask.
+        let (events, _) = mpsc::channel();
         Ok(Collectors { events, actions })
     }
 

@@ -19,6 +19,8 @@ impl Recorder {
         self.recent.truncate(keep);
         self.recent_added = 0;
         self.last_raw.clear();
+        // Configs published in a write that rolled back are published again.
+        self.published.clear();
         self.host_last_raw.iter_mut().for_each(|t| *t = None);
         self.sizes.iter_mut().for_each(|s| *s = None);
         self.copies.clear();

@@ -9,6 +9,7 @@
 mod copies;
 mod diff;
 mod inputs;
+mod live;
 mod load;
 mod transaction;
 mod write;
@@ -140,6 +141,9 @@ pub struct Recorder {
     recording: RowId,
     last_renew: i64,
     last_maintenance: i64,
+    /// UUID -> the config last published live (its address: the collectors keep one `Arc`
+    /// while the XML is unchanged), so a config is written when it is read anew, not per poll.
+    published: HashMap<String, usize>,
 }
 
 #[derive(Debug)]
@@ -227,6 +231,7 @@ impl Recorder {
             recording: 0,
             last_renew: now_ms,
             last_maintenance: now_ms,
+            published: HashMap::new(),
         };
         rec.load()?;
         rec.recording = rec.store.start_recording(now_ms)?;

@@ -49,12 +49,16 @@ impl Recorder {
             return Ok(());
         }
         let hosts = batch.clone().map(|(m, _)| m.host);
+        let batch_for_live = batch.clone().map(|(m, _)| m);
         let written = self.transaction(now_ms, |r| {
             for (m, after_loss) in batch {
                 if after_loss && let Some(g) = r.gap.get_mut(m.host) {
                     *g = true;
                 }
                 r.write(m, now_ms)?;
+            }
+            if r.store.keeps_live() {
+                r.publish(batch_for_live)?;
             }
             r.store.meta_set("last_write", &now_ms.to_string())
         });

@@ -73,6 +73,16 @@ pub trait RecordStore {
     /// `false` when someone else holds it now.
     fn renew_lease(&mut self, me: &Holder, now_ms: i64) -> Result<bool, StoreError>;
     fn release_lease(&mut self, me: &Holder) -> Result<(), StoreError>;
+    /// Whether it keeps the live fleet for TUIs that watch through it ([`publish_live`]).
+    ///
+    /// [`publish_live`]: RecordStore::publish_live
+    fn keeps_live(&self) -> bool {
+        false
+    }
+    /// Replaces these hosts' live rows (inside the write under way).
+    fn publish_live(&mut self, _hosts: &[super::live::LiveHost]) -> Result<(), StoreError> {
+        Ok(())
+    }
     /// How often a recorder of this store renews its leases.
     fn lease_renewal_ms(&self) -> i64 {
         super::lease::RENEW_EVERY_MS

@@ -348,6 +348,13 @@ fn a_recorder_on_another_machine_that_dies_loses_its_hosts_when_its_leases_go_st
     wait("two hosts each", &|st| {
         st.live.len() == 2 && st.live.iter().all(|(_, h)| h.len() == 2) && st.unrecorded.is_empty()
     });
+    let far_pid = i64::from(far.id());
+    let far_hosts: Vec<String> = status(data, &cfg)
+        .live
+        .into_iter()
+        .find(|(pid, _)| *pid == far_pid)
+        .map(|(_, h)| h)
+        .expect("the far recorder holds hosts");
     far.kill().unwrap();
     far.wait().unwrap();
     let killed = Instant::now();
@@ -359,6 +366,27 @@ fn a_recorder_on_another_machine_that_dies_loses_its_hosts_when_its_leases_go_st
     });
     let took = killed.elapsed();
     eprintln!("a far recorder's hosts were taken {took:?} after kill -9 (interval 1 s)");
+    // The time between its last write and the takeover is in each of its hosts' state
+    // history, as not recorded; the near recorder's own hosts have no such gap.
+    std::thread::sleep(Duration::from_secs(2));
+    let out = fleetwatch(data, &cfg)
+        .args(["history", "--json", "--kind", "host-stale"])
+        .output()
+        .unwrap();
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let gaps: Vec<String> = doc["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| {
+            e["detail"]
+                .as_str()
+                .is_some_and(|d| d.starts_with("not recorded for"))
+        })
+        .map(|e| e["host"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    assert_eq!(gaps.len(), 2, "two hosts taken over, two gaps: {doc}");
+    assert!(gaps.iter().all(|h| far_hosts.contains(h)), "{gaps:?}");
     let said = stop(near);
     assert!(!said.contains("panicked"), "{said}");
 }

@@ -251,7 +251,10 @@ impl Tui {
         what: &str,
         ready: impl Fn(&str) -> bool,
     ) -> Tui {
-        let session = format!("fw-e2e-{}", std::process::id());
+        // Several at once in one test (two operators): each its own session.
+        static STARTED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = STARTED.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let session = format!("fw-e2e-{}-{n}", std::process::id());
         let bin = env!("CARGO_BIN_EXE_fleetwatch");
         // A history store of the test's own, not the machine's.
         let data = format!("/tmp/fleetwatch-e2e-data-{}", std::process::id());
@@ -284,6 +287,26 @@ impl Tui {
             .args(["has-session", "-t", &self.session])
             .output()
             .is_ok_and(|o| o.status.success())
+    }
+    /// The pid of the fleetwatch the session runs.
+    pub fn pid(&self) -> String {
+        let out = Command::new("tmux")
+            .args(["display-message", "-p", "-t", &self.session, "#{pane_pid}"])
+            .output()
+            .unwrap();
+        let shell = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+        // The pane runs fleetwatch itself, or a shell whose one child it is.
+        let comm = std::fs::read_to_string(format!("/proc/{shell}/comm")).unwrap_or_default();
+        if comm.trim() == "fleetwatch" {
+            return shell;
+        }
+        let kids = Command::new("pgrep").args(["-P", &shell]).output().unwrap();
+        String::from_utf8_lossy(&kids.stdout)
+            .lines()
+            .next()
+            .unwrap_or(&shell)
+            .trim()
+            .to_owned()
     }
     pub fn screen(&self) -> String {
         let out = Command::new("tmux")

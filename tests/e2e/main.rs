@@ -9,3 +9,4 @@ mod fleet;
 mod history;
 mod lab;
 mod remote;
+mod shared;

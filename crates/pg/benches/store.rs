@@ -164,9 +164,18 @@ const CYCLES: u64 = 40;
 /// Cycles of every host's poll, 2 s apart, fed to a recorder in batches of 256 messages.
 fn feed(rec: &mut Recorder, t0: Instant, wall0: i64) -> Duration {
     let mut spent = Duration::ZERO;
+    // The collectors keep a VM's config (one Arc) until its XML changes: so does the feed, or
+    // every poll would look like every VM's XML read anew.
+    let mut kept: std::collections::HashMap<String, _> = std::collections::HashMap::new();
     for cycle in 0..WARMUP + CYCLES {
         let secs = 10 + cycle * 2;
-        let (_, samples) = fleetwatch_testkit::synthetic(HOSTS, PER_HOST, t0, secs);
+        let (_, mut samples) = fleetwatch_testkit::synthetic(HOSTS, PER_HOST, t0, secs);
+        for d in samples.iter_mut().flat_map(|s| s.domains.iter_mut()) {
+            let c = kept
+                .entry(d.uuid.clone())
+                .or_insert_with(|| d.config.clone());
+            d.config.clone_from(c);
+        }
         let at = wall0 + secs as i64 * 1000;
         let msgs: Vec<Message> = samples
             .into_iter()

@@ -90,3 +90,15 @@ pub(crate) fn changes(
     tx.commit()?;
     Ok(LiveChanges { hosts, configs })
 }
+
+/// When `host`'s live row was last written, on this machine's clock.
+pub(crate) fn written_until(
+    c: &mut impl GenericClient,
+    host: &str,
+) -> Result<Option<i64>, postgres::Error> {
+    let row = c.query_opt(
+        &format!("SELECT written - {SERVER_NOW_MS} FROM live_hosts WHERE host = $1"),
+        &[&host],
+    )?;
+    Ok(row.map(|r| chrono::Utc::now().timestamp_millis() + r.get::<_, i64>(0)))
+}

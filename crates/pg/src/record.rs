@@ -93,6 +93,12 @@ impl RecordStore for PgStore {
         ))
     }
 
+    fn host_written_until(&mut self, host: &str) -> Result<Option<i64>, StoreError> {
+        on!(self, "read the live fleet", |c| live::written_until(
+            c, host
+        ))
+    }
+
     fn lease_renewal_ms(&self) -> i64 {
         self.renew_ms
     }

@@ -8,6 +8,28 @@ use crate::model::event::{EventKind, Lifecycle};
 use crate::model::sample::HostSample;
 
 impl Recorder {
+    /// A host taken over from a recorder that stopped writing it at `since`: when that was
+    /// longer ago than a lease's stale time (a takeover after a death, not a share handed on
+    /// between two polls), the host's state history says it was not recorded meanwhile.
+    pub(super) fn not_recorded(
+        &mut self,
+        host: usize,
+        since: i64,
+        now_ms: i64,
+    ) -> Result<(), StoreError> {
+        let stale = crate::history::lease::STALE_RENEWALS * self.me.renew_ms;
+        if now_ms - since <= stale {
+            return Ok(());
+        }
+        let why = format!(
+            "not recorded for {:.1} s: its recorder stopped writing it and another took over",
+            (now_ms - since) as f64 / 1000.0
+        );
+        self.host_state(host, LinkState::Stale, Some(&why), since)?;
+        self.gap[host] = true;
+        Ok(())
+    }
+
     pub(super) fn host_state(
         &mut self,
         host: usize,

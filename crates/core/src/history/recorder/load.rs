@@ -38,6 +38,10 @@ impl Recorder {
             // An unreadable state row is as good as none: the host's history starts anew.
             self.host_rows[i] = self.store.current_host_state(hid).ok().flatten();
             self.baseline[i] = self.host_rows[i].is_none();
+            if !self.baseline[i] {
+                let name = self.hosts[i].name.clone();
+                self.unrecorded_since[i] = self.store.host_written_until(&name)?;
+            }
             for o in self.store.open_placements(hid)? {
                 let p = Placed {
                     host: i,

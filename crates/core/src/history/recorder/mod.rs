@@ -144,6 +144,9 @@ pub struct Recorder {
     /// UUID -> the config last published live (its address: the collectors keep one `Arc`
     /// while the XML is unchanged), so a config is written when it is read anew, not per poll.
     published: HashMap<String, usize>,
+    /// Per host taken over from another recorder: when it last wrote the host, until this
+    /// recorder's first word of it (the time between is shown as not recorded).
+    unrecorded_since: Vec<Option<i64>>,
 }
 
 #[derive(Debug)]
@@ -232,6 +235,7 @@ impl Recorder {
             last_renew: now_ms,
             last_maintenance: now_ms,
             published: HashMap::new(),
+            unrecorded_since: vec![None; hosts.len()],
         };
         rec.load()?;
         rec.recording = rec.store.start_recording(now_ms)?;
@@ -246,6 +250,9 @@ impl Recorder {
         // Host indices are the config's; one from elsewhere is nothing this recorder knows.
         if m.host >= self.hosts.len() {
             return Ok(());
+        }
+        if let Some(since) = self.unrecorded_since[m.host].take() {
+            self.not_recorded(m.host, since, now_ms)?;
         }
         match &m.update {
             Update::Link { state, error, .. } => {

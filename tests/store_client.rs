@@ -114,7 +114,7 @@ fn a_store_client_shows_what_the_recorder_sees_and_says_when_nobody_records() {
         .unwrap()
         .get(0);
     let mut doc: serde_json::Value = serde_json::from_str(&sample).unwrap();
-    doc["domains"][0]["name"] = "\u{1b}]0;owned\u{7}evil\u{1b}[2J".into();
+    doc["domains"][0][1] = "\u{1b}]0;owned\u{7}evil\u{1b}[2J".into();
     // Newer than what the client has, or it would be taken for one it saw.
     let later = chrono::Utc::now() + chrono::Duration::seconds(5);
     doc["wall"] = later.to_rfc3339().into();

@@ -97,9 +97,28 @@ fn s_three_recorders_on_postgresql_lose_one_during_a_migration_and_two_client_tu
     )
     .unwrap();
 
-    let record = || -> Child {
-        fleetwatch()
-            .env("XDG_DATA_HOME", data)
+    let record = |elsewhere: bool| -> Child {
+        let fw = fleetwatch();
+        let mut c = if elsewhere {
+            // A recorder on "another machine": a host name of its own (a UTS namespace), so
+            // the others cannot see its process die and must wait for its leases to go stale.
+            let mut u = Command::new("unshare");
+            u.args([
+                "--uts",
+                "sh",
+                "-c",
+                "hostname mgmt-far && exec \"$0\" \"$@\"",
+            ])
+            .arg(fw.get_program());
+            u
+        } else {
+            fw
+        };
+        c.env("XDG_DATA_HOME", data)
+            .env(
+                "XDG_STATE_HOME",
+                std::env::temp_dir().join("fleetwatch-e2e"),
+            )
             .arg("--config")
             .arg(&cfg)
             .arg("record")
@@ -108,7 +127,13 @@ fn s_three_recorders_on_postgresql_lose_one_during_a_migration_and_two_client_tu
             .spawn()
             .unwrap()
     };
-    let recorders = std::cell::RefCell::new((0..3).map(|_| record()).collect::<Vec<Child>>());
+    let recorders = std::cell::RefCell::new(
+        [true, false, false]
+            .map(record)
+            .into_iter()
+            .collect::<Vec<Child>>(),
+    );
+    let far_pid = i64::from(recorders.borrow()[0].id());
     let _stop = Restore(|| {
         for r in recorders.borrow_mut().iter_mut() {
             let _ = Command::new("kill")
@@ -128,8 +153,18 @@ fn s_three_recorders_on_postgresql_lose_one_during_a_migration_and_two_client_tu
     );
     eprintln!("three recorders share {hosts} hosts {t:?} after they started");
 
-    let guest = lab.guests(1)[0].clone();
-    let from = lab.host_of(&guest);
+    // A guest of the far recorder's host (the persistent one, if it is home).
+    let (live, _) = status(&cfg, data);
+    let far_host = live
+        .iter()
+        .find(|(pid, _)| *pid == far_pid)
+        .and_then(|(_, h)| h.first().cloned())
+        .expect("the far recorder holds a host");
+    let from = (1..=hosts).find(|&n| lab.name(n) == far_host).unwrap();
+    let guest = (1..=hosts)
+        .flat_map(|n| lab.guests(n))
+        .find(|g| lab.host_of(g) == from)
+        .expect("a guest on the far recorder's host");
     let to = from % hosts + 1;
     let _home = lab.keep_home(&guest, from);
     // Its first samples recorded: the migration below is told from them.
@@ -152,17 +187,9 @@ fn s_three_recorders_on_postgresql_lose_one_during_a_migration_and_two_client_tu
     });
     std::thread::sleep(Duration::from_secs(3));
 
-    // Kill -9 the recorder of the guest's host, and migrate the guest at once.
-    let (live, _) = status(&cfg, data);
-    let victim = live
-        .iter()
-        .find(|(_, h)| h.contains(&lab.name(from)))
-        .map(|(pid, _)| *pid)
-        .expect("a recorder holds the guest's host");
+    // Kill -9 the far recorder, and migrate the guest off its host at once.
     {
-        let mut rs = recorders.borrow_mut();
-        let i = rs.iter().position(|r| i64::from(r.id()) == victim).unwrap();
-        let mut killed = rs.remove(i);
+        let mut killed = recorders.borrow_mut().remove(0);
         killed.kill().unwrap();
         killed.wait().unwrap();
     }
@@ -182,7 +209,7 @@ fn s_three_recorders_on_postgresql_lose_one_during_a_migration_and_two_client_tu
         },
     );
     eprintln!(
-        "its host recorded by another {took:?} after kill -9 (poll interval 2 s: {:.1} intervals)",
+        "its host taken by another {took:?} after kill -9 (poll interval 2 s: {:.1} intervals)",
         took.as_secs_f64() / 2.0
     );
     let out = migration.wait_with_output().unwrap();
@@ -207,6 +234,42 @@ fn s_three_recorders_on_postgresql_lose_one_during_a_migration_and_two_client_tu
         migrations(&cfg, data, &guest),
         vec![(lab.name(from), lab.name(to))],
         "the migration during the takeover, exactly once"
+    );
+
+    // The takeover window is in the host's state history, and only that host's.
+    let out = fleetwatch()
+        .env("XDG_DATA_HOME", data)
+        .arg("--config")
+        .arg(&cfg)
+        .args([
+            "history",
+            "--json",
+            "--since",
+            "10m",
+            "--kind",
+            "host-stale",
+        ])
+        .output()
+        .unwrap();
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+    let gaps: Vec<(String, String)> = doc["events"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|e| {
+            let d = e["detail"].as_str()?;
+            d.starts_with("not recorded for").then(|| {
+                (
+                    e["host"].as_str().unwrap_or_default().to_owned(),
+                    d.to_owned(),
+                )
+            })
+        })
+        .collect();
+    eprintln!("takeover window in the host-state history: {gaps:?}");
+    assert!(
+        !gaps.is_empty() && gaps.iter().all(|(h, _)| *h == far_host),
+        "the takeover window of {far_host} only: {doc}"
     );
 
     // Two operators watching through the store, at both screen sizes.

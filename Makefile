@@ -50,6 +50,7 @@ test: deps
 bench: deps
 	$(CARGO) bench --locked --bench fleet
 	$(CARGO) bench --locked --bench process
+	$(CARGO) bench --locked --bench share
 	$(CARGO) bench --locked -p fleetwatch-core --bench history
 	$(CARGO) bench --locked -p fleetwatch-pg --bench store
 

@@ -57,7 +57,8 @@ struct Feed<'a> {
     tx: &'a MailboxSender,
     index: HashMap<String, usize>,
     hosts: Vec<Seen>,
-    configs: HashMap<String, Arc<DomainConfig>>,
+    /// Host -> UUID -> its config there.
+    configs: HashMap<String, HashMap<String, Arc<DomainConfig>>>,
     hosts_after: i64,
     configs_after: i64,
     /// A host not written for this long has no recorder now.
@@ -133,10 +134,13 @@ impl Feed<'_> {
     }
 
     fn apply(&mut self, changes: LiveChanges) -> Result<(), Gone> {
-        for (seq, uuid, text) in changes.configs {
+        for (seq, host, uuid, text) in changes.configs {
             self.configs_after = self.configs_after.max(seq);
             if let Some(c) = live::decode_config(&text) {
-                self.configs.insert(uuid, Arc::new(c));
+                self.configs
+                    .entry(host)
+                    .or_default()
+                    .insert(uuid, Arc::new(c));
             }
         }
         for row in changes.hosts {
@@ -159,7 +163,9 @@ impl Feed<'_> {
             return Ok(());
         };
         let now = Instant::now();
-        let Some(sample) = live::decode(text, now, &self.configs) else {
+        let none = HashMap::new();
+        let configs = self.configs.get(&row.host).unwrap_or(&none);
+        let Some(sample) = live::decode(text, now, configs) else {
             return Ok(());
         };
         let wall = sample.wall.timestamp_millis();

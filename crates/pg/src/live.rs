@@ -30,16 +30,26 @@ pub(crate) fn publish(
         ),
         &[&names, &holder, &links, &errors, &samples],
     )?;
+    let mut of: Vec<&str> = Vec::new();
     let (uuids, configs): (Vec<&str>, Vec<&str>) = hosts
         .iter()
-        .flat_map(|h| h.configs.iter().map(|(u, c)| (u.as_str(), c.as_str())))
+        .flat_map(|h| {
+            h.configs
+                .iter()
+                .map(move |(u, c)| (h.host.as_str(), u.as_str(), c.as_str()))
+        })
+        .map(|(h, u, c)| {
+            of.push(h);
+            (u, c)
+        })
         .unzip();
     if !uuids.is_empty() {
         c.execute(
-            "INSERT INTO live_configs (uuid, seq, config)
-             SELECT u, nextval('live_seq'), c FROM unnest($1::text[], $2::text[]) AS t(u, c)
-             ON CONFLICT (uuid) DO UPDATE SET seq = EXCLUDED.seq, config = EXCLUDED.config",
-            &[&uuids, &configs],
+            "INSERT INTO live_configs (host, uuid, seq, config)
+             SELECT h, u, nextval('live_seq'), c
+             FROM unnest($1::text[], $2::text[], $3::text[]) AS t(h, u, c)
+             ON CONFLICT (host, uuid) DO UPDATE SET seq = EXCLUDED.seq, config = EXCLUDED.config",
+            &[&of, &uuids, &configs],
         )?;
     }
     Ok(())
@@ -64,11 +74,11 @@ pub(crate) fn changes(
     let shift = chrono::Utc::now().timestamp_millis() - server;
     let configs = tx
         .query(
-            "SELECT seq, uuid, config FROM live_configs WHERE seq > $1 ORDER BY seq",
+            "SELECT seq, host, uuid, config FROM live_configs WHERE seq > $1 ORDER BY seq",
             &[&configs_after],
         )?
         .iter()
-        .map(|r| (r.get(0), r.get(1), r.get(2)))
+        .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3)))
         .collect();
     let hosts = tx
         .query(

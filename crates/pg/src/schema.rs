@@ -152,11 +152,14 @@ const MIGRATIONS: &[&str] = &[
     -- bytes it saves.
     ALTER TABLE live_hosts ALTER COLUMN sample SET STORAGE EXTERNAL;
     CREATE INDEX live_hosts_seq ON live_hosts(seq);
-    -- VMs' configs, written when one is read anew (rarely), not every poll.
+    -- VMs' configs, written when one is read anew (rarely), not every poll; per host, as a
+    -- VM defined on two (a migration's source copy, a split brain) has a copy on each.
     CREATE TABLE live_configs (
-        uuid TEXT PRIMARY KEY,
+        host TEXT NOT NULL,
+        uuid TEXT NOT NULL,
         seq BIGINT NOT NULL,
-        config TEXT NOT NULL
+        config TEXT NOT NULL,
+        PRIMARY KEY (host, uuid)
     );
     CREATE INDEX live_configs_seq ON live_configs(seq);
     ",

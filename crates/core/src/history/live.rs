@@ -44,8 +44,8 @@ pub struct LiveRow {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct LiveChanges {
     pub hosts: Vec<LiveRow>,
-    /// (seq, UUID, encoded config).
-    pub configs: Vec<(i64, String, String)>,
+    /// (seq, host, UUID, encoded config).
+    pub configs: Vec<(i64, String, String, String)>,
 }
 
 /// A sample as stored: the collector's, less what only its own process knows (its monotonic
@@ -166,7 +166,7 @@ pub fn decode_config(text: &str) -> Option<DomainConfig> {
 }
 
 /// A stored sample as the collectors would have sent it, taken at `taken` on this machine's
-/// monotonic clock, its VMs' configs from `configs` (shared, so an unchanged config stays the
+/// monotonic clock, its VMs' configs from `configs` (that host's, by UUID; shared, so an unchanged config stays the
 /// same `Arc` from one sample to the next, as the collectors keep it). `None` when the text
 /// is not a sample.
 pub fn decode(

@@ -34,9 +34,10 @@ impl Recorder {
                 for d in &s.domains {
                     let Some(c) = &d.config else { continue };
                     let at = Arc::as_ptr(c) as usize;
-                    if self.published.get(&d.uuid) != Some(&at) {
+                    let key = (h, d.uuid.clone());
+                    if self.published.get(&key) != Some(&at) {
                         configs.push((d.uuid.clone(), live::encode_config(c)));
-                        self.published.insert(d.uuid.clone(), at);
+                        self.published.insert(key, at);
                     }
                 }
             }
@@ -51,11 +52,7 @@ impl Recorder {
         let written = self.store.publish_live(&rows);
         if written.is_err() {
             // Rolled back with the batch: what was not written must be written next time.
-            for r in &rows {
-                for (uuid, _) in &r.configs {
-                    self.published.remove(uuid);
-                }
-            }
+            self.published.clear();
         }
         written
     }

@@ -143,7 +143,7 @@ pub struct Recorder {
     last_maintenance: i64,
     /// UUID -> the config last published live (its address: the collectors keep one `Arc`
     /// while the XML is unchanged), so a config is written when it is read anew, not per poll.
-    published: HashMap<String, usize>,
+    published: HashMap<(usize, String), usize>,
     /// Per host taken over from another recorder: when it last wrote the host, until this
     /// recorder's first word of it (the time between is shown as not recorded).
     unrecorded_since: Vec<Option<i64>>,

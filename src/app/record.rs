@@ -7,7 +7,7 @@ use super::share;
 use super::start_collectors;
 use super::stores::Where;
 use fleetwatch_core::config::{Config, HostConfig};
-use fleetwatch_core::history::lease::renew_every_ms;
+use fleetwatch_core::history::lease::{Holder, RENEW_EVERY_MS, Role, renew_every_ms};
 use fleetwatch_core::history::recorder::{BATCH_MAX, BATCH_WINDOW, RecordError, Recorder};
 use fleetwatch_core::history::sqlite::SqliteStore;
 use fleetwatch_core::history::store::HistoryRead;
@@ -47,16 +47,21 @@ fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }
 
-fn start(config: &Config, place: &Where, hosts: &[HostConfig]) -> Result<Recorder, String> {
+fn start(
+    config: &Config,
+    place: &Where,
+    hosts: &[HostConfig],
+    me: &Holder,
+) -> Result<Recorder, String> {
     let (cfg, now) = (config.history.clone(), now_ms());
     let started = match place {
         Where::File(p) => SqliteStore::open_rw(p)
             .map_err(|e| e.to_string())
-            .map(|s| Recorder::start(s, cfg, hosts, now))?,
+            .map(|s| Recorder::start_holding(me.clone(), s, cfg, hosts, now))?,
         Where::Database { url, password_file } => PgStore::open_rw(url, password_file.as_deref())
             .map_err(|e| e.to_string())
             .map(|s| s.renewing_every(renew_every_ms(config.poll.interval)))
-            .map(|s| Recorder::start(s, cfg, hosts, now))?,
+            .map(|s| Recorder::start_holding(me.clone(), s, cfg, hosts, now))?,
     };
     started.map_err(|e| match e {
         RecordError::Busy { pid, hostname } => format!(
@@ -74,10 +79,11 @@ fn start_share(
     config: &Config,
     place: &Where,
     looker: Option<&dyn HistoryRead>,
+    me: &Holder,
 ) -> Result<(Recorder, Vec<HostConfig>), String> {
     for _ in 0..3 {
-        let hosts = share::target(looker, config, None)?;
-        match start(config, place, &hosts) {
+        let hosts = share::target(looker, config, me)?;
+        match start(config, place, &hosts, me) {
             Ok(r) => return Ok((r, hosts)),
             Err(_) if looker.is_some() => std::thread::sleep(Duration::from_millis(300)),
             Err(why) => return Err(why),
@@ -85,12 +91,18 @@ fn start_share(
     }
     // Others keep taking what we looked at: start with no host (a presence only, which nobody
     // else holds) and take a share at the next look, once they have settled.
-    start(config, place, &[]).map(|r| (r, Vec::new()))
+    start(config, place, &[], me).map(|r| (r, Vec::new()))
 }
 
 /// The writing thread: starts the recorder, then writes what it is sent until told to stop
 /// (or, sharing a config, until its share changes).
-fn writer(config: Config, place: Where, cmds: mpsc::Receiver<Cmd>, said: UnboundedSender<Said>) {
+fn writer(
+    config: Config,
+    place: Where,
+    me: Holder,
+    cmds: mpsc::Receiver<Cmd>,
+    said: UnboundedSender<Said>,
+) {
     // For a shared database, a connection of its own to look at the leases (opened for
     // writing: the first recorder on a new database creates the schema it reads).
     let looker: Option<Box<dyn HistoryRead>> = match &place {
@@ -105,7 +117,7 @@ fn writer(config: Config, place: Where, cmds: mpsc::Receiver<Cmd>, said: Unbound
             }
         }
     };
-    let (mut rec, hosts) = match start_share(&config, &place, looker.as_deref()) {
+    let (mut rec, hosts) = match start_share(&config, &place, looker.as_deref(), &me) {
         Ok(r) => r,
         Err(why) => {
             let _ = said.send(Said::Refused(why));
@@ -124,9 +136,11 @@ fn writer(config: Config, place: Where, cmds: mpsc::Receiver<Cmd>, said: Unbound
         };
         if !wrote && looker.is_some() && Instant::now() >= next_look {
             next_look = Instant::now() + look_every;
-            let now = share::target(looker.as_deref(), &config, Some(rec.holder()));
-            if now.as_ref().is_ok_and(|t| names(t) != names(&hosts)) {
-                rec.stop();
+            let now = share::target(looker.as_deref(), &config, &me);
+            if let Some(t) = now.ok().filter(|t| names(t) != names(&hosts)) {
+                // The hosts both shares hold stay ours across the start over: nobody else
+                // sees them free, nor takes them in between.
+                rec.hand_over(&names(&t));
                 let _ = said.send(Said::Reassign);
                 return;
             }
@@ -171,34 +185,73 @@ enum Session {
     Again,
 }
 
+/// SIGTERM and SIGINT, listened to for the whole run: a signal that came while a session
+/// started over (its share changed) would otherwise be taken by the runtime and never seen.
+struct Stops {
+    term: tokio::signal::unix::Signal,
+    int: tokio::signal::unix::Signal,
+}
+
+impl Stops {
+    async fn recv(&mut self) {
+        tokio::select! {
+            _ = self.term.recv() => {}
+            _ = self.int.recv() => {}
+        }
+    }
+}
+
 pub async fn record(config: &Config) -> ExitCode {
     let place = match Where::of(config) {
         Ok(p) => p,
         Err(e) => return fail(&e.to_string(), 2),
     };
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(term), Ok(int)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
+        return fail("cannot install signal handlers", 1);
+    };
+    let mut stops = Stops { term, int };
+    // One holder for the whole run: its sessions (one per share) hold leases as the same one.
+    let renew = match &place {
+        Where::File(_) => RENEW_EVERY_MS,
+        Where::Database { .. } => renew_every_ms(config.poll.interval),
+    };
+    let me = Holder::renewing(Role::Service, renew);
     loop {
-        match session(config, place.clone()).await {
+        match session(config, place.clone(), &me, &mut stops).await {
             Session::Ended(code) => return code,
             Session::Again => {}
         }
     }
 }
 
-async fn session(config: &Config, place: Where) -> Session {
+async fn session(config: &Config, place: Where, me: &Holder, stops: &mut Stops) -> Session {
     let fail = |msg: &str, code| Session::Ended(fail(msg, code));
     let described = place.describe();
     let (cmd_tx, cmd_rx) = mpsc::channel();
     let (said_tx, mut said) = unbounded_channel();
     let thread = {
-        let config = config.clone();
+        let (config, me) = (config.clone(), me.clone());
         std::thread::Builder::new()
             .name("history".into())
-            .spawn(move || writer(config, place, cmd_rx, said_tx))
+            .spawn(move || writer(config, place, me, cmd_rx, said_tx))
     };
     let Ok(thread) = thread else {
         return fail("cannot start the history thread", 1);
     };
-    let hosts = match said.recv().await {
+    let started = tokio::select! {
+        s = said.recv() => s,
+        () = stops.recv() => {
+            // Told to stop while starting: the thread stops once it has started (or failed).
+            let _ = cmd_tx.send(Cmd::Stop);
+            let _ = tokio::task::spawn_blocking(move || thread.join()).await;
+            return Session::Ended(ExitCode::SUCCESS);
+        }
+    };
+    let hosts = match started {
         Some(Said::Started(hosts)) => hosts,
         Some(Said::Refused(why)) => return fail(&why, 1),
         _ => return fail("the history thread ended before it started", 1),
@@ -234,13 +287,6 @@ async fn session(config: &Config, place: Where) -> Session {
             hosts.len()
         );
     }
-    let signal = |k| tokio::signal::unix::signal(k).ok();
-    let (Some(mut term), Some(mut int)) = (
-        signal(tokio::signal::unix::SignalKind::terminate()),
-        signal(tokio::signal::unix::SignalKind::interrupt()),
-    ) else {
-        return fail("cannot install signal handlers", 1);
-    };
     let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
     // Ticks missed while a write took long are not made up in a burst.
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
@@ -271,8 +317,7 @@ async fn session(config: &Config, place: Where) -> Session {
                 Some(Said::Started(_) | Said::Refused(_)) => {}
                 None => return fail("the history thread ended", 1),
             },
-            _ = term.recv() => break,
-            _ = int.recv() => break,
+            () = stops.recv() => break,
         }
     }
     let _ = cmd_tx.send(Cmd::Stop);

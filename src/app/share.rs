@@ -5,7 +5,7 @@
 //! the new recorder go on without inventing events.
 
 use fleetwatch_core::config::{Config, HostConfig};
-use fleetwatch_core::history::lease::{Holder, Role, fair_share, renew_every_ms};
+use fleetwatch_core::history::lease::{Holder, fair_share, renew_every_ms};
 use fleetwatch_core::history::store::HistoryRead;
 use std::time::Duration;
 
@@ -17,24 +17,16 @@ pub fn look_every(config: &Config) -> Duration {
 
 /// The hosts of `config` this recorder should record now, by the leases `looker` reads (a
 /// connection to the shared database; none for a file, which is not shared: every host).
-/// `me`: the running recorder (None before it starts, when nothing is its own yet).
+/// `me`: this recorder (the same holder for all its sessions).
 pub fn target(
     looker: Option<&dyn HistoryRead>,
     config: &Config,
-    me: Option<&Holder>,
+    me: &Holder,
 ) -> Result<Vec<HostConfig>, String> {
     let Some(looker) = looker else {
         return Ok(config.hosts.clone());
     };
     let leases = looker.leases().map_err(|e| e.to_string())?;
-    let fresh;
-    let me = match me {
-        Some(m) => m,
-        None => {
-            fresh = Holder::renewing(Role::Service, renew_every_ms(config.poll.interval));
-            &fresh
-        }
-    };
     let names: Vec<&str> = config.hosts.iter().map(|h| h.name.as_str()).collect();
     let now = chrono::Utc::now().timestamp_millis();
     let share = fair_share(&names, &leases, me, now);

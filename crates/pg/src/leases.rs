@@ -130,6 +130,19 @@ pub(crate) fn release(c: &mut Client, me: &Holder) -> Result<(), postgres::Error
     Ok(())
 }
 
+/// Gives up some hosts, keeping the rest and our presence.
+pub(crate) fn release_hosts(
+    c: &mut Client,
+    me: &Holder,
+    hosts: &[&str],
+) -> Result<(), postgres::Error> {
+    c.execute(
+        "DELETE FROM leases WHERE holder = $1 AND host = ANY($2)",
+        &[&me.id, &hosts],
+    )?;
+    Ok(())
+}
+
 /// The most recently renewed lease, for "who records": with several recorders, one of them.
 pub(crate) fn newest(c: &mut Client) -> Result<Option<LeaseRow>, postgres::Error> {
     let shift = shift(c)?;

@@ -107,6 +107,13 @@ impl RecordStore for PgStore {
         on!(self, "release the leases", |c| leases::release(c, me))
     }
 
+    fn release_hosts(&mut self, me: &Holder, hosts: &[&str]) -> Result<(), StoreError> {
+        self.leased.retain(|h| !hosts.contains(&h.as_str()));
+        on!(self, "release the leases", |c| leases::release_hosts(
+            c, me, hosts
+        ))
+    }
+
     fn start_recording(&mut self, now_ms: i64) -> Result<RowId, StoreError> {
         let holder = self.holder.clone();
         on!(self, "start a recording", |c| writes::start_recording(

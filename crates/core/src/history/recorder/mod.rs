@@ -202,8 +202,21 @@ impl Recorder {
         hosts: &[HostConfig],
         now_ms: i64,
     ) -> Result<Recorder, RecordError> {
-        let mut store: Box<dyn RecordStore + Send> = Box::new(store);
         let me = Holder::renewing(role, store.lease_renewal_ms());
+        Recorder::start_holding(me, store, cfg, hosts, now_ms)
+    }
+
+    /// As [`Recorder::start`], as `me`: a recorder sharing a config starts over as the same
+    /// holder when its share changes, so the leases it keeps stay its own throughout and the
+    /// others never see them free.
+    pub fn start_holding(
+        me: Holder,
+        store: impl RecordStore + Send + 'static,
+        cfg: HistoryConfig,
+        hosts: &[HostConfig],
+        now_ms: i64,
+    ) -> Result<Recorder, RecordError> {
+        let mut store: Box<dyn RecordStore + Send> = Box::new(store);
         let names: Vec<&str> = hosts.iter().map(|h| h.name.as_str()).collect();
         if let Lease::Other { pid, hostname, .. } = store.acquire_lease(&me, &names, now_ms)? {
             return Err(RecordError::Busy { pid, hostname });
@@ -292,6 +305,18 @@ impl Recorder {
     /// Gives the lease up, for a clean exit.
     pub fn stop(mut self) {
         let _ = self.store.release_lease(&self.me);
+    }
+
+    /// Ends this recorder for a new share: gives up the hosts it holds that `keep` does not
+    /// name, keeping the rest (and its presence) for the holder's next start.
+    pub fn hand_over(mut self, keep: &[&str]) {
+        let give: Vec<&str> = self
+            .hosts
+            .iter()
+            .map(|h| h.name.as_str())
+            .filter(|h| !keep.contains(h))
+            .collect();
+        let _ = self.store.release_hosts(&self.me, &give);
     }
 }
 

@@ -73,6 +73,10 @@ pub trait RecordStore {
     /// `false` when someone else holds it now.
     fn renew_lease(&mut self, me: &Holder, now_ms: i64) -> Result<bool, StoreError>;
     fn release_lease(&mut self, me: &Holder) -> Result<(), StoreError>;
+    /// Gives up these hosts' leases only (a store of one lease for all: the whole of it).
+    fn release_hosts(&mut self, me: &Holder, _hosts: &[&str]) -> Result<(), StoreError> {
+        self.release_lease(me)
+    }
     /// Whether it keeps the live fleet for TUIs that watch through it ([`publish_live`]).
     ///
     /// [`publish_live`]: RecordStore::publish_live

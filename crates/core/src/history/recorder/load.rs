@@ -33,7 +33,16 @@ impl Recorder {
     }
 
     pub(super) fn load(&mut self) -> Result<(), StoreError> {
+        // A few queries a host: at hundreds of hosts loading outlasts a lease's stale time,
+        // and the others would take the hosts this recorder is loading.
+        let mut renewed = std::time::Instant::now();
+        let renew_every = std::time::Duration::from_millis(self.me.renew_ms.max(1) as u64 / 2);
         for i in 0..self.hosts.len() {
+            if renewed.elapsed() >= renew_every {
+                renewed = std::time::Instant::now();
+                let now = chrono::Utc::now().timestamp_millis();
+                self.store.renew_lease(&self.me, now)?;
+            }
             let hid = self.host_id(i)?;
             // An unreadable state row is as good as none: the host's history starts anew.
             self.host_rows[i] = self.store.current_host_state(hid).ok().flatten();

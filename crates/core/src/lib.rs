@@ -15,6 +15,7 @@ pub mod diagnose;
 pub mod dirs;
 pub mod history;
 pub mod link;
+pub mod metrics;
 pub mod model;
 pub mod policy;
 pub mod sanitize;

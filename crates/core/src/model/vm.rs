@@ -169,6 +169,19 @@ impl Vm {
         self.last.cpu_time_ns.map(|(v, _)| v)
     }
 
+    /// Cumulative bytes (disk read, disk written, network received, sent) from the latest
+    /// samples that had them: what a metrics scraper turns into rates itself.
+    pub fn byte_counters(&self) -> [Option<u64>; 4] {
+        let l = &self.last;
+        [
+            l.disk_read_bytes,
+            l.disk_write_bytes,
+            l.net_rx_bytes,
+            l.net_tx_bytes,
+        ]
+        .map(|c| c.map(|(v, _)| v))
+    }
+
     pub(super) fn clear_rates(&mut self) {
         self.cpu_percent = None;
         self.host_cpu_percent = None;

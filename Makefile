@@ -27,6 +27,11 @@ deps:
 	  if command -v apt-get >/dev/null; then DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q postgresql || \
 	    { $(SUDO) apt-get update -q && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q postgresql; }; \
 	  elif command -v dnf >/dev/null; then $(SUDO) dnf install -y postgresql-server; fi; }
+	@command -v promtool >/dev/null || { \
+	  echo "fleetwatch: Prometheus missing (promtool checks the metrics and alert rules; the e2e runs a server); installing it"; \
+	  if command -v apt-get >/dev/null; then DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q --no-install-recommends prometheus || \
+	    { $(SUDO) apt-get update -q && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q --no-install-recommends prometheus; }; \
+	  elif command -v dnf >/dev/null; then $(SUDO) dnf install -y golang-github-prometheus; fi; }
 	@command -v rustfmt >/dev/null && $(CARGO) clippy --version >/dev/null 2>&1 || \
 	  rustup component add rustfmt clippy
 

@@ -151,6 +151,11 @@ pub fn show(t: DateTime<Utc>) -> String {
         .to_string()
 }
 
+/// [`show`] for a time in Unix milliseconds.
+pub fn show_ms(ms: i64) -> String {
+    DateTime::<Utc>::from_timestamp_millis(ms).map_or_else(|| format!("{ms} ms"), show)
+}
+
 #[cfg(test)]
 #[path = "time_tests.rs"]
 mod tests;

@@ -5,6 +5,7 @@ use crate::store::PgStore;
 use crate::{audit, leases, live, loads, rollups, writes};
 use fleetwatch_core::actions::record::Record;
 use fleetwatch_core::history::config::HistoryConfig;
+use fleetwatch_core::history::health::RollupMarks;
 use fleetwatch_core::history::lease::{Holder, Lease};
 use fleetwatch_core::history::live::LiveHost;
 use fleetwatch_core::history::moment::Stat;
@@ -255,6 +256,12 @@ impl RecordStore for PgStore {
     fn maintain(&mut self, cfg: &HistoryConfig, now_ms: i64) -> Result<(), StoreError> {
         on!(self, "roll statistics up", |c| rollups::maintain(
             c, cfg, now_ms
+        ))
+    }
+
+    fn rollup_marks(&mut self, levels: usize) -> Result<RollupMarks, StoreError> {
+        on!(self, "read the rollups' marks", |c| rollups::marks(
+            c, levels
         ))
     }
 

@@ -5,6 +5,7 @@
 
 use crate::writes::{meta_get, meta_set};
 use fleetwatch_core::history::config::HistoryConfig;
+use fleetwatch_core::history::health::RollupMarks;
 use fleetwatch_core::history::rollup::bucket;
 use postgres::Client;
 
@@ -91,5 +92,30 @@ fn roll(c: &mut Client, cfg: &HistoryConfig, now_ms: i64) -> Result<(), postgres
         "DELETE FROM host_states WHERE until IS NOT NULL AND until < $1",
         &[&horizon],
     )?;
-    Ok(())
+    meta_set(c, "maintained_at", &now_ms.to_string())
+}
+
+/// The marks [`fleetwatch_core::history::health::stalls`] judges, for `levels` rollup levels.
+pub(crate) fn marks(c: &mut Client, levels: usize) -> Result<RollupMarks, postgres::Error> {
+    let mut ms = |key: &str| -> Result<Option<i64>, postgres::Error> {
+        Ok(meta_get(c, key)?.and_then(|v| v.parse().ok()))
+    };
+    let last_write = ms("last_write")?;
+    let maintained_at = ms("maintained_at")?;
+    let rolled = (1..=levels)
+        .map(|l| ms(&format!("rolled_{l}")))
+        .collect::<Result<_, _>>()?;
+    let mut oldest = Vec::with_capacity(levels + 1);
+    for level in 0..=levels as i32 {
+        oldest.push(
+            c.query_one("SELECT MIN(at) FROM stats WHERE level = $1", &[&level])?
+                .get(0),
+        );
+    }
+    Ok(RollupMarks {
+        last_write,
+        maintained_at,
+        rolled,
+        oldest,
+    })
 }

@@ -5,6 +5,7 @@
 use crate::connect::{self, ConnectError};
 use crate::schema::{self, SchemaError};
 use fleetwatch_core::actions::record::Record;
+use fleetwatch_core::history::health::RollupMarks;
 use fleetwatch_core::history::lease::LeaseRow;
 use fleetwatch_core::history::moment::{Recordings, Stat};
 use fleetwatch_core::history::query::{EventQuery, EventRow, Past, Point};
@@ -209,5 +210,10 @@ impl HistoryRead for PgStore {
 
     fn audit(&self) -> Result<Vec<Record>, StoreError> {
         crate::audit::all(&mut self.client()).map_err(self.fail("read the audit"))
+    }
+
+    fn rollup_marks(&self, levels: usize) -> Result<RollupMarks, StoreError> {
+        crate::rollups::marks(&mut self.client(), levels)
+            .map_err(self.fail("read the rollups' marks"))
     }
 }

@@ -5,6 +5,7 @@
 
 pub mod config;
 pub mod events;
+pub mod health;
 pub mod lease;
 pub mod live;
 pub mod moment;

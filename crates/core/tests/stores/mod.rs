@@ -6,6 +6,7 @@
 
 use fleetwatch_core::actions::record::Record;
 use fleetwatch_core::history::config::HistoryConfig;
+use fleetwatch_core::history::health::RollupMarks;
 use fleetwatch_core::history::lease::{Holder, Lease};
 use fleetwatch_core::history::moment::Stat;
 use fleetwatch_core::history::sqlite::SqliteStore;
@@ -221,6 +222,10 @@ impl RecordStore for Probe {
     fn maintain(&mut self, cfg: &HistoryConfig, now_ms: i64) -> Result<(), StoreError> {
         self.alive()?;
         self.inner.maintain(cfg, now_ms)
+    }
+    fn rollup_marks(&mut self, levels: usize) -> Result<RollupMarks, StoreError> {
+        self.alive()?;
+        self.inner.rollup_marks(levels)
     }
     fn append_audit(&mut self, r: &Record) -> Result<(), StoreError> {
         self.alive()?;

@@ -141,6 +141,9 @@ pub struct Recorder {
     recording: RowId,
     last_renew: i64,
     last_maintenance: i64,
+    /// When the rollups last committed, as the store says, and why they do not advance.
+    maintained_at: Option<i64>,
+    stalls: Vec<String>,
     /// UUID -> the config last published live (its address: the collectors keep one `Arc`
     /// while the XML is unchanged), so a config is written when it is read anew, not per poll.
     published: HashMap<(usize, String), usize>,
@@ -246,7 +249,11 @@ impl Recorder {
             sizes: vec![None; hosts.len()],
             recording: 0,
             last_renew: now_ms,
-            last_maintenance: now_ms,
+            // The first run soon after the start: a history that stalled before a restart
+            // says so within seconds, not a minute later.
+            last_maintenance: now_ms - transaction::MAINTAIN_EVERY_MS + 10_000,
+            maintained_at: None,
+            stalls: Vec::new(),
             published: HashMap::new(),
             unrecorded_since: vec![None; hosts.len()],
         };

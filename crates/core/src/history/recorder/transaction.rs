@@ -6,12 +6,16 @@
 //! inside the transaction, so nothing of ours lands once another recorder took over.
 
 use super::{RecordError, Recorder};
+use crate::history::health::stalls;
 use crate::history::store::StoreError;
 use crate::link::Message;
 use std::time::Duration;
 
 /// The most messages one transaction writes: a poll of every host of a 256-host fleet, and a
 /// bound on what a failed commit throws away.
+/// Rollups and retention run this often.
+pub const MAINTAIN_EVERY_MS: i64 = 60_000;
+
 pub const BATCH_MAX: usize = 256;
 /// How long a batch waits, after its first message, for more to join it.
 pub const BATCH_WINDOW: Duration = Duration::from_millis(200);
@@ -72,11 +76,34 @@ impl Recorder {
             }
         }
         written?;
-        if now_ms - self.last_maintenance >= 60_000 {
+        if now_ms - self.last_maintenance >= MAINTAIN_EVERY_MS {
             self.last_maintenance = now_ms;
-            self.store.maintain(&self.cfg, now_ms)?;
+            self.maintain(now_ms);
         }
         Ok(())
+    }
+
+    /// Rollups and retention, then a look at whether they advance. Their failure is no
+    /// batch's: the batch is written, and the stall is what `history_health` says.
+    fn maintain(&mut self, now_ms: i64) {
+        let ran = self.store.maintain(&self.cfg, now_ms);
+        let marks = self.store.rollup_marks(self.cfg.rollup.len());
+        let mut why = match &marks {
+            Ok(m) => stalls(&self.cfg, m),
+            Err(e) => vec![format!("cannot read the rollups' marks: {e}")],
+        };
+        if let Err(e) = &ran {
+            why.insert(0, format!("rollups and retention failed: {e}"));
+        }
+        if let Ok(m) = marks {
+            self.maintained_at = m.maintained_at;
+        }
+        self.stalls = why;
+    }
+
+    /// When the rollups last committed, and why they do not advance (empty when they do).
+    pub fn history_health(&self) -> (Option<i64>, &[String]) {
+        (self.maintained_at, &self.stalls)
     }
 
     /// Keeps the lease while no message comes (every host down and quiet): call it every

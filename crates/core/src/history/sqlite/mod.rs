@@ -15,6 +15,7 @@ mod writes;
 pub use open::{open_ro, open_ro_frozen, open_rw};
 
 use crate::actions::record::Record;
+use crate::history::health::RollupMarks;
 use crate::history::lease::LeaseRow;
 use crate::history::moment::{Recordings, Stat};
 use crate::history::query::{EventQuery, EventRow, Past, Point};
@@ -98,5 +99,9 @@ impl HistoryRead for SqliteStore {
 
     fn audit(&self) -> Result<Vec<Record>, StoreError> {
         audit::all(&self.conn).map_err(self.fail("read the audit"))
+    }
+
+    fn rollup_marks(&self, levels: usize) -> Result<RollupMarks, StoreError> {
+        rollups::marks(&self.conn, levels).map_err(self.fail("read the rollups' marks"))
     }
 }

@@ -4,6 +4,7 @@
 use super::{SqliteStore, audit, leases, loads, rollups, writes};
 use crate::actions::record::Record;
 use crate::history::config::HistoryConfig;
+use crate::history::health::RollupMarks;
 use crate::history::lease::{Holder, Lease};
 use crate::history::moment::Stat;
 use crate::history::store::rows::{
@@ -176,6 +177,10 @@ impl RecordStore for SqliteStore {
     fn maintain(&mut self, cfg: &HistoryConfig, now_ms: i64) -> Result<(), StoreError> {
         let r = rollups::maintain(&self.conn, cfg, now_ms);
         r.map_err(self.fail("roll statistics up"))
+    }
+
+    fn rollup_marks(&mut self, levels: usize) -> Result<RollupMarks, StoreError> {
+        rollups::marks(&self.conn, levels).map_err(self.fail("read the rollups' marks"))
     }
 
     fn append_audit(&mut self, r: &Record) -> Result<(), StoreError> {

@@ -3,6 +3,7 @@
 
 use super::writes::{meta_get, meta_set};
 use crate::history::config::HistoryConfig;
+use crate::history::health::RollupMarks;
 use crate::history::rollup::bucket;
 use rusqlite::{Connection, params};
 
@@ -72,5 +73,28 @@ fn roll(c: &Connection, cfg: &HistoryConfig, now_ms: i64) -> rusqlite::Result<()
         "DELETE FROM host_states WHERE until IS NOT NULL AND until < ?1",
         [horizon],
     )?;
-    Ok(())
+    meta_set(c, "maintained_at", &now_ms.to_string())
+}
+
+/// The marks [`crate::history::health::stalls`] judges, for `levels` rollup levels.
+pub(super) fn marks(c: &Connection, levels: usize) -> rusqlite::Result<RollupMarks> {
+    let ms = |key: &str| -> rusqlite::Result<Option<i64>> {
+        Ok(meta_get(c, key)?.and_then(|v| v.parse().ok()))
+    };
+    let mut oldest = Vec::with_capacity(levels + 1);
+    for level in 0..=levels as i64 {
+        oldest.push(
+            c.query_row("SELECT MIN(at) FROM stats WHERE level = ?1", [level], |x| {
+                x.get(0)
+            })?,
+        );
+    }
+    Ok(RollupMarks {
+        last_write: ms("last_write")?,
+        maintained_at: ms("maintained_at")?,
+        rolled: (1..=levels)
+            .map(|l| ms(&format!("rolled_{l}")))
+            .collect::<rusqlite::Result<_>>()?,
+        oldest,
+    })
 }

@@ -35,6 +35,7 @@ pub mod rows;
 pub use error::{Cause, StoreError};
 
 use super::config::HistoryConfig;
+use super::health::RollupMarks;
 use super::lease::{Holder, Lease, LeaseRow};
 use super::moment::{Coverage, Recordings, SLACK_MS, Stat};
 use super::query::{EventQuery, EventRow, Past, Point};
@@ -160,6 +161,8 @@ pub trait RecordStore {
     /// Rollups of complete buckets, then retention; in a transaction of its own. Safe to run
     /// at any time and more than once.
     fn maintain(&mut self, cfg: &HistoryConfig, now_ms: i64) -> Result<(), StoreError>;
+    /// What the rollups left behind, to see that they advance.
+    fn rollup_marks(&mut self, levels: usize) -> Result<RollupMarks, StoreError>;
 
     /// One audit record, on its own (the audit thread writes outside the recorder's
     /// transactions, before an action starts and when it ends).
@@ -189,6 +192,8 @@ pub trait HistoryRead {
     fn lease(&self) -> Result<Option<LeaseRow>, StoreError>;
     /// Every audit record, oldest first.
     fn audit(&self) -> Result<Vec<Record>, StoreError>;
+    /// What the rollups left behind, to see that they advance (`check`, the TUI's banner).
+    fn rollup_marks(&self, levels: usize) -> Result<RollupMarks, StoreError>;
 
     /// Whether any recorder ran at `t`, and if not, since and until when none did.
     fn coverage(&self, t: i64) -> Result<Coverage, StoreError> {

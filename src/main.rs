@@ -47,6 +47,9 @@ enum Command {
         /// With --status: as JSON.
         #[arg(long, requires = "status")]
         json: bool,
+        /// Serve Prometheus metrics on this address, e.g. 127.0.0.1:9177 (path /metrics).
+        #[arg(long, value_name = "ADDR:PORT", conflicts_with = "status")]
+        metrics: Option<String>,
     },
     /// Events from the history, oldest first.
     History {
@@ -212,15 +215,22 @@ fn run(cli: Cli) -> ExitCode {
                     return ExitCode::from(app::check::UNKNOWN);
                 }
             };
+            let stalled = app::check::history_stalls(&config);
             if json {
-                fleetwatch::outln!("{}", serde_json::to_string_pretty(&app::check::json(&fleet)).unwrap_or_default());
+                fleetwatch::outln!("{}", serde_json::to_string_pretty(&app::check::json(&fleet, &stalled)).unwrap_or_default());
             } else {
-                fleetwatch::out!("{}", app::check::text(&fleet));
+                fleetwatch::out!("{}", app::check::text(&fleet, &stalled));
             }
-            ExitCode::from(app::check::status(&fleet).0)
+            ExitCode::from(app::check::status(&fleet, &stalled).0)
         }),
-        Some(Command::Record { status: true, json }) => app::record_status::status(&config, json),
-        Some(Command::Record { status: false, .. }) => rt.block_on(app::record::record(&config)),
+        Some(Command::Record {
+            status: true, json, ..
+        }) => app::record_status::status(&config, json),
+        Some(Command::Record {
+            status: false,
+            metrics,
+            ..
+        }) => rt.block_on(app::record::record(&config, metrics.as_deref())),
         Some(Command::History {
             vm,
             host,

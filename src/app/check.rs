@@ -1,6 +1,9 @@
 //! `fleetwatch check`: one poll of every host, the findings, and a Nagios-style exit code, for
 //! cron and monitoring systems.
 
+use super::stores::Where;
+use fleetwatch_core::config::Config;
+use fleetwatch_core::history::health::stalls;
 use fleetwatch_core::link::LinkState;
 use fleetwatch_core::model::Fleet;
 use fleetwatch_core::model::findings::{Finding, Severity};
@@ -12,8 +15,39 @@ pub const WARNING: u8 = 1;
 pub const CRITICAL: u8 = 2;
 pub const UNKNOWN: u8 = 3;
 
-/// The exit code and status word for a fleet's findings.
-pub fn status(fleet: &Fleet) -> (u8, &'static str) {
+/// The finding's name for a history whose rollups or retention stopped.
+pub const STALLED: &str = "history-stalled";
+
+/// Why the configured history's rollups do not advance, from its marks; nothing when there is
+/// no history to read (none recorded yet, or history off): that is not for `check` to judge.
+pub fn history_stalls(config: &Config) -> Vec<String> {
+    if !config.history.enabled {
+        return Vec::new();
+    }
+    let Ok(place) = Where::of(config) else {
+        return Vec::new();
+    };
+    if let Where::File(p) = &place
+        && !p.exists()
+    {
+        return Vec::new();
+    }
+    let reader = match place.reader() {
+        Ok(r) => r,
+        Err(e) => return vec![format!("cannot read the history: {e}")],
+    };
+    match reader.rollup_marks(config.history.rollup.len()) {
+        Ok(m) => stalls(&config.history, &m),
+        Err(e) => vec![format!("cannot read the rollups' marks: {e}")],
+    }
+}
+
+/// The exit code and status word for a fleet's findings and its history's stalls.
+pub fn status(fleet: &Fleet, stalled: &[String]) -> (u8, &'static str) {
+    // A stalled history is known to be wrong whatever the hypervisors answer.
+    if !stalled.is_empty() {
+        return (CRITICAL, "critical");
+    }
     if fleet.hosts_up() == 0 {
         return (UNKNOWN, "unknown");
     }
@@ -53,20 +87,27 @@ fn down_hosts(fleet: &Fleet) -> Vec<String> {
         .collect()
 }
 
-pub fn json(fleet: &Fleet) -> serde_json::Value {
-    let (_, word) = status(fleet);
+pub fn json(fleet: &Fleet, stalled: &[String]) -> serde_json::Value {
+    let (_, word) = status(fleet, stalled);
+    let history = stalled.iter().map(|why| {
+        json!({"kind": STALLED, "severity": "critical", "vm": null, "uuid": null, "host": null, "detail": why})
+    });
+    let findings: Vec<serde_json::Value> = history
+        .chain(sorted(fleet).into_iter().map(|f| json!(f)))
+        .collect();
     json!({
         "status": word,
-        "findings": sorted(fleet),
+        "findings": findings,
         "hosts_down": down_hosts(fleet),
         "problems": fleet.problems,
     })
 }
 
 /// Nagios plugin output: a status line with performance data, then one line per finding.
-pub fn text(fleet: &Fleet) -> String {
-    let (_, word) = status(fleet);
+pub fn text(fleet: &Fleet, stalled: &[String]) -> String {
+    let (_, word) = status(fleet, stalled);
     let (crit, warn) = fleet.finding_counts();
+    let crit = crit + stalled.len();
     let up = fleet.hosts_up();
     let mut out = format!(
         "FLEETWATCH {} - {crit} critical, {warn} warning findings; {up}/{} hosts up, {} VMs | critical={crit} warning={warn} hosts_up={up} hosts_total={} vms={}\n",
@@ -76,6 +117,10 @@ pub fn text(fleet: &Fleet) -> String {
         fleet.hosts.len(),
         fleet.vm_count()
     );
+    for why in stalled {
+        out.push_str(&clean(&format!("CRITICAL {STALLED} history: {why}")));
+        out.push('\n');
+    }
     for f in sorted(fleet) {
         let what = match (&f.vm, &f.host) {
             (Some(vm), Some(h)) => format!("{vm}@{h}"),

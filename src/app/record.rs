@@ -3,6 +3,8 @@
 //! PostgreSQL client blocks (it may not run on the async runtime's thread at all).
 
 use super::cli::fail;
+use super::exporter::{Exporter, http};
+use super::record_metrics::RecordMetrics;
 use super::share;
 use super::start_collectors;
 use super::stores::Where;
@@ -14,7 +16,7 @@ use fleetwatch_core::history::store::HistoryRead;
 use fleetwatch_core::link::{Mailbox, MailboxReceiver, Message};
 use fleetwatch_pg::PgStore;
 use std::process::ExitCode;
-use std::sync::mpsc;
+use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc::{UnboundedSender, unbounded_channel};
 
@@ -102,6 +104,7 @@ fn writer(
     me: Holder,
     cmds: mpsc::Receiver<Cmd>,
     said: UnboundedSender<Said>,
+    exporter: Option<Arc<Exporter>>,
 ) {
     // For a shared database, a connection of its own to look at the leases (opened for
     // writing: the first recorder on a new database creates the schema it reads).
@@ -125,6 +128,7 @@ fn writer(
         }
     };
     let _ = said.send(Said::Started(hosts.clone()));
+    let mut metrics = exporter.map(|x| RecordMetrics::new(x, &config, hosts.len()));
     let look_every = share::look_every(&config);
     let mut next_look = Instant::now() + look_every;
     let mut failing = false;
@@ -134,6 +138,9 @@ fn writer(
             Cmd::Tick => (rec.tick(now_ms()), false),
             Cmd::Stop => break,
         };
+        if let Some(m) = &mut metrics {
+            m.after(&mut rec, &result, wrote, &config);
+        }
         if !wrote && looker.is_some() && Instant::now() >= next_look {
             next_look = Instant::now() + look_every;
             let now = share::target(looker.as_deref(), &config, &me);
@@ -201,10 +208,28 @@ impl Stops {
     }
 }
 
-pub async fn record(config: &Config) -> ExitCode {
+/// `metrics`: where to serve `/metrics` (`127.0.0.1:9177`), for the whole run.
+pub async fn record(config: &Config, metrics: Option<&str>) -> ExitCode {
     let place = match Where::of(config) {
         Ok(p) => p,
         Err(e) => return fail(&e.to_string(), 2),
+    };
+    let exporter = match metrics {
+        Some(addr) => match http::bind(addr).await {
+            Ok(listener) => {
+                let x = Arc::new(Exporter::default());
+                crate::errln!(
+                    "fleetwatch: serving metrics on http://{}/metrics",
+                    listener
+                        .local_addr()
+                        .map_or(addr.to_owned(), |a| a.to_string())
+                );
+                tokio::spawn(http::serve(listener, x.clone()));
+                Some(x)
+            }
+            Err(e) => return fail(&e, 2),
+        },
+        None => None,
     };
     use tokio::signal::unix::{SignalKind, signal};
     let (Ok(term), Ok(int)) = (
@@ -221,14 +246,20 @@ pub async fn record(config: &Config) -> ExitCode {
     };
     let me = Holder::renewing(Role::Service, renew);
     loop {
-        match session(config, place.clone(), &me, &mut stops).await {
+        match session(config, place.clone(), &me, &mut stops, exporter.clone()).await {
             Session::Ended(code) => return code,
             Session::Again => {}
         }
     }
 }
 
-async fn session(config: &Config, place: Where, me: &Holder, stops: &mut Stops) -> Session {
+async fn session(
+    config: &Config,
+    place: Where,
+    me: &Holder,
+    stops: &mut Stops,
+    exporter: Option<Arc<Exporter>>,
+) -> Session {
     let fail = |msg: &str, code| Session::Ended(fail(msg, code));
     let described = place.describe();
     let (cmd_tx, cmd_rx) = mpsc::channel();
@@ -237,7 +268,7 @@ async fn session(config: &Config, place: Where, me: &Holder, stops: &mut Stops) 
         let (config, me) = (config.clone(), me.clone());
         std::thread::Builder::new()
             .name("history".into())
-            .spawn(move || writer(config, place, me, cmd_rx, said_tx))
+            .spawn(move || writer(config, place, me, cmd_rx, said_tx, exporter))
     };
     let Ok(thread) = thread else {
         return fail("cannot start the history thread", 1);

@@ -3,6 +3,7 @@
 //! encoder's collectors must own what they write, and the model stays free to change under
 //! the next batch while the text is produced.
 
+mod families;
 mod rows;
 
 pub use rows::Exposition;
@@ -33,6 +34,11 @@ pub struct Health {
 /// its health.
 pub fn render(fleet: &Fleet, health: Option<&Health>) -> String {
     encode(Exposition::of(fleet, health.cloned()))
+}
+
+/// Only the health figures, to follow a fleet rendered with no health.
+pub fn render_health(h: &Health) -> String {
+    encode(Exposition::health(h.clone()))
 }
 
 pub fn encode(e: Exposition) -> String {

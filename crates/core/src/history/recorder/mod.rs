@@ -266,6 +266,15 @@ impl Recorder {
         &self.fleet
     }
 
+    /// Findings for the recorder's fleet, for a metrics export; the history does not read them.
+    pub fn set_findings(
+        &mut self,
+        list: Vec<crate::model::findings::Finding>,
+        problems: Vec<String>,
+    ) {
+        self.fleet.set_findings(list, problems);
+    }
+
     fn write(&mut self, m: &Message, now_ms: i64) -> Result<(), StoreError> {
         // Host indices are the config's; one from elsewhere is nothing this recorder knows.
         if m.host >= self.hosts.len() {

@@ -1,0 +1,133 @@
+//! Just enough HTTP/1.1 for a scraper: `GET /metrics` (and `HEAD`), one request per
+//! connection. A client that sends nothing, or too much, is cut off, and the number of
+//! connections at once is capped: a port open to a network must not cost the recorder
+//! memory or tasks without bound.
+
+use super::Exporter;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Semaphore;
+
+const MAX_CONNECTIONS: usize = 16;
+const MAX_REQUEST: usize = 8 * 1024;
+const READ_FOR: Duration = Duration::from_secs(5);
+const WRITE_FOR: Duration = Duration::from_secs(30);
+const WAIT_FOR_FRESH: Duration = Duration::from_secs(3);
+
+/// The request line, as method and path (without a query).
+fn request_line(head: &str) -> (&str, &str) {
+    let line = head.lines().next().unwrap_or("");
+    let mut parts = line.split(' ');
+    let (method, target) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
+    (method, target.split('?').next().unwrap_or(""))
+}
+
+fn is_metrics(head: &str) -> bool {
+    matches!(request_line(head), ("GET" | "HEAD", "/metrics"))
+}
+
+/// Binds `addr` (`127.0.0.1:9177`, `[::1]:9177`); the error names the address.
+pub async fn bind(addr: &str) -> Result<TcpListener, String> {
+    let parsed: SocketAddr = addr
+        .parse()
+        .map_err(|_| format!("--metrics {addr:?}: not an address and port, e.g. 127.0.0.1:9177"))?;
+    TcpListener::bind(parsed)
+        .await
+        .map_err(|e| format!("--metrics: cannot listen on {parsed}: {e}"))
+}
+
+/// Serves until the runtime ends.
+pub async fn serve(listener: TcpListener, exporter: Arc<Exporter>) {
+    let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+    loop {
+        let Ok((conn, _)) = listener.accept().await else {
+            // Out of descriptors, say: wait rather than spin.
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            continue;
+        };
+        // Over the cap the connection is closed at once: the scraper retries at its next turn.
+        let Ok(permit) = slots.clone().try_acquire_owned() else {
+            continue;
+        };
+        let exporter = exporter.clone();
+        tokio::spawn(async move {
+            let _ = answer(conn, &exporter).await;
+            drop(permit);
+        });
+    }
+}
+
+async fn answer(mut conn: TcpStream, exporter: &Exporter) -> std::io::Result<()> {
+    let Ok(Ok(head)) = tokio::time::timeout(READ_FOR, read_head(&mut conn)).await else {
+        return Ok(());
+    };
+    if head.as_deref().is_some_and(is_metrics) && !exporter.scraped() {
+        // Nobody scraped for a while, so the text is old: the owner of the fleet renders
+        // anew within a second. One that is stuck (a hung store write) is answered with
+        // what there is after a while; its poll lag says why.
+        let until = tokio::time::Instant::now() + WAIT_FOR_FRESH;
+        while !exporter.scraped() && tokio::time::Instant::now() < until {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+    let (status, body, kind) = respond(head.as_deref(), exporter);
+    let get = head.as_deref().is_some_and(|h| !h.starts_with("HEAD "));
+    let mut out = format!(
+        "HTTP/1.1 {status}\r\nContent-Type: {kind}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    )
+    .into_bytes();
+    if get || head.is_none() {
+        out.extend_from_slice(body.as_bytes());
+    }
+    let _ = tokio::time::timeout(WRITE_FOR, conn.write_all(&out)).await;
+    let _ = conn.shutdown().await;
+    Ok(())
+}
+
+/// The request's head (through its blank line); `None` when it is not one we can read.
+async fn read_head(conn: &mut TcpStream) -> std::io::Result<Option<String>> {
+    let mut buf = Vec::with_capacity(1024);
+    let mut chunk = [0u8; 1024];
+    loop {
+        let n = conn.read(&mut chunk).await?;
+        if n == 0 {
+            return Ok(None);
+        }
+        buf.extend_from_slice(&chunk[..n]);
+        if buf.windows(4).any(|w| w == b"\r\n\r\n") || buf.windows(2).any(|w| w == b"\n\n") {
+            return Ok(String::from_utf8(buf).ok());
+        }
+        if buf.len() > MAX_REQUEST {
+            return Ok(None);
+        }
+    }
+}
+
+const TEXT: &str = "text/plain; charset=utf-8";
+
+fn respond(head: Option<&str>, exporter: &Exporter) -> (&'static str, String, &'static str) {
+    let Some((method, path)) = head.map(request_line).filter(|(m, _)| !m.is_empty()) else {
+        return ("400 Bad Request", "bad request\n".into(), TEXT);
+    };
+    match (method, path) {
+        ("GET" | "HEAD", "/metrics") => {
+            let now = chrono::Utc::now().timestamp_millis();
+            (
+                "200 OK",
+                exporter.body(now),
+                fleetwatch_core::metrics::CONTENT_TYPE,
+            )
+        }
+        ("GET" | "HEAD", "/") => (
+            "200 OK",
+            "fleetwatch: the metrics are at /metrics\n".into(),
+            TEXT,
+        ),
+        ("GET" | "HEAD", _) => ("404 Not Found", "not found: try /metrics\n".into(), TEXT),
+        _ => ("405 Method Not Allowed", "only GET and HEAD\n".into(), TEXT),
+    }
+}

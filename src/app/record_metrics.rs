@@ -1,0 +1,77 @@
+//! What a recorder serving `--metrics` does on its writing thread after each batch or tick:
+//! its health for the next scrape, and, when a scraper is around, the fleet's findings and
+//! text.
+
+use super::exporter::Exporter;
+use fleetwatch_core::config::Config;
+use fleetwatch_core::history::recorder::{RecordError, Recorder};
+use fleetwatch_core::metrics::{self, Health};
+use fleetwatch_core::model::rules;
+use fleetwatch_core::policy::loader::Inputs;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// The inventory and backup catalog are read again this often, as the TUI does.
+const INPUTS_EVERY: Duration = Duration::from_secs(60);
+
+pub struct RecordMetrics {
+    exporter: Arc<Exporter>,
+    inputs: Inputs,
+    inputs_at: Instant,
+    hosts: usize,
+}
+
+impl RecordMetrics {
+    pub fn new(exporter: Arc<Exporter>, config: &Config, hosts: usize) -> RecordMetrics {
+        RecordMetrics {
+            exporter,
+            inputs: Inputs::load(&config.policy),
+            inputs_at: Instant::now(),
+            hosts,
+        }
+    }
+
+    pub fn after(
+        &mut self,
+        rec: &mut Recorder,
+        result: &Result<(), RecordError>,
+        wrote: bool,
+        config: &Config,
+    ) {
+        let x = &self.exporter;
+        match result {
+            Ok(()) if wrote => x.wrote(
+                rec.fleet()
+                    .hosts
+                    .iter()
+                    .filter_map(|h| h.last_sample_wall)
+                    .map(|t| t.timestamp_millis())
+                    .max(),
+            ),
+            Ok(()) => {}
+            Err(_) => x.write_failed(),
+        }
+        let (maintained, stalled) = rec.history_health();
+        x.set_health(Health {
+            hosts_recorded: self.hosts,
+            last_rollup_s: maintained.map(|ms| ms as f64 / 1e3),
+            stalled: stalled.to_vec(),
+            ..Health::default()
+        });
+        if !x.wants() {
+            return;
+        }
+        if self.inputs_at.elapsed() >= INPUTS_EVERY {
+            self.inputs = Inputs::load(&config.policy);
+            self.inputs_at = Instant::now();
+        }
+        let list = rules::evaluate(
+            rec.fleet(),
+            &config.policy,
+            &self.inputs,
+            chrono::Utc::now(),
+        );
+        rec.set_findings(list, self.inputs.problems(&config.policy));
+        x.publish(metrics::render(rec.fleet(), None));
+    }
+}

@@ -19,6 +19,7 @@ pub mod stderr;
 pub mod stores;
 pub mod terminal;
 pub mod tui;
+mod tui_history;
 
 use crate::ui::keys;
 use crate::ui::state::{Effect, UiState};

@@ -4,16 +4,14 @@
 
 use super::acting::{self, Acting};
 use super::pacing::{MIN_GAP, Pacer};
-use super::stores::Where;
+use super::tui_history::{History, reader_of};
 use super::{Handled, apply, draw_frame, evaluate, handle_event, start_collectors, terminal};
 use crate::ui::Context;
 use crate::ui::history::HistoryData;
 use crate::ui::state::{Effect, UiState, View};
 use crate::ui::theme::Theme;
 use fleetwatch_core::config::Config;
-use fleetwatch_core::history::past::fleet_at;
-use fleetwatch_core::history::query::EventQuery;
-use fleetwatch_core::history::reader::{self, Request, Response};
+use fleetwatch_core::history::reader::Response;
 use fleetwatch_core::history::writer::{self, Status};
 use fleetwatch_core::link::{Mailbox, Update};
 use fleetwatch_core::model::Fleet;
@@ -64,135 +62,6 @@ async fn sleep_until(at: Option<Instant>) {
         Some(at) => tokio::time::sleep_until(tokio::time::Instant::from_std(at)).await,
         None => std::future::pending().await,
     }
-}
-
-/// The History view's reader: the file the TUI records into, or the shared database the
-/// recorders write (which the TUI reads, never records into: `fleetwatch record` does).
-fn reader_of(
-    config: &Config,
-    answers: UnboundedSender<reader::Response>,
-    status: &UnboundedSender<Status>,
-) -> std::io::Result<Option<std::sync::mpsc::Sender<Request>>> {
-    if !config.history.enabled {
-        return Ok(None);
-    }
-    let windows = fleetwatch_core::history::moment::windows(&config.history, config.poll.interval);
-    match Where::of(config) {
-        Ok(Where::File(p)) => reader::spawn(p, windows, answers).map(Some),
-        Ok(place) => {
-            let _ = status.send(Status::ReadOnly(format!(
-                "history from {}, recorded there by `fleetwatch record`",
-                place.describe()
-            )));
-            let open: reader::Opener = Box::new(move || Ok((place.reader()?, false)));
-            reader::spawn_with(open, windows, answers).map(Some)
-        }
-        Err(_) => Ok(None),
-    }
-}
-
-/// History requests and what they answered, kept between frames.
-struct History {
-    requests: Option<std::sync::mpsc::Sender<Request>>,
-    data: HistoryData,
-    past: Option<Fleet>,
-    asked_timeline: Option<String>,
-    events_at: Option<Instant>,
-}
-
-impl History {
-    fn ask(&self, r: Request) {
-        if let Some(tx) = &self.requests {
-            let _ = tx.send(r);
-        }
-    }
-
-    fn events_query(span: Duration) -> Request {
-        let since = chrono::Utc::now().timestamp_millis() - span.as_millis() as i64;
-        Request::Events(EventQuery {
-            since_ms: Some(since),
-            limit: 2_000,
-            ..EventQuery::default()
-        })
-    }
-
-    fn effect(&mut self, e: Effect, ui: &mut UiState) {
-        match e {
-            Effect::TimeTravel(t) => {
-                ui.message = Some(format!(
-                    "loading the fleet as of {} ...",
-                    fleetwatch_core::time::show(dt(t))
-                ));
-                self.ask(Request::At(t));
-            }
-            Effect::Live => {
-                self.past = None;
-                ui.historical = None;
-                ui.invalidate();
-                ui.message = Some("live".into());
-            }
-            Effect::LoadEvents => {
-                self.events_at = Some(Instant::now());
-                self.ask(History::events_query(ui.history_since));
-            }
-            Effect::LoadGraph => self.graph(ui),
-            _ => {}
-        }
-    }
-
-    fn graph(&mut self, ui: &UiState) {
-        match (ui.graph_range.query(), ui.selected_uuid()) {
-            (Some((level, span)), Some(u)) => self.ask(Request::Series {
-                uuid: u.to_owned(),
-                level,
-                since_ms: chrono::Utc::now().timestamp_millis() - span,
-            }),
-            _ => self.data.graph = None,
-        }
-    }
-
-    fn answer(&mut self, r: Response, config: &Config, ui: &mut UiState) {
-        match r {
-            Response::At(t, Ok(past)) => {
-                let empty = past.vms.is_empty();
-                self.past = Some(fleet_at(&config.hosts, &past));
-                ui.historical = Some(t);
-                ui.invalidate();
-                ui.message = Some(if empty {
-                    "recorded, but no VM was on any host at that moment".into()
-                } else {
-                    format!(
-                        "HISTORICAL: the fleet as of {} · [ ] step 5 min · L live",
-                        fleetwatch_core::time::show(dt(t))
-                    )
-                });
-            }
-            Response::At(_, Err(e)) => ui.message = Some(format!("history: {e}")),
-            Response::Events(Ok(ev)) => {
-                self.data.events = ev;
-                self.data.events_error = None;
-            }
-            Response::Events(Err(e)) => self.data.events_error = Some(format!("history: {e}")),
-            Response::Timeline(u, ev) => self.data.timeline = Some((u, ev)),
-            Response::Series(u, level, pts) => self.data.graph = Some((u, level, pts)),
-        }
-    }
-
-    /// Follows the selection: its timeline (and graph) are asked for when it changes.
-    fn follow(&mut self, ui: &UiState) {
-        let sel = ui.selected_uuid().map(str::to_owned);
-        if sel != self.asked_timeline {
-            if let Some(u) = &sel {
-                self.ask(Request::Timeline(u.clone()));
-                self.graph(ui);
-            }
-            self.asked_timeline = sel;
-        }
-    }
-}
-
-fn dt(ms: i64) -> chrono::DateTime<chrono::Utc> {
-    chrono::DateTime::from_timestamp_millis(ms).unwrap_or_default()
 }
 
 pub async fn run(config: Config, mode: &str, wall: bool) -> color_eyre::Result<()> {

@@ -28,6 +28,10 @@ struct Cli {
     /// Wall display: read-only, no prompts, cycles overview, findings and recent migrations.
     #[arg(long)]
     wall: bool,
+    /// Serve Prometheus metrics on this address while the UI runs, e.g. 127.0.0.1:9177
+    /// (path /metrics; `record --metrics` is the service's way).
+    #[arg(long, value_name = "ADDR:PORT")]
+    metrics: Option<String>,
     /// Log file (default: $XDG_STATE_HOME/fleetwatch/fleetwatch.log). Set FLEETWATCH_LOG=debug for more.
     #[arg(long, global = true, value_name = "PATH")]
     log: Option<PathBuf>,
@@ -304,7 +308,7 @@ fn run(cli: Cli) -> ExitCode {
                 mode
             };
             let mode = mode.as_str();
-            let result = rt.block_on(app::tui::run(config, mode, cli.wall));
+            let result = rt.block_on(app::tui::run(config, mode, cli.wall, cli.metrics.as_deref()));
             match result {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {

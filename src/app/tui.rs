@@ -3,6 +3,7 @@
 //! (`pacing`): a burst of messages is one frame, and a frame that changed nothing sends nothing.
 
 use super::acting::{self, Acting};
+use super::exporter::{Exporter, http};
 use super::pacing::{MIN_GAP, Pacer};
 use super::tui_history::{History, reader_of};
 use super::{Handled, apply, draw_frame, evaluate, handle_event, start_collectors, terminal};
@@ -64,7 +65,25 @@ async fn sleep_until(at: Option<Instant>) {
     }
 }
 
-pub async fn run(config: Config, mode: &str, wall: bool) -> color_eyre::Result<()> {
+/// `metrics`: where to serve `/metrics` as a recorder does, for a one-machine setup.
+pub async fn run(
+    config: Config,
+    mode: &str,
+    wall: bool,
+    metrics: Option<&str>,
+) -> color_eyre::Result<()> {
+    // Bound before the terminal is taken: a port in use is said plainly, on a plain screen.
+    let exporter = match metrics {
+        Some(addr) => {
+            let listener = http::bind(addr)
+                .await
+                .map_err(color_eyre::eyre::Report::msg)?;
+            let x = std::sync::Arc::new(Exporter::default());
+            tokio::spawn(http::serve(listener, x.clone()));
+            Some(x)
+        }
+        None => None,
+    };
     let (tx, mut rx) = Mailbox::new(config.hosts.len());
     let collectors = if config.history.client {
         super::client::start(&config, tx)?
@@ -90,6 +109,7 @@ pub async fn run(config: Config, mode: &str, wall: bool) -> color_eyre::Result<(
         past: None,
         asked_timeline: None,
         events_at: None,
+        health_at: None,
     };
     let (audit_err_tx, mut audit_err_rx) = unbounded_channel::<String>();
     let audit = acting::spawn_audit(&config, audit_err_tx)?;
@@ -146,6 +166,10 @@ pub async fn run(config: Config, mode: &str, wall: bool) -> color_eyre::Result<(
             ui.wall_next();
             next_cycle = Some(at + config.wall.cycle);
             pacer.input();
+        }
+        history.check_health(&config);
+        if let Some(x) = exporter.as_deref().filter(|x| x.wants()) {
+            export(x, &fleet, &history, recorder.is_some());
         }
         if ui.view == View::History
             && history
@@ -257,4 +281,25 @@ pub async fn run(config: Config, mode: &str, wall: bool) -> color_eyre::Result<(
         }
     }
     Ok(())
+}
+
+/// The fleet as the screen has it, findings included; the history's health when this TUI
+/// records it.
+fn export(x: &Exporter, fleet: &Fleet, history: &History, recording: bool) {
+    if recording {
+        x.set_health(fleetwatch_core::metrics::Health {
+            hosts_recorded: fleet.hosts.len(),
+            stalled: history.data.stalled.clone(),
+            ..Default::default()
+        });
+        x.wrote(
+            fleet
+                .hosts
+                .iter()
+                .filter_map(|h| h.last_sample_wall)
+                .map(|t| t.timestamp_millis())
+                .max(),
+        );
+    }
+    x.publish(fleetwatch_core::metrics::render(fleet, None));
 }

@@ -45,9 +45,22 @@ pub(super) struct History {
     pub(super) past: Option<Fleet>,
     pub(super) asked_timeline: Option<String>,
     pub(super) events_at: Option<Instant>,
+    /// When the rollups' health was last asked for.
+    pub(super) health_at: Option<Instant>,
 }
 
+/// The rollups' health is asked for this often: they run once a minute.
+const HEALTH_EVERY: Duration = Duration::from_secs(30);
+
 impl History {
+    /// Asks for the rollups' health when it is due.
+    pub(super) fn check_health(&mut self, config: &Config) {
+        if self.health_at.is_none_or(|t| t.elapsed() >= HEALTH_EVERY) {
+            self.health_at = Some(Instant::now());
+            self.ask(Request::Health(Box::new(config.history.clone())));
+        }
+    }
+
     pub(super) fn ask(&self, r: Request) {
         if let Some(tx) = &self.requests {
             let _ = tx.send(r);
@@ -122,6 +135,7 @@ impl History {
             Response::Events(Err(e)) => self.data.events_error = Some(format!("history: {e}")),
             Response::Timeline(u, ev) => self.data.timeline = Some((u, ev)),
             Response::Series(u, level, pts) => self.data.graph = Some((u, level, pts)),
+            Response::Health(why) => self.data.stalled = why,
         }
     }
 

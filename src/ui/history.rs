@@ -23,6 +23,8 @@ pub struct HistoryData {
     pub events_error: Option<String>,
     pub timeline: Option<(String, Vec<EventRow>)>,
     pub graph: Option<(String, i64, Vec<Point>)>,
+    /// Why the history's rollups or retention stopped advancing (a banner); empty when not.
+    pub stalled: Vec<String>,
 }
 
 /// A span as said aloud, in its largest whole unit: "30 days", "6 hours", "90 minutes".

@@ -74,6 +74,9 @@ pub fn draw(f: &mut Frame, fleet: &Fleet, ui: &UiState, cx: &Context) -> Drawn {
     if let Some(fleetwatch_core::history::writer::Status::Error(e)) = &cx.history.status {
         problems.insert(0, format!("history: {e}"));
     }
+    for why in cx.history.stalled.iter().rev() {
+        problems.insert(0, format!("history stalled: {why}"));
+    }
     let banner_h = u16::from(!problems.is_empty());
     let header_h = if ui.wall.is_some() && area.height >= 20 {
         3

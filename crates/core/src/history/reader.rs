@@ -1,6 +1,8 @@
 //! Queries for the TUI, on a thread of their own with a read-only connection, so a slow disk
 //! never stalls the screen. Answers come back as messages.
 
+use super::config::HistoryConfig;
+use super::health::stalls;
 use super::past::{Refusal, lookup};
 use super::query::{EventQuery, EventRow, Past, Point};
 use super::sqlite::SqliteStore;
@@ -20,6 +22,8 @@ pub enum Request {
         level: i64,
         since_ms: i64,
     },
+    /// Whether the rollups of a history kept as this says advance (`health::stalls`).
+    Health(Box<HistoryConfig>),
 }
 
 /// Why the events could not be read; shared (`Arc`) so the answer can be cloned like the rest.
@@ -37,6 +41,8 @@ pub enum Response {
     Events(Result<Vec<EventRow>, Unreadable>),
     Timeline(String, Vec<EventRow>),
     Series(String, i64, Vec<Point>),
+    /// Why the history is stalled; empty when it is not, or when there is none yet.
+    Health(Vec<String>),
 }
 
 /// `windows`: how far back each statistics level describes a moment (`moment::windows`).
@@ -112,6 +118,15 @@ fn answer(
         (None, Request::Events(_)) => Response::Events(Err(Unreadable::NoHistory)),
         (None, Request::Timeline(u)) => Response::Timeline(u, Vec::new()),
         (None, Request::Series { uuid, level, .. }) => Response::Series(uuid, level, Vec::new()),
+        (None, Request::Health(_)) => Response::Health(Vec::new()),
+        (Some(c), Request::Health(cfg)) => {
+            let found = c.rollup_marks(cfg.rollup.len());
+            failed |= found.is_err();
+            Response::Health(match found {
+                Ok(m) => stalls(&cfg, &m),
+                Err(e) => vec![format!("cannot read the rollups' marks: {e}")],
+            })
+        }
         (Some(c), Request::At(t)) => {
             let now = chrono::Utc::now().timestamp_millis();
             let found = lookup(&**c, t, now, windows);

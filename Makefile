@@ -2,7 +2,13 @@
 CARGO ?= cargo
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps build release demo test bench bench-poll lab-up lab-down e2e clean
+.PHONY: all deps build release demo test bench bench-poll lab-up lab-down e2e install clean
+
+# `make install PREFIX=...` (and DESTDIR= for packaging); PROFILE=debug installs the debug build.
+PREFIX ?= /usr/local
+DESTDIR ?=
+PROFILE ?= release
+ROOT = $(DESTDIR)$(PREFIX)
 
 all: build
 
@@ -27,6 +33,10 @@ deps:
 	  if command -v apt-get >/dev/null; then DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q postgresql || \
 	    { $(SUDO) apt-get update -q && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q postgresql; }; \
 	  elif command -v dnf >/dev/null; then $(SUDO) dnf install -y postgresql-server; fi; }
+	@command -v man >/dev/null || { echo "fleetwatch: man missing (the install check reads the man pages); installing it"; \
+	  if command -v apt-get >/dev/null; then DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q man-db || \
+	    { $(SUDO) apt-get update -q && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q man-db; }; \
+	  elif command -v dnf >/dev/null; then $(SUDO) dnf install -y man-db; fi; }
 	@command -v promtool >/dev/null || { \
 	  echo "fleetwatch: Prometheus missing (promtool checks the metrics and alert rules; the e2e runs a server); installing it"; \
 	  if command -v apt-get >/dev/null; then DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q --no-install-recommends prometheus || \
@@ -51,6 +61,9 @@ test: deps
 	PKG_CONFIG_LIBDIR=/nonexistent PKG_CONFIG_PATH= $(CARGO) test --locked -p fleetwatch-core
 	$(CARGO) tree --locked -p fleetwatch-core -e normal | { ! grep -E '^[^a-z]*(virt|ratatui|crossterm) '; }
 	$(CARGO) test --locked --workspace --exclude fleetwatch-core
+	promtool check rules assets/alerts.yml
+	promtool test rules assets/alerts_test.yml
+	tests/install.sh
 
 bench: deps
 	$(CARGO) bench --locked --bench fleet
@@ -78,6 +91,26 @@ lab-down:
 e2e: deps
 	@command -v tmux >/dev/null || $(SUDO) apt-get install -y -q tmux
 	$(CARGO) test --locked --test e2e -- --ignored --test-threads=1 --nocapture
+
+# The binary, its man pages and completions (made by the binary from its own command line),
+# the recorder's systemd unit and user, the example config and the Prometheus alert rules.
+install: deps
+	$(CARGO) build --locked $(if $(filter release,$(PROFILE)),--release,)
+	install -d $(ROOT)/bin $(ROOT)/share/man/man1 $(ROOT)/share/bash-completion/completions \
+	  $(ROOT)/share/zsh/site-functions $(ROOT)/share/fish/vendor_completions.d \
+	  $(ROOT)/lib/systemd/system $(ROOT)/lib/sysusers.d $(ROOT)/share/fleetwatch
+	install -m 0755 target/$(PROFILE)/fleetwatch $(ROOT)/bin/fleetwatch
+	@gen=$$(mktemp -d) && trap 'rm -rf "$$gen"' EXIT && \
+	  for what in man bash zsh fish; do target/$(PROFILE)/fleetwatch generate $$what "$$gen/$$what" || exit 1; done && \
+	  install -m 0644 "$$gen"/man/*.1 $(ROOT)/share/man/man1/ && \
+	  install -m 0644 "$$gen/bash/fleetwatch.bash" $(ROOT)/share/bash-completion/completions/fleetwatch && \
+	  install -m 0644 "$$gen/zsh/_fleetwatch" $(ROOT)/share/zsh/site-functions/_fleetwatch && \
+	  install -m 0644 "$$gen/fish/fleetwatch.fish" $(ROOT)/share/fish/vendor_completions.d/fleetwatch.fish
+	sed 's|@BINDIR@|$(PREFIX)/bin|' assets/systemd/fleetwatch-recorder.service > $(ROOT)/lib/systemd/system/fleetwatch-recorder.service
+	chmod 0644 $(ROOT)/lib/systemd/system/fleetwatch-recorder.service
+	install -m 0644 assets/systemd/fleetwatch.sysusers $(ROOT)/lib/sysusers.d/fleetwatch.conf
+	install -m 0644 config.example.toml assets/alerts.yml $(ROOT)/share/fleetwatch/
+	@echo "fleetwatch: installed into $(ROOT); the recorder as a service: see README, Install"
 
 clean:
 	$(CARGO) clean

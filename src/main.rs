@@ -1,4 +1,4 @@
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 use fleetwatch::{app, demo, report};
 use fleetwatch_core::config::{self, Config, ConfigError};
 use std::path::PathBuf;
@@ -9,7 +9,7 @@ use std::process::ExitCode;
 #[command(
     version,
     about,
-    after_help = "Keys: press ? in the UI. Config: see config.example.toml."
+    after_help = "Keys: press ? in the UI. Config: `fleetwatch config example` prints a documented one."
 )]
 struct Cli {
     /// Config file (default: $XDG_CONFIG_HOME/fleetwatch/config.toml).
@@ -94,12 +94,33 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// The configuration file.
+    Config {
+        #[command(subcommand)]
+        what: ConfigCommand,
+    },
+    /// Writes the man pages or a shell's completions, made from this very command line
+    /// (`make install` runs it).
+    #[command(hide = true)]
+    Generate {
+        #[arg(value_enum)]
+        what: app::generate::What,
+        /// Where the files go.
+        dir: PathBuf,
+    },
     /// Poll every host twice, one interval apart, print the fleet and exit (1 if no host is up).
     Snapshot {
         /// One JSON document instead of a table.
         #[arg(long)]
         json: bool,
     },
+}
+
+#[derive(Subcommand)]
+enum ConfigCommand {
+    /// Print the example configuration, every key documented (save it as
+    /// ~/.config/fleetwatch/config.toml and edit).
+    Example,
 }
 
 fn log_path(cli: &Cli) -> Option<PathBuf> {
@@ -161,6 +182,19 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> ExitCode {
     let _ = color_eyre::install();
+    // Neither needs a config, nor opens a log.
+    match &cli.command {
+        Some(Command::Config {
+            what: ConfigCommand::Example,
+        }) => {
+            fleetwatch::out!("{}", app::generate::EXAMPLE_CONFIG);
+            return ExitCode::SUCCESS;
+        }
+        Some(Command::Generate { what, dir }) => {
+            return app::generate::write(*what, Cli::command(), dir);
+        }
+        _ => {}
+    }
     let log = log_path(&cli);
     init_logging(log.clone());
 
@@ -255,6 +289,8 @@ fn run(cli: Cli) -> ExitCode {
         ),
         Some(Command::At { time, json }) => app::cli::at(&config, &time, json),
         Some(Command::Audit { json }) => app::cli::audit(&config, json),
+        // Answered before the config was read.
+        Some(Command::Config { .. } | Command::Generate { .. }) => ExitCode::SUCCESS,
         Some(Command::Snapshot { json }) => rt.block_on(async {
             let collected = app::snapshot::collect(&config, 2).await;
             let fleet = match collected {

@@ -295,3 +295,28 @@ fn a_keys_entry_cannot_take_a_key_the_bindings_use() {
     let swap = format!("{HOST}\n[keys]\nstart = \"X\"\nforce_off = \"u\"\n");
     assert!(Config::parse(&swap, None, &key_rules()).is_ok());
 }
+
+/// An installed binary has no source tree: `config example` prints the shipped example, which
+/// saved as it is is a config that loads, and the message for a missing config points at it.
+#[test]
+fn config_example_prints_a_config_that_loads_and_missing_configs_point_at_it() {
+    let out = Command::new(env!("CARGO_BIN_EXE_fleetwatch"))
+        .args(["config", "example"])
+        .env("XDG_CONFIG_HOME", "/nonexistent")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let dir = tempfile::tempdir().unwrap();
+    let saved = dir.path().join("config.toml");
+    std::fs::write(&saved, &out.stdout).unwrap();
+    let c = Config::load(&saved, &key_rules()).unwrap();
+    assert!(c.hosts.len() >= 3);
+    let missing = Command::new(env!("CARGO_BIN_EXE_fleetwatch"))
+        .args(["snapshot"])
+        .env("XDG_CONFIG_HOME", dir.path().join("none"))
+        .output()
+        .unwrap();
+    assert_eq!(missing.status.code(), Some(2));
+    let said = String::from_utf8_lossy(&missing.stderr);
+    assert!(said.contains("`fleetwatch config example`"), "{said}");
+}

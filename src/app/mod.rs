@@ -7,6 +7,7 @@ pub mod check;
 pub mod cli;
 pub mod client;
 pub mod exporter;
+pub mod generate;
 pub mod out;
 pub mod pacing;
 pub mod quiet;

@@ -37,7 +37,7 @@ pub enum ConfigError {
         key: String,
         reason: String,
     },
-    #[error("{}: no [[host]] entries: add at least one (see config.example.toml)", c(.file))]
+    #[error("{}: no [[host]] entries: add at least one (`fleetwatch config example` prints a documented config)", c(.file))]
     NoHosts { file: String },
     #[error(
         "{}, line {}: {count} [[host]] entries, more than the limit of {MAX_HOSTS}, the \
@@ -60,7 +60,7 @@ pub enum ConfigError {
     },
     #[error("no --config given and no HOME to find one")]
     NoHome,
-    #[error("no config at {}; pass --config PATH, or try --demo (see config.example.toml)", c(.path))]
+    #[error("no config at {}; pass --config PATH, or try --demo (`fleetwatch config example` prints a documented config)", c(.path))]
     NotFound { path: String },
     #[error("cannot create a temporary folder for the demo: {0}")]
     DemoFolder(#[source] Arc<std::io::Error>),

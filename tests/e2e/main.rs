@@ -8,5 +8,6 @@ mod far;
 mod fleet;
 mod history;
 mod lab;
+mod metrics;
 mod remote;
 mod shared;

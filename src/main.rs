@@ -151,6 +151,18 @@ fn init_logging(path: Option<PathBuf>) {
         .try_init();
 }
 
+fn init_stderr_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("FLEETWATCH_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(false)
+        .without_time()
+        .with_target(false)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
 fn load(cli: &Cli) -> Result<(Config, Option<demo::Demo>), ConfigError> {
     if cli.demo {
         let d = demo::write()?;
@@ -196,7 +208,16 @@ fn run(cli: Cli) -> ExitCode {
         _ => {}
     }
     let log = log_path(&cli);
-    init_logging(log.clone());
+    // A recorder run by a service manager logs to its stderr (the journal), plainly; one on a
+    // terminal, or told where, logs to the file.
+    let journal = matches!(cli.command, Some(Command::Record { status: false, .. }))
+        && cli.log.is_none()
+        && !std::io::IsTerminal::is_terminal(&std::io::stderr());
+    if journal {
+        init_stderr_logging();
+    } else {
+        init_logging(log.clone());
+    }
 
     let (mut config, _demo) = match load(&cli) {
         Ok(c) => c,

@@ -1,50 +1,38 @@
 //! `/metrics` for Prometheus. The fleet's text is rendered by whoever owns the fleet (the
-//! recorder's writing thread, or the TUI's loop) when a scraper is around, at most once a
-//! second, and left here; a scrape copies it and adds the health figures as they are at
-//! that moment. So a scrape never waits on a store write, and a recorder whose store hangs
-//! still says so: its poll lag grows.
+//! recorder's writing thread, or the TUI's loop) when a scrape asks for it, and left here; the
+//! scrape waits a moment for it, copies it and adds the health figures as they are at that
+//! moment. So rendering costs one pass per scrape (none while nobody scrapes), a scrape never
+//! waits long on a store write, and a recorder whose store hangs still says so: it is answered
+//! with the last text, and its poll lag grows.
 
 use fleetwatch_core::metrics::{self, Health};
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-/// A scraper that has not come for this long is gone: rendering stops until it is back.
-const SCRAPED_WITHIN: Duration = Duration::from_secs(300);
-/// However often samples come, the fleet is rendered at most this often.
-const RENDER_EVERY: Duration = Duration::from_secs(1);
-
 #[derive(Default)]
 struct Slot {
     text: Arc<String>,
     rendered: Option<Instant>,
-    scraped: Option<Instant>,
+    /// A scrape waits for a text newer than the one here.
+    pending: bool,
     /// Health figures but the lag, set by the recorder.
     health: Option<Health>,
 }
 
-/// A text older than this (no scraper came for a while) is rendered anew before it is given.
-pub const FRESH: Duration = Duration::from_secs(3);
+/// A text this young is given as it is: several scrapers (two Prometheus servers, say)
+/// share one rendering.
+pub const FRESH: Duration = Duration::from_secs(1);
 
+#[derive(Default)]
 pub struct Exporter {
     slot: Mutex<Slot>,
     /// The newest sample written (Unix ms), 0 before the first.
     newest_ms: AtomicI64,
     write_errors: AtomicU64,
-}
-
-impl Default for Exporter {
-    /// As if scraped at the start: the first scrape finds a text that follows the fleet.
-    fn default() -> Exporter {
-        Exporter {
-            slot: Mutex::new(Slot {
-                scraped: Some(Instant::now()),
-                ..Slot::default()
-            }),
-            newest_ms: AtomicI64::new(0),
-            write_errors: AtomicU64::new(0),
-        }
-    }
+    /// Wakes the owner of the fleet when a scrape waits (the TUI's loop sleeps until its
+    /// next event otherwise).
+    pub wake: tokio::sync::Notify,
 }
 
 impl Exporter {
@@ -55,16 +43,14 @@ impl Exporter {
 
     /// Whether the owner of the fleet should render it now.
     pub fn wants(&self) -> bool {
-        let s = self.slot();
-        let fresh = s.rendered.is_some_and(|t| t.elapsed() < RENDER_EVERY);
-        let scraped = s.scraped.is_some_and(|t| t.elapsed() < SCRAPED_WITHIN);
-        !fresh && (scraped || s.rendered.is_none())
+        self.slot().pending
     }
 
     pub fn publish(&self, text: String) {
         let mut s = self.slot();
         s.text = Arc::new(text);
         s.rendered = Some(Instant::now());
+        s.pending = false;
     }
 
     /// The recorder's health; `None` for a process that records nothing.
@@ -82,11 +68,17 @@ impl Exporter {
         self.write_errors.fetch_add(1, Ordering::Relaxed);
     }
 
-    /// Says a scraper came; whether the fleet's text is fresh enough to give it.
-    pub fn scraped(&self) -> bool {
+    /// Whether the fleet's text is fresh enough to give a scrape; when not, asks for one.
+    pub fn fresh(&self) -> bool {
         let mut s = self.slot();
-        s.scraped = Some(Instant::now());
-        s.rendered.is_some_and(|t| t.elapsed() < FRESH)
+        if s.rendered.is_some_and(|t| t.elapsed() < FRESH) {
+            return true;
+        }
+        if !s.pending {
+            s.pending = true;
+            self.wake.notify_one();
+        }
+        false
     }
 
     /// What a scrape gets.

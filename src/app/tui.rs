@@ -273,6 +273,7 @@ pub async fn run(
                 .flatten()
                 .min(),
             ) => {}
+            () = wake(exporter.as_deref()) => {}
             _ = term_sig.recv() => break,
             _ = hup_sig.recv() => break,
             _ = int_sig.recv() => break,
@@ -302,4 +303,12 @@ fn export(x: &Exporter, fleet: &Fleet, history: &History, recording: bool) {
         );
     }
     x.publish(fleetwatch_core::metrics::render(fleet, None));
+}
+
+/// A scrape waiting for the fleet's text; never, without `--metrics`.
+async fn wake(x: Option<&Exporter>) {
+    match x {
+        Some(x) => x.wake.notified().await,
+        None => std::future::pending().await,
+    }
 }

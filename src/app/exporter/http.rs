@@ -64,13 +64,13 @@ async fn answer(mut conn: TcpStream, exporter: &Exporter) -> std::io::Result<()>
     let Ok(Ok(head)) = tokio::time::timeout(READ_FOR, read_head(&mut conn)).await else {
         return Ok(());
     };
-    if head.as_deref().is_some_and(is_metrics) && !exporter.scraped() {
-        // Nobody scraped for a while, so the text is old: the owner of the fleet renders
-        // anew within a second. One that is stuck (a hung store write) is answered with
-        // what there is after a while; its poll lag says why.
+    if head.as_deref().is_some_and(is_metrics) && !exporter.fresh() {
+        // The owner of the fleet renders it within a second (the recorder's thread does
+        // after each batch or its tick). One that is stuck (a hung store write) is answered
+        // with the last text after a while; its poll lag says why.
         let until = tokio::time::Instant::now() + WAIT_FOR_FRESH;
-        while !exporter.scraped() && tokio::time::Instant::now() < until {
-            tokio::time::sleep(Duration::from_millis(50)).await;
+        while !exporter.fresh() && tokio::time::Instant::now() < until {
+            tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
     let (status, body, kind) = respond(head.as_deref(), exporter);

@@ -265,3 +265,55 @@ fn a_server_restart_mid_recording_costs_a_write_not_the_recorder() {
     );
     rec.stop();
 }
+
+/// Thirty minutes of polls every 10 s; the recorder's own verdict on its rollups.
+fn half_an_hour(store: impl RecordStore + Send + 'static) -> Vec<String> {
+    let mut rec = Recorder::start(store, HistoryConfig::default(), &hosts(), T0).unwrap();
+    for n in (10..=1800).step_by(10) {
+        rec.record(&sample(0, s(n), vec![web(VmState::Running)]), s(n))
+            .unwrap();
+    }
+    let why = rec.history_health().1.to_vec();
+    rec.stop();
+    why
+}
+
+#[test]
+fn both_stores_leave_the_same_rollup_marks_and_a_refused_rollup_stalls_either() {
+    let levels = HistoryConfig::default().rollup.len();
+    let sqlite = Sqlite(tempfile::tempdir().unwrap());
+    let pg = Postgres::start().unwrap();
+    let pg_db = Pg(pg.create_db("marks").unwrap());
+    assert_eq!(half_an_hour(sqlite.writer()), Vec::<String>::new());
+    assert_eq!(half_an_hour(pg_db.writer()), Vec::<String>::new());
+    let (a, b) = (
+        sqlite.reader().rollup_marks(levels).unwrap(),
+        pg_db.reader().rollup_marks(levels).unwrap(),
+    );
+    assert_eq!(a, b);
+    assert!(
+        a.maintained_at.is_some() && a.rolled.iter().all(Option::is_some),
+        "{a:?}"
+    );
+
+    // The server refuses every rollup row: the maintenance transaction fails each minute.
+    let refused = Pg(pg.create_db("refused").unwrap());
+    drop(refused.writer());
+    let mut c = postgres::Client::connect(&refused.0, postgres::NoTls).unwrap();
+    c.batch_execute(
+        "CREATE FUNCTION no_rollups() RETURNS trigger LANGUAGE plpgsql AS
+           $$ BEGIN IF NEW.level > 0 THEN RAISE EXCEPTION 'rollups refused by the test'; END IF; RETURN NEW; END $$;
+         CREATE TRIGGER no_rollups BEFORE INSERT ON stats FOR EACH ROW EXECUTE FUNCTION no_rollups();",
+    )
+    .unwrap();
+    let why = half_an_hour(refused.writer());
+    assert!(why[0].contains("rollups refused by the test"), "{why:?}");
+    let read = fleetwatch_core::history::health::stalls(
+        &HistoryConfig::default(),
+        &refused.reader().rollup_marks(levels).unwrap(),
+    );
+    assert!(
+        read.iter().any(|w| w.starts_with("5m rollups stopped")),
+        "{read:?}"
+    );
+}

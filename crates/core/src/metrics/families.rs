@@ -60,7 +60,10 @@ impl Collector for Exposition {
 
 impl Exposition {
     fn encode_fleet(&self, enc: &mut DescriptorEncoder) -> std::fmt::Result {
-        let host = |h: &HostRow| [("host", h.name.clone())];
+        // Labels borrow the rows: a scrape of 10,000 VMs writes 100,000 samples.
+        fn host(h: &HostRow) -> [(&'static str, &str); 1] {
+            [("host", h.name.as_str())]
+        }
         let up = |h: &HostRow| Some(f64::from(u8::from(h.link == LinkState::Up)));
         let hosts = &self.hosts;
         family(
@@ -78,7 +81,7 @@ impl Exposition {
             hosts.iter().flat_map(|h| {
                 LINK_STATES.map(|s| {
                     (
-                        [("host", h.name.clone()), ("state", s.label().to_owned())],
+                        [("host", h.name.as_str()), ("state", s.label())],
                         Some(f64::from(u8::from(h.link == s))),
                     )
                 })
@@ -116,23 +119,27 @@ impl Exposition {
         )?;
 
         let vms = &self.vms;
-        let vm = |v: &VmRow| {
-            let [h, n, u] = v.labels.clone();
-            [("host", h), ("vm", n), ("uuid", u)]
-        };
+        fn vm(v: &VmRow) -> [(&'static str, &str); 3] {
+            let [h, n, u] = &v.labels;
+            [
+                ("host", h.as_str()),
+                ("vm", n.as_str()),
+                ("uuid", u.as_str()),
+            ]
+        }
         family(
             enc,
             "fleetwatch_vm_state",
             "The VM's state on this host, as the label; always 1.",
             GAUGE,
             vms.iter().map(|v| {
-                let [h, n, u] = v.labels.clone();
+                let [h, n, u] = &v.labels;
                 (
                     [
-                        ("host", h),
-                        ("vm", n),
-                        ("uuid", u),
-                        ("state", v.state.label().to_owned()),
+                        ("host", h.as_str()),
+                        ("vm", n.as_str()),
+                        ("uuid", u.as_str()),
+                        ("state", v.state.label()),
                     ],
                     Some(1.0),
                 )
@@ -214,10 +221,7 @@ impl Exposition {
             GAUGE,
             self.kinds.iter().map(|(k, s, n)| {
                 (
-                    [
-                        ("kind", k.name().to_owned()),
-                        ("severity", s.name().to_owned()),
-                    ],
+                    [("kind", k.name()), ("severity", s.name())],
                     Some(*n as f64),
                 )
             }),
@@ -227,14 +231,15 @@ impl Exposition {
             "fleetwatch_finding",
             "One series per active finding; always 1.",
             GAUGE,
-            self.findings.keys().map(|[k, s, h, v, u]| {
+            self.findings.iter().map(|f| {
+                let [h, v, u] = &f.place;
                 (
                     [
-                        ("kind", k.clone()),
-                        ("severity", s.clone()),
-                        ("host", h.clone()),
-                        ("vm", v.clone()),
-                        ("uuid", u.clone()),
+                        ("kind", f.kind),
+                        ("severity", f.severity),
+                        ("host", h.as_str()),
+                        ("vm", v.as_str()),
+                        ("uuid", u.as_str()),
                     ],
                     Some(1.0),
                 )

@@ -5,7 +5,6 @@ use crate::link::LinkState;
 use crate::model::Fleet;
 use crate::model::findings::{Kind, Severity};
 use crate::model::sample::VmState;
-use std::collections::BTreeMap;
 
 pub(super) const LINK_STATES: [LinkState; 4] = [
     LinkState::Connecting,
@@ -36,6 +35,14 @@ pub(super) struct VmRow {
     pub(super) bytes: [Option<u64>; 4],
 }
 
+#[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(super) struct FindingRow {
+    pub(super) kind: &'static str,
+    pub(super) severity: &'static str,
+    /// host, vm, uuid; empty where the finding has none.
+    pub(super) place: [String; 3],
+}
+
 /// Everything one scrape shows, owned.
 #[derive(Debug)]
 pub struct Exposition {
@@ -45,8 +52,8 @@ pub struct Exposition {
     pub(super) vms: Vec<VmRow>,
     /// Per kind: its severity under the policy and how many findings it has now.
     pub(super) kinds: Vec<(Kind, Severity, usize)>,
-    /// kind, severity, host, vm, uuid: one series each, however many findings share them.
-    pub(super) findings: BTreeMap<[String; 5], ()>,
+    /// One series each, however many findings share them (sorted, no two alike).
+    pub(super) findings: Vec<FindingRow>,
     pub(super) health: Option<Health>,
 }
 
@@ -97,20 +104,17 @@ impl Exposition {
             })
             .collect();
         let opt = |s: &Option<String>| s.as_deref().map(label).unwrap_or_default();
-        let findings = fleet
+        let mut findings: Vec<FindingRow> = fleet
             .findings
             .iter()
-            .map(|f| {
-                let key = [
-                    f.kind.name().to_owned(),
-                    f.severity.name().to_owned(),
-                    opt(&f.host),
-                    opt(&f.vm),
-                    opt(&f.uuid),
-                ];
-                (key, ())
+            .map(|f| FindingRow {
+                kind: f.kind.name(),
+                severity: f.severity.name(),
+                place: [opt(&f.host), opt(&f.vm), opt(&f.uuid)],
             })
             .collect();
+        findings.sort_unstable();
+        findings.dedup();
         Exposition {
             fleet: true,
             hosts,
@@ -131,7 +135,7 @@ impl Exposition {
             hosts: Vec::new(),
             vms: Vec::new(),
             kinds: Vec::new(),
-            findings: BTreeMap::new(),
+            findings: Vec::new(),
             health: Some(h),
         }
     }

@@ -183,6 +183,20 @@ fn a_recorder_serves_metrics_promtool_accepts() {
     std::thread::sleep(Duration::from_millis(200));
     drop(_idle);
     scrape(&addr);
+    // A second recorder told the same address, and one told nonsense, say so and stop before
+    // they touch the history.
+    for (arg, said) in [
+        (addr.as_str(), "cannot listen on"),
+        ("localhost", "not an address and port"),
+    ] {
+        let out = fleetwatch(data.path())
+            .args(["--demo", "record", "--metrics", arg])
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        assert!(err.contains(said) && err.contains("--metrics"), "{err}");
+    }
     stop(child);
 }
 

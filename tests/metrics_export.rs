@@ -11,7 +11,8 @@ use fleetwatch_core::history::recorder::Recorder;
 use fleetwatch_core::history::sqlite::SqliteStore;
 use fleetwatch_core::link::{Message, Update};
 use fleetwatch_core::model::sample::VmState;
-use std::io::{BufRead, BufReader, Read, Write};
+use fleetwatch_testkit::prometheus::{metrics_addr, promtool_accepts};
+use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -44,15 +45,7 @@ fn recorder(data: &Path) -> (Running, String) {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let first = lines.next().unwrap().unwrap();
-    let addr = first
-        .strip_prefix("fleetwatch: serving metrics on http://")
-        .and_then(|r| r.strip_suffix("/metrics"))
-        .unwrap_or_else(|| panic!("{first}"))
-        .to_owned();
-    // The rest of its messages, drained so it never blocks on a full pipe.
-    std::thread::spawn(move || lines.for_each(drop));
+    let addr = metrics_addr(&mut child);
     (Running(Some(child)), addr)
 }
 
@@ -86,24 +79,6 @@ fn scrape_until(addr: &str, done: impl Fn(&str) -> bool) -> String {
         }
         std::thread::sleep(Duration::from_millis(300));
     }
-}
-
-fn promtool_accepts(body: &str) {
-    let mut p = Command::new("promtool")
-        .args(["check", "metrics"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("promtool (Debian's prometheus package; make deps installs it)");
-    p.stdin.take().unwrap().write_all(body.as_bytes()).unwrap();
-    let out = p.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "promtool check metrics: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 fn stop(mut running: Running) {

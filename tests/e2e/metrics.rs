@@ -3,8 +3,9 @@
 //! host, and the shipped host-down rule fires for a host whose libvirtd is killed.
 
 use crate::lab::{Lab, Restore, fleetwatch};
+use fleetwatch_testkit::prometheus::{metrics_addr, promtool_accepts};
 use serde_json::Value;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -92,14 +93,7 @@ fn q_prometheus_scrapes_a_recorder_and_the_host_down_rule_fires_for_a_killed_hos
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let mut lines = BufReader::new(rec.stderr.take().unwrap()).lines();
-    let first = lines.next().unwrap().unwrap();
-    let target = first
-        .strip_prefix("fleetwatch: serving metrics on http://")
-        .and_then(|r| r.strip_suffix("/metrics"))
-        .unwrap_or_else(|| panic!("{first}"))
-        .to_owned();
-    std::thread::spawn(move || lines.for_each(drop));
+    let target = metrics_addr(&mut rec);
     let _rec = Killed(rec);
 
     // A live response, every lab host up in it, is what promtool checks.
@@ -118,21 +112,7 @@ fn q_prometheus_scrapes_a_recorder_and_the_host_down_rule_fires_for_a_killed_hos
         "every lab host up in /metrics after {t:?} ({} bytes)",
         body.len()
     );
-    let mut p = Command::new("promtool")
-        .args(["check", "metrics"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    p.stdin.take().unwrap().write_all(body.as_bytes()).unwrap();
-    let out = p.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "promtool check metrics: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    promtool_accepts(&body);
 
     let web = format!("127.0.0.1:{}", free_port());
     let rules = quick_rules(dir.path());

@@ -6,6 +6,7 @@
 
 pub mod month;
 pub mod postgres;
+pub mod prometheus;
 
 use chrono::Utc;
 use fleetwatch_core::config::HostConfig;

@@ -291,3 +291,52 @@ fn a_stalled_history_is_a_banner_in_the_tui() {
         "{screen}"
     );
 }
+
+fn value(body: &str, name: &str) -> Option<f64> {
+    line(body, &format!("{name} "))?
+        .rsplit(' ')
+        .next()?
+        .parse()
+        .ok()
+}
+
+/// A store that refuses writes: the recorder still answers scrapes, counts the failures and its
+/// poll lag grows; once the store takes writes again the lag is back to a poll or two.
+#[test]
+fn a_failing_store_shows_in_write_errors_and_poll_lag() {
+    let data = tempfile::tempdir().unwrap();
+    let (child, addr) = recorder(data.path());
+    let db = data.path().join("fleetwatch/demo-history.db");
+    let body = scrape_until(&addr, |b| {
+        value(b, "fleetwatch_recorder_poll_lag_seconds").is_some_and(|l| l < 5.0)
+    });
+    assert_eq!(
+        value(&body, "fleetwatch_recorder_write_errors_total"),
+        Some(0.0),
+        "{body}"
+    );
+    let c = rusqlite::Connection::open(&db).unwrap();
+    c.busy_timeout(Duration::from_secs(10)).unwrap();
+    c.execute_batch(
+        "CREATE TRIGGER no_writes BEFORE INSERT ON stats
+         BEGIN SELECT RAISE(ABORT, 'writes refused by the test'); END;",
+    )
+    .unwrap();
+    let body = scrape_until(&addr, |b| {
+        value(b, "fleetwatch_recorder_write_errors_total").is_some_and(|e| e >= 2.0)
+            && value(b, "fleetwatch_recorder_poll_lag_seconds").is_some_and(|l| l > 8.0)
+    });
+    let (errors, lag) = (
+        value(&body, "fleetwatch_recorder_write_errors_total").unwrap_or(0.0),
+        value(&body, "fleetwatch_recorder_poll_lag_seconds").unwrap_or(0.0),
+    );
+    assert!(errors >= 2.0 && lag > 8.0, "errors {errors}, lag {lag}");
+    c.execute_batch("DROP TRIGGER no_writes").unwrap();
+    let body = scrape_until(&addr, |b| {
+        value(b, "fleetwatch_recorder_poll_lag_seconds").is_some_and(|l| l < 5.0)
+    });
+    let after = value(&body, "fleetwatch_recorder_poll_lag_seconds").unwrap();
+    assert!(after < 5.0, "lag after the store recovered: {after}");
+    eprintln!("refused writes: {errors} errors, lag {lag:.1} s; after: lag {after:.1} s");
+    stop(child);
+}

@@ -113,6 +113,23 @@ fn q_prometheus_scrapes_a_recorder_and_the_host_down_rule_fires_for_a_killed_hos
         body.len()
     );
     promtool_accepts(&body);
+    // Every guest, running where libvirt says, with its CPU time counted.
+    for i in 1..=n {
+        let host = lab.name(i);
+        for g in lab.guests(i) {
+            let at = format!("{{host=\"{host}\",vm=\"{g}\",uuid=");
+            let running = body.lines().any(|l| {
+                l.starts_with(&format!("fleetwatch_vm_running{at}")) && l.ends_with(" 1.0")
+            });
+            let cpu = body
+                .lines()
+                .any(|l| l.starts_with(&format!("fleetwatch_vm_cpu_seconds_total{at}")));
+            assert!(
+                running && cpu,
+                "{g} on {host}: running {running}, cpu {cpu}"
+            );
+        }
+    }
 
     let web = format!("127.0.0.1:{}", free_port());
     let rules = quick_rules(dir.path());

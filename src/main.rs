@@ -274,13 +274,22 @@ fn run(cli: Cli) -> ExitCode {
                     return ExitCode::from(app::check::UNKNOWN);
                 }
             };
-            let stalled = app::check::history_stalls(&config);
+            let mut fleet = fleet;
+            let (stalled, unread) = match app::check::history_stalls(&config) {
+                Ok(s) => (s, false),
+                Err(e) => {
+                    fleet.problems.push(e);
+                    (Vec::new(), true)
+                }
+            };
             if json {
                 fleetwatch::outln!("{}", serde_json::to_string_pretty(&app::check::json(&fleet, &stalled)).unwrap_or_default());
             } else {
                 fleetwatch::out!("{}", app::check::text(&fleet, &stalled));
             }
-            ExitCode::from(app::check::status(&fleet, &stalled).0)
+            let code = app::check::status(&fleet, &stalled).0;
+            // An unreadable history is "could not check" unless something is critical anyway.
+            ExitCode::from(if unread && code < app::check::CRITICAL { app::check::UNKNOWN } else { code })
         }),
         Some(Command::Record {
             status: true, json, ..

@@ -20,26 +20,26 @@ pub const STALLED: &str = "history-stalled";
 
 /// Why the configured history's rollups do not advance, from its marks; nothing when there is
 /// no history to read (none recorded yet, or history off): that is not for `check` to judge.
-pub fn history_stalls(config: &Config) -> Vec<String> {
+/// A history that cannot be read is the error: not known to be stalled, but not checked.
+pub fn history_stalls(config: &Config) -> Result<Vec<String>, String> {
     if !config.history.enabled {
-        return Vec::new();
+        return Ok(Vec::new());
     }
     let Ok(place) = Where::of(config) else {
-        return Vec::new();
+        return Ok(Vec::new());
     };
     if let Where::File(p) = &place
         && !p.exists()
     {
-        return Vec::new();
+        return Ok(Vec::new());
     }
-    let reader = match place.reader() {
-        Ok(r) => r,
-        Err(e) => return vec![format!("cannot read the history: {e}")],
-    };
-    match reader.rollup_marks(config.history.rollup.len()) {
-        Ok(m) => stalls(&config.history, &m),
-        Err(e) => vec![format!("cannot read the rollups' marks: {e}")],
-    }
+    let reader = place
+        .reader()
+        .map_err(|e| format!("cannot read the history: {e}"))?;
+    let marks = reader
+        .rollup_marks(config.history.rollup.len())
+        .map_err(|e| format!("cannot read the history's rollup marks: {e}"))?;
+    Ok(stalls(&config.history, &marks))
 }
 
 /// The exit code and status word for a fleet's findings and its history's stalls.

@@ -64,6 +64,11 @@ impl Exporter {
         }
     }
 
+    /// A recorder's new session (its share changed): its lag starts again from its own writes.
+    pub fn start_session(&self) {
+        self.newest_ms.store(0, Ordering::Relaxed);
+    }
+
     pub fn write_failed(&self) {
         self.write_errors.fetch_add(1, Ordering::Relaxed);
     }
@@ -91,7 +96,9 @@ impl Exporter {
             return text.to_string();
         };
         let newest = self.newest_ms.load(Ordering::Relaxed);
-        h.poll_lag_s = (newest > 0).then(|| (now_ms - newest).max(0) as f64 / 1e3);
+        // A recorder holding no host (a standby) writes nothing: it has no lag to report.
+        h.poll_lag_s =
+            (newest > 0 && h.hosts_recorded > 0).then(|| (now_ms - newest).max(0) as f64 / 1e3);
         h.write_errors = self.write_errors.load(Ordering::Relaxed);
         let mut out = String::with_capacity(text.len() + 2048);
         out.push_str(&text);

@@ -6,6 +6,7 @@ use super::exporter::Exporter;
 use fleetwatch_core::config::Config;
 use fleetwatch_core::history::recorder::{RecordError, Recorder};
 use fleetwatch_core::metrics::{self, Health};
+use fleetwatch_core::model::findings::Kind;
 use fleetwatch_core::model::rules;
 use fleetwatch_core::policy::loader::Inputs;
 use std::sync::Arc;
@@ -19,11 +20,21 @@ pub struct RecordMetrics {
     inputs: Inputs,
     inputs_at: Instant,
     hosts: usize,
+    /// Recording a share of the config's hosts: findings that weigh hosts against each other
+    /// (failover capacity, anti-affinity, split brain) would be judged on the share alone, so
+    /// they are left to a recorder of the whole fleet (or, for split brain, to the alert that
+    /// counts `fleetwatch_vm_running` across recorders).
+    partial: bool,
 }
+
+const FLEET_WIDE: [Kind; 3] = [Kind::FailoverCapacity, Kind::AntiAffinity, Kind::SplitBrain];
 
 impl RecordMetrics {
     pub fn new(exporter: Arc<Exporter>, config: &Config, hosts: usize) -> RecordMetrics {
+        // A new share: the lag is of its own writes.
+        exporter.start_session();
         RecordMetrics {
+            partial: hosts < config.hosts.len(),
             exporter,
             inputs: Inputs::load(&config.policy),
             inputs_at: Instant::now(),
@@ -65,12 +76,15 @@ impl RecordMetrics {
             self.inputs = Inputs::load(&config.policy);
             self.inputs_at = Instant::now();
         }
-        let list = rules::evaluate(
+        let mut list = rules::evaluate(
             rec.fleet(),
             &config.policy,
             &self.inputs,
             chrono::Utc::now(),
         );
+        if self.partial {
+            list.retain(|f| !FLEET_WIDE.contains(&f.kind));
+        }
         rec.set_findings(list, self.inputs.problems(&config.policy));
         x.publish(metrics::render(rec.fleet(), None));
     }

@@ -249,9 +249,9 @@ impl Recorder {
             sizes: vec![None; hosts.len()],
             recording: 0,
             last_renew: now_ms,
-            // The first run soon after the start: a history that stalled before a restart
-            // says so within seconds, not a minute later.
-            last_maintenance: now_ms - transaction::MAINTAIN_EVERY_MS + 10_000,
+            // The first run with the first write: a history that stalled before a restart says
+            // so at once, and one that was merely stopped is not read as stalled meanwhile.
+            last_maintenance: now_ms - transaction::MAINTAIN_EVERY_MS,
             maintained_at: None,
             stalls: Vec::new(),
             published: HashMap::new(),

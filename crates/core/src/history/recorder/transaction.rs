@@ -98,6 +98,13 @@ impl Recorder {
         if let Ok(m) = marks {
             self.maintained_at = m.maintained_at;
         }
+        if why != self.stalls {
+            if why.is_empty() {
+                tracing::info!("history rollups advance again");
+            } else {
+                tracing::warn!("history stalled: {}", why.join("; "));
+            }
+        }
         self.stalls = why;
     }
 

@@ -94,8 +94,9 @@ e2e: deps
 
 # The binary, its man pages and completions (made by the binary from its own command line),
 # the recorder's systemd unit and user, the example config and the Prometheus alert rules.
-install: deps
-	$(CARGO) build --locked $(if $(filter release,$(PROFILE)),--release,)
+# It builds nothing as root: `make release` first (as yourself), then `sudo make install`.
+install:
+	@test -x target/$(PROFILE)/fleetwatch || { echo "fleetwatch: no target/$(PROFILE)/fleetwatch: run make $(if $(filter release,$(PROFILE)),release,build) first"; exit 1; }
 	install -d $(ROOT)/bin $(ROOT)/share/man/man1 $(ROOT)/share/bash-completion/completions \
 	  $(ROOT)/share/zsh/site-functions $(ROOT)/share/fish/vendor_completions.d \
 	  $(ROOT)/lib/systemd/system $(ROOT)/lib/sysusers.d $(ROOT)/share/fleetwatch

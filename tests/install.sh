@@ -6,7 +6,12 @@ set -eu
 cd "$(dirname "$0")/.."
 p=$(mktemp -d)
 trap 'rm -rf "$p"' EXIT
+cargo build --locked -q
 make -s install PREFIX="$p" PROFILE=debug >/dev/null
+# Nothing is built by install itself: a missing binary is said, not compiled as root.
+if make -s install PREFIX="$p/x" PROFILE=nonexistent >/dev/null 2>&1; then
+  echo "install check: make install without a built binary succeeded" >&2; exit 1
+fi
 fail() { echo "install check: $*" >&2; exit 1; }
 for f in bin/fleetwatch share/man/man1/fleetwatch.1 share/man/man1/fleetwatch-record.1 \
          share/bash-completion/completions/fleetwatch share/zsh/site-functions/_fleetwatch \

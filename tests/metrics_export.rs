@@ -340,3 +340,23 @@ fn a_failing_store_shows_in_write_errors_and_poll_lag() {
     eprintln!("refused writes: {errors} errors, lag {lag:.1} s; after: lag {after:.1} s");
     stop(child);
 }
+
+/// A history that cannot be read is said in `check`, as a problem, not as a stall.
+#[test]
+fn an_unreadable_history_is_a_problem_in_check_not_a_stall() {
+    let data = tempfile::tempdir().unwrap();
+    let db = data.path().join("fleetwatch/demo-history.db");
+    std::fs::create_dir_all(db.parent().unwrap()).unwrap();
+    std::fs::write(&db, b"this is not a database\n".repeat(300)).unwrap();
+    let out = fleetwatch(data.path())
+        .args(["--demo", "check"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("PROBLEM cannot read the history")),
+        "{text}"
+    );
+    assert!(!text.contains("history-stalled"), "{text}");
+}

@@ -86,24 +86,22 @@ impl Exporter {
         false
     }
 
-    /// What a scrape gets.
-    pub fn body(&self, now_ms: i64) -> String {
+    /// What a scrape gets: the fleet's text as rendered (shared, not copied: it is megabytes
+    /// at fleet scale), then the health figures as they are now.
+    pub fn body(&self, now_ms: i64) -> (Arc<String>, String) {
         let (text, health) = {
             let s = self.slot();
             (s.text.clone(), s.health.clone())
         };
         let Some(mut h) = health else {
-            return text.to_string();
+            return (text, String::new());
         };
         let newest = self.newest_ms.load(Ordering::Relaxed);
         // A recorder holding no host (a standby) writes nothing: it has no lag to report.
         h.poll_lag_s =
             (newest > 0 && h.hosts_recorded > 0).then(|| (now_ms - newest).max(0) as f64 / 1e3);
         h.write_errors = self.write_errors.load(Ordering::Relaxed);
-        let mut out = String::with_capacity(text.len() + 2048);
-        out.push_str(&text);
-        out.push_str(&metrics::render_health(&h));
-        out
+        (text, metrics::render_health(&h))
     }
 }
 

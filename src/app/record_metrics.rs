@@ -51,14 +51,7 @@ impl RecordMetrics {
     ) {
         let x = &self.exporter;
         match result {
-            Ok(()) if wrote => x.wrote(
-                rec.fleet()
-                    .hosts
-                    .iter()
-                    .filter_map(|h| h.last_sample_wall)
-                    .map(|t| t.timestamp_millis())
-                    .max(),
-            ),
+            Ok(()) if wrote => x.wrote(rec.fleet().newest_sample_ms()),
             Ok(()) => {}
             Err(_) => x.write_failed(),
         }

@@ -293,14 +293,7 @@ fn export(x: &Exporter, fleet: &Fleet, history: &History, recording: bool) {
             stalled: history.data.stalled.clone(),
             ..Default::default()
         });
-        x.wrote(
-            fleet
-                .hosts
-                .iter()
-                .filter_map(|h| h.last_sample_wall)
-                .map(|t| t.timestamp_millis())
-                .max(),
-        );
+        x.wrote(fleet.newest_sample_ms());
     }
     x.publish(fleetwatch_core::metrics::render(fleet, None));
 }

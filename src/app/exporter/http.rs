@@ -73,19 +73,42 @@ async fn answer(mut conn: TcpStream, exporter: &Exporter) -> std::io::Result<()>
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
-    let (status, body, kind) = respond(head.as_deref(), exporter);
+    let r = respond(head.as_deref(), exporter);
     let get = head.as_deref().is_some_and(|h| !h.starts_with("HEAD "));
-    let mut out = format!(
-        "HTTP/1.1 {status}\r\nContent-Type: {kind}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-        body.len()
-    )
-    .into_bytes();
-    if get || head.is_none() {
-        out.extend_from_slice(body.as_bytes());
-    }
-    let _ = tokio::time::timeout(WRITE_FOR, conn.write_all(&out)).await;
-    let _ = conn.shutdown().await;
+    let fleet = r.fleet.as_deref().map_or("", String::as_str);
+    let header = format!(
+        "HTTP/1.1 {}\r\nContent-Type: {}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        r.status,
+        r.kind,
+        fleet.len() + r.text.len()
+    );
+    let write = async {
+        conn.write_all(header.as_bytes()).await?;
+        if get || head.is_none() {
+            conn.write_all(fleet.as_bytes()).await?;
+            conn.write_all(r.text.as_bytes()).await?;
+        }
+        conn.shutdown().await
+    };
+    let _ = tokio::time::timeout(WRITE_FOR, write).await;
     Ok(())
+}
+
+/// An answer: the fleet's shared text (for `/metrics`), then text of its own.
+struct Reply {
+    status: &'static str,
+    kind: &'static str,
+    fleet: Option<Arc<String>>,
+    text: String,
+}
+
+fn plain(status: &'static str, text: &str) -> Reply {
+    Reply {
+        status,
+        kind: TEXT,
+        fleet: None,
+        text: text.to_owned(),
+    }
 }
 
 /// The request's head (through its blank line); `None` when it is not one we can read.
@@ -109,25 +132,22 @@ async fn read_head(conn: &mut TcpStream) -> std::io::Result<Option<String>> {
 
 const TEXT: &str = "text/plain; charset=utf-8";
 
-fn respond(head: Option<&str>, exporter: &Exporter) -> (&'static str, String, &'static str) {
+fn respond(head: Option<&str>, exporter: &Exporter) -> Reply {
     let Some((method, path)) = head.map(request_line).filter(|(m, _)| !m.is_empty()) else {
-        return ("400 Bad Request", "bad request\n".into(), TEXT);
+        return plain("400 Bad Request", "bad request\n");
     };
     match (method, path) {
         ("GET" | "HEAD", "/metrics") => {
-            let now = chrono::Utc::now().timestamp_millis();
-            (
-                "200 OK",
-                exporter.body(now),
-                fleetwatch_core::metrics::CONTENT_TYPE,
-            )
+            let (fleet, health) = exporter.body(chrono::Utc::now().timestamp_millis());
+            Reply {
+                status: "200 OK",
+                kind: fleetwatch_core::metrics::CONTENT_TYPE,
+                fleet: Some(fleet),
+                text: health,
+            }
         }
-        ("GET" | "HEAD", "/") => (
-            "200 OK",
-            "fleetwatch: the metrics are at /metrics\n".into(),
-            TEXT,
-        ),
-        ("GET" | "HEAD", _) => ("404 Not Found", "not found: try /metrics\n".into(), TEXT),
-        _ => ("405 Method Not Allowed", "only GET and HEAD\n".into(), TEXT),
+        ("GET" | "HEAD", "/") => plain("200 OK", "fleetwatch: the metrics are at /metrics\n"),
+        ("GET" | "HEAD", _) => plain("404 Not Found", "not found: try /metrics\n"),
+        _ => plain("405 Method Not Allowed", "only GET and HEAD\n"),
     }
 }

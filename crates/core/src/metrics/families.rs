@@ -11,7 +11,7 @@ use prometheus_client::metrics::counter::ConstCounter;
 use prometheus_client::metrics::gauge::ConstGauge;
 
 /// One family of gauges (or counters): a descriptor, then a sample per row that has a value.
-fn family<'r, L, I>(
+fn family<L, I>(
     enc: &mut DescriptorEncoder,
     name: &str,
     help: &str,
@@ -19,7 +19,7 @@ fn family<'r, L, I>(
     rows: I,
 ) -> std::fmt::Result
 where
-    L: prometheus_client::encoding::EncodeLabelSet + 'r,
+    L: prometheus_client::encoding::EncodeLabelSet,
     I: IntoIterator<Item = (L, Option<f64>)>,
 {
     let mut m = enc.encode_descriptor(name, help, None, ty)?;
@@ -133,16 +133,8 @@ impl Exposition {
             "The VM's state on this host, as the label; always 1.",
             GAUGE,
             vms.iter().map(|v| {
-                let [h, n, u] = &v.labels;
-                (
-                    [
-                        ("host", h.as_str()),
-                        ("vm", n.as_str()),
-                        ("uuid", u.as_str()),
-                        ("state", v.state.label()),
-                    ],
-                    Some(1.0),
-                )
+                let [h, n, u] = vm(v);
+                ([h, n, u, ("state", v.state.label())], Some(1.0))
             }),
         )?;
         family(

@@ -124,9 +124,7 @@ impl Exposition {
             health,
         }
     }
-}
 
-impl Exposition {
     /// Only the health figures: a scrape's own, computed as it comes, after the fleet's text
     /// rendered earlier.
     pub fn health(h: Health) -> Exposition {

@@ -455,6 +455,15 @@ impl Fleet {
             .filter_map(|&i| self.findings.get(i))
     }
 
+    /// When the newest sample from any host was taken, on the wall clock (Unix ms).
+    pub fn newest_sample_ms(&self) -> Option<i64> {
+        self.hosts
+            .iter()
+            .filter_map(|h| h.last_sample_wall)
+            .map(|t| t.timestamp_millis())
+            .max()
+    }
+
     /// The newest sample from any host.
     pub fn newest_sample(&self) -> Option<Instant> {
         self.hosts.iter().filter_map(|h| h.last_sample_at).max()

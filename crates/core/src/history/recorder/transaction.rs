@@ -11,11 +11,11 @@ use crate::history::store::StoreError;
 use crate::link::Message;
 use std::time::Duration;
 
-/// The most messages one transaction writes: a poll of every host of a 256-host fleet, and a
-/// bound on what a failed commit throws away.
 /// Rollups and retention run this often.
 pub const MAINTAIN_EVERY_MS: i64 = 60_000;
 
+/// The most messages one transaction writes: a poll of every host of a 256-host fleet, and a
+/// bound on what a failed commit throws away.
 pub const BATCH_MAX: usize = 256;
 /// How long a batch waits, after its first message, for more to join it.
 pub const BATCH_WINDOW: Duration = Duration::from_millis(200);

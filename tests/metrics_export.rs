@@ -241,48 +241,13 @@ fn a_stalled_history_is_critical_in_check_and_in_the_metrics() {
 fn a_stalled_history_is_a_banner_in_the_tui() {
     let data = tempfile::tempdir().unwrap();
     stalled_history(&data.path().join("fleetwatch/demo-history.db"));
-    let session = format!("fw-stalled-{}", std::process::id());
     let cmd = format!(
         "XDG_STATE_HOME={0} XDG_DATA_HOME={0} {1} --demo",
         data.path().display(),
         env!("CARGO_BIN_EXE_fleetwatch")
     );
-    let ok = Command::new("tmux")
-        .args([
-            "new-session",
-            "-d",
-            "-s",
-            &session,
-            "-x",
-            "80",
-            "-y",
-            "24",
-            &cmd,
-        ])
-        .status()
-        .unwrap();
-    assert!(ok.success(), "tmux is needed for this test");
-    struct Kill(String);
-    impl Drop for Kill {
-        fn drop(&mut self) {
-            let _ = Command::new("tmux")
-                .args(["kill-session", "-t", &self.0])
-                .status();
-        }
-    }
-    let _kill = Kill(session.clone());
-    let end = Instant::now() + Duration::from_secs(30);
-    let screen = loop {
-        let o = Command::new("tmux")
-            .args(["capture-pane", "-p", "-t", &session])
-            .output()
-            .unwrap();
-        let s = String::from_utf8_lossy(&o.stdout).into_owned();
-        if s.contains("history stalled:") || Instant::now() > end {
-            break s;
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    };
+    let tui = fleetwatch_testkit::tmux::Session::start("stalled", 80, 24, &cmd);
+    let screen = tui.screen_when(Duration::from_secs(30), |s| s.contains("history stalled:"));
     let banner = screen.lines().find(|l| l.contains("history stalled:"));
     assert!(
         banner.is_some_and(

@@ -7,6 +7,7 @@
 pub mod month;
 pub mod postgres;
 pub mod prometheus;
+pub mod tmux;
 
 use chrono::Utc;
 use fleetwatch_core::config::HostConfig;

@@ -73,6 +73,8 @@ impl Drop for InCall {
 pub struct Mock {
     pub behaviour: Vec<Behaviour>,
     pub connects: Vec<AtomicUsize>,
+    /// Connections closed (sources dropped), per host.
+    pub closed: Arc<Vec<AtomicUsize>>,
     pub gate: Arc<Mutex<()>>,
     /// Connects in flight: the call threads stuck in (or busy with) a connect.
     pub in_connects: Arc<InFlight>,
@@ -91,6 +93,9 @@ impl Mock {
     pub fn connects(&self, host: usize) -> usize {
         self.connects[host].load(Ordering::SeqCst)
     }
+    pub fn closed(&self, host: usize) -> usize {
+        self.closed[host].load(Ordering::SeqCst)
+    }
 }
 
 struct MockSource {
@@ -100,6 +105,13 @@ struct MockSource {
     polls: u64,
     in_polls: Arc<InFlight>,
     actor: Option<Arc<dyn Actor>>,
+    closed: Arc<Vec<AtomicUsize>>,
+}
+
+impl Drop for MockSource {
+    fn drop(&mut self) {
+        self.closed[self.host].fetch_add(1, Ordering::SeqCst);
+    }
 }
 
 impl Source for MockSource {
@@ -151,6 +163,7 @@ impl Mock {
             polls: 0,
             in_polls: self.in_polls.clone(),
             actor: self.actor.clone(),
+            closed: self.closed.clone(),
         })
     }
 }
@@ -213,6 +226,7 @@ pub fn timing() -> Timing {
 pub fn mock(b: Vec<Behaviour>) -> Arc<Mock> {
     Arc::new(Mock {
         connects: b.iter().map(|_| AtomicUsize::new(0)).collect(),
+        closed: Arc::new(b.iter().map(|_| AtomicUsize::new(0)).collect()),
         behaviour: b,
         gate: Arc::new(Mutex::new(())),
         in_connects: Arc::default(),

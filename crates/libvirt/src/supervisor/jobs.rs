@@ -70,8 +70,12 @@ impl Watch {
 }
 
 pub(super) enum Call {
-    Connect { connector: Arc<dyn Connector> },
+    Connect {
+        connector: Arc<dyn Connector>,
+    },
     Poll(Box<dyn Source>),
+    /// Drops the source, closing its connection.
+    Close(Box<dyn Source>),
 }
 
 pub(super) struct Job {
@@ -89,6 +93,7 @@ pub(super) enum Outcome {
     Connected(Result<Connected, LinkError>),
     /// A failed poll drops its source: the connection is not trusted any more.
     Polled(Result<(Box<dyn Source>, Arc<HostSample>), LinkError>),
+    Closed,
 }
 
 /// What reaches the scheduler.
@@ -105,6 +110,9 @@ pub(super) enum Event {
     /// Poll now, and retry a down host now instead of waiting out the back-off: one host, or
     /// every host.
     PollNow(Option<usize>),
+    /// Which hosts to watch (by index; missing ones are not): the others' connections close
+    /// and they stay parked until watched again, the watched ones keep theirs.
+    Watch(Vec<bool>),
     Stop,
 }
 
@@ -140,6 +148,11 @@ impl Job {
                     Ok(Err(e)) => Err(e.into()),
                     Err(p) => Err(internal_error(host, &uri, "poll", &*p).into()),
                 })
+            }
+            Call::Close(source) => {
+                // A panic in a connection's drop is as closed as it gets.
+                let _ = catch_unwind(AssertUnwindSafe(move || drop(source)));
+                Outcome::Closed
             }
         };
         (host, ticket, outcome)

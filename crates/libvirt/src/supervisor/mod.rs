@@ -71,6 +71,21 @@ impl Collectors {
         connector: Arc<dyn Connector>,
         out: MailboxSender,
     ) -> std::io::Result<Collectors> {
+        let all = vec![true; uris.len()];
+        Collectors::start_watching(uris, &all, timing, limits, connector, out)
+    }
+
+    /// Collectors of `uris` that connect to the `watched` ones only (by index); the others
+    /// wait, parked, for [`Collectors::watch_only`]. Host indices in messages are always the
+    /// index in `uris`.
+    pub fn start_watching(
+        uris: &[String],
+        watched: &[bool],
+        timing: Timing,
+        limits: Limits,
+        connector: Arc<dyn Connector>,
+        out: MailboxSender,
+    ) -> std::io::Result<Collectors> {
         if out.hosts() < uris.len() {
             return Err(std::io::Error::new(
                 std::io::ErrorKind::InvalidInput,
@@ -94,7 +109,7 @@ impl Collectors {
             pool,
             reaper: Reaper::start_for(uris)?,
         };
-        let sched = Scheduler::new(uris, actors, setup);
+        let sched = Scheduler::new(uris, actors, watched, setup);
         let hosts = uris.len();
         let spawned = std::thread::Builder::new()
             .name("fw-schedule".into())
@@ -161,6 +176,13 @@ impl Collectors {
 
     pub fn poll_now(&self) {
         let _ = self.events.send(Event::PollNow(None));
+    }
+
+    /// Watches the hosts marked (by index; missing ones are not) and lets the others go:
+    /// their connections are closed and they send nothing until watched again. Hosts watched
+    /// before and still keep their connections and their place in the interval.
+    pub fn watch_only(&self, watched: Vec<bool>) {
+        let _ = self.events.send(Event::Watch(watched));
     }
 }
 

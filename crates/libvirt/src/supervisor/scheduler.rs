@@ -20,6 +20,8 @@ use std::sync::Arc;
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
+mod parking;
+
 /// Past the stale mark, a late poll re-announces it this often, so the shown age keeps moving.
 const STALE_TICK: Duration = Duration::from_secs(1);
 
@@ -52,7 +54,13 @@ pub(super) struct Setup {
 }
 
 impl Scheduler {
-    pub(super) fn new(uris: &[String], actors: Vec<ActorSlot>, s: Setup) -> Scheduler {
+    /// `watched`: which hosts to connect to; the others wait parked until watched.
+    pub(super) fn new(
+        uris: &[String],
+        actors: Vec<ActorSlot>,
+        watched: &[bool],
+        s: Setup,
+    ) -> Scheduler {
         let salt = process_salt();
         let mut sched = Scheduler {
             hosts: Vec::with_capacity(uris.len()),
@@ -69,16 +77,25 @@ impl Scheduler {
             closed: false,
         };
         for (i, (uri, actor)) in uris.iter().zip(actors).enumerate() {
-            let (host, first) = HostState::new(uri, actor, &sched.timing, Rng::for_host(i, salt));
+            let (mut host, first) =
+                HostState::new(uri, actor, &sched.timing, Rng::for_host(i, salt));
+            host.watched = watched.get(i).copied().unwrap_or(false);
+            if !host.watched {
+                host.phase = Phase::Parked;
+            }
             sched.hosts.push(host);
-            sched.arm(i, first);
+            if sched.hosts[i].watched {
+                sched.arm(i, first);
+            }
         }
         sched
     }
 
     pub(super) fn run(mut self, events: Receiver<Event>) {
         for h in 0..self.hosts.len() {
-            self.link(h, LinkState::Connecting, None);
+            if self.hosts[h].watched {
+                self.link(h, LinkState::Connecting, None);
+            }
         }
         while !self.closed {
             self.fire_due();
@@ -152,7 +169,8 @@ impl Scheduler {
             }
             Phase::Idle(_) => self.poll(h),
             Phase::Connecting { .. } | Phase::Polling { .. } => self.watch(h),
-            Phase::WaitingForSlot => {}
+            Phase::Closing { .. } => self.watch_close(h),
+            Phase::WaitingForSlot | Phase::Parked => {}
         }
     }
 
@@ -175,6 +193,7 @@ impl Scheduler {
             Event::PollNow(Some(h)) if h < self.hosts.len() => self.poll_now(h),
             Event::PollNow(Some(_)) => {}
             Event::PollNow(None) => (0..self.hosts.len()).for_each(|h| self.poll_now(h)),
+            Event::Watch(watched) => self.watch_only(&watched),
             Event::Stop => {}
         }
     }
@@ -339,14 +358,17 @@ impl Scheduler {
             Outcome::Connected(r) => {
                 self.release_slot();
                 match r {
-                    Ok((source, actor)) => {
+                    Ok((source, actor)) if self.hosts[h].watched => {
                         self.set_actor(h, actor);
                         self.hosts[h].phase = Phase::Idle(source);
                         self.poll(h);
                     }
+                    // Let go while it connected.
+                    Ok((source, _)) => self.close(h, source),
                     Err(e) => self.fail(h, e),
                 }
             }
+            Outcome::Polled(Ok((source, _))) if !self.hosts[h].watched => self.close(h, source),
             Outcome::Polled(Ok((source, sample))) => {
                 self.hosts[h].backoff.succeeded();
                 self.emit(h, Update::Sample(sample));
@@ -361,6 +383,7 @@ impl Scheduler {
                 self.arm(h, next);
             }
             Outcome::Polled(Err(e)) => self.fail(h, e),
+            Outcome::Closed => self.closed_now(h),
         }
     }
 
@@ -375,6 +398,12 @@ impl Scheduler {
     fn fail(&mut self, h: usize, e: LinkError) {
         let now = Instant::now();
         self.set_actor(h, None);
+        if !self.hosts[h].watched {
+            // Let go meanwhile: nobody waits for its retry.
+            self.hosts[h].phase = Phase::Parked;
+            self.disarm(h);
+            return;
+        }
         let s = &mut self.hosts[h];
         s.phase = Phase::Backoff;
         let retry = s.backoff.failed(&mut s.rng, now);

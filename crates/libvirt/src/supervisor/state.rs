@@ -34,6 +34,14 @@ pub(super) enum Phase {
         started: Instant,
         stale_at: Instant,
     },
+    /// Let go: its connection is being closed on a call thread (closing a remote connection
+    /// is a round trip, which may hang like any other).
+    Closing {
+        ticket: u64,
+        watch: Arc<Watch>,
+    },
+    /// Not watched: no connection, no timer, no message.
+    Parked,
 }
 
 pub(super) struct HostState {
@@ -49,6 +57,9 @@ pub(super) struct HostState {
     /// Calls of this host given up on and not returned yet.
     pub(super) hung: usize,
     pub(super) actor: ActorSlot,
+    /// Whether the host is to be watched; one let go while a call of it is in flight parks
+    /// when that call ends.
+    pub(super) watched: bool,
 }
 
 impl HostState {
@@ -71,6 +82,7 @@ impl HostState {
             timer: 0,
             hung: 0,
             actor,
+            watched: true,
         };
         (host, now + t.interval.min(FIRST_SPREAD_MAX).mul_f64(place))
     }
@@ -78,7 +90,9 @@ impl HostState {
     /// The ticket of the job in flight, if any.
     pub(super) fn ticket(&self) -> Option<u64> {
         match &self.phase {
-            Phase::Connecting { ticket, .. } | Phase::Polling { ticket, .. } => Some(*ticket),
+            Phase::Connecting { ticket, .. }
+            | Phase::Polling { ticket, .. }
+            | Phase::Closing { ticket, .. } => Some(*ticket),
             _ => None,
         }
     }
@@ -127,6 +141,7 @@ mod tests {
             timer: 0,
             hung: 0,
             actor: ActorSlot::default(),
+            watched: true,
         }
     }
 

@@ -297,6 +297,16 @@ fn three_recorders_with_one_config_divide_its_hosts_and_the_rest_take_a_killed_o
     for r in recs {
         let said = stop(r);
         assert!(!said.contains("panicked"), "{said}");
+        // The survivor kept its two hosts' connections and opened one, not three.
+        let last = said
+            .lines()
+            .rfind(|l| l.contains("recording "))
+            .unwrap_or("");
+        assert!(
+            last.contains("recording 3 host(s)")
+                && last.contains("2 still connected, 1 connecting"),
+            "a survivor's share change: {said}"
+        );
     }
 }
 

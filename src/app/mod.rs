@@ -63,6 +63,17 @@ pub fn start_collectors_paced(
     tx: MailboxSender,
     pace: Pace,
 ) -> std::io::Result<Collectors> {
+    start_collectors_watching(config, &vec![true; config.hosts.len()], tx, pace)
+}
+
+/// Collectors of all of `config`'s hosts (message indices are the config's) that connect to
+/// the `watched` ones only; [`Collectors::watch_only`] changes which.
+pub fn start_collectors_watching(
+    config: &Config,
+    watched: &[bool],
+    tx: MailboxSender,
+    pace: Pace,
+) -> std::io::Result<Collectors> {
     libvirt_init();
     let uris: Vec<String> = config.hosts.iter().map(|h| h.uri.clone()).collect();
     let mut timing = Timing::new(config.poll.interval, config.poll.timeout);
@@ -72,7 +83,8 @@ pub fn start_collectors_paced(
         connects: config.poll.connects,
         ..Limits::default()
     };
-    Collectors::start_with(&uris, timing, limits, Arc::new(connector(config, pace)), tx)
+    let connector = Arc::new(connector(config, pace));
+    Collectors::start_watching(&uris, watched, timing, limits, connector, tx)
 }
 
 /// The connector the collectors use for `config`: read-only connections for every host that

@@ -6,14 +6,13 @@ use super::cli::fail;
 use super::exporter::{Exporter, http};
 use super::record_metrics::RecordMetrics;
 use super::share;
-use super::start_collectors;
 use super::stores::Where;
 use fleetwatch_core::config::{Config, HostConfig};
 use fleetwatch_core::history::lease::{Holder, RENEW_EVERY_MS, Role, renew_every_ms};
-use fleetwatch_core::history::recorder::{BATCH_MAX, BATCH_WINDOW, RecordError, Recorder};
+use fleetwatch_core::history::recorder::{RecordError, Recorder};
 use fleetwatch_core::history::sqlite::SqliteStore;
 use fleetwatch_core::history::store::HistoryRead;
-use fleetwatch_core::link::{Mailbox, MailboxReceiver, Message};
+use fleetwatch_core::link::Message;
 use fleetwatch_pg::PgStore;
 use std::process::ExitCode;
 use std::sync::{Arc, mpsc};
@@ -245,21 +244,34 @@ pub async fn record(config: &Config, metrics: Option<&str>) -> ExitCode {
         Where::Database { .. } => renew_every_ms(config.poll.interval),
     };
     let me = Holder::renewing(Role::Service, renew);
+    let mut feed = share::Feed::new(config);
     loop {
-        match session(config, place.clone(), &me, &mut stops, exporter.clone()).await {
+        let run = Run {
+            me: &me,
+            stops: &mut stops,
+            feed: &mut feed,
+        };
+        match session(config, place.clone(), run, exporter.clone()).await {
             Session::Ended(code) => return code,
             Session::Again => {}
         }
     }
 }
 
+/// What a recorder's sessions share: who it is, the signals, and the collectors.
+struct Run<'a> {
+    me: &'a Holder,
+    stops: &'a mut Stops,
+    feed: &'a mut share::Feed,
+}
+
 async fn session(
     config: &Config,
     place: Where,
-    me: &Holder,
-    stops: &mut Stops,
+    run: Run<'_>,
     exporter: Option<Arc<Exporter>>,
 ) -> Session {
+    let Run { me, stops, feed } = run;
     let fail = |msg: &str, code| Session::Ended(fail(msg, code));
     let described = place.describe();
     let (cmd_tx, cmd_rx) = mpsc::channel();
@@ -287,15 +299,10 @@ async fn session(
         Some(Said::Refused(why)) => return fail(&why, 1),
         _ => return fail("the history thread ended before it started", 1),
     };
-    let (tx, mut rx) = Mailbox::new(hosts.len().max(1));
     // A share of no host (more recorders than hosts) waits, ready to take one over.
-    let _collectors = if hosts.is_empty() {
-        None
-    } else {
-        match start_collectors(&share::only(config, &hosts), tx) {
-            Ok(c) => Some(c),
-            Err(e) => return fail(&e.to_string(), 1),
-        }
+    let (kept, new) = match feed.follow(config, &hosts) {
+        Ok(n) => n,
+        Err(e) => return fail(&e.to_string(), 1),
     };
     let of = if hosts.len() == config.hosts.len() {
         String::new()
@@ -313,8 +320,13 @@ async fn session(
             config.hosts.len()
         );
     } else {
+        let connected = if kept > 0 {
+            format!("; {kept} still connected, {new} connecting")
+        } else {
+            String::new()
+        };
         crate::errln!(
-            "fleetwatch: recording {} host(s){of} into {described}",
+            "fleetwatch: recording {} host(s){of} into {described}{connected}",
             hosts.len()
         );
     }
@@ -330,9 +342,9 @@ async fn session(
                 in_flight = true;
                 let _ = cmd_tx.send(Cmd::Tick);
             }
-            Some(m) = rx.recv(), if !in_flight => {
+            Some(m) = feed.recv(), if !in_flight => {
                 in_flight = true;
-                let _ = cmd_tx.send(Cmd::Batch(gather(m, &mut rx).await));
+                let _ = cmd_tx.send(Cmd::Batch(feed.gather(m).await));
             }
             s = said.recv() => match s {
                 Some(Said::Done) => in_flight = false,
@@ -357,17 +369,4 @@ async fn session(
         let _ = tokio::task::spawn_blocking(move || t.join()).await;
     }
     Session::Ended(ExitCode::SUCCESS)
-}
-
-/// The first message and what else comes within the batch window: one transaction for all.
-async fn gather(first: Message, rx: &mut MailboxReceiver) -> Vec<Message> {
-    let mut batch = vec![first];
-    let until = tokio::time::Instant::now() + BATCH_WINDOW;
-    while batch.len() < BATCH_MAX {
-        match tokio::time::timeout_at(until, rx.recv()).await {
-            Ok(Some(m)) => batch.push(m),
-            Ok(None) | Err(_) => break,
-        }
-    }
-    batch
 }

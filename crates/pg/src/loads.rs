@@ -3,7 +3,8 @@
 
 use crate::writes::unsigned;
 use fleetwatch_core::history::store::rows::{
-    HostStateRow, OpenPlacement, OwnAction, PendingRow, RowId, link_state, vm_state,
+    HostStateRow, OpenCopy, OpenPlacement, OwnAction, PendingRow, RowId, Whereabouts, link_state,
+    vm_state,
 };
 use fleetwatch_core::model::sample::VmState;
 use postgres::Client;
@@ -66,22 +67,49 @@ pub(crate) fn moved_onto(
         .map(vm_state))
 }
 
+const PENDING: &str = "SELECT p.id, v.uuid, h.name, p.at, p.actor, p.was FROM pending p
+    JOIN vms v ON v.id = p.vm_id JOIN hosts h ON h.id = p.host_id";
+
 pub(crate) fn pending(c: &mut Client) -> Result<Vec<PendingRow>, postgres::Error> {
-    Ok(c.query(
-        "SELECT p.id, v.uuid, h.name, p.at, p.actor, p.was FROM pending p
-             JOIN vms v ON v.id = p.vm_id JOIN hosts h ON h.id = p.host_id ORDER BY p.id",
-        &[],
-    )?
-    .iter()
-    .map(|r| PendingRow {
-        id: r.get(0),
-        uuid: r.get(1),
-        host: r.get(2),
-        at: r.get(3),
-        actor: r.get(4),
-        was: vm_state(r.get(5)),
-    })
-    .collect())
+    pending_where(c, &format!("{PENDING} ORDER BY p.id"), &[])
+}
+
+pub(crate) fn whereabouts(c: &mut Client, uuid: &str) -> Result<Whereabouts, postgres::Error> {
+    let copies = c
+        .query(
+            "SELECT h.name, p.state, p.since FROM placements p
+             JOIN vms v ON v.id = p.vm_id JOIN hosts h ON h.id = p.host_id
+             WHERE v.uuid = $1 AND p.until IS NULL",
+            &[&uuid],
+        )?
+        .iter()
+        .map(|r| OpenCopy {
+            host: r.get(0),
+            state: vm_state(r.get(1)),
+            since: r.get(2),
+        })
+        .collect();
+    let sql = format!("{PENDING} WHERE v.uuid = $1 ORDER BY p.id");
+    let pending = pending_where(c, &sql, &[&uuid])?;
+    Ok(Whereabouts { copies, pending })
+}
+
+fn pending_where(
+    c: &mut Client,
+    sql: &str,
+    args: &[&(dyn postgres::types::ToSql + Sync)],
+) -> Result<Vec<PendingRow>, postgres::Error> {
+    Ok(c.query(sql, args)?
+        .iter()
+        .map(|r| PendingRow {
+            id: r.get(0),
+            uuid: r.get(1),
+            host: r.get(2),
+            at: r.get(3),
+            actor: r.get(4),
+            was: vm_state(r.get(5)),
+        })
+        .collect())
 }
 
 pub(crate) fn vm_name(c: &mut Client, uuid: &str) -> Result<Option<String>, postgres::Error> {

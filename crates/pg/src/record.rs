@@ -11,7 +11,7 @@ use fleetwatch_core::history::live::LiveHost;
 use fleetwatch_core::history::moment::Stat;
 use fleetwatch_core::history::store::rows::{
     HostStateRow, NewEvent, NewPending, NewPlacement, OpenPlacement, OwnAction, PendingRow, RowId,
-    Series,
+    Series, Whereabouts,
 };
 use fleetwatch_core::history::store::{RecordStore, StoreError};
 use fleetwatch_core::link::LinkState;
@@ -237,10 +237,14 @@ impl RecordStore for PgStore {
         })
     }
 
-    fn delete_pending(&mut self, id: RowId) -> Result<(), StoreError> {
+    fn delete_pending(&mut self, id: RowId) -> Result<bool, StoreError> {
         on!(self, "delete a waiting judgment", |c| {
             writes::delete_pending(c, id)
         })
+    }
+
+    fn whereabouts(&mut self, uuid: &str) -> Result<Whereabouts, StoreError> {
+        on!(self, "read where a VM is", |c| loads::whereabouts(c, uuid))
     }
 
     fn meta_get(&mut self, key: &str) -> Result<Option<String>, StoreError> {

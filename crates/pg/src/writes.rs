@@ -202,18 +202,22 @@ pub(crate) fn insert_pending(c: &mut Client, p: &NewPending) -> Result<RowId, po
     Ok(row.get(0))
 }
 
+/// Taken and written in one statement: another recorder that took the row first (a migration
+/// whose other half it saw) holds its lock until it commits, and this one then finds nothing
+/// to write (an INSERT from a plain SELECT would have written the event beside its migration).
 pub(crate) fn confirm_pending(c: &mut Client, id: RowId) -> Result<(), postgres::Error> {
     c.execute(
-        "INSERT INTO events (at, kind, vm_id, host_id, actor, detail)
-         SELECT at, kind, vm_id, host_id, actor, detail FROM pending WHERE id = $1",
+        "WITH p AS (DELETE FROM pending WHERE id = $1
+                    RETURNING at, kind, vm_id, host_id, actor, detail)
+         INSERT INTO events (at, kind, vm_id, host_id, actor, detail)
+         SELECT at, kind, vm_id, host_id, actor, detail FROM p",
         &[&id],
     )?;
-    delete_pending(c, id)
+    Ok(())
 }
 
-pub(crate) fn delete_pending(c: &mut Client, id: RowId) -> Result<(), postgres::Error> {
-    c.execute("DELETE FROM pending WHERE id = $1", &[&id])?;
-    Ok(())
+pub(crate) fn delete_pending(c: &mut Client, id: RowId) -> Result<bool, postgres::Error> {
+    Ok(c.execute("DELETE FROM pending WHERE id = $1", &[&id])? > 0)
 }
 
 pub(crate) fn meta_get(c: &mut Client, key: &str) -> Result<Option<String>, postgres::Error> {

@@ -12,7 +12,7 @@ use fleetwatch_core::history::moment::Stat;
 use fleetwatch_core::history::sqlite::SqliteStore;
 use fleetwatch_core::history::store::rows::{
     HostStateRow, NewEvent, NewPending, NewPlacement, OpenPlacement, OwnAction, PendingRow, RowId,
-    Series,
+    Series, Whereabouts,
 };
 use fleetwatch_core::history::store::{RecordStore, StoreError};
 use fleetwatch_core::link::LinkState;
@@ -207,7 +207,11 @@ impl RecordStore for Probe {
         self.row(None)?;
         self.inner.confirm_pending(id)
     }
-    fn delete_pending(&mut self, id: RowId) -> Result<(), StoreError> {
+    fn whereabouts(&mut self, uuid: &str) -> Result<Whereabouts, StoreError> {
+        self.alive()?;
+        self.inner.whereabouts(uuid)
+    }
+    fn delete_pending(&mut self, id: RowId) -> Result<bool, StoreError> {
         self.row(None)?;
         self.inner.delete_pending(id)
     }

@@ -3,7 +3,8 @@
 //! own actions in the audit).
 
 use crate::history::store::rows::{
-    HostStateRow, OpenPlacement, OwnAction, PendingRow, RowId, link_state, vm_state,
+    HostStateRow, OpenCopy, OpenPlacement, OwnAction, PendingRow, RowId, Whereabouts, link_state,
+    vm_state,
 };
 use crate::model::sample::VmState;
 use rusqlite::{Connection, OptionalExtension, params};
@@ -66,12 +67,43 @@ pub(super) fn moved_onto(
     Ok(state.as_deref().map(vm_state))
 }
 
+const PENDING: &str = "SELECT p.id, v.uuid, h.name, p.at, p.actor, p.was FROM pending p
+    JOIN vms v ON v.id = p.vm_id JOIN hosts h ON h.id = p.host_id";
+
 pub(super) fn pending(c: &Connection) -> rusqlite::Result<Vec<PendingRow>> {
+    pending_where(c, &format!("{PENDING} ORDER BY p.id"), [])
+}
+
+pub(super) fn whereabouts(c: &Connection, uuid: &str) -> rusqlite::Result<Whereabouts> {
     let mut stmt = c.prepare(
-        "SELECT p.id, v.uuid, h.name, p.at, p.actor, p.was FROM pending p
-         JOIN vms v ON v.id = p.vm_id JOIN hosts h ON h.id = p.host_id ORDER BY p.id",
+        "SELECT h.name, p.state, p.since FROM placements p
+         JOIN vms v ON v.id = p.vm_id JOIN hosts h ON h.id = p.host_id
+         WHERE v.uuid = ?1 AND p.until IS NULL",
     )?;
-    let rows = stmt.query_map([], |r| {
+    let copies = stmt
+        .query_map([uuid], |r| {
+            Ok(OpenCopy {
+                host: r.get(0)?,
+                state: vm_state(&r.get::<_, String>(1)?),
+                since: r.get(2)?,
+            })
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    let pending = pending_where(
+        c,
+        &format!("{PENDING} WHERE v.uuid = ?1 ORDER BY p.id"),
+        [uuid],
+    )?;
+    Ok(Whereabouts { copies, pending })
+}
+
+fn pending_where(
+    c: &Connection,
+    sql: &str,
+    args: impl rusqlite::Params,
+) -> rusqlite::Result<Vec<PendingRow>> {
+    let mut stmt = c.prepare(sql)?;
+    let rows = stmt.query_map(args, |r| {
         Ok(PendingRow {
             id: r.get(0)?,
             uuid: r.get(1)?,

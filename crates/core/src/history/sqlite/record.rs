@@ -9,7 +9,7 @@ use crate::history::lease::{Holder, Lease};
 use crate::history::moment::Stat;
 use crate::history::store::rows::{
     HostStateRow, NewEvent, NewPending, NewPlacement, OpenPlacement, OwnAction, PendingRow, RowId,
-    Series,
+    Series, Whereabouts,
 };
 use crate::history::store::{RecordStore, StoreError};
 use crate::link::LinkState;
@@ -161,9 +161,14 @@ impl RecordStore for SqliteStore {
         r.map_err(self.fail("confirm a waiting judgment"))
     }
 
-    fn delete_pending(&mut self, id: RowId) -> Result<(), StoreError> {
+    fn delete_pending(&mut self, id: RowId) -> Result<bool, StoreError> {
         let r = writes::delete_pending(&self.conn, id);
         r.map_err(self.fail("delete a waiting judgment"))
+    }
+
+    fn whereabouts(&mut self, uuid: &str) -> Result<Whereabouts, StoreError> {
+        let r = loads::whereabouts(&self.conn, uuid);
+        r.map_err(self.fail("read where a VM is"))
     }
 
     fn meta_get(&mut self, key: &str) -> Result<Option<String>, StoreError> {

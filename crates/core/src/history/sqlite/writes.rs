@@ -179,12 +179,11 @@ pub(super) fn confirm_pending(c: &Connection, id: RowId) -> rusqlite::Result<()>
          SELECT at, kind, vm_id, host_id, actor, detail FROM pending WHERE id = ?1",
         [id],
     )?;
-    delete_pending(c, id)
+    delete_pending(c, id).map(|_| ())
 }
 
-pub(super) fn delete_pending(c: &Connection, id: RowId) -> rusqlite::Result<()> {
-    c.execute("DELETE FROM pending WHERE id = ?1", [id])?;
-    Ok(())
+pub(super) fn delete_pending(c: &Connection, id: RowId) -> rusqlite::Result<bool> {
+    Ok(c.execute("DELETE FROM pending WHERE id = ?1", [id])? > 0)
 }
 
 pub(super) fn meta_get(c: &Connection, key: &str) -> rusqlite::Result<Option<String>> {

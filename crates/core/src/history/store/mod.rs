@@ -44,7 +44,7 @@ use crate::link::LinkState;
 use crate::model::sample::VmState;
 use rows::{
     HostStateRow, NewEvent, NewPending, NewPlacement, OpenPlacement, OwnAction, PendingRow, RowId,
-    Series,
+    Series, Whereabouts,
 };
 use std::collections::HashMap;
 
@@ -150,10 +150,14 @@ pub trait RecordStore {
     /// The judgments still waiting, oldest first.
     fn pending(&mut self) -> Result<Vec<PendingRow>, StoreError>;
     fn insert_pending(&mut self, p: &NewPending) -> Result<RowId, StoreError>;
-    /// The waiting judgment becomes the event it looked like.
+    /// The waiting judgment becomes the event it looked like, unless another recorder took
+    /// it first (deleted it, as part of a migration it saw the other half of).
     fn confirm_pending(&mut self, id: RowId) -> Result<(), StoreError>;
-    /// The waiting judgment turned out to be part of another event (a migration).
-    fn delete_pending(&mut self, id: RowId) -> Result<(), StoreError>;
+    /// The waiting judgment turned out to be part of another event (a migration): whether it
+    /// was still there to take (two recorders sharing a database may both try).
+    fn delete_pending(&mut self, id: RowId) -> Result<bool, StoreError>;
+    /// The VM's open copies and waiting judgments on every host.
+    fn whereabouts(&mut self, uuid: &str) -> Result<Whereabouts, StoreError>;
 
     fn meta_get(&mut self, key: &str) -> Result<Option<String>, StoreError>;
     fn meta_set(&mut self, key: &str, value: &str) -> Result<(), StoreError>;

@@ -57,6 +57,22 @@ pub struct OpenPlacement {
     pub since: i64,
 }
 
+/// A VM's copy still open on a host, named: what recorders sharing a database know of the VM
+/// on the hosts the others hold.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OpenCopy {
+    pub host: String,
+    pub state: VmState,
+    pub since: i64,
+}
+
+/// Where the store last had a VM, on every host: its open copies and its waiting judgments.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Whereabouts {
+    pub copies: Vec<OpenCopy>,
+    pub pending: Vec<PendingRow>,
+}
+
 /// A host's open state row.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct HostStateRow {

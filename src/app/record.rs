@@ -55,6 +55,14 @@ fn start(
     me: &Holder,
 ) -> Result<Recorder, String> {
     let (cfg, now) = (config.history.clone(), now_ms());
+    // The config's hosts outside this share are the other recorders' (sharing a database).
+    let others: Vec<HostConfig> = config
+        .hosts
+        .iter()
+        .filter(|h| !hosts.iter().any(|o| o.name == h.name))
+        .cloned()
+        .collect();
+    let hosts = (hosts, others.as_slice());
     let started = match place {
         Where::File(p) => SqliteStore::open_rw(p)
             .map_err(|e| e.to_string())

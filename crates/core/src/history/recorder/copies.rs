@@ -30,6 +30,8 @@ pub(super) struct Pending {
     pub was: VmState,
     /// Hosts whose next poll may still show the VM running.
     pub waiting: BTreeSet<usize>,
+    /// Sharing a database: until when the other recorders' hosts may still show it running.
+    pub foreign_until: Option<i64>,
 }
 
 /// One copy's change, and where the VM ran before and after it.
@@ -89,14 +91,17 @@ impl Recorder {
         }
         match (c.before, c.after) {
             (Some(a), Some(b)) if a != b => self.migrated(c, a, b, None),
-            (Some(a), Some(_)) if a == c.host => self.copy_events(c),
+            (Some(a), Some(_)) if a == c.host => match self.visiting(c)? {
+                true => Ok(()),
+                false => self.copy_events(c),
+            },
             (Some(_), Some(_)) => self.side_copy(c),
             (Some(_), None) => self.went(c),
             (None, Some(b)) => match self.pending.get(c.uuid).filter(|p| p.host != b).cloned() {
-                Some(p) => {
-                    self.drop_pending(c.uuid)?;
-                    self.migrated(c, p.host, b, Some(&p))
-                }
+                Some(p) if self.drop_pending(c.uuid)? => self.migrated(c, p.host, b, Some(&p)),
+                // Another recorder took it first: it wrote the move.
+                Some(_) => Ok(()),
+                None if self.arrived(c, b)? => Ok(()),
                 None => {
                     self.confirm(c.uuid)?;
                     self.copy_events(c)
@@ -246,6 +251,9 @@ impl Recorder {
     /// of a migration, which the other hosts' next polls tell apart.
     fn went(&mut self, c: &Change) -> Result<(), StoreError> {
         let Some(old) = &c.old else { return Ok(()) };
+        if self.left(c, old.since)?.is_some() {
+            return Ok(());
+        }
         let (kind, detail): (&'static str, String) = match &c.new {
             None => {
                 let others = self.elsewhere(c.uuid, c.host);
@@ -265,7 +273,8 @@ impl Recorder {
         }
         let actor = self.actor(c.host, c.uuid, kind, c.at);
         let waiting = self.up_hosts_but(c.host);
-        if kind == "crashed" || waiting.is_empty() {
+        let foreign_until = self.foreign_until(c.at);
+        if kind == "crashed" || (waiting.is_empty() && foreign_until.is_none()) {
             return self.event(
                 c.at,
                 kind,
@@ -295,6 +304,7 @@ impl Recorder {
             actor,
             was: old.state,
             waiting,
+            foreign_until,
         };
         self.pending.insert(c.uuid.to_owned(), p);
         Ok(())
@@ -308,19 +318,20 @@ impl Recorder {
             if lost || p.at <= now {
                 p.waiting.remove(&host);
             }
-            if p.waiting.is_empty() || now - p.at > PENDING_MAX_MS {
+            let others_done = p.foreign_until.is_none_or(|t| now >= t);
+            if (p.waiting.is_empty() && others_done) || now - p.at > PENDING_MAX_MS {
                 due.push(u.clone());
             }
         }
         due.sort_unstable();
         for u in due {
-            self.confirm(&u)?;
+            self.conclude(&u)?;
         }
         Ok(())
     }
 
     /// Writes the VM's waiting judgment as the event it looked like.
-    fn confirm(&mut self, uuid: &str) -> Result<(), StoreError> {
+    pub(super) fn confirm(&mut self, uuid: &str) -> Result<(), StoreError> {
         match self.pending.remove(uuid) {
             Some(p) => self.confirm_row(p.id),
             None => Ok(()),
@@ -331,10 +342,12 @@ impl Recorder {
         self.store.confirm_pending(id)
     }
 
-    fn drop_pending(&mut self, uuid: &str) -> Result<(), StoreError> {
-        if let Some(p) = self.pending.remove(uuid) {
-            self.store.delete_pending(p.id)?;
+    /// Whether it was still ours to drop (sharing a database, another recorder may have
+    /// taken it as part of a move it saw the other half of).
+    fn drop_pending(&mut self, uuid: &str) -> Result<bool, StoreError> {
+        match self.pending.remove(uuid) {
+            Some(p) => self.store.delete_pending(p.id),
+            None => Ok(true),
         }
-        Ok(())
     }
 }

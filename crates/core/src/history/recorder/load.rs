@@ -100,11 +100,16 @@ impl Recorder {
     fn load_pending(&mut self) -> Result<(), StoreError> {
         for row in self.store.pending()? {
             let Some(host) = self.hosts.iter().position(|h| h.name == row.host) else {
+                // Another recorder's host: its own judgment, which it settles.
+                if self.others.iter().any(|h| h.name == row.host) {
+                    continue;
+                }
                 // Its host is no longer configured: no poll will ever settle it.
                 self.confirm_row(row.id)?;
                 continue;
             };
             let waiting = self.up_hosts_but(host);
+            let foreign_until = self.foreign_until(row.at);
             self.pending.insert(
                 row.uuid,
                 Pending {
@@ -114,6 +119,7 @@ impl Recorder {
                     actor: row.actor,
                     was: row.was,
                     waiting,
+                    foreign_until,
                 },
             );
         }

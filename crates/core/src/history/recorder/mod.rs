@@ -6,6 +6,7 @@
 //! yet) is in the store, so a restarted one goes on where the killed one stopped. A batch that
 //! fails is rolled back whole and the recorder reloads what the store holds.
 
+mod across;
 mod copies;
 mod diff;
 mod inputs;
@@ -101,6 +102,9 @@ pub struct Recorder {
     me: Holder,
     cfg: HistoryConfig,
     hosts: Vec<HostConfig>,
+    /// Sharing a database: the config's hosts other recorders hold. A VM moving between one
+    /// of theirs and one of ours is seen in halves, which meet in the store (`across`).
+    others: Vec<HostConfig>,
     fleet: Fleet,
     /// UUID -> host -> that host's copy. A UUID defined on several hosts is one VM.
     copies: HashMap<String, BTreeMap<usize, Placed>>,
@@ -206,17 +210,18 @@ impl Recorder {
         now_ms: i64,
     ) -> Result<Recorder, RecordError> {
         let me = Holder::renewing(role, store.lease_renewal_ms());
-        Recorder::start_holding(me, store, cfg, hosts, now_ms)
+        Recorder::start_holding(me, store, cfg, (hosts, &[]), now_ms)
     }
 
     /// As [`Recorder::start`], as `me`: a recorder sharing a config starts over as the same
     /// holder when its share changes, so the leases it keeps stay its own throughout and the
     /// others never see them free.
+    /// `hosts`: those it records, and those of the config other recorders hold.
     pub fn start_holding(
         me: Holder,
         store: impl RecordStore + Send + 'static,
         cfg: HistoryConfig,
-        hosts: &[HostConfig],
+        (hosts, others): (&[HostConfig], &[HostConfig]),
         now_ms: i64,
     ) -> Result<Recorder, RecordError> {
         let mut store: Box<dyn RecordStore + Send> = Box::new(store);
@@ -229,6 +234,7 @@ impl Recorder {
             me,
             cfg,
             hosts: hosts.to_vec(),
+            others: others.to_vec(),
             // What the recorder writes is the sample's, not the sparklines'.
             fleet: Fleet::without_series(hosts),
             copies: HashMap::new(),
@@ -280,7 +286,16 @@ impl Recorder {
         if m.host >= self.hosts.len() {
             return Ok(());
         }
-        if let Some(since) = self.unrecorded_since[m.host].take() {
+        // The time not recorded ends with the first word written of the host, not when its
+        // connection is first tried.
+        let written = !matches!(
+            &m.update,
+            Update::Link {
+                state: LinkState::Connecting,
+                ..
+            } | Update::Action(_)
+        );
+        if written && let Some(since) = self.unrecorded_since[m.host].take() {
             self.not_recorded(m.host, since, now_ms)?;
         }
         match &m.update {

@@ -97,6 +97,9 @@ fn s_three_recorders_on_postgresql_lose_one_during_a_migration_and_two_client_tu
     )
     .unwrap();
 
+    // Each recorder's log, shown when the test fails: which shares it took, what it lost.
+    let logs = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let spawned = std::cell::Cell::new(0);
     let record = |elsewhere: bool| -> Child {
         let fw = fleetwatch();
         let mut c = if elsewhere {
@@ -123,9 +126,19 @@ fn s_three_recorders_on_postgresql_lose_one_during_a_migration_and_two_client_tu
             .arg(&cfg)
             .arg("record")
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap()
+            .stderr(Stdio::piped());
+        let mut child = c.spawn().unwrap();
+        let (n, logs) = (spawned.replace(spawned.get() + 1), logs.clone());
+        let err = std::io::BufReader::new(child.stderr.take().unwrap());
+        std::thread::spawn(move || {
+            for line in std::io::BufRead::lines(err).map_while(Result::ok) {
+                let at = chrono::Utc::now().format("%H:%M:%S%.3f");
+                logs.lock()
+                    .unwrap()
+                    .push(format!("{at} recorder {n}: {line}"));
+            }
+        });
+        child
     };
     let recorders = std::cell::RefCell::new(
         [true, false, false]
@@ -135,6 +148,21 @@ fn s_three_recorders_on_postgresql_lose_one_during_a_migration_and_two_client_tu
     );
     let far_pid = i64::from(recorders.borrow()[0].id());
     let _stop = Restore(|| {
+        if std::thread::panicking() {
+            eprintln!(
+                "--- the recorders said:\n{}",
+                logs.lock().unwrap().join("\n")
+            );
+            if let Ok(out) = fleetwatch()
+                .env("XDG_DATA_HOME", data)
+                .arg("--config")
+                .arg(&cfg)
+                .args(["history", "--since", "10m"])
+                .output()
+            {
+                eprintln!("--- history:\n{}", String::from_utf8_lossy(&out.stdout));
+            }
+        }
         for r in recorders.borrow_mut().iter_mut() {
             let _ = Command::new("kill")
                 .args(["-TERM", &r.id().to_string()])
@@ -194,6 +222,7 @@ fn s_three_recorders_on_postgresql_lose_one_during_a_migration_and_two_client_tu
         killed.wait().unwrap();
     }
     let killed_at = Instant::now();
+    eprintln!("killed at {}", chrono::Utc::now().format("%H:%M:%S%.3f"));
     let migration = Command::new(lab.get("LAB_SCRIPT"))
         .args(["migrate", &guest, &from.to_string(), &to.to_string()])
         .stdout(Stdio::piped())
@@ -235,6 +264,23 @@ fn s_three_recorders_on_postgresql_lose_one_during_a_migration_and_two_client_tu
         vec![(lab.name(from), lab.name(to))],
         "the migration during the takeover, exactly once"
     );
+    // Its halves were seen by different recorders (the source's host changed hands): neither
+    // is an event of its own.
+    let out = fleetwatch()
+        .env("XDG_DATA_HOME", data)
+        .arg("--config")
+        .arg(&cfg)
+        .args(["history", "--json", "--since", "10m", "--vm", &guest])
+        .output()
+        .unwrap();
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+    let kinds: Vec<&str> = doc["events"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e["kind"].as_str())
+        .collect();
+    assert_eq!(kinds, ["migrated"], "the guest's history: {doc}");
 
     // The takeover window is in the host's state history, and only that host's.
     let out = fleetwatch()

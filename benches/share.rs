@@ -32,15 +32,7 @@ fn env_num(name: &str, default: u64) -> u64 {
 
 fn recorder(cfg: &Path, data: &Path, elsewhere: bool) -> Child {
     let mut c = if elsewhere {
-        let mut u = Command::new("unshare");
-        u.args([
-            "--uts",
-            "sh",
-            "-c",
-            "hostname mgmt-far && exec \"$0\" \"$@\"",
-            BIN,
-        ]);
-        u
+        fleetwatch_testkit::elsewhere::on_another_machine(BIN.as_ref(), "mgmt-far")
     } else {
         Command::new(BIN)
     };

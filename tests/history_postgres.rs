@@ -314,15 +314,12 @@ fn three_recorders_with_one_config_divide_its_hosts_and_the_rest_take_a_killed_o
 /// namespace), so its pid means nothing to them and only its lease's age tells them it died.
 fn record_elsewhere(data: &Path, cfg: &Path, hostname: &str) -> Child {
     let c = fleetwatch(data, cfg);
-    let args: Vec<_> = c.get_args().map(ToOwned::to_owned).collect();
-    Command::new("unshare")
+    fleetwatch_testkit::elsewhere::on_another_machine(c.get_program(), hostname)
         .env("XDG_DATA_HOME", data)
         .env("XDG_STATE_HOME", data)
         .env_remove("PGPASSWORD")
-        .args(["--uts", "sh", "-c"])
-        .arg(format!("hostname {hostname} && exec \"$0\" \"$@\" record"))
-        .arg(c.get_program())
-        .args(args)
+        .args(c.get_args())
+        .arg("record")
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()

@@ -105,15 +105,7 @@ fn s_three_recorders_on_postgresql_lose_one_during_a_migration_and_two_client_tu
         let mut c = if elsewhere {
             // A recorder on "another machine": a host name of its own (a UTS namespace), so
             // the others cannot see its process die and must wait for its leases to go stale.
-            let mut u = Command::new("unshare");
-            u.args([
-                "--uts",
-                "sh",
-                "-c",
-                "hostname mgmt-far && exec \"$0\" \"$@\"",
-            ])
-            .arg(fw.get_program());
-            u
+            fleetwatch_testkit::elsewhere::on_another_machine(fw.get_program(), "mgmt-far")
         } else {
             fw
         };

@@ -4,6 +4,7 @@
 //! Builders for samples, shared by tests and benchmarks. Test data only: nothing here ships.
 #![allow(dead_code)]
 
+pub mod elsewhere;
 pub mod month;
 pub mod postgres;
 pub mod prometheus;

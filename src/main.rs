@@ -94,6 +94,19 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Plan moving every running VM off HOST (targets by memory, the vCPU overcommit limit
+    /// and anti-affinity; local disks block). Exit 1 when some VM has no target.
+    Evacuate {
+        host: String,
+        /// Only plan: nothing moves.
+        #[arg(long)]
+        dry_run: bool,
+        /// VMs on local disks move with their disks (slow, heavy I/O) instead of blocking.
+        #[arg(long)]
+        copy_storage: bool,
+        #[arg(long)]
+        json: bool,
+    },
     /// The configuration file.
     Config {
         #[command(subcommand)]
@@ -237,7 +250,7 @@ fn run(cli: Cli) -> ExitCode {
     // messages reach the user through errln!.
     let polls = matches!(
         cli.command,
-        None | Some(Command::Check { .. } | Command::Snapshot { .. })
+        None | Some(Command::Check { .. } | Command::Snapshot { .. } | Command::Evacuate { .. })
     );
     let _quiet = polls.then(|| app::stderr::Redirect::to(log.as_deref()).ok());
     let rt = match tokio::runtime::Builder::new_current_thread()
@@ -251,46 +264,26 @@ fn run(cli: Cli) -> ExitCode {
         }
     };
     match cli.command {
-        Some(Command::Check { json }) => rt.block_on(async {
-            let errors: Vec<String> = fleetwatch_core::policy::loader::Inputs::load(&config.policy)
-                .errors()
-                .iter()
-                .map(|e| e.to_string())
-                .collect();
-            if !errors.is_empty() {
-                if json {
-                    let doc = serde_json::json!({"status": "unknown", "findings": [], "problems": errors});
-                    fleetwatch::outln!("{doc}");
-                } else {
-                    fleetwatch::outln!("FLEETWATCH UNKNOWN - cannot check: {}", errors.join("; "));
-                }
-                return ExitCode::from(app::check::UNKNOWN);
+        Some(Command::Check { json }) => rt.block_on(app::check::run(&config, json)),
+        Some(Command::Evacuate {
+            host,
+            dry_run,
+            copy_storage,
+            json,
+        }) => {
+            if !dry_run {
+                fleetwatch::errln!(
+                    "fleetwatch: evacuate needs --dry-run: it plans the moves and runs none"
+                );
+                return ExitCode::from(2);
             }
-            let collected = app::snapshot::collect(&config, 1).await;
-            let fleet = match collected {
-                Ok(f) => f,
-                Err(e) => {
-                    fleetwatch::outln!("FLEETWATCH UNKNOWN - cannot start collectors: {e}");
-                    return ExitCode::from(app::check::UNKNOWN);
-                }
+            let args = app::evacuate::Args {
+                host: &host,
+                copy_storage,
+                json,
             };
-            let mut fleet = fleet;
-            let (stalled, unread) = match app::check::history_stalls(&config) {
-                Ok(s) => (s, false),
-                Err(e) => {
-                    fleet.problems.push(e);
-                    (Vec::new(), true)
-                }
-            };
-            if json {
-                fleetwatch::outln!("{}", serde_json::to_string_pretty(&app::check::json(&fleet, &stalled)).unwrap_or_default());
-            } else {
-                fleetwatch::out!("{}", app::check::text(&fleet, &stalled));
-            }
-            let code = app::check::status(&fleet, &stalled).0;
-            // An unreadable history is "could not check" unless something is critical anyway.
-            ExitCode::from(if unread && code < app::check::CRITICAL { app::check::UNKNOWN } else { code })
-        }),
+            rt.block_on(app::evacuate::dry_run(&config, &args))
+        }
         Some(Command::Record {
             status: true, json, ..
         }) => app::record_status::status(&config, json),
@@ -374,7 +367,12 @@ fn run(cli: Cli) -> ExitCode {
                 mode
             };
             let mode = mode.as_str();
-            let result = rt.block_on(app::tui::run(config, mode, cli.wall, cli.metrics.as_deref()));
+            let result = rt.block_on(app::tui::run(
+                config,
+                mode,
+                cli.wall,
+                cli.metrics.as_deref(),
+            ));
             match result {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {

@@ -9,7 +9,7 @@ use fleetwatch_core::actions::plan::{Plan, PlanContext, plan};
 use fleetwatch_core::actions::{ActionFailure, ActionKind, ActionRequest, ActionUpdate, Operator};
 use fleetwatch_core::config::Config;
 use fleetwatch_core::model::Fleet;
-use fleetwatch_core::model::rules::approval_of;
+use fleetwatch_core::model::rules::service_groups;
 use fleetwatch_core::policy::loader::Inputs;
 use fleetwatch_libvirt::supervisor::Collectors;
 use std::collections::HashMap;
@@ -65,14 +65,7 @@ impl Acting {
         inputs: &Inputs,
     ) -> Plan {
         let now = chrono::Utc::now();
-        let groups: HashMap<String, String> = fleet
-            .vms()
-            .filter_map(|v| {
-                let a = approval_of(v, inputs, now);
-                let g = a.best().and_then(|(a, _)| a.group.clone());
-                g.map(|g| (v.uuid.clone(), g))
-            })
-            .collect();
+        let groups = service_groups(fleet, inputs, now);
         let allowed = config.actions_allowed();
         let cx = PlanContext {
             read_only: config.read_only,

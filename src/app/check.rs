@@ -9,6 +9,7 @@ use fleetwatch_core::model::Fleet;
 use fleetwatch_core::model::findings::{Finding, Severity};
 use fleetwatch_core::sanitize::clean;
 use serde_json::json;
+use std::process::ExitCode;
 
 pub const OK: u8 = 0;
 pub const WARNING: u8 = 1;
@@ -147,4 +148,54 @@ pub fn text(fleet: &Fleet, stalled: &[String]) -> String {
         out.push('\n');
     }
     out
+}
+
+/// `check`: one poll of every host, the findings, and the history's health, as plugin output
+/// or JSON; the exit code is the status.
+pub async fn run(config: &Config, as_json: bool) -> ExitCode {
+    let errors: Vec<String> = fleetwatch_core::policy::loader::Inputs::load(&config.policy)
+        .errors()
+        .iter()
+        .map(|e| e.to_string())
+        .collect();
+    if !errors.is_empty() {
+        if as_json {
+            let doc = json!({"status": "unknown", "findings": [], "problems": errors});
+            crate::outln!("{doc}");
+        } else {
+            crate::outln!("FLEETWATCH UNKNOWN - cannot check: {}", errors.join("; "));
+        }
+        return ExitCode::from(UNKNOWN);
+    }
+    let collected = super::snapshot::collect(config, 1).await;
+    let fleet = match collected {
+        Ok(f) => f,
+        Err(e) => {
+            crate::outln!("FLEETWATCH UNKNOWN - cannot start collectors: {e}");
+            return ExitCode::from(UNKNOWN);
+        }
+    };
+    let mut fleet = fleet;
+    let (stalled, unread) = match history_stalls(config) {
+        Ok(s) => (s, false),
+        Err(e) => {
+            fleet.problems.push(e);
+            (Vec::new(), true)
+        }
+    };
+    if as_json {
+        crate::outln!(
+            "{}",
+            serde_json::to_string_pretty(&json(&fleet, &stalled)).unwrap_or_default()
+        );
+    } else {
+        crate::out!("{}", text(&fleet, &stalled));
+    }
+    let code = status(&fleet, &stalled).0;
+    // An unreadable history is "could not check" unless something is critical anyway.
+    ExitCode::from(if unread && code < CRITICAL {
+        UNKNOWN
+    } else {
+        code
+    })
 }

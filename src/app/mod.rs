@@ -6,6 +6,7 @@ pub mod acting;
 pub mod check;
 pub mod cli;
 pub mod client;
+pub mod evacuate;
 pub mod exporter;
 pub mod generate;
 pub mod out;

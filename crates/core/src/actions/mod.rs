@@ -4,6 +4,7 @@
 
 pub mod audit;
 pub mod confirm;
+pub mod evacuate;
 pub mod keys;
 pub mod plan;
 pub mod record;

@@ -97,3 +97,20 @@ pub fn approval_of(vm: &Vm, inputs: &Inputs, now: DateTime<Utc>) -> Approvals {
     }
     Approvals { all, now }
 }
+
+/// Each VM's service group (UUID -> group), from its best approval: what anti-affinity keeps
+/// apart.
+pub fn service_groups(
+    fleet: &super::Fleet,
+    inputs: &Inputs,
+    now: DateTime<Utc>,
+) -> std::collections::HashMap<String, String> {
+    fleet
+        .vms()
+        .filter_map(|v| {
+            let a = approval_of(v, inputs, now);
+            let g = a.best().and_then(|(a, _)| a.group.clone());
+            g.map(|g| (v.uuid.clone(), g))
+        })
+        .collect()
+}

@@ -2,7 +2,7 @@
 //! in; findings come out, each with the sources and values that made it, in words.
 
 use super::age;
-pub use super::approval::{Approvals, Source, approval_of};
+pub use super::approval::{Approvals, Source, approval_of, service_groups};
 use super::findings::{Finding, Kind};
 use super::fleet::Fleet;
 use super::sample::{Approval, VmState};

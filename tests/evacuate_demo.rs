@@ -1,0 +1,109 @@
+#![allow(clippy::unwrap_used)]
+//! `evacuate HOST --dry-run` on the demo as a user runs it, checked against what `snapshot`
+//! says of the same fleet: every running VM of the host is moved or blocked, exactly once; no
+//! target ends above its memory or the vCPU limit; VMs on local disks are blockers naming the
+//! disk; a wrong host name is refused naming the hosts there are.
+
+use serde_json::Value;
+use std::collections::HashMap;
+use std::process::Command;
+
+fn run(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_fleetwatch"))
+        .args(args)
+        .env("XDG_STATE_HOME", std::env::temp_dir())
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn a_demo_hosts_plan_moves_or_blocks_each_running_vm_within_capacity() {
+    let (_, snap, _) = run(&["--demo", "snapshot", "--json"]);
+    let snap: Value = serde_json::from_str(&snap).unwrap();
+    let host = "hv-ams-01";
+    let vms = snap["vms"].as_array().unwrap();
+    let running: Vec<&Value> = vms
+        .iter()
+        .filter(|v| v["host"] == host && v["state"] == "running")
+        .collect();
+    assert!(running.len() >= 5, "the demo host runs VMs");
+
+    let (code, out, err) = run(&["--demo", "evacuate", host, "--dry-run", "--json"]);
+    let plan: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}{err}"));
+    assert_eq!(plan["host"], host);
+    let moves = plan["moves"].as_array().unwrap();
+    let blocked = plan["blocked"].as_array().unwrap();
+    assert_eq!(code, i32::from(!blocked.is_empty()), "{err}");
+    let mut seen: HashMap<&str, usize> = HashMap::new();
+    for m in moves.iter().chain(blocked) {
+        *seen.entry(m["uuid"].as_str().unwrap()).or_default() += 1;
+    }
+    for v in &running {
+        let uuid = v["uuid"].as_str().unwrap();
+        assert_eq!(
+            seen.get(uuid),
+            Some(&1),
+            "{} moved or blocked once",
+            v["name"]
+        );
+    }
+    assert_eq!(seen.len(), running.len(), "only the host's running VMs");
+    assert!(!moves.is_empty(), "some VM has a target");
+    for m in moves {
+        assert_eq!(m["from"], host);
+        assert_ne!(m["to"], host);
+    }
+    // Each VM on a local disk is a blocker naming that disk.
+    for v in &running {
+        let local: Vec<&str> = v["disks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|d| d["shared"] == false)
+            .filter_map(|d| d["path"].as_str())
+            .collect();
+        if local.is_empty() {
+            continue;
+        }
+        let b = blocked.iter().find(|b| b["uuid"] == v["uuid"]).unwrap();
+        let why = b["reason"].as_str().unwrap();
+        assert!(local.iter().all(|p| why.contains(p)), "{why}");
+    }
+    // A target that takes a VM stays within its memory and the demo's 4.0x vCPU limit.
+    for a in plan["after"].as_array().unwrap() {
+        if a["moves_in"].as_u64().unwrap() > 0 {
+            assert!(a["memory_used_pct"].as_f64().unwrap() <= 100.0, "{a}");
+            assert!(a["vcpu_ratio"].as_f64().unwrap() <= 4.0, "{a}");
+        }
+    }
+    // The demo cannot migrate, and the plan says so.
+    let refusals = plan["refusals"].to_string();
+    assert!(refusals.contains("test driver"), "{refusals}");
+
+    let (_, text, _) = run(&["--demo", "evacuate", host, "--dry-run"]);
+    assert!(text.contains("A plan only: nothing moves."), "{text}");
+    let first = &moves[0];
+    assert!(
+        text.lines()
+            .any(|l| l.contains(first["vm"].as_str().unwrap())
+                && l.contains(first["to"].as_str().unwrap())),
+        "{text}"
+    );
+}
+
+#[test]
+fn an_unknown_host_or_no_dry_run_is_refused_and_nothing_is_polled() {
+    let (code, out, err) = run(&["--demo", "evacuate", "hv-nowhere", "--dry-run"]);
+    assert_eq!(code, 2);
+    assert!(out.is_empty(), "{out}");
+    assert!(err.contains("\"hv-nowhere\""), "{err}");
+    assert!(err.contains("hv-ams-01, hv-ams-02"), "{err}");
+    let (code, _, err) = run(&["--demo", "evacuate", "hv-ams-01"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("--dry-run"), "{err}");
+}

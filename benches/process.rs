@@ -7,7 +7,11 @@
 //! FLEETWATCH_BENCH_HOSTS="50,500,2500" (sizes), FLEETWATCH_BENCH_SECS=30 (window),
 //! FLEETWATCH_BENCH_SNAPSHOT=500 (hosts for snapshot, 0 for none), FLEETWATCH_BENCH_DEMO=0,
 //! FLEETWATCH_BENCH_KEEP=1 (keep the temporary folder: host files, config, logs, history).
+//! FLEETWATCH_BENCH_CLIENT=500 (hosts): also a TUI watching through PostgreSQL, which one
+//! recorder writes (issue 14: idle CPU no worse than the direct TUI's at the same size).
 
+#[path = "process/client.rs"]
+mod client;
 #[path = "process/fleet_files.rs"]
 mod fleet_files;
 #[path = "process/floor.rs"]
@@ -35,6 +39,7 @@ struct Settings {
     sizes: Vec<usize>,
     window: Duration,
     snapshot: usize,
+    client: usize,
     demo: bool,
     keep: bool,
 }
@@ -66,6 +71,7 @@ fn settings() -> Settings {
         sizes,
         window: Duration::from_secs(env_num("FLEETWATCH_BENCH_SECS", 30).max(1)),
         snapshot: env_num("FLEETWATCH_BENCH_SNAPSHOT", 500) as usize,
+        client: env_num("FLEETWATCH_BENCH_CLIENT", 0) as usize,
         demo: env_num("FLEETWATCH_BENCH_DEMO", 1) != 0,
         keep: env_num("FLEETWATCH_BENCH_KEEP", 0) != 0,
     }
@@ -344,6 +350,11 @@ fn main() {
     }
     for &hosts in &st.sizes {
         fleet(root.path(), &home, hosts, &st, &mut table);
+    }
+    if st.client > 0 {
+        for o in client::run(Path::new(BIN), root.path(), &home, st.client, st.window) {
+            table.push(&o);
+        }
     }
     if st.snapshot > 0 && !st.sizes.contains(&st.snapshot) {
         let hosts = st.snapshot;

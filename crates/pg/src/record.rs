@@ -95,8 +95,9 @@ impl RecordStore for PgStore {
     }
 
     fn host_written_until(&mut self, host: &str) -> Result<Option<i64>, StoreError> {
+        let me = self.holder.clone();
         on!(self, "read the live fleet", |c| live::written_until(
-            c, host
+            c, host, &me
         ))
     }
 

@@ -59,12 +59,15 @@ impl Shared {
     }
 
     fn recorder_at(&self, mine: &str, now: i64) -> Recorder {
+        self.recorder_as(Holder::renewing(Role::Service, RENEW_MS), mine, now)
+    }
+
+    fn recorder_as(&self, me: Holder, mine: &str, now: i64) -> Recorder {
         let all: Vec<HostConfig> = ["a", "b", "c"].map(host_config).to_vec();
         let (ours, others): (Vec<_>, Vec<_>) = all.into_iter().partition(|h| h.name == mine);
         let store = PgStore::open_rw(&self.url, None)
             .unwrap()
             .renewing_every(RENEW_MS);
-        let me = Holder::renewing(Role::Service, RENEW_MS);
         let cfg = HistoryConfig::default();
         Recorder::start_holding(me, store, cfg, (&ours, &others), now).unwrap()
     }
@@ -82,6 +85,22 @@ impl Shared {
                 (Some(a), Some(b)) => format!("{} {a}->{b}", e.kind),
                 _ => format!("{} {}", e.kind, e.host.unwrap_or_default()),
             })
+            .collect()
+    }
+}
+
+impl Shared {
+    /// The host-stale events' details.
+    fn gaps(&self) -> Vec<String> {
+        PgStore::open_ro(&self.url, None)
+            .unwrap()
+            .events(&EventQuery {
+                kinds: vec!["host-stale".into()],
+                ..EventQuery::default()
+            })
+            .unwrap()
+            .into_iter()
+            .map(|e| e.detail)
             .collect()
     }
 }
@@ -232,16 +251,31 @@ fn a_host_taken_over_is_not_recorded_until_its_first_sample_not_its_first_connec
     taker
         .record(&sample(first, vec![web(VmState::Running)]), first)
         .unwrap();
-    let gaps: Vec<String> = PgStore::open_ro(&sh.url, None)
-        .unwrap()
-        .events(&EventQuery {
-            kinds: vec!["host-stale".into()],
-            ..EventQuery::default()
-        })
-        .unwrap()
-        .into_iter()
-        .map(|e| e.detail)
-        .collect();
+    let gaps = sh.gaps();
     assert_eq!(gaps.len(), 1, "{gaps:?}");
     assert!(gaps[0].starts_with("not recorded for 2.0 s"), "{gaps:?}");
+}
+
+#[test]
+fn a_recorder_starting_over_as_the_same_holder_left_none_of_its_kept_hosts_unrecorded() {
+    let sh = Shared::new();
+    let now = || Utc::now().timestamp_millis();
+    let me = Holder::renewing(Role::Service, RENEW_MS);
+    let mut r = sh.recorder_as(me.clone(), "a", now());
+    r.record(&sample(now(), vec![web(VmState::Running)]), now())
+        .unwrap();
+    let last = PgStore::open_rw(&sh.url, None)
+        .unwrap()
+        .host_written_until("a")
+        .unwrap()
+        .unwrap();
+    // Its share changes (it keeps a): it starts over as the same holder, and its first sample
+    // of a comes well past the stale time of its own last write.
+    r.hand_over(&["a"]);
+    let mut again = sh.recorder_as(me, "a", now());
+    let first = last + 2_000;
+    again
+        .record(&sample(first, vec![web(VmState::Running)]), first)
+        .unwrap();
+    assert_eq!(sh.gaps(), Vec::<String>::new());
 }

@@ -202,6 +202,7 @@ fn unbacked_by_newest_evidence_and_age_edge_with_group_override() {
         "db".into(),
         fleetwatch_core::policy::GroupPolicy {
             backup_max_age: Some(std::time::Duration::from_secs(6 * 3600)),
+            netboot_expected: false,
         },
     );
     let exactly_a_day = Some(now() - Duration::hours(24));

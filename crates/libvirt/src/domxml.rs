@@ -52,6 +52,7 @@ pub fn parse(xml: &str) -> Result<DomainConfig, XmlError> {
     });
     let fleet_metadata = fleet_node.map(|n| xml[n.range()].to_owned());
     let fleet = fleet_node.map(fleet_meta);
+    let boot = boot_order(child("os"), devices);
     Ok(DomainConfig {
         title: clean(&text("title")),
         description: clean_multiline(&text("description")),
@@ -63,7 +64,40 @@ pub fn parse(xml: &str) -> Result<DomainConfig, XmlError> {
         fleet_metadata,
         fleet,
         newest_snapshot: None,
+        boot,
     })
+}
+
+/// The boot order as libvirt reads it: `<os><boot dev='...'/>` in order, or else the devices'
+/// own `<boot order='N'/>`, lowest first (the two are never mixed).
+fn boot_order(os: Option<Node>, devices: Option<Node>) -> Vec<String> {
+    let listed: Vec<String> = os
+        .iter()
+        .flat_map(|o| o.children().filter(|n| n.has_tag_name("boot")))
+        .filter_map(|b| b.attribute("dev"))
+        .map(clean)
+        .collect();
+    if !listed.is_empty() {
+        return listed;
+    }
+    let mut ordered: Vec<(u32, String)> = devices
+        .iter()
+        .flat_map(|d| d.children().filter(|n| n.is_element()))
+        .filter_map(|n| {
+            let boot = n.children().find(|c| c.has_tag_name("boot"))?;
+            let order = boot.attribute("order")?.trim().parse().ok()?;
+            let what = match (n.tag_name().name(), n.attribute("device")) {
+                ("interface", _) => "network".to_owned(),
+                ("disk", Some("cdrom")) => "cdrom".to_owned(),
+                ("disk", Some("floppy")) => "fd".to_owned(),
+                ("disk", _) => "hd".to_owned(),
+                (other, _) => clean(other),
+            };
+            Some((order, what))
+        })
+        .collect();
+    ordered.sort_by_key(|(o, _)| *o);
+    ordered.into_iter().map(|(_, w)| w).collect()
 }
 
 /// Reads fleetwatch's own metadata element. A bad attribute is noted, not fatal: the rest of
@@ -277,6 +311,22 @@ line two</description>
         assert_eq!(f.approval.unwrap().owner, "x");
         assert_eq!(f.problems.len(), 3, "{:?}", f.problems);
         assert_eq!(f.backup_last, None);
+    }
+
+    #[test]
+    fn the_boot_order_from_os_or_from_the_devices() {
+        let os = "<domain><os><type>hvm</type><boot dev='network'/><boot dev='hd'/></os></domain>";
+        assert_eq!(parse(os).unwrap().boot, ["network", "hd"]);
+        let devices = "<domain><devices>\
+            <disk device='cdrom'><boot order='3'/></disk>\
+            <disk device='disk'><boot order='2'/></disk>\
+            <interface type='bridge'><boot order='1'/></interface>\
+            <interface type='bridge'/>\
+            </devices></domain>";
+        assert_eq!(parse(devices).unwrap().boot, ["network", "hd", "cdrom"]);
+        assert!(parse(XML).unwrap().boot.is_empty(), "not said: the default");
+        let hostile = "<domain><os><boot dev='net&#x202E;work'/></os></domain>";
+        assert_eq!(parse(hostile).unwrap().boot, ["net\u{FFFD}work"]);
     }
 
     #[test]

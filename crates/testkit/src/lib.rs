@@ -78,6 +78,7 @@ pub fn config(disk_path: &str) -> Arc<DomainConfig> {
         fleet_metadata: None,
         fleet: None,
         newest_snapshot: None,
+        boot: Vec::new(),
     })
 }
 

@@ -143,6 +143,23 @@ pub fn plan(fleet: &Fleet, uuids: &[String], kind: ActionKind, cx: &PlanContext)
 
 fn risks(p: &mut Plan, vm: &Vm, cx: &PlanContext) {
     let n = &vm.name;
+    let boot = vm
+        .config
+        .as_ref()
+        .map(|c| c.boot.as_slice())
+        .unwrap_or_default();
+    if boot.first().is_some_and(|b| b == "network")
+        && matches!(
+            p.kind,
+            ActionKind::Reboot | ActionKind::ForceOff | ActionKind::Start
+        )
+    {
+        p.risks.push(format!(
+            "{n} boots from the network first ({}): its next boot takes whatever the network \
+             offers, a reinstall included",
+            boot.join(", ")
+        ));
+    }
     if vm.flags.contains(&Kind::Unbacked) {
         p.risks
             .push(format!("{n} is not backed up (see its findings)"));

@@ -17,10 +17,11 @@ pub enum Kind {
     Ghost,
     HostDown,
     SplitBrain,
+    NetbootFirst,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 10] = [
+    pub const ALL: [Kind; 11] = [
         Kind::SplitBrain,
         Kind::HostDown,
         Kind::Unapproved,
@@ -31,6 +32,7 @@ impl Kind {
         Kind::FailoverCapacity,
         Kind::Overcommit,
         Kind::Ghost,
+        Kind::NetbootFirst,
     ];
 
     pub fn name(self) -> &'static str {
@@ -45,6 +47,7 @@ impl Kind {
             Kind::Ghost => "ghost",
             Kind::HostDown => "host-down",
             Kind::SplitBrain => "split-brain",
+            Kind::NetbootFirst => "netboot-first",
         }
     }
 
@@ -61,6 +64,7 @@ impl Kind {
             Kind::Ghost => 'G',
             Kind::HostDown => 'H',
             Kind::SplitBrain => 'S',
+            Kind::NetbootFirst => 'N',
         }
     }
 
@@ -81,7 +85,8 @@ impl Kind {
             | Kind::LocalStorage
             | Kind::AntiAffinity
             | Kind::Overcommit
-            | Kind::Ghost => Severity::Warning,
+            | Kind::Ghost
+            | Kind::NetbootFirst => Severity::Warning,
         }
     }
 }

@@ -88,6 +88,17 @@ pub fn evaluate(
                 push(Kind::LocalStorage, Some(vm), None, detail);
             }
         }
+        if let Some(cfg) = &vm.config
+            && cfg.boot.first().is_some_and(|b| b == "network")
+            && !policy.netboot_expected(group.as_deref())
+        {
+            let detail = format!(
+                "boots from the network first (boot order {}): its next boot takes whatever \
+                 the network offers, a reinstall included",
+                cfg.boot.join(", ")
+            );
+            push(Kind::NetbootFirst, Some(vm), None, detail);
+        }
         if let (Some(g), VmState::Running) = (&group, vm.state) {
             groups.entry((vm.host, g.clone())).or_default().push(vm);
         }

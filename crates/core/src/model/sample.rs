@@ -140,6 +140,9 @@ pub struct DomainConfig {
     pub fleet: Option<FleetMeta>,
     /// The newest snapshot's name and creation time (read with the XML, not every poll).
     pub newest_snapshot: Option<(String, DateTime<Utc>)>,
+    /// What it boots from, in order (`network`, `hd`, `cdrom`, `fd`, ...); empty when the XML
+    /// does not say (libvirt boots the first disk).
+    pub boot: Vec<String>,
 }
 
 /// One domain as seen in one poll. Counters are cumulative, as libvirt reports them; `None` is

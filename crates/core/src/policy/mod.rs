@@ -53,6 +53,10 @@ pub struct PolicyConfig {
 pub struct GroupPolicy {
     #[serde(default, deserialize_with = "crate::config::opt_duration")]
     pub backup_max_age: Option<Duration>,
+    /// Its VMs boot from the network first on purpose (reinstalled at each boot): no
+    /// `netboot-first` finding for them.
+    #[serde(default)]
+    pub netboot_expected: bool,
 }
 
 fn default_backup_max_age() -> Duration {
@@ -90,6 +94,13 @@ impl PolicyConfig {
             .and_then(|g| self.group.get(g))
             .and_then(|g| g.backup_max_age)
             .unwrap_or(self.backup_max_age)
+    }
+
+    /// Whether a VM of this group is meant to boot from the network first.
+    pub fn netboot_expected(&self, group: Option<&str>) -> bool {
+        group
+            .and_then(|g| self.group.get(g))
+            .is_some_and(|g| g.netboot_expected)
     }
 
     /// Makes the file paths absolute against the config file's folder.
@@ -133,6 +144,7 @@ mod tests {
             "db".into(),
             GroupPolicy {
                 backup_max_age: Some(Duration::from_secs(3600)),
+                netboot_expected: false,
             },
         );
         assert_eq!(p.backup_max_age(Some("db")), Duration::from_secs(3600));

@@ -44,11 +44,12 @@ pub(crate) fn presence(me: &Holder) -> String {
 /// Takes every host's lease, or none of them. The rows are created first (without a holder
 /// they would not exist to lock), then locked in name order, so two recorders taking
 /// overlapping sets cannot deadlock.
+/// Takes the hosts' leases; with them held, which of them were ours already.
 pub(crate) fn acquire(
     c: &mut Client,
     me: &Holder,
     hosts: &[&str],
-) -> Result<Lease, postgres::Error> {
+) -> Result<(Lease, Vec<String>), postgres::Error> {
     let mut names: Vec<&str> = hosts.to_vec();
     names.sort_unstable();
     names.dedup();
@@ -71,9 +72,17 @@ pub(crate) fn acquire(
     )?;
     for r in &rows {
         if let Err(other) = may_take(Some(&lease_row(r, 0)), me, now_ms) {
-            return Ok(other);
+            return Ok((other, Vec::new()));
         }
     }
+    let kept: Vec<String> = tx
+        .query(
+            "SELECT host FROM leases WHERE host = ANY($1) AND holder = $2",
+            &[&names, &me.id],
+        )?
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
     tx.execute(
         "INSERT INTO leases (host, holder, pid, hostname, role, heartbeat, renew_ms)
          SELECT h, $2, $3, $4, $5, $6, $7 FROM unnest($1::text[]) AS h
@@ -91,7 +100,7 @@ pub(crate) fn acquire(
         ],
     )?;
     tx.commit()?;
-    Ok(Lease::Held)
+    Ok((Lease::Held, kept))
 }
 
 /// Inside a write: every one of our rows is still ours, and stays so until the commit.

@@ -102,18 +102,13 @@ pub(crate) fn changes(
 }
 
 /// When `host`'s live row was last written, on this machine's clock.
-/// When a recorder other than `me` last wrote the host: this one's own hosts, kept across a
-/// change of its share, were never left unrecorded.
 pub(crate) fn written_until(
     c: &mut impl GenericClient,
     host: &str,
-    me: &str,
 ) -> Result<Option<i64>, postgres::Error> {
     let row = c.query_opt(
-        &format!(
-            "SELECT written - {SERVER_NOW_MS} FROM live_hosts WHERE host = $1 AND recorder <> $2"
-        ),
-        &[&host, &me],
+        &format!("SELECT written - {SERVER_NOW_MS} FROM live_hosts WHERE host = $1"),
+        &[&host],
     )?;
     Ok(row.map(|r| chrono::Utc::now().timestamp_millis() + r.get::<_, i64>(0)))
 }

@@ -61,8 +61,9 @@ impl RecordStore for PgStore {
         let presence = leases::presence(me);
         let mut all: Vec<&str> = hosts.to_vec();
         all.push(&presence);
-        let got = on!(self, "take the leases", |c| leases::acquire(c, me, &all))?;
+        let (got, kept) = on!(self, "take the leases", |c| leases::acquire(c, me, &all))?;
         if got == Lease::Held {
+            self.kept = kept;
             let mut names: Vec<String> = all.iter().map(|h| (*h).to_owned()).collect();
             names.sort_unstable();
             names.dedup();
@@ -95,9 +96,12 @@ impl RecordStore for PgStore {
     }
 
     fn host_written_until(&mut self, host: &str) -> Result<Option<i64>, StoreError> {
-        let me = self.holder.clone();
+        // Ours since before this take (kept across a change of share): never left unrecorded.
+        if self.kept.iter().any(|k| k == host) {
+            return Ok(None);
+        }
         on!(self, "read the live fleet", |c| live::written_until(
-            c, host, &me
+            c, host
         ))
     }
 

@@ -38,6 +38,9 @@ pub struct PgStore {
     pub(crate) leased: Vec<String>,
     /// Our lease holder's id, once taken: each recorder's spans of recording are its own.
     pub(crate) holder: String,
+    /// Of `leased`, the hosts that were ours already when they were taken (a recorder starting
+    /// over on a new share keeps the hosts both shares hold).
+    pub(crate) kept: Vec<String>,
     /// This write's statistics, sent at its commit.
     pub(crate) stats: crate::stats_batch::StatsBatch,
     /// How often its recorder renews its leases: [`PgStore::renewing_every`].
@@ -121,6 +124,7 @@ impl PgStore {
             ids: Default::default(),
             leased: Vec::new(),
             holder: String::new(),
+            kept: Vec::new(),
             stats: Default::default(),
             renew_ms: fleetwatch_core::history::lease::RENEW_EVERY_MS,
             url: url.to_owned(),

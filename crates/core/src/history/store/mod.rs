@@ -88,9 +88,9 @@ pub trait RecordStore {
     fn publish_live(&mut self, _hosts: &[super::live::LiveHost]) -> Result<(), StoreError> {
         Ok(())
     }
-    /// When another recorder (not this store's lease holder) last wrote this host (this
-    /// machine's clock), where the store keeps it per host (a shared database): a recorder
-    /// taking a host over shows the time between as not recorded.
+    /// When this host was last written (this machine's clock), where the store keeps it per
+    /// host (a shared database), unless it was this holder's already before its leases were
+    /// last taken: a recorder taking a host over shows the time between as not recorded.
     fn host_written_until(&mut self, _host: &str) -> Result<Option<i64>, StoreError> {
         Ok(None)
     }

@@ -46,7 +46,7 @@ pub fn draw(
         .collect::<Vec<_>>()
         .join(", ");
     for note in [
-        "STALE: late, data age shown · DOWN: error/timeout · \"running?\": last state seen"
+        "STALE: late, its age shown · DOWN: error/timeout · \"running?\": last state seen"
             .to_owned(),
         format!("Flags: {flags}."),
     ] {

@@ -83,6 +83,7 @@ fn main() {
         mode: "bench",
         now: t0 + Duration::from_secs(100),
         history: &history,
+        groups: &Default::default(),
     };
     // Samples made up front, so building them is not part of what is timed.
     let fresh: Vec<_> = (0..100u64)

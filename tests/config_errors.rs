@@ -320,3 +320,43 @@ fn config_example_prints_a_config_that_loads_and_missing_configs_point_at_it() {
     let said = String::from_utf8_lossy(&missing.stderr);
     assert!(said.contains("`fleetwatch config example`"), "{said}");
 }
+
+/// A host may name only a group the config defines (a typo would silently lose a read-only
+/// group's protection); a group's colour is one of the names or #rrggbb; a read-only group's
+/// hosts allow no action and are opened read-only whatever their `actions` say.
+#[test]
+fn host_groups_are_checked_and_a_read_only_group_allows_nothing() {
+    let hosts = "[[host]]\nname = \"a\"\nuri = \"qemu+tcp://a/system\"\nactions = true\ngroup = \"prod\"\n\
+                 [[host]]\nname = \"b\"\nuri = \"qemu+tcp://b/system\"\nactions = true\ngroup = \"lab\"\n";
+    let typo = format!("{hosts}[group.prdo]\n[group.lab]\n");
+    let e = err(&typo);
+    for part in [
+        "line 1",
+        "[[host]] group",
+        "\"prod\" has no [group.prod]",
+        "defined: lab, prdo",
+    ] {
+        assert!(e.contains(part), "{part:?} in {e}");
+    }
+    let e = err(&format!(
+        "{hosts}[group.prod]\ncolor = \"crimson\"\n[group.lab]\n"
+    ));
+    for part in [
+        "[group.prod] color",
+        "\"crimson\" is not a colour",
+        "line 12",
+    ] {
+        assert!(e.contains(part), "{part:?} in {e}");
+    }
+    let ok = format!(
+        "{hosts}[group.prod]\ncolor = \"#c03030\"\nread_only = true\nproduction = true\n[group.lab]\n"
+    );
+    let c = Config::parse(&ok, None, &key_rules()).unwrap();
+    assert_eq!(c.actions_allowed(), [false, true]);
+    let writable = c.writable_uris();
+    assert!(!writable.contains("qemu+tcp://a/system"), "{writable:?}");
+    assert!(writable.contains("qemu+tcp://b/system"), "{writable:?}");
+    assert_eq!(c.production(), [Some("prod".to_owned()), None]);
+    let (name, g) = c.group_of(&c.hosts[0]).unwrap();
+    assert_eq!((name, g.color.as_deref()), ("prod", Some("#c03030")));
+}

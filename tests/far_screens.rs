@@ -51,6 +51,7 @@ fn screen(fleet: &Fleet, now: Instant, w: u16, h: u16) -> Vec<String> {
         mode: "read-only",
         now,
         history: &history,
+        groups: &Default::default(),
     };
     term.draw(|f| draw_frame(f, fleet, &mut ui, &cx)).unwrap();
     let buf = term.backend().buffer();

@@ -193,6 +193,7 @@ fn the_header_says_findings_wait_for_hosts_that_have_not_answered() {
             mode: "read-only",
             now: Instant::now(),
             history: &history,
+            groups: &Default::default(),
         };
         term.draw(|fr| draw_frame(fr, f, &mut UiState::default(), &cx))
             .unwrap();

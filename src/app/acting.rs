@@ -67,6 +67,7 @@ impl Acting {
         let now = chrono::Utc::now();
         let groups = service_groups(fleet, inputs, now);
         let allowed = config.actions_allowed();
+        let production = config.production();
         let cx = PlanContext {
             read_only: config.read_only,
             actions_allowed: &allowed,
@@ -74,6 +75,7 @@ impl Acting {
             groups: &groups,
             now,
             max_vcpu_overcommit: config.policy.max_vcpu_overcommit,
+            production: &production,
         };
         let mut p = plan(fleet, &ui.action_targets(), kind, &cx);
         if ui.historical.is_some() {

@@ -37,6 +37,7 @@ pub async fn dry_run(config: &Config, args: &Args<'_>) -> ExitCode {
     let inputs = Inputs::load(&config.policy);
     let groups = service_groups(&fleet, &inputs, now);
     let allowed = config.actions_allowed();
+    let production = config.production();
     let cx = PlanContext {
         read_only: config.read_only,
         actions_allowed: &allowed,
@@ -44,6 +45,7 @@ pub async fn dry_run(config: &Config, args: &Args<'_>) -> ExitCode {
         groups: &groups,
         now,
         max_vcpu_overcommit: config.policy.max_vcpu_overcommit,
+        production: &production,
     };
     let plan = evacuation(&fleet, index, &cx, args.copy_storage);
     if args.json {

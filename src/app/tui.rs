@@ -186,6 +186,7 @@ pub async fn run(
                 mode,
                 now,
                 history: &history.data,
+                groups: &config.groups,
             };
             let shown = history.past.as_ref().unwrap_or(&fleet);
             guard.term.draw(|f| draw_frame(f, shown, &mut ui, &cx))?;

@@ -136,13 +136,22 @@ pub fn draw(f: &mut Frame, area: Rect, pane: &Pane, theme: Theme, top: usize) ->
     } else {
         ""
     };
+    let mut title = vec![];
+    if !p.production.is_empty() {
+        // Before anything else, where it cannot be missed (a 3 a.m. reboot of production).
+        title.push(Span::styled(
+            format!(" PRODUCTION ({}) ", p.production.join(", ")),
+            theme.bad().add_modifier(ratatui::style::Modifier::REVERSED),
+        ));
+    }
+    title.push(Span::styled(
+        format!(" Confirm: {}{danger} ", p.kind.name()),
+        theme.title(),
+    ));
     let mut block = Block::default()
         .borders(Borders::ALL)
         .border_style(theme.border(true))
-        .title(Span::styled(
-            format!(" Confirm: {}{danger} ", p.kind.name()),
-            theme.title(),
-        ));
+        .title(Line::from(title));
     if max > 0 {
         block = block.title_bottom(Span::styled(
             format!(" ↑↓ PgUp PgDn:{}", scroll.label(body.len())),

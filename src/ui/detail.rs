@@ -69,10 +69,16 @@ pub fn draw(
             Span::styled(vm.state.label(), theme.vm_state(vm.state)),
         ]),
         Line::from(vec![label("uuid"), Span::raw(vm.uuid.clone())]),
-        Line::from(vec![
-            label("host"),
-            Span::raw(format!("{} ({})", host.name, host.link.label())),
-        ]),
+        Line::from(
+            [
+                vec![
+                    label("host"),
+                    Span::raw(format!("{} ({})", host.name, host.link.label())),
+                ],
+                group_label(host, cx),
+            ]
+            .concat(),
+        ),
     ];
     let also = fleet.also_defined_on(&vm.uuid);
     if !also.is_empty() {
@@ -297,6 +303,18 @@ pub fn draw(
 
 fn at(ms: i64) -> chrono::DateTime<chrono::Utc> {
     chrono::DateTime::from_timestamp_millis(ms).unwrap_or_default()
+}
+
+/// A host's group as a label (`prod` on its colour), or nothing for a host without one.
+pub fn group_label(host: &fleetwatch_core::model::host::Host, cx: &Context) -> Vec<Span<'static>> {
+    let Some(g) = &host.group else {
+        return Vec::new();
+    };
+    let color = cx.groups.get(g).and_then(|x| x.color.as_deref());
+    vec![
+        Span::raw(" "),
+        Span::styled(format!(" {g} "), cx.theme.group(color)),
+    ]
 }
 
 #[cfg(test)]

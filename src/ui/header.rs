@@ -189,7 +189,16 @@ fn parts(fleet: &Fleet, ui: &UiState, cx: &Context) -> Vec<Part> {
             part(full, short, style, None)
         }
     };
-    vec![
+    // The selected VM's host group, in its colour: production never looks like the lab.
+    let group = ui
+        .selected_uuid()
+        .and_then(|u| fleet.vm(u))
+        .and_then(|vm| fleet.hosts[vm.host].group.clone())
+        .map(|g| {
+            let color = cx.groups.get(&g).and_then(|x| x.color.as_deref());
+            part(format!(" {g} "), g.clone(), t.group(color), None)
+        });
+    let mut parts = vec![
         part("fleetwatch".into(), "fleetwatch".into(), t.title(), None),
         part(
             format!("hosts {up}/{n} up"),
@@ -210,16 +219,18 @@ fn parts(fleet: &Fleet, ui: &UiState, cx: &Context) -> Vec<Part> {
             ..findings
         },
         when,
-        Part {
-            terse: true,
-            ..part(
-                mode_text(cx, ui, true),
-                mode_text(cx, ui, false),
-                t.warn(),
-                None,
-            )
-        },
-    ]
+    ];
+    parts.extend(group);
+    parts.push(Part {
+        terse: true,
+        ..part(
+            mode_text(cx, ui, true),
+            mode_text(cx, ui, false),
+            t.warn(),
+            None,
+        )
+    });
+    parts
 }
 
 /// How much of the header is said short.

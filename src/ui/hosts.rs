@@ -3,7 +3,6 @@
 
 use super::format::{age, fit, millis, percent, ratio};
 use super::state::{Focus, UiState};
-use super::theme::Theme;
 use fleetwatch_core::link::LinkState;
 use fleetwatch_core::model::Fleet;
 use fleetwatch_core::model::findings::Severity;
@@ -11,7 +10,6 @@ use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
-use std::time::Instant;
 
 /// A host this far away is shown as slow, with its round-trip time, in the line's main part:
 /// it explains long polls (and a stale badge) before anyone suspects the host is failing.
@@ -33,7 +31,8 @@ fn badge(l: LinkState) -> &'static str {
     }
 }
 
-pub fn draw(f: &mut Frame, area: Rect, fleet: &Fleet, ui: &UiState, theme: Theme, now: Instant) {
+pub fn draw(f: &mut Frame, area: Rect, fleet: &Fleet, ui: &UiState, cx: &super::Context) {
+    let (theme, now) = (cx.theme, cx.now);
     let focused = ui.focus == Focus::Hosts;
     let mut title = match ui.host_filter {
         Some(h) => format!(
@@ -70,6 +69,12 @@ pub fn draw(f: &mut Frame, area: Rect, fleet: &Fleet, ui: &UiState, theme: Theme
     } else {
         6
     };
+    // A group column only where the config gives hosts groups.
+    let group_w = fleet
+        .hosts
+        .iter()
+        .filter_map(|h| h.group.as_ref().map(|g| g.chars().count().min(12)))
+        .max();
     let visible = inner.height as usize;
     let first = ui.hosts_first(visible, fleet.hosts.len());
     let mut lines = Vec::new();
@@ -79,6 +84,17 @@ pub fn draw(f: &mut Frame, area: Rect, fleet: &Fleet, ui: &UiState, theme: Theme
             Span::raw(" "),
             Span::raw(format!("{:<name_w$} ", fit(&h.name, name_w))),
         ];
+        if let Some(gw) = group_w {
+            let g = h.group.as_deref().unwrap_or("");
+            let color = cx.groups.get(g).and_then(|x| x.color.as_deref());
+            let style = if g.is_empty() {
+                theme.plain()
+            } else {
+                theme.group(color)
+            };
+            spans.push(Span::styled(format!("{:<gw$}", fit(g, gw)), style));
+            spans.push(Span::raw(" "));
+        }
         // Host findings (F failover capacity, O overcommit) right after the name.
         let flags: String = h.flags.iter().map(|k| k.badge()).collect();
         let crit = h

@@ -47,6 +47,8 @@ pub struct Context<'a> {
     pub now: Instant,
     /// What the history store answered (status, events, timeline, graphs).
     pub history: &'a history::HistoryData,
+    /// `[group.NAME]`: the host groups' colours.
+    pub groups: &'a std::collections::BTreeMap<String, fleetwatch_core::config::HostGroup>,
 }
 
 /// Whether the screen has room for the UI, rather than only a request to enlarge it.
@@ -120,7 +122,7 @@ pub fn draw(f: &mut Frame, fleet: &Fleet, ui: &UiState, cx: &Context) -> Drawn {
         Layout::vertical([Constraint::Length(host_h), Constraint::Min(3)]).areas(body);
     drawn.hosts = Some(hosts_area);
     if !hide_hosts {
-        hosts::draw(f, hosts_area, fleet, ui, cx.theme, cx.now);
+        hosts::draw(f, hosts_area, fleet, ui, cx);
     }
 
     let selected = ui.selected_uuid().map(str::to_owned);

@@ -47,6 +47,28 @@ impl Theme {
             Style::default().add_modifier(Modifier::BOLD | Modifier::UNDERLINED),
         )
     }
+    /// A host group's label: on its colour, or (no colour, or none set) in reverse video, so
+    /// a production host looks unlike a lab one either way.
+    pub fn group(self, color: Option<&str>) -> Style {
+        let named = |c: &str| match c {
+            "red" => Some(Color::Red),
+            "green" => Some(Color::Green),
+            "yellow" => Some(Color::Yellow),
+            "blue" => Some(Color::Blue),
+            "magenta" => Some(Color::Magenta),
+            "cyan" => Some(Color::Cyan),
+            "white" => Some(Color::White),
+            "gray" => Some(Color::Gray),
+            hex => {
+                let v = u32::from_str_radix(hex.strip_prefix('#')?, 16).ok()?;
+                Some(Color::Rgb((v >> 16) as u8, (v >> 8) as u8, v as u8))
+            }
+        };
+        match color.and_then(named).filter(|_| self.color) {
+            Some(c) => Style::default().fg(Color::Black).bg(c),
+            None => Style::default().add_modifier(Modifier::REVERSED),
+        }
+    }
     pub fn title(self) -> Style {
         self.fg(Color::Cyan, Style::default())
             .add_modifier(Modifier::BOLD)

@@ -130,6 +130,8 @@ pub struct Screen {
     pub term: Terminal<TestBackend>,
     /// What the header says of the session, as main.rs words it.
     pub mode: &'static str,
+    /// `[group.NAME]` of the config (the hosts' `group` is in the fleet).
+    pub groups: std::collections::BTreeMap<String, fleetwatch_core::config::HostGroup>,
 }
 
 impl Screen {
@@ -143,6 +145,7 @@ impl Screen {
             history: Default::default(),
             term: Terminal::new(TestBackend::new(w, h)).expect("test terminal"),
             mode: "read-only",
+            groups: Default::default(),
         };
         s.draw();
         s
@@ -161,6 +164,7 @@ impl Screen {
             mode: self.mode,
             now: self.now,
             history: &self.history,
+            groups: &self.groups,
         };
         let (fleet, ui) = (&self.fleet, &mut self.ui);
         self.term
@@ -345,6 +349,16 @@ pub fn pane_for(
     use fleetwatch_core::actions::plan::{PlanContext, plan};
     let groups = std::collections::HashMap::new();
     let allowed = vec![true; s.fleet.hosts.len()];
+    let production: Vec<Option<String>> = s
+        .fleet
+        .hosts
+        .iter()
+        .map(|h| {
+            h.group
+                .clone()
+                .filter(|g| s.groups.get(g).is_some_and(|x| x.production))
+        })
+        .collect();
     let cx = PlanContext {
         read_only: refusal.is_some(),
         actions_allowed: &allowed,
@@ -354,6 +368,7 @@ pub fn pane_for(
             .unwrap()
             .with_timezone(&chrono::Utc),
         max_vcpu_overcommit: 4.0,
+        production: &production,
     };
     fleetwatch_core::actions::confirm::Pane::new(plan(&s.fleet, &s.ui.action_targets(), kind, &cx))
 }

@@ -67,6 +67,7 @@ impl Cx {
             groups: &self.groups,
             now: chrono::Utc::now(),
             max_vcpu_overcommit: self.limit,
+            production: &[],
         };
         evacuation(f, 0, &cx, copy)
     }

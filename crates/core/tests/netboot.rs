@@ -95,6 +95,7 @@ fn the_panes_that_boot_it_say_so_and_the_others_do_not() {
         groups: &groups,
         now: Utc::now(),
         max_vcpu_overcommit: 4.0,
+        production: &[],
     };
     let says = |uuid: &str, kind: ActionKind| {
         plan(&fleet, &[uuid.to_owned()], kind, &cx)

@@ -38,6 +38,7 @@ pub fn host_config(name: &str) -> HostConfig {
         tags: Vec::new(),
         actions: false,
         host_down: None,
+        group: None,
     }
 }
 

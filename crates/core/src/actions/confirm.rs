@@ -125,6 +125,7 @@ mod tests {
             refusals,
             typed,
             typed_alt: None,
+            production: Vec::new(),
         }
     }
 

@@ -18,6 +18,8 @@ pub struct PlanContext<'a> {
     pub groups: &'a HashMap<String, String>,
     pub now: chrono::DateTime<chrono::Utc>,
     pub max_vcpu_overcommit: f64,
+    /// Per host (config order): the production group it is in (`[group.NAME] production`).
+    pub production: &'a [Option<String>],
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -33,6 +35,8 @@ pub struct Plan {
     /// Also accepted: the UUID's first 8 characters, for a name that held characters shown
     /// replaced (nobody can type a U+FFFD from a keyboard).
     pub typed_alt: Option<String>,
+    /// The production groups its VMs' hosts are in: the pane's first line says so.
+    pub production: Vec<String>,
 }
 
 fn change(kind: &ActionKind, vm: &Vm, host: &str) -> String {
@@ -77,6 +81,7 @@ pub fn plan(fleet: &Fleet, uuids: &[String], kind: ActionKind, cx: &PlanContext)
         refusals: Vec::new(),
         typed: None,
         typed_alt: None,
+        production: Vec::new(),
     };
     if cx.read_only {
         p.refusals
@@ -96,6 +101,11 @@ pub fn plan(fleet: &Fleet, uuids: &[String], kind: ActionKind, cx: &PlanContext)
             state: vm.state,
         });
         p.changes.push(change(&kind, vm, &host.name));
+        if let Some(Some(g)) = cx.production.get(vm.host)
+            && !p.production.contains(g)
+        {
+            p.production.push(g.clone());
+        }
         if !cx.read_only && !cx.actions_allowed.get(vm.host).copied().unwrap_or(false) {
             p.refusals.push(format!(
                 "host {} does not allow actions (actions = true in its [[host]] entry)",

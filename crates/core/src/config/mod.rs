@@ -47,6 +47,8 @@ pub struct Config {
     pub keys: crate::actions::keys::ActionKeys,
     /// The session may not act at all (`--read-only`, `--wall`); not a file setting.
     pub read_only: bool,
+    /// `[group.NAME]`, by name.
+    pub groups: std::collections::BTreeMap<String, HostGroup>,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -99,7 +101,31 @@ pub struct HostConfig {
     /// that is often off can be a warning while production stays critical).
     #[serde(default)]
     pub host_down: Option<crate::model::findings::Severity>,
+    /// The `[group.NAME]` it belongs to (production, staging, a lab...).
+    #[serde(default)]
+    pub group: Option<String>,
 }
+
+/// `[group.NAME]`: how a group of hosts looks, and what may be done on them.
+#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HostGroup {
+    /// Its colour in the header and the hosts pane: red, green, yellow, blue, magenta, cyan,
+    /// white, gray or #rrggbb. Without colour (NO_COLOR) its name shows all the same.
+    #[serde(default)]
+    pub color: Option<String>,
+    /// No action on its hosts, whatever their `actions` say: they are opened read-only.
+    #[serde(default)]
+    pub read_only: bool,
+    /// Production: every confirmation pane for one of its VMs says so in its first line.
+    #[serde(default)]
+    pub production: bool,
+}
+
+/// The colour names a group may have (`#rrggbb` besides).
+pub const GROUP_COLORS: [&str; 8] = [
+    "red", "green", "yellow", "blue", "magenta", "cyan", "white", "gray",
+];
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -116,6 +142,8 @@ struct RawConfig {
     wall: WallConfig,
     #[serde(default)]
     keys: std::collections::BTreeMap<String, String>,
+    #[serde(default, rename = "group")]
+    groups: std::collections::BTreeMap<String, HostGroup>,
 }
 
 /// `[wall]`: the unattended display of `--wall`.
@@ -168,15 +196,40 @@ impl Config {
         }
         self.hosts
             .iter()
-            .filter(|h| h.actions)
+            .filter(|h| self.may_act(h))
             .map(|h| h.uri.clone())
+            .collect()
+    }
+
+    /// The host's group and its settings, when it has one.
+    pub fn group_of(&self, h: &HostConfig) -> Option<(&str, &HostGroup)> {
+        self.groups
+            .get_key_value(h.group.as_deref()?)
+            .map(|(n, g)| (n.as_str(), g))
+    }
+
+    /// Actions on this host: its `actions`, unless its group is read-only (the session's own
+    /// read-only is the caller's).
+    fn may_act(&self, h: &HostConfig) -> bool {
+        h.actions && !self.group_of(h).is_some_and(|(_, g)| g.read_only)
+    }
+
+    /// Per host (config order): the production group it is in, if any.
+    pub fn production(&self) -> Vec<Option<String>> {
+        self.hosts
+            .iter()
+            .map(|h| {
+                self.group_of(h)
+                    .filter(|(_, g)| g.production)
+                    .map(|(n, _)| n.to_owned())
+            })
             .collect()
     }
 
     pub fn actions_allowed(&self) -> Vec<bool> {
         self.hosts
             .iter()
-            .map(|h| h.actions && !self.read_only)
+            .map(|h| self.may_act(h) && !self.read_only)
             .collect()
     }
 

@@ -102,8 +102,42 @@ impl Config {
             if let Err(e) = crate::transport::prepare(&h.uri) {
                 return Err(host_fail("uri", e.to_string()));
             }
+            if let Some(g) = &h.group
+                && !raw.groups.contains_key(g)
+            {
+                let known: Vec<&str> = raw.groups.keys().map(String::as_str).collect();
+                return Err(host_fail(
+                    "group",
+                    format!(
+                        "{g:?} has no [group.{g}] table (a typo would lose its settings); defined: {}",
+                        if known.is_empty() {
+                            "none".to_owned()
+                        } else {
+                            known.join(", ")
+                        }
+                    ),
+                ));
+            }
             h.uri = resolve_test_uri(&h.uri, &base);
             hosts.push(h);
+        }
+        for (name, g) in &raw.groups {
+            if let Some(c) = &g.color {
+                let hex = c.len() == 7
+                    && c.starts_with('#')
+                    && c[1..].chars().all(|ch| ch.is_ascii_hexdigit());
+                if !hex && !super::GROUP_COLORS.contains(&c.as_str()) {
+                    return Err(ConfigError::Value {
+                        file: shown.clone(),
+                        line: line_in_table(text, &format!("[group.{name}]"), "color"),
+                        key: format!("[group.{name}] color"),
+                        reason: format!(
+                            "{c:?} is not a colour: {} or #rrggbb",
+                            super::GROUP_COLORS.join(", ")
+                        ),
+                    });
+                }
+            }
         }
         let mut policy = raw.policy;
         if !policy.max_vcpu_overcommit.is_finite() || policy.max_vcpu_overcommit <= 0.0 {
@@ -131,6 +165,7 @@ impl Config {
                 source: e,
             })?,
             read_only: false,
+            groups: raw.groups,
         })
     }
 }

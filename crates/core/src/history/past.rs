@@ -98,6 +98,7 @@ pub fn fleet_at(configured: &[HostConfig], past: &Past) -> Fleet {
                 tags: Vec::new(),
                 actions: false,
                 host_down: None,
+                group: None,
             });
         }
     }

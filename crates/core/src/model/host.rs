@@ -30,6 +30,8 @@ pub struct Host {
     pub name: String,
     pub uri: String,
     pub tags: Vec<String>,
+    /// Its `[group.NAME]`, as the config says.
+    pub group: Option<String>,
     pub link: LinkState,
     pub error: Option<String>,
     /// When the link entered its present state (wall clock, for people and JSON).
@@ -67,6 +69,7 @@ impl Host {
             name: c.name.clone(),
             uri: c.uri.clone(),
             tags: c.tags.clone(),
+            group: c.group.clone(),
             link: LinkState::Connecting,
             error: None,
             state_since: Some(Utc::now()),

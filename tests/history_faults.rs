@@ -1,7 +1,8 @@
 //! The recorder killed mid-write, a second recorder, and readers alongside the writer.
 #![allow(clippy::unwrap_used)]
 
-use std::process::{Child, Command, Stdio};
+use fleetwatch_testkit::reaped::Reaped;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 fn fleetwatch(data: &std::path::Path) -> Command {
@@ -10,12 +11,14 @@ fn fleetwatch(data: &std::path::Path) -> Command {
     c
 }
 
-fn record(data: &std::path::Path) -> Child {
-    fleetwatch(data)
-        .args(["--demo", "record"])
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap()
+fn record(data: &std::path::Path) -> Reaped {
+    Reaped::new(
+        fleetwatch(data)
+            .args(["--demo", "record"])
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    )
 }
 
 fn events(data: &std::path::Path) -> usize {
@@ -94,7 +97,7 @@ fn kill_9_mid_write_then_a_clean_restart() {
 fn of_simultaneous_starts_one_records_and_the_others_get_the_lease_message() {
     for round in 0..4 {
         let data = tempfile::tempdir().unwrap();
-        let mut all: Vec<Child> = (0..4).map(|_| record(data.path())).collect();
+        let mut all: Vec<Reaped> = (0..4).map(|_| record(data.path())).collect();
         // The losers end by themselves; wait for that (a loaded machine is slow), not a guess.
         let end = std::time::Instant::now() + Duration::from_secs(30);
         while all
@@ -121,7 +124,7 @@ fn of_simultaneous_starts_one_records_and_the_others_get_the_lease_message() {
             }
         }
         for c in all {
-            let out = c.wait_with_output().unwrap();
+            let out = c.take().wait_with_output().unwrap();
             let err = String::from_utf8_lossy(&out.stderr).to_string();
             if !err.contains("recording") {
                 assert_eq!(out.status.code(), Some(1), "round {round}: {err}");

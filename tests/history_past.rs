@@ -211,11 +211,13 @@ fn at_refuses_the_future_and_says_not_recorded_before_the_first_record() {
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(err.contains("in the future"), "{err}");
     let before = Utc::now() - chrono::Duration::hours(1);
-    let mut rec = fleetwatch(data.path())
-        .args(["--demo", "record"])
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut rec = fleetwatch_testkit::reaped::Reaped::new(
+        fleetwatch(data.path())
+            .args(["--demo", "record"])
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
     // The recorder's hosts make their first connects spread over the first interval (2 s),
     // so give them that and a few polls before stopping it.
     std::thread::sleep(Duration::from_secs(6));

@@ -5,8 +5,9 @@
 #![allow(clippy::unwrap_used)]
 
 use fleetwatch_testkit::postgres::Postgres;
+use fleetwatch_testkit::reaped::Reaped;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// A test-driver node file for host `h` with one running VM of its own.
@@ -47,13 +48,15 @@ fn fleetwatch(data: &Path, cfg: &Path) -> Command {
     c
 }
 
-fn record(data: &Path, cfg: &Path) -> Child {
-    fleetwatch(data, cfg)
-        .arg("record")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap()
+fn record(data: &Path, cfg: &Path) -> Reaped {
+    Reaped::new(
+        fleetwatch(data, cfg)
+            .arg("record")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    )
 }
 
 /// Host name -> (state, VMs) of `at -2s` over the whole fleet.
@@ -115,7 +118,8 @@ fn status(data: &Path, cfg: &Path) -> Status {
     }
 }
 
-fn stop(c: Child) -> String {
+fn stop(c: Reaped) -> String {
+    let c = c.take();
     let _ = Command::new("kill")
         .args(["-TERM", &c.id().to_string()])
         .status();
@@ -265,7 +269,7 @@ fn three_recorders_with_one_config_divide_its_hosts_and_the_rest_take_a_killed_o
     let data = dir.path();
     let names = ["hv-1", "hv-2", "hv-3", "hv-4", "hv-5", "hv-6"];
     let cfg = config(data, "fleet", &names, &url);
-    let mut recs: Vec<Child> = (0..3).map(|_| record(data, &cfg)).collect();
+    let mut recs: Vec<Reaped> = (0..3).map(|_| record(data, &cfg)).collect();
     let counts = || {
         let st = status(data, &cfg);
         let live: Vec<(i64, usize)> = st.live.iter().map(|(p, h)| (*p, h.len())).collect();
@@ -312,9 +316,9 @@ fn three_recorders_with_one_config_divide_its_hosts_and_the_rest_take_a_killed_o
 
 /// A recorder that looks to the others like one on another machine: its own host name (a UTS
 /// namespace), so its pid means nothing to them and only its lease's age tells them it died.
-fn record_elsewhere(data: &Path, cfg: &Path, hostname: &str) -> Child {
+fn record_elsewhere(data: &Path, cfg: &Path, hostname: &str) -> Reaped {
     let c = fleetwatch(data, cfg);
-    fleetwatch_testkit::elsewhere::on_another_machine(c.get_program(), hostname)
+    let child = fleetwatch_testkit::elsewhere::on_another_machine(c.get_program(), hostname)
         .env("XDG_DATA_HOME", data)
         .env("XDG_STATE_HOME", data)
         .env_remove("PGPASSWORD")
@@ -323,7 +327,8 @@ fn record_elsewhere(data: &Path, cfg: &Path, hostname: &str) -> Child {
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
-        .unwrap()
+        .unwrap();
+    Reaped::new(child)
 }
 
 #[test]

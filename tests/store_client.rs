@@ -67,16 +67,18 @@ fn a_store_client_shows_what_the_recorder_sees_and_says_when_nobody_records() {
     }
     let cfg_path = data.join("fleet.toml");
     std::fs::write(&cfg_path, &text).unwrap();
-    let mut recorder = Command::new(env!("CARGO_BIN_EXE_fleetwatch"))
-        .env("XDG_DATA_HOME", data)
-        .env("XDG_STATE_HOME", data)
-        .arg("--config")
-        .arg(&cfg_path)
-        .arg("record")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut recorder = fleetwatch_testkit::reaped::Reaped::new(
+        Command::new(env!("CARGO_BIN_EXE_fleetwatch"))
+            .env("XDG_DATA_HOME", data)
+            .env("XDG_STATE_HOME", data)
+            .arg("--config")
+            .arg(&cfg_path)
+            .arg("record")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
 
     let mut config = Config::parse(&text, Some(&cfg_path), &key_rules()).unwrap();
     config.history.client = true;

@@ -8,6 +8,7 @@ pub mod elsewhere;
 pub mod month;
 pub mod postgres;
 pub mod prometheus;
+pub mod reaped;
 pub mod tmux;
 
 use chrono::Utc;

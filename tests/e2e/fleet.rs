@@ -251,7 +251,11 @@ fn table_row<'a>(line: &'a str, vm: &str) -> Option<&'a str> {
 fn row_flags(screen: &str, guest: &str) -> Option<String> {
     let table = screen.lines().find_map(|l| table_row(l, guest))?;
     let last = table.split_whitespace().last()?;
-    Some(if last.chars().all(|c| "UBDLAFOG".contains(c)) {
+    let badges: String = fleetwatch_core::model::findings::Kind::ALL
+        .iter()
+        .map(|k| k.badge())
+        .collect();
+    Some(if last.chars().all(|c| badges.contains(c)) {
         last.to_owned()
     } else {
         String::new()
@@ -319,9 +323,10 @@ fn f_findings_from_metadata_set_with_virsh() {
     set(fresh, at(1));
     set(stale, at(72));
     // Findings follow within a poll (a metadata event marks the XML for reading) and a second.
+    // The lab's guests boot from the network first (lab.sh): netboot-first (N) stays on all.
     let seen = tui.wait_for("badges", Duration::from_secs(6), |s| {
-        row_flags(s, fresh).as_deref() == Some("A")
-            && row_flags(s, stale).as_deref() == Some("BA")
+        row_flags(s, fresh).as_deref() == Some("AN")
+            && row_flags(s, stale).as_deref() == Some("BAN")
             && row_flags(s, bare).is_some_and(|f| f.contains('U') && f.contains('B'))
     });
     eprintln!(
@@ -343,6 +348,8 @@ fn f_findings_from_metadata_set_with_virsh() {
             .any(|f| f["kind"] == kind && f["vm"] == vm)
     };
     assert!(has("unapproved", bare) && !has("unapproved", fresh) && !has("unapproved", stale));
+    // The boot order as the real libvirtd writes it into the XML.
+    assert!(has("netboot-first", fresh) && has("netboot-first", bare));
     assert!(has("unbacked", stale) && !has("unbacked", fresh));
     assert!(
         has("anti-affinity", fresh) && has("anti-affinity", stale) && !has("anti-affinity", bare)

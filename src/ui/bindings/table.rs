@@ -157,7 +157,7 @@ pub(super) const TABLE: &[Binding] = &[
         Browsing,
         Row(
             ":",
-            "at -6h|14:30 · live · sort COL · host NAME · flag KIND · q",
+            "at -6h|14:30 · live · sort · host NAME · flag KIND · mark · q",
         ),
     ),
     bind(

@@ -77,6 +77,8 @@ impl UiState {
                 self.invalidate();
             }
             "refresh" => return Effect::PollNow,
+            "mark" => self.mark(&arg, fleet, true),
+            "unmark" => self.mark(&arg, fleet, false),
             other => self.message = Some(format!("unknown command {other:?}; try :help")),
         }
         self.refresh_rows(fleet);

@@ -11,6 +11,7 @@ mod help;
 pub mod history;
 mod hosts;
 mod input;
+mod marks;
 pub mod scroll;
 mod table;
 mod wall;

@@ -43,8 +43,7 @@ pub(crate) fn presence(me: &Holder) -> String {
 
 /// Takes every host's lease, or none of them. The rows are created first (without a holder
 /// they would not exist to lock), then locked in name order, so two recorders taking
-/// overlapping sets cannot deadlock.
-/// Takes the hosts' leases; with them held, which of them were ours already.
+/// overlapping sets cannot deadlock. With them held: which of them were ours already.
 pub(crate) fn acquire(
     c: &mut Client,
     me: &Holder,

@@ -7,7 +7,7 @@
 //! (`foreign_until`), where the destination's recorder takes it as the first half of the move.
 //! Whoever deletes the waiting row writes the event, so it is written once.
 
-use super::copies::Change;
+use super::copies::{Change, MoveSeen};
 use super::{Recorder, UNKNOWN};
 use crate::config::HostConfig;
 use crate::history::lease::STALE_RENEWALS;
@@ -116,15 +116,14 @@ impl Recorder {
     pub(super) fn arrived(&mut self, c: &Change, to: usize) -> Result<bool, StoreError> {
         let (copies, pending) = self.theirs(c.uuid)?;
         for p in pending {
+            // `theirs` keeps only judgments of the others' hosts.
+            let Some(from) = self.others.iter().find(|h| h.name == p.host).cloned() else {
+                continue;
+            };
             // Its recorder may confirm it at the same time: the one that deletes it decides.
             if self.store.delete_pending(p.id)? {
-                let Some(i) = self.others.iter().position(|h| h.name == p.host) else {
-                    continue;
-                };
-                let from = self.others[i].clone();
-                let after_gap = p.actor == UNKNOWN;
                 return self
-                    .moved(c, End::Theirs(&from), End::Ours(to), after_gap)
+                    .moved(c, End::Theirs(&from), End::Ours(to), p.actor == UNKNOWN)
                     .map(|()| true);
             }
         }
@@ -167,23 +166,17 @@ impl Recorder {
             (_, End::Ours(i)) | (End::Ours(i), _) => i,
             (End::Theirs(_), End::Theirs(_)) => c.host,
         };
-        let started = match to {
-            End::Ours(t) => self
-                .migrating
-                .remove(c.uuid)
-                .filter(|(_, dest)| *dest == t)
-                .map(|(t, _)| t),
-            End::Theirs(_) => self.migrating.remove(c.uuid).map(|(t, _)| t),
+        let dest = match to {
+            End::Ours(t) => Some(t),
+            End::Theirs(_) => None,
         };
-        let end = self.ended.remove(c.uuid).unwrap_or(c.at);
-        let mut actor = self.actor(ours, c.uuid, "migrated", end);
-        if (after_gap || self.gap[ours]) && actor == super::EXTERNAL {
-            actor = UNKNOWN.into();
-        }
-        let detail = match started {
-            Some(t) => format!("took {:.1}s", (end - t) as f64 / 1000.0),
-            None => "start not seen".into(),
-        };
+        let after_gap = after_gap || self.gap[ours];
+        let MoveSeen {
+            started,
+            end,
+            actor,
+            detail,
+        } = self.move_seen(c, dest, ours, after_gap);
         let vm = self.store.vm_id(c.uuid, c.name)?;
         let (from, to) = (self.end_id(from)?, self.end_id(to)?);
         self.store.insert_event(&NewEvent {

@@ -34,6 +34,14 @@ pub(super) struct Pending {
     pub foreign_until: Option<i64>,
 }
 
+/// A migration as its event tells it.
+pub(super) struct MoveSeen {
+    pub started: Option<i64>,
+    pub end: i64,
+    pub actor: String,
+    pub detail: String,
+}
+
 /// One copy's change, and where the VM ran before and after it.
 pub(super) struct Change<'a> {
     pub uuid: &'a str,
@@ -121,12 +129,9 @@ impl Recorder {
         to: usize,
         pending: Option<&Pending>,
     ) -> Result<(), StoreError> {
-        let started = self
-            .migrating
-            .remove(c.uuid)
-            .filter(|(_, dest)| *dest == to)
-            .map(|(t, _)| t);
-        let end = self.ended.remove(c.uuid).unwrap_or(c.at);
+        // Either end seen only after a gap makes the whole move one found after the fact.
+        let after_gap = self.gap[from] || pending.is_some_and(|p| p.actor == UNKNOWN);
+        let seen = self.move_seen(c, Some(to), to, after_gap);
         let source_was = match pending {
             Some(p) => Some(p.was),
             None => c.old.as_ref().filter(|_| c.host == from).map(|o| o.state),
@@ -143,16 +148,12 @@ impl Recorder {
         } else {
             self.arriving.remove(c.uuid);
         }
-        let mut actor = self.actor(to, c.uuid, "migrated", end);
-        // Either end seen only after a gap makes the whole move one found after the fact.
-        let after_gap = self.gap[from] || pending.is_some_and(|p| p.actor == UNKNOWN);
-        if after_gap && actor == super::EXTERNAL {
-            actor = UNKNOWN.into();
-        }
-        let mut detail = match started {
-            Some(t) => format!("took {:.1}s", (end - t) as f64 / 1000.0),
-            None => "start not seen".into(),
-        };
+        let MoveSeen {
+            started,
+            end,
+            actor,
+            mut detail,
+        } = seen;
         if self
             .copies
             .get(c.uuid)
@@ -172,6 +173,39 @@ impl Recorder {
             actor,
             detail,
         )
+    }
+
+    /// What a migration's event says of it: its start if the destination reported one
+    /// (`dest`: the host the start must have been reported for, if known), its end, who did it
+    /// (from the audit, for `actor_host`; unknown when either end was seen after a gap), and
+    /// how long it took.
+    pub(super) fn move_seen(
+        &mut self,
+        c: &Change,
+        dest: Option<usize>,
+        actor_host: usize,
+        after_gap: bool,
+    ) -> MoveSeen {
+        let started = self
+            .migrating
+            .remove(c.uuid)
+            .filter(|(_, d)| dest.is_none_or(|t| *d == t))
+            .map(|(t, _)| t);
+        let end = self.ended.remove(c.uuid).unwrap_or(c.at);
+        let mut actor = self.actor(actor_host, c.uuid, "migrated", end);
+        if after_gap && actor == super::EXTERNAL {
+            actor = UNKNOWN.into();
+        }
+        let detail = match started {
+            Some(t) => format!("took {:.1}s", (end - t) as f64 / 1000.0),
+            None => "start not seen".into(),
+        };
+        MoveSeen {
+            started,
+            end,
+            actor,
+            detail,
+        }
     }
 
     /// Events of the copy the VM is judged by (its active one, or any when none is active).

@@ -7,7 +7,7 @@
 use super::plan::PlanContext;
 use crate::link::LinkState;
 use crate::model::host::Host;
-use crate::model::storage::is_shared;
+use crate::model::storage::local_disk_paths;
 use crate::model::{Fleet, Vm};
 use std::collections::BTreeSet;
 
@@ -136,12 +136,7 @@ pub fn evacuation(fleet: &Fleet, host: usize, cx: &PlanContext, copy_storage: bo
     if source.link != LinkState::Up {
         refusals.push(format!("{} is {}", source.name, source.link.label()));
     }
-    let test_driver = |h: &Host| {
-        h.info
-            .as_deref()
-            .is_some_and(|i| i.driver.eq_ignore_ascii_case("test"))
-    };
-    if test_driver(source) {
+    if source.is_test_driver() {
         refusals.push(
             "libvirt's test driver (the demo) cannot migrate: the plan holds, the moves \
              would not run"
@@ -195,13 +190,7 @@ pub fn evacuation(fleet: &Fleet, host: usize, cx: &PlanContext, copy_storage: bo
             uuid: vm.uuid.clone(),
             reason,
         };
-        let local: Vec<&str> = vm
-            .config
-            .iter()
-            .flat_map(|c| c.disks.iter())
-            .filter(|d| d.device == "disk" && !is_shared(d, cx.shared_storage))
-            .map(|d| d.path.as_str())
-            .collect();
+        let local = local_disk_paths(vm, cx.shared_storage);
         if !local.is_empty() && !copy_storage {
             blocked.push(block(format!(
                 "local disk(s) {}: moves only with a storage copy",

@@ -4,7 +4,7 @@
 use super::{ActionKind, Expect};
 use crate::link::LinkState;
 use crate::model::findings::Kind;
-use crate::model::storage::is_shared;
+use crate::model::storage::local_disk_paths;
 use crate::model::{Fleet, Vm};
 use std::collections::HashMap;
 
@@ -222,13 +222,7 @@ fn migration_checks(
     }
     // libvirt's test driver (the demo) has no migration: say so before anyone confirms, rather
     // than fail after the typed name.
-    let test_driver = |h: usize| {
-        fleet
-            .hosts
-            .get(h)
-            .and_then(|x| x.info.as_deref())
-            .is_some_and(|i| i.driver.eq_ignore_ascii_case("test"))
-    };
+    let test_driver = |h: usize| fleet.hosts.get(h).is_some_and(|x| x.is_test_driver());
     if test_driver(to) || vms.iter().any(|vm| test_driver(vm.host)) {
         p.refusals.push(
             "libvirt's test driver (the demo) cannot migrate; on real hosts this pane runs a \
@@ -245,13 +239,7 @@ fn migration_checks(
         }
         need_mem += vm.memory_bytes.unwrap_or(0);
         need_cpu += u64::from(vm.vcpus.unwrap_or(0));
-        let local: Vec<String> = vm
-            .config
-            .iter()
-            .flat_map(|c| c.disks.iter())
-            .filter(|d| d.device == "disk" && !is_shared(d, cx.shared_storage))
-            .map(|d| d.path.clone())
-            .collect();
+        let local = local_disk_paths(vm, cx.shared_storage);
         if !local.is_empty() {
             if copy_storage {
                 p.risks.push(format!(

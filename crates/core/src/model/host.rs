@@ -101,6 +101,13 @@ impl Host {
         self.info.as_ref().map_or(0, |i| i.memory_bytes)
     }
 
+    /// libvirt's test driver (the demo): it has no migration.
+    pub fn is_test_driver(&self) -> bool {
+        self.info
+            .as_deref()
+            .is_some_and(|i| i.driver.eq_ignore_ascii_case("test"))
+    }
+
     pub fn vcpu_overcommit(&self) -> Option<f64> {
         ratio(self.totals.vcpus_allocated as f64, f64::from(self.cpus()))
     }

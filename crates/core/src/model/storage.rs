@@ -28,6 +28,17 @@ pub fn is_shared(disk: &DiskConfig, shared_prefixes: &[String]) -> bool {
     }
 }
 
+/// The paths of a VM's disks (not CD-ROMs) that stay behind on its host when it migrates:
+/// what a move without a storage copy cannot take along.
+pub fn local_disk_paths(vm: &super::Vm, shared_prefixes: &[String]) -> Vec<String> {
+    vm.config
+        .iter()
+        .flat_map(|c| c.disks.iter())
+        .filter(|d| d.device == "disk" && !is_shared(d, shared_prefixes))
+        .map(|d| d.path.clone())
+        .collect()
+}
+
 pub fn source_label(s: &DiskSource) -> String {
     match s {
         DiskSource::File => "file".into(),

@@ -15,6 +15,39 @@ use fleetwatch_libvirt::supervisor::Collectors;
 use std::collections::HashMap;
 use std::sync::mpsc::Sender;
 
+/// What a plan (an action pane, an evacuation) is judged against: the config and the fleet
+/// as they are now, owned, for a [`PlanContext`] to borrow.
+pub struct PlanInputs {
+    allowed: Vec<bool>,
+    groups: HashMap<String, String>,
+    production: Vec<Option<String>>,
+    now: chrono::DateTime<chrono::Utc>,
+}
+
+impl PlanInputs {
+    pub fn new(config: &Config, fleet: &Fleet, inputs: &Inputs) -> PlanInputs {
+        let now = chrono::Utc::now();
+        PlanInputs {
+            allowed: config.actions_allowed(),
+            groups: service_groups(fleet, inputs, now),
+            production: config.production(),
+            now,
+        }
+    }
+
+    pub fn context<'a>(&'a self, config: &'a Config) -> PlanContext<'a> {
+        PlanContext {
+            read_only: config.read_only,
+            actions_allowed: &self.allowed,
+            shared_storage: &config.policy.shared_storage,
+            groups: &self.groups,
+            now: self.now,
+            max_vcpu_overcommit: config.policy.max_vcpu_overcommit,
+            production: &self.production,
+        }
+    }
+}
+
 pub struct Acting {
     pub operator: Operator,
     audit: Option<Sender<Record>>,
@@ -64,20 +97,8 @@ impl Acting {
         config: &Config,
         inputs: &Inputs,
     ) -> Plan {
-        let now = chrono::Utc::now();
-        let groups = service_groups(fleet, inputs, now);
-        let allowed = config.actions_allowed();
-        let production = config.production();
-        let cx = PlanContext {
-            read_only: config.read_only,
-            actions_allowed: &allowed,
-            shared_storage: &config.policy.shared_storage,
-            groups: &groups,
-            now,
-            max_vcpu_overcommit: config.policy.max_vcpu_overcommit,
-            production: &production,
-        };
-        let mut p = plan(fleet, &ui.action_targets(), kind, &cx);
+        let judged = PlanInputs::new(config, fleet, inputs);
+        let mut p = plan(fleet, &ui.action_targets(), kind, &judged.context(config));
         if ui.historical.is_some() {
             p.refusals.insert(
                 0,

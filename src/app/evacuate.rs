@@ -2,11 +2,10 @@
 //! poll of the fleet, as text or JSON. Nothing moves. Exit 0 when every VM has a target, 1
 //! when some are blocked (named, with why), 2 when there is no such host.
 
+use super::acting::PlanInputs;
 use super::cli::fail;
 use fleetwatch_core::actions::evacuate::{Evacuation, evacuation};
-use fleetwatch_core::actions::plan::PlanContext;
 use fleetwatch_core::config::Config;
-use fleetwatch_core::model::rules::service_groups;
 use fleetwatch_core::policy::loader::Inputs;
 use std::fmt::Write as _;
 use std::process::ExitCode;
@@ -33,21 +32,8 @@ pub async fn dry_run(config: &Config, args: &Args<'_>) -> ExitCode {
         Ok(f) => f,
         Err(e) => return fail(&e.to_string(), 2),
     };
-    let now = chrono::Utc::now();
-    let inputs = Inputs::load(&config.policy);
-    let groups = service_groups(&fleet, &inputs, now);
-    let allowed = config.actions_allowed();
-    let production = config.production();
-    let cx = PlanContext {
-        read_only: config.read_only,
-        actions_allowed: &allowed,
-        shared_storage: &config.policy.shared_storage,
-        groups: &groups,
-        now,
-        max_vcpu_overcommit: config.policy.max_vcpu_overcommit,
-        production: &production,
-    };
-    let plan = evacuation(&fleet, index, &cx, args.copy_storage);
+    let judged = PlanInputs::new(config, &fleet, &Inputs::load(&config.policy));
+    let plan = evacuation(&fleet, index, &judged.context(config), args.copy_storage);
     if args.json {
         crate::outln!(
             "{}",

@@ -310,10 +310,9 @@ pub fn group_label(host: &fleetwatch_core::model::host::Host, cx: &Context) -> V
     let Some(g) = &host.group else {
         return Vec::new();
     };
-    let color = cx.groups.get(g).and_then(|x| x.color.as_deref());
     vec![
         Span::raw(" "),
-        Span::styled(format!(" {g} "), cx.theme.group(color)),
+        Span::styled(format!(" {g} "), cx.group_style(g)),
     ]
 }
 

@@ -194,10 +194,7 @@ fn parts(fleet: &Fleet, ui: &UiState, cx: &Context) -> Vec<Part> {
         .selected_uuid()
         .and_then(|u| fleet.vm(u))
         .and_then(|vm| fleet.hosts[vm.host].group.clone())
-        .map(|g| {
-            let color = cx.groups.get(&g).and_then(|x| x.color.as_deref());
-            part(format!(" {g} "), g.clone(), t.group(color), None)
-        });
+        .map(|g| part(format!(" {g} "), g.clone(), cx.group_style(&g), None));
     let mut parts = vec![
         part("fleetwatch".into(), "fleetwatch".into(), t.title(), None),
         part(

@@ -86,11 +86,10 @@ pub fn draw(f: &mut Frame, area: Rect, fleet: &Fleet, ui: &UiState, cx: &super::
         ];
         if let Some(gw) = group_w {
             let g = h.group.as_deref().unwrap_or("");
-            let color = cx.groups.get(g).and_then(|x| x.color.as_deref());
             let style = if g.is_empty() {
                 theme.plain()
             } else {
-                theme.group(color)
+                cx.group_style(g)
             };
             spans.push(Span::styled(format!("{:<gw$}", fit(g, gw)), style));
             spans.push(Span::raw(" "));

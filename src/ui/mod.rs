@@ -51,6 +51,14 @@ pub struct Context<'a> {
     pub groups: &'a std::collections::BTreeMap<String, fleetwatch_core::config::HostGroup>,
 }
 
+impl Context<'_> {
+    /// How host group `g`'s label looks: on its colour (reverse video without one).
+    pub fn group_style(&self, g: &str) -> ratatui::style::Style {
+        let color = self.groups.get(g).and_then(|x| x.color.as_deref());
+        self.theme.group(color)
+    }
+}
+
 /// Whether the screen has room for the UI, rather than only a request to enlarge it.
 pub fn fits(area: Rect) -> bool {
     area.width >= MIN_WIDTH && area.height >= MIN_HEIGHT

@@ -8,7 +8,6 @@ use fleetwatch_core::model::Fleet;
 use fleetwatch_core::model::sample::VmState;
 use serde_json::Value;
 use std::collections::HashMap;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 /// What the demo files say, read independently of fleetwatch's own parser.
@@ -135,16 +134,7 @@ fn demo_fleet_through_the_test_driver() {
 }
 
 fn run(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_fleetwatch"))
-        .args(args)
-        .env("XDG_STATE_HOME", std::env::temp_dir())
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    fleetwatch_testkit::run_cli(env!("CARGO_BIN_EXE_fleetwatch"), args)
 }
 
 #[test]

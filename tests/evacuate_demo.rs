@@ -6,19 +6,9 @@
 
 use serde_json::Value;
 use std::collections::HashMap;
-use std::process::Command;
 
 fn run(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_fleetwatch"))
-        .args(args)
-        .env("XDG_STATE_HOME", std::env::temp_dir())
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    fleetwatch_testkit::run_cli(env!("CARGO_BIN_EXE_fleetwatch"), args)
 }
 
 #[test]

@@ -172,3 +172,18 @@ pub fn busy_domain(
     }
     d
 }
+
+/// Runs the binary at `bin` with `args` as a user would from a shell (its log in the temporary
+/// folder, not the user's): its exit code (-1 for a signal), standard output and error.
+pub fn run_cli(bin: &str, args: &[&str]) -> (i32, String, String) {
+    let out = std::process::Command::new(bin)
+        .args(args)
+        .env("XDG_STATE_HOME", std::env::temp_dir())
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}

@@ -167,15 +167,13 @@ pub async fn run(config: &Config, as_json: bool) -> ExitCode {
         }
         return ExitCode::from(UNKNOWN);
     }
-    let collected = super::snapshot::collect(config, 1).await;
-    let fleet = match collected {
+    let mut fleet = match super::snapshot::collect(config, 1).await {
         Ok(f) => f,
         Err(e) => {
             crate::outln!("FLEETWATCH UNKNOWN - cannot start collectors: {e}");
             return ExitCode::from(UNKNOWN);
         }
     };
-    let mut fleet = fleet;
     let (stalled, unread) = match history_stalls(config) {
         Ok(s) => (s, false),
         Err(e) => {

@@ -56,10 +56,11 @@ fn start(
 ) -> Result<Recorder, String> {
     let (cfg, now) = (config.history.clone(), now_ms());
     // The config's hosts outside this share are the other recorders' (sharing a database).
+    let ours: std::collections::HashSet<&str> = names(hosts).into_iter().collect();
     let others: Vec<HostConfig> = config
         .hosts
         .iter()
-        .filter(|h| !hosts.iter().any(|o| o.name == h.name))
+        .filter(|h| !ours.contains(h.name.as_str()))
         .cloned()
         .collect();
     let hosts = (hosts, others.as_slice());

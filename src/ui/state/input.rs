@@ -3,7 +3,6 @@
 use super::{Effect, Focus, Overlay, UiState, View};
 use crate::ui::rows::SortKey;
 use fleetwatch_core::model::Fleet;
-use fleetwatch_core::model::findings::Kind;
 use ratatui::crossterm::event::{MouseButton, MouseEvent, MouseEventKind};
 use ratatui::layout::Position;
 
@@ -27,12 +26,15 @@ impl UiState {
                 if arg.is_empty() || arg == "all" {
                     self.host_filter = None;
                     self.invalidate();
-                } else if let Some(i) = fleet.hosts.iter().position(|h| h.name == arg) {
-                    self.host_filter = None;
-                    self.toggle_host(i);
-                    self.host_selected = i;
                 } else {
-                    self.message = Some(format!("no host named {arg:?}"));
+                    match super::marks::host_named(fleet, &arg) {
+                        Ok(i) => {
+                            self.host_filter = None;
+                            self.toggle_host(i);
+                            self.host_selected = i;
+                        }
+                        Err(why) => self.message = Some(why),
+                    }
                 }
             }
             "filter" => self.set_filter(arg),
@@ -64,15 +66,14 @@ impl UiState {
             "flag" | "kind" => {
                 if arg.is_empty() || arg == "all" {
                     self.kind_filter = None;
-                } else if let Some(k) = Kind::parse(&arg) {
-                    self.kind_filter = Some(k);
-                    self.view = View::Vms;
                 } else {
-                    let names: Vec<&str> = Kind::ALL.iter().map(|k| k.name()).collect();
-                    self.message = Some(format!(
-                        "no finding kind {arg:?}; one of: {}",
-                        names.join(" ")
-                    ));
+                    match super::marks::finding_kind(&arg) {
+                        Ok(k) => {
+                            self.kind_filter = Some(k);
+                            self.view = View::Vms;
+                        }
+                        Err(why) => self.message = Some(why),
+                    }
                 }
                 self.invalidate();
             }

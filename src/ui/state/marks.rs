@@ -29,22 +29,27 @@ fn parse(arg: &str, fleet: &Fleet) -> Result<Selector, String> {
             .map_err(|e| e.to_string());
     }
     match arg.split_once('=') {
-        Some(("host", name)) => fleet
-            .hosts
-            .iter()
-            .position(|h| h.name == name.trim())
-            .map(Selector::Host)
-            .ok_or_else(|| format!("no host named {:?}", name.trim())),
-        Some(("flag" | "kind", k)) => Kind::parse(k.trim()).map(Selector::Flag).ok_or_else(|| {
-            let names: Vec<&str> = Kind::ALL.iter().map(|k| k.name()).collect();
-            format!(
-                "no finding kind {:?}; one of: {}",
-                k.trim(),
-                names.join(" ")
-            )
-        }),
+        Some(("host", name)) => host_named(fleet, name.trim()).map(Selector::Host),
+        Some(("flag" | "kind", k)) => finding_kind(k.trim()).map(Selector::Flag),
         _ => Err(USAGE.into()),
     }
+}
+
+/// The host of this name, as `:` commands take it.
+pub(super) fn host_named(fleet: &Fleet, name: &str) -> Result<usize, String> {
+    fleet
+        .hosts
+        .iter()
+        .position(|h| h.name == name)
+        .ok_or_else(|| format!("no host named {name:?}"))
+}
+
+/// The finding kind of this name, as `:` commands take it; the error lists them all.
+pub(super) fn finding_kind(name: &str) -> Result<Kind, String> {
+    Kind::parse(name).ok_or_else(|| {
+        let names: Vec<&str> = Kind::ALL.iter().map(|k| k.name()).collect();
+        format!("no finding kind {name:?}; one of: {}", names.join(" "))
+    })
 }
 
 impl Selector {

@@ -89,6 +89,17 @@ fn vm_json(fleet: &Fleet, vm: &Vm, shared: &[String]) -> Value {
         .into_iter()
         .map(|h| fleet.hosts[h].name.as_str())
         .collect();
+    let guest = vm.guest.as_deref();
+    // Not asked yet (or nothing answered) is null; a stopped VM has none.
+    let addresses: Option<Vec<Value>> = match guest {
+        Some(g) => Some(
+            g.addresses
+                .iter()
+                .map(|a| json!({"address": a.ip.to_string(), "prefix": a.prefix, "interface": a.interface}))
+                .collect(),
+        ),
+        None => (!vm.state.is_active()).then(Vec::new),
+    };
     json!({
         "uuid": vm.uuid,
         "name": vm.name,
@@ -110,6 +121,10 @@ fn vm_json(fleet: &Fleet, vm: &Vm, shared: &[String]) -> Value {
         "disks": disks,
         "nics": nics,
         "also_defined_on": also,
+        "addresses": addresses,
+        "address_source": guest.and_then(|g| g.source),
+        "guest_hostname": guest.and_then(|g| g.hostname.as_deref()),
+        "guest_os": guest.and_then(|g| g.os.as_deref()),
     })
 }
 

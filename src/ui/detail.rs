@@ -94,6 +94,9 @@ pub fn draw(
             Span::styled(names.join(", "), theme.warn()),
         ]));
     }
+    if let Some(g) = vm.guest.as_deref() {
+        lines.extend(guest_lines(g, &label));
+    }
     let cfg = vm.config.as_deref();
     if let Some(c) = cfg.filter(|c| !c.title.is_empty()) {
         lines.push(Line::from(vec![label("title"), Span::raw(c.title.clone())]));
@@ -306,6 +309,33 @@ fn at(ms: i64) -> chrono::DateTime<chrono::Utc> {
 }
 
 /// A host's group as a label (`prod` on its colour), or nothing for a host without one.
+/// The guest's addresses (and where they came from), then its hostname and OS when known.
+fn guest_lines(
+    g: &fleetwatch_core::model::guest::GuestInfo,
+    label: &dyn Fn(&str) -> Span<'static>,
+) -> Vec<Line<'static>> {
+    let mut out = Vec::new();
+    if !g.addresses.is_empty() {
+        let ips: Vec<String> = g.addresses.iter().map(|a| a.ip.to_string()).collect();
+        let from = g.source.map_or("", |s| s.label());
+        out.push(Line::from(vec![
+            label("ip"),
+            Span::raw(format!("{} ({from})", ips.join(", "))),
+        ]));
+    }
+    let about: Vec<&str> = [g.hostname.as_deref(), g.os.as_deref()]
+        .into_iter()
+        .flatten()
+        .collect();
+    if !about.is_empty() {
+        out.push(Line::from(vec![
+            label("guest"),
+            Span::raw(about.join(" · ")),
+        ]));
+    }
+    out
+}
+
 pub fn group_label(host: &fleetwatch_core::model::host::Host, cx: &Context) -> Vec<Span<'static>> {
     let Some(g) = &host.group else {
         return Vec::new();

@@ -18,11 +18,12 @@ pub enum SortKey {
     DiskWrite,
     NetRx,
     NetTx,
+    Ip,
     Flags,
 }
 
 impl SortKey {
-    pub const ALL: [SortKey; 11] = [
+    pub const ALL: [SortKey; 12] = [
         SortKey::Name,
         SortKey::Host,
         SortKey::State,
@@ -33,6 +34,7 @@ impl SortKey {
         SortKey::DiskWrite,
         SortKey::NetRx,
         SortKey::NetTx,
+        SortKey::Ip,
         SortKey::Flags,
     ];
 
@@ -48,6 +50,7 @@ impl SortKey {
             SortKey::DiskWrite => "disk-w",
             SortKey::NetRx => "net-rx",
             SortKey::NetTx => "net-tx",
+            SortKey::Ip => "ip",
             SortKey::Flags => "flags",
         }
     }
@@ -73,7 +76,7 @@ impl SortKey {
     pub fn natural_descending(self) -> bool {
         !matches!(
             self,
-            SortKey::Name | SortKey::Host | SortKey::State | SortKey::Flags
+            SortKey::Name | SortKey::Host | SortKey::State | SortKey::Ip | SortKey::Flags
         )
     }
 }
@@ -124,6 +127,42 @@ impl Filter {
     }
 }
 
+fn main_address(vm: &Vm) -> Option<std::net::IpAddr> {
+    vm.guest.as_deref().and_then(|g| g.main_address())
+}
+
+impl Filter {
+    /// A VM passes on its name, host or state, or on what its guest said: a whole address
+    /// matches only that address (`10.1.2.3` is not `10.1.2.30`), other text any part of an
+    /// address or the guest's hostname.
+    pub fn matches_vm(&self, vm: &Vm, host: &str) -> bool {
+        if self.matches(&vm.name, host, vm.state.label()) {
+            return true;
+        }
+        let Some(g) = vm.guest.as_deref() else {
+            return false;
+        };
+        match self {
+            Filter::All => true,
+            Filter::Substring(s) => match s.parse::<std::net::IpAddr>() {
+                Ok(ip) => g.has_address(&ip),
+                Err(_) => {
+                    g.addresses
+                        .iter()
+                        .any(|a| a.ip.to_string().contains(s.as_str()))
+                        || g.hostname
+                            .as_ref()
+                            .is_some_and(|h| h.to_lowercase().contains(s.as_str()))
+                }
+            },
+            Filter::Regex(r) => {
+                g.addresses.iter().any(|a| r.is_match(&a.ip.to_string()))
+                    || g.hostname.as_ref().is_some_and(|h| r.is_match(h))
+            }
+        }
+    }
+}
+
 fn cmp_opt<T: PartialOrd>(a: Option<T>, b: Option<T>) -> Ordering {
     // Unknown sorts below every known value.
     match (a, b) {
@@ -146,6 +185,7 @@ fn compare(rank: &[usize], a: &Vm, b: &Vm, key: SortKey) -> Ordering {
         SortKey::DiskWrite => cmp_opt(a.disk_write_bps, b.disk_write_bps),
         SortKey::NetRx => cmp_opt(a.net_rx_bps, b.net_rx_bps),
         SortKey::NetTx => cmp_opt(a.net_tx_bps, b.net_tx_bps),
+        SortKey::Ip => cmp_opt(main_address(a), main_address(b)),
         SortKey::Flags => a.flags.len().cmp(&b.flags.len()),
     }
 }
@@ -212,7 +252,7 @@ pub fn host_rows<'f>(f: &'f Fleet, hi: usize, q: &Query, out: &mut Vec<(&'f Vm, 
         running += usize::from(counted);
         if q.host.is_none_or(|x| x == hi)
             && q.kind.is_none_or(|k| vm.flags.contains(&k))
-            && q.filter.matches(&vm.name, &h.name, vm.state.label())
+            && q.filter.matches_vm(vm, &h.name)
         {
             out.push((vm, (hi as u32, oi as u32)));
         }

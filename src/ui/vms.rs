@@ -20,7 +20,7 @@ struct Col {
     right: bool,
 }
 
-const COLS: [Col; 11] = [
+const COLS: [Col; 12] = [
     Col {
         title: "NAME",
         key: SortKey::Name,
@@ -88,10 +88,17 @@ const COLS: [Col; 11] = [
         width: 8,
         right: false,
     },
+    Col {
+        title: "IP",
+        key: SortKey::Ip,
+        // An IPv4 address whole; a longer IPv6 one is cut (the detail pane has it all).
+        width: 15,
+        right: false,
+    },
 ];
 
 /// Column indexes in the order they are given up to make room.
-const PRIORITY: [usize; 11] = [0, 2, 1, 4, 5, 10, 3, 6, 7, 8, 9];
+const PRIORITY: [usize; 12] = [0, 2, 1, 4, 5, 10, 3, 6, 7, 8, 9, 11];
 
 /// Which columns fit in `width`, in display order, and the width the name column gets.
 fn choose(width: u16) -> (Vec<usize>, u16) {
@@ -131,6 +138,14 @@ fn cell(vm: &Vm, fleet: &Fleet, i: usize, name_w: u16, theme: Theme) -> Cell<'st
         7 => rate(vm.disk_write_bps),
         8 => rate(vm.net_rx_bps),
         9 => rate(vm.net_tx_bps),
+        11 => vm
+            .guest
+            .as_deref()
+            .and_then(|g| g.main_address())
+            .map_or_else(
+                || "-".to_owned(),
+                |ip| fit(&ip.to_string(), COLS[11].width as usize),
+            ),
         _ => {
             let badges: Vec<Span> = vm
                 .flags
@@ -266,7 +281,11 @@ mod tests {
         assert!(c.contains(&0) && c.contains(&2) && c.contains(&4) && c.contains(&10));
         assert!(!c.contains(&9), "net-tx should go first: {c:?}");
         let (all, name_w) = choose(198);
-        assert_eq!(all.len(), 11);
+        assert_eq!(all.len(), 12);
+        assert!(
+            !choose(100).0.contains(&11),
+            "the address goes before anything else"
+        );
         assert!(name_w > 14);
         let (tiny, _) = choose(10);
         assert_eq!(tiny, vec![0]);

@@ -11,6 +11,7 @@ use fleetwatch::ui::state::UiState;
 use fleetwatch::ui::theme::Theme;
 use fleetwatch_core::link::LinkState;
 use fleetwatch_core::model::Fleet;
+use fleetwatch_core::model::guest::{AddressSource, GuestInfo, RawAddress};
 use fleetwatch_core::model::sample::{DomainSample, VmState};
 use fleetwatch_libvirt::domxml;
 use ratatui::Terminal;
@@ -55,6 +56,19 @@ pub const DB01_XML: &str = r#"<domain type='kvm'>
   </devices>
 </domain>"#;
 
+/// What a guest agent said: these addresses on eth0, this hostname.
+pub fn guest(addrs: &[&str], hostname: Option<&str>) -> Arc<GuestInfo> {
+    let raw = addrs.iter().map(|a| RawAddress {
+        interface: "eth0",
+        addr: a,
+        prefix: 24,
+    });
+    let mut g = GuestInfo::from_raw(raw, AddressSource::Agent);
+    g.hostname = hostname.map(str::to_owned);
+    g.os = hostname.map(|_| "Debian GNU/Linux 12".to_owned());
+    Arc::new(g)
+}
+
 pub fn uuid(n: u32) -> String {
     format!("5a0c1f3e-7d1b-4f4e-9b0a-0000000000{n:02x}")
 }
@@ -72,8 +86,11 @@ pub fn named(h: usize, secs: u64) -> Vec<DomainSample> {
             db01.cpu_time_ns = Some(60_000_000 * u * u);
             let cfg = domxml::parse(DB01_XML).expect("db-01 XML");
             db01.config = Some(Arc::new(cfg));
+            db01.guest = Some(guest(&["10.1.2.3", "2001:db8::13"], Some("db-01.prod")));
+            let mut web01 = busy_domain(&uuid(0x01), "web-01", Running, secs, 1800);
+            web01.guest = Some(guest(&["10.1.2.30"], None));
             vec![
-                busy_domain(&uuid(0x01), "web-01", Running, secs, 1800),
+                web01,
                 busy_domain(&uuid(0x02), "web-02", Running, secs, 300),
                 db01,
             ]

@@ -18,7 +18,7 @@
 //! - `source`: the [`Source`] and [`Connector`] traits the supervisor knows; `libvirt` ships
 //!   the implementation, tests plug in mocks.
 //! - `ffi/`: every `unsafe` call into libvirt (bulk stats, domain events, typed params).
-//! - `stats`, `gaps`, `cost`, `known`, `domxml`, `snapshots`, `host`, `local`: what one poll reads
+//! - `stats`, `gaps`, `cost`, `known`, `guests`, `domxml`, `snapshots`, `host`, `local`: what one poll reads
 //!   and how it is turned into a [`fleetwatch_core::model::sample::HostSample`].
 //! - `codes`, `events`, `error`: leaves that turn libvirt's numbers and failures into the core's
 //!   types and this crate's errors; `meter` counts calls and beats the heartbeat; `children`
@@ -33,6 +33,7 @@ pub mod events;
 pub mod executor;
 pub mod ffi;
 pub mod gaps;
+pub mod guests;
 pub mod host;
 pub mod known;
 pub mod libvirt;

@@ -8,6 +8,7 @@ use super::cost::{CostModel, CpuSource, Observed};
 use super::error::{LibvirtError, SourceError};
 use super::ffi::{self, DomainEvent, StatsRecord};
 use super::gaps::{fill_devices, fill_info};
+use super::guests::Guests;
 use super::host::{host_info, is_remote};
 use super::known::{Known, Pace, budget};
 use super::local::LocalProbe;
@@ -96,6 +97,7 @@ impl Connector for LibvirtConnector {
             conn: Arc::new(conn),
             info: Arc::new(info),
             known: Known::default(),
+            guests: Guests::new(writable),
             flags: NOWAIT,
             node_cpu_ok: true,
             free_mem_ok: true,
@@ -122,6 +124,7 @@ pub struct LibvirtSource {
     conn: Arc<Connect>,
     info: Arc<HostInfo>,
     known: Known,
+    guests: Guests,
     flags: u32,
     node_cpu_ok: bool,
     free_mem_ok: bool,
@@ -254,9 +257,11 @@ impl Source for LibvirtSource {
                 fill_devices(dom, d, *present, groups, Some(&cfg), &mut meter);
             }
         }
+        self.ask_guests(&records, &domains, &mut meter);
         self.need_live = false;
         for d in &mut domains {
             self.known.fill(d);
+            self.guests.fill(d);
             let active = d.state.is_some_and(VmState::is_active);
             self.need_live |= active && (d.vcpus.is_none() || d.memory_bytes.is_none());
         }
@@ -294,6 +299,34 @@ impl LibvirtSource {
                     .map_err(LibvirtError::of(CALL))
             }
             Err(e) => Err(LibvirtError::new(CALL, &e)),
+        }
+    }
+
+    /// Asks the guests that are due what their addresses, hostname and OS are, within the
+    /// poll's guest budget.
+    fn ask_guests(&mut self, records: &[StatsRecord], domains: &[DomainSample], meter: &mut Meter) {
+        let running: HashSet<&str> = domains
+            .iter()
+            .filter(|d| d.state == Some(VmState::Running))
+            .map(|d| d.uuid.as_str())
+            .collect();
+        let present: HashSet<&str> = domains.iter().map(|d| d.uuid.as_str()).collect();
+        self.guests.observe(&running, &present);
+        let budget = Guests::budget(self.pace == Pace::Eager, running.len(), self.interval);
+        let started = Instant::now();
+        let mut done = 0;
+        for uuid in self.guests.due(started) {
+            if !budget.allows(done, started.elapsed()) {
+                break;
+            }
+            let dom = records
+                .iter()
+                .find(|r| r.uuid == uuid)
+                .and_then(|r| r.dom.as_ref());
+            if let Some(dom) = dom {
+                self.guests.ask(&uuid, dom, meter);
+                done += 1;
+            }
         }
     }
 

@@ -103,6 +103,7 @@ pub fn domain(uuid: &str, name: &str, state: VmState, secs: u64) -> DomainSample
         net_rx_bytes: c(3_000_000),
         net_tx_bytes: c(4_000_000),
         config: Some(config("/srv/shared/x.qcow2")),
+        guest: None,
     }
 }
 

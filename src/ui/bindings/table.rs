@@ -147,7 +147,7 @@ pub(super) const TABLE: &[Binding] = &[
         Browsing,
         Row(
             "/",
-            "filter by name, host or state; ~ starts a regex; ^U clears",
+            "filter by name, host, state or IP; ~ starts a regex; ^U clears",
         ),
     ),
     bind(&[Key::ctrl('u')], A::ClearInput, Typing, Above),

@@ -38,6 +38,7 @@ impl UiState {
                 }
             }
             "filter" => self.set_filter(arg),
+            "find" => self.find(&arg, fleet),
             "findings" | "f" => self.view = View::Findings,
             "at" => match fleetwatch_core::history::time::parse_moment(&arg, chrono::Utc::now()) {
                 Ok(t) => return Effect::TimeTravel(t.timestamp_millis()),
@@ -84,6 +85,35 @@ impl UiState {
         }
         self.refresh_rows(fleet);
         Effect::None
+    }
+
+    /// `:find IP` says which VMs report the address (two is an address conflict) and shows
+    /// them; anything else filters as `/` would.
+    fn find(&mut self, what: &str, fleet: &Fleet) {
+        let Ok(ip) = what.trim().parse::<std::net::IpAddr>() else {
+            self.set_filter(what.to_owned());
+            return;
+        };
+        let owners: Vec<String> = fleet
+            .hosts
+            .iter()
+            .flat_map(|h| {
+                h.vms
+                    .values()
+                    .filter(|v| v.guest.as_deref().is_some_and(|g| g.has_address(&ip)))
+                    .map(move |v| format!("{} on {}", v.name, h.name))
+            })
+            .collect();
+        self.message = Some(match owners.len() {
+            0 => format!(
+                "no VM reports {ip} (addresses come from guest agents, DHCP leases and ARP, a minute or so after a VM starts)"
+            ),
+            1 => format!("{ip}: {}", owners[0]),
+            n => format!("{n} VMs report {ip}: {}", owners.join(", ")),
+        });
+        if !owners.is_empty() {
+            self.set_filter(ip.to_string());
+        }
     }
 
     pub fn mouse(&mut self, m: MouseEvent, fleet: &Fleet) -> Effect {

@@ -149,6 +149,7 @@ impl SimFleet {
                 net_rx_bytes: c(vm.io / 2),
                 net_tx_bytes: c(vm.io / 5),
                 config: Some(vm.config.clone()),
+                guest: None,
             });
         }
         let info = support::info(64, 512);

@@ -231,6 +231,8 @@ pub fn decode(
                     disk_write_bytes: dw,
                     net_rx_bytes: rx,
                     net_tx_bytes: tx,
+                    // Not in the shared store: a client asks no guest.
+                    guest: None,
                 }
             })
             .collect(),

@@ -6,6 +6,7 @@ pub mod event;
 pub mod findings;
 pub mod fleet;
 pub mod fleet_rules;
+pub mod guest;
 pub mod host;
 pub mod rates;
 pub mod rules;

@@ -1,6 +1,7 @@
 //! What a collector sends: one whole, self-contained picture of a host per poll. Plain data, so
 //! the model can be driven by recorded or synthetic samples without a hypervisor.
 
+use super::guest::GuestInfo;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -162,6 +163,8 @@ pub struct DomainSample {
     pub net_rx_bytes: Option<u64>,
     pub net_tx_bytes: Option<u64>,
     pub config: Option<Arc<DomainConfig>>,
+    /// Addresses, hostname and OS, fetched every minute or so and carried between fetches.
+    pub guest: Option<Arc<GuestInfo>>,
 }
 
 /// Busy and total CPU time of the whole node, cumulative, for host CPU%.

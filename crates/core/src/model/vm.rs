@@ -3,6 +3,7 @@
 //! rate then stands, as the average over the longer interval, until the next reading.
 
 use super::findings::Kind;
+use super::guest::GuestInfo;
 use super::rates::{cpu_percent, per_second};
 use super::sample::{DomainConfig, DomainSample, VmState};
 use std::sync::Arc;
@@ -27,6 +28,8 @@ pub struct Vm {
     pub net_rx_bps: Option<f64>,
     pub net_tx_bps: Option<f64>,
     pub config: Option<Arc<DomainConfig>>,
+    /// What the guest (or its lease) says of its addresses, hostname and OS.
+    pub guest: Option<Arc<GuestInfo>>,
     /// Kinds of the findings about this VM, shown as badges in the flags column.
     pub flags: Vec<Kind>,
     /// This host's copy is the one shown for the UUID.
@@ -76,6 +79,7 @@ impl Vm {
             net_rx_bps: None,
             net_tx_bps: None,
             config: None,
+            guest: None,
             flags: Vec::new(),
             primary: false,
             last: Counters::default(),
@@ -97,6 +101,12 @@ impl Vm {
         self.max_memory_bytes = d.max_memory_bytes.or(self.max_memory_bytes);
         if d.config.is_some() && !opt_ptr_eq(&self.config, &d.config) {
             self.config.clone_from(&d.config);
+        }
+        // Not a fact the rules read; a stopped VM has no addresses to show.
+        if !self.state.is_active() {
+            self.guest = None;
+        } else if d.guest.is_some() && !opt_ptr_eq(&self.guest, &d.guest) {
+            self.guest.clone_from(&d.guest);
         }
         self.update_rates(d, at, host_cpus);
         facts

@@ -6,6 +6,7 @@
 mod bulk;
 mod domain;
 mod events;
+mod guest;
 mod params;
 #[cfg(test)]
 mod tests;
@@ -13,4 +14,5 @@ mod tests;
 pub use bulk::{StatsRecord, all_domain_stats, node_cpu_stats};
 pub use domain::abort_job;
 pub use events::{DomainEvent, EventKind, EventRegistration, EventSink, register_domain_events};
+pub use guest::{RawInterface, guest_info, interface_addresses};
 pub use params::ParamValue;

@@ -197,6 +197,33 @@ fn snapshot_json_has_the_promised_shape() {
             assert!(v["cpu_percent"].as_f64().unwrap() > 0.0, "{v}");
         }
     }
+    // Every running demo guest has addresses of its own (from its network's DHCP range, through
+    // the test driver) and a hostname; a stopped one has none.
+    let mut seen = std::collections::HashMap::new();
+    for v in vms {
+        if v["state"] == "shutoff" {
+            assert_eq!(v["addresses"], serde_json::json!([]), "{v}");
+            assert!(v["guest_hostname"].is_null(), "{v}");
+        }
+        if v["state"] != "running" {
+            continue;
+        }
+        let addrs = v["addresses"].as_array().unwrap();
+        assert!(!addrs.is_empty(), "{v}");
+        assert_eq!(v["address_source"], "agent", "{v}");
+        assert!(
+            v["guest_hostname"].as_str().is_some_and(|h| !h.is_empty()),
+            "{v}"
+        );
+        for a in addrs {
+            let ip: std::net::IpAddr = a["address"].as_str().unwrap().parse().unwrap();
+            assert!(a["prefix"].as_u64() == Some(24), "{a}");
+            let name = v["name"].as_str().unwrap();
+            if let Some(other) = seen.insert(ip, name) {
+                panic!("{ip} reported by {other} and {name}");
+            }
+        }
+    }
 }
 
 #[test]

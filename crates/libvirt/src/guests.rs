@@ -84,17 +84,22 @@ impl Guests {
         }
     }
 
-    /// Takes in which domains run now and forgets the gone ones. A domain that (re)started is
-    /// asked again at once: a boot takes new leases.
-    pub fn observe(&mut self, running: &HashSet<&str>, present: &HashSet<&str>) {
+    /// Takes in which domains run now (only those are asked: a paused guest's agent cannot
+    /// answer, though its addresses stand) and which are active at all (a stopped one has no
+    /// addresses), and forgets the gone ones. A domain that (re)started is asked again at once:
+    /// a boot takes new leases.
+    pub fn observe(
+        &mut self,
+        running: &HashSet<&str>,
+        active: &HashSet<&str>,
+        present: &HashSet<&str>,
+    ) {
         self.domains.retain(|u, _| present.contains(u.as_str()));
         for (u, e) in &mut self.domains {
             let now_running = running.contains(u.as_str());
-            if now_running && !e.running {
-                e.asked_at = None;
-            }
-            if !now_running {
+            if !active.contains(u.as_str()) {
                 e.info = None;
+                e.asked_at = None;
             }
             e.running = now_running;
         }
@@ -244,7 +249,7 @@ mod tests {
         let mut g = Guests::new(false);
         let t0 = Instant::now();
         let all: HashSet<&str> = ["a", "b", "c"].into();
-        g.observe(&["a", "b"].into(), &all);
+        g.observe(&["a", "b"].into(), &["a", "b"].into(), &all);
         assert_eq!(g.due(t0), ["a", "b"]);
         for u in ["a", "b"] {
             let e = g.domains.get_mut(u).unwrap();
@@ -253,13 +258,15 @@ mod tests {
         }
         assert!(g.due(t0 + Duration::from_secs(5)).is_empty());
         assert_eq!(g.due(t0 + GUEST_REFRESH), ["a", "b"]);
-        // b stops (its addresses go), c starts, then b starts again: b and c are due at once.
-        g.observe(&["a", "c"].into(), &all);
-        assert!(g.domains["b"].info.is_none());
-        assert_eq!(g.due(t0 + Duration::from_secs(5)), ["c"]);
-        g.observe(&["a", "b", "c"].into(), &all);
+        // a pauses (its addresses stand, it is not asked), b stops (its addresses go), c
+        // starts, then b starts again: b and c are due at once.
+        g.observe(&["c"].into(), &["a", "c"].into(), &all);
+        assert!(g.domains["b"].info.is_none() && g.domains["a"].info.is_some());
+        assert_eq!(g.due(t0 + GUEST_REFRESH), ["c"]);
+        g.observe(&["a", "b", "c"].into(), &all, &all);
         assert_eq!(g.due(t0 + Duration::from_secs(5)), ["b", "c"]);
-        g.observe(&["a"].into(), &["a"].into());
+        let one: HashSet<&str> = ["a"].into();
+        g.observe(&one, &one, &one);
         assert_eq!(g.domains.len(), 1, "gone domains are forgotten");
     }
 
@@ -283,7 +290,8 @@ mod tests {
         let beat = crate::Heartbeat::new();
         let mut meter = Meter::new(&beat);
         let mut g = Guests::new(true);
-        g.observe(&["u"].into(), &["u"].into());
+        let u: HashSet<&str> = ["u"].into();
+        g.observe(&u, &u, &u);
         g.ask("u", &dom, &mut meter);
         let info = g.domains["u"].info.clone().unwrap();
         assert_eq!(info.source, Some(AddressSource::Agent));
@@ -297,7 +305,7 @@ mod tests {
         let ro = virt::connect::Connect::open_read_only(Some("test:///default")).unwrap();
         let dom = ro.lookup_domain_by_name("test").unwrap();
         let mut g = Guests::new(false);
-        g.observe(&["u"].into(), &["u"].into());
+        g.observe(&u, &u, &u);
         g.ask("u", &dom, &mut meter);
         let info = g.domains["u"].info.clone().unwrap();
         assert_eq!(info.source, Some(AddressSource::Lease));

@@ -305,13 +305,16 @@ impl LibvirtSource {
     /// Asks the guests that are due what their addresses, hostname and OS are, within the
     /// poll's guest budget.
     fn ask_guests(&mut self, records: &[StatsRecord], domains: &[DomainSample], meter: &mut Meter) {
-        let running: HashSet<&str> = domains
-            .iter()
-            .filter(|d| d.state == Some(VmState::Running))
-            .map(|d| d.uuid.as_str())
-            .collect();
-        let present: HashSet<&str> = domains.iter().map(|d| d.uuid.as_str()).collect();
-        self.guests.observe(&running, &present);
+        let with = |f: fn(&DomainSample) -> bool| -> HashSet<&str> {
+            domains
+                .iter()
+                .filter(|d| f(d))
+                .map(|d| d.uuid.as_str())
+                .collect()
+        };
+        let running = with(|d| d.state == Some(VmState::Running));
+        let active = with(|d| d.state.is_some_and(VmState::is_active));
+        self.guests.observe(&running, &active, &with(|_| true));
         let budget = Guests::budget(self.pace == Pace::Eager, running.len(), self.interval);
         let started = Instant::now();
         let mut done = 0;

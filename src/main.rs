@@ -107,6 +107,29 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Acknowledge a finding: it still shows, dimmed, but raises check's status no more until
+    /// it expires or clears (and fires again if it returns). `--list` shows them all.
+    Ack {
+        /// The finding's kind (unbacked, unapproved, drift, host-down, ...).
+        #[arg(required_unless_present = "list")]
+        kind: Option<String>,
+        /// What it is about: the VM (UUID or name) or the host.
+        #[arg(required_unless_present = "list")]
+        subject: Option<String>,
+        /// Why it may wait: who handles it, which ticket.
+        #[arg(long, required_unless_present = "list")]
+        reason: Option<String>,
+        /// How long, e.g. 8h, 3d (default 24h, at most 90d).
+        #[arg(long = "for", value_name = "SPAN")]
+        lasts: Option<String>,
+        #[arg(long, conflicts_with_all = ["kind", "subject", "reason", "lasts"])]
+        list: bool,
+        /// With --list: as JSON.
+        #[arg(long, requires = "list")]
+        json: bool,
+    },
+    /// End an acknowledgement by hand: the finding counts again at once.
+    Unack { kind: String, subject: String },
     /// The configuration file.
     Config {
         #[command(subcommand)]
@@ -134,46 +157,6 @@ enum ConfigCommand {
     /// Print the example configuration, every key documented (save it as
     /// ~/.config/fleetwatch/config.toml and edit).
     Example,
-}
-
-fn log_path(cli: &Cli) -> Option<PathBuf> {
-    cli.log
-        .clone()
-        .or_else(|| Some(fleetwatch_core::dirs::state_dir()?.join("fleetwatch.log")))
-}
-
-/// Logs go to a file, never to the terminal the UI is drawing on.
-fn init_logging(path: Option<PathBuf>) {
-    let Some(path) = path else { return };
-    if let Some(dir) = path.parent() {
-        let _ = std::fs::create_dir_all(dir);
-    }
-    let Ok(file) = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&path)
-    else {
-        return;
-    };
-    let filter = tracing_subscriber::EnvFilter::try_from_env("FLEETWATCH_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_ansi(false)
-        .with_writer(std::sync::Mutex::new(file))
-        .try_init();
-}
-
-fn init_stderr_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("FLEETWATCH_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_ansi(false)
-        .without_time()
-        .with_target(false)
-        .with_writer(std::io::stderr)
-        .try_init();
 }
 
 fn load(cli: &Cli) -> Result<(Config, Option<demo::Demo>), ConfigError> {
@@ -220,16 +203,16 @@ fn run(cli: Cli) -> ExitCode {
         }
         _ => {}
     }
-    let log = log_path(&cli);
+    let log = app::logging::path(cli.log.clone());
     // A recorder run by a service manager logs to its stderr (the journal), plainly; one on a
     // terminal, or told where, logs to the file.
     let journal = matches!(cli.command, Some(Command::Record { status: false, .. }))
         && cli.log.is_none()
         && !std::io::IsTerminal::is_terminal(&std::io::stderr());
     if journal {
-        init_stderr_logging();
+        app::logging::to_stderr();
     } else {
-        init_logging(log.clone());
+        app::logging::to_file(log.clone());
     }
 
     let (mut config, _demo) = match load(&cli) {
@@ -312,6 +295,25 @@ fn run(cli: Cli) -> ExitCode {
         ),
         Some(Command::At { time, json }) => app::cli::at(&config, &time, json),
         Some(Command::Audit { json }) => app::cli::audit(&config, json),
+        Some(Command::Ack {
+            list: true, json, ..
+        }) => app::acks::list(&config, json),
+        Some(Command::Ack {
+            kind,
+            subject,
+            reason,
+            lasts,
+            ..
+        }) => app::acks::ack(
+            &config,
+            &app::acks::AckArgs {
+                kind: kind.as_deref().unwrap_or_default(),
+                subject: subject.as_deref().unwrap_or_default(),
+                reason: reason.as_deref().unwrap_or_default(),
+                lasts: lasts.as_deref(),
+            },
+        ),
+        Some(Command::Unack { kind, subject }) => app::acks::unack(&config, &kind, &subject),
         // Answered before the config was read.
         Some(Command::Config { .. } | Command::Generate { .. }) => ExitCode::SUCCESS,
         Some(Command::Snapshot { json }) => rt.block_on(async {

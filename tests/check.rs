@@ -2,20 +2,10 @@
 //! policy files reported with file and line (exit 3, "could not check").
 #![allow(clippy::unwrap_used)]
 
-use serde_json::Value;
-use std::path::Path;
-use std::process::Command;
+mod check_fleet;
 
-fn run(args: &[&str]) -> (i32, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_fleetwatch"))
-        .args(args)
-        .env("XDG_STATE_HOME", std::env::temp_dir())
-        .output()
-        .unwrap();
-    let text =
-        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
-    (out.status.code().unwrap_or(-1), text)
-}
+use check_fleet::{cfg, fleet_dir, fresh_backup, run};
+use serde_json::Value;
 
 fn has(doc: &Value, kind: &str, vm: Option<&str>, host: Option<&str>) -> bool {
     doc["findings"].as_array().unwrap().iter().any(|f| {
@@ -109,43 +99,6 @@ fn demo_check_text_is_a_nagios_plugin_output() {
         out.lines()
             .any(|l| l.starts_with("CRITICAL unapproved web-03-clone@hv-ams-01: "))
     );
-}
-
-/// A two-host fleet of our own: `app-01` on a, nothing on b.
-fn fleet_dir(inventory: &str, catalog: &str) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    let p = dir.path();
-    let node = |doms: &str| {
-        format!(
-            "<node><cpu><mhz>2000</mhz><model>x</model><nodes>1</nodes><sockets>1</sockets><cores>8</cores><threads>1</threads></cpu>\
-             <memory>16777216</memory>{doms}</node>"
-        )
-    };
-    let dom = "<domain type='test'><name>app-01</name><uuid>0a0a0a0a-1111-4222-8333-444444444444</uuid>\
-               <memory unit='MiB'>1024</memory><vcpu>2</vcpu><os><type arch='x86_64'>hvm</type></os></domain>";
-    std::fs::write(p.join("a.xml"), node(dom)).unwrap();
-    std::fs::write(p.join("b.xml"), node("")).unwrap();
-    std::fs::write(p.join("inventory.toml"), inventory).unwrap();
-    std::fs::write(p.join("backups.jsonl"), catalog).unwrap();
-    std::fs::write(
-        p.join("fw.toml"),
-        "[poll]\ninterval = \"500ms\"\n[[host]]\nname = \"a\"\nuri = \"test:a.xml\"\n[[host]]\nname = \"b\"\nuri = \"test:b.xml\"\n\
-         [policy]\ninventory = \"inventory.toml\"\nbackup_catalog = \"backups.jsonl\"\n",
-    )
-    .unwrap();
-    dir
-}
-
-fn cfg(dir: &Path) -> String {
-    dir.join("fw.toml").to_string_lossy().into_owned()
-}
-
-fn fresh_backup() -> String {
-    let t = chrono::Utc::now() - chrono::Duration::hours(1);
-    format!(
-        "{{\"vm\": \"app-01\", \"completed_at\": \"{}\", \"status\": \"ok\"}}\n",
-        t.to_rfc3339()
-    )
 }
 
 #[test]

@@ -6,8 +6,10 @@ use fleetwatch_core::config::Config;
 use fleetwatch_core::history::health::stalls;
 use fleetwatch_core::link::LinkState;
 use fleetwatch_core::model::Fleet;
+use fleetwatch_core::model::acks::Ack;
 use fleetwatch_core::model::findings::{Finding, Severity};
 use fleetwatch_core::sanitize::clean;
+use fleetwatch_core::time::show_ms;
 use serde_json::json;
 use std::process::ExitCode;
 
@@ -88,7 +90,19 @@ fn down_hosts(fleet: &Fleet) -> Vec<String> {
         .collect()
 }
 
-pub fn json(fleet: &Fleet, stalled: &[String]) -> serde_json::Value {
+/// Acknowledged findings, each with who acknowledged it, when, why and until when.
+pub type Acked = [(Finding, Ack)];
+
+fn subject(f: &Finding) -> String {
+    match (&f.vm, &f.host) {
+        (Some(vm), Some(h)) => format!("{vm}@{h}"),
+        (None, Some(h)) => h.clone(),
+        (Some(vm), None) => vm.clone(),
+        (None, None) => "-".into(),
+    }
+}
+
+pub fn json(fleet: &Fleet, stalled: &[String], acked: &Acked) -> serde_json::Value {
     let (_, word) = status(fleet, stalled);
     let history = stalled.iter().map(|why| {
         json!({"kind": STALLED, "severity": "critical", "vm": null, "uuid": null, "host": null, "detail": why})
@@ -96,25 +110,40 @@ pub fn json(fleet: &Fleet, stalled: &[String]) -> serde_json::Value {
     let findings: Vec<serde_json::Value> = history
         .chain(sorted(fleet).into_iter().map(|f| json!(f)))
         .collect();
+    let acknowledged: Vec<serde_json::Value> = acked
+        .iter()
+        .map(|(f, a)| {
+            json!({"kind": f.kind, "severity": f.severity, "vm": f.vm, "uuid": f.uuid, "host": f.host,
+                   "detail": f.detail, "by": a.by, "at": show_ms(a.at_ms), "reason": a.reason,
+                   "expires": show_ms(a.expires_ms)})
+        })
+        .collect();
     json!({
         "status": word,
         "findings": findings,
+        "acknowledged": acknowledged,
         "hosts_down": down_hosts(fleet),
         "problems": fleet.problems,
     })
 }
 
 /// Nagios plugin output: a status line with performance data, then one line per finding.
-pub fn text(fleet: &Fleet, stalled: &[String]) -> String {
+pub fn text(fleet: &Fleet, stalled: &[String], acked: &Acked) -> String {
     let (_, word) = status(fleet, stalled);
     let (crit, warn) = fleet.finding_counts();
     let crit = crit + stalled.len();
     let up = fleet.hosts_up();
     let mut out = format!(
-        "FLEETWATCH {} - {crit} critical, {warn} warning findings; {up}/{} hosts up, {} VMs | critical={crit} warning={warn} hosts_up={up} hosts_total={} vms={}\n",
+        "FLEETWATCH {} - {crit} critical, {warn} warning findings{}; {up}/{} hosts up, {} VMs | critical={crit} warning={warn} acknowledged={} hosts_up={up} hosts_total={} vms={}\n",
         word.to_uppercase(),
+        if acked.is_empty() {
+            String::new()
+        } else {
+            format!(" ({} acknowledged)", acked.len())
+        },
         fleet.hosts.len(),
         fleet.vm_count(),
+        acked.len(),
         fleet.hosts.len(),
         fleet.vm_count()
     );
@@ -123,12 +152,7 @@ pub fn text(fleet: &Fleet, stalled: &[String]) -> String {
         out.push('\n');
     }
     for f in sorted(fleet) {
-        let what = match (&f.vm, &f.host) {
-            (Some(vm), Some(h)) => format!("{vm}@{h}"),
-            (None, Some(h)) => h.clone(),
-            (Some(vm), None) => vm.clone(),
-            (None, None) => "-".into(),
-        };
+        let what = subject(f);
         // One line per finding, nothing raw: inventory keys and catalog text are the files'
         // words, not ours.
         out.push_str(&clean(&format!(
@@ -136,6 +160,20 @@ pub fn text(fleet: &Fleet, stalled: &[String]) -> String {
             f.severity.name().to_uppercase(),
             f.kind,
             f.detail
+        )));
+        out.push('\n');
+    }
+    for (f, a) in acked {
+        out.push_str(&clean(&format!(
+            "ACKED {} {} {}: {} (by {} at {}, until {}: {})",
+            f.severity.name().to_uppercase(),
+            f.kind,
+            subject(f),
+            f.detail,
+            a.by,
+            show_ms(a.at_ms),
+            show_ms(a.expires_ms),
+            a.reason
         )));
         out.push('\n');
     }
@@ -181,13 +219,18 @@ pub async fn run(config: &Config, as_json: bool) -> ExitCode {
             (Vec::new(), true)
         }
     };
+    // Unreadable acknowledgements count for nothing: every finding raises the status.
+    let acked = super::acks::for_check(config, &mut fleet).unwrap_or_else(|e| {
+        fleet.problems.push(e);
+        Vec::new()
+    });
     if as_json {
         crate::outln!(
             "{}",
-            serde_json::to_string_pretty(&json(&fleet, &stalled)).unwrap_or_default()
+            serde_json::to_string_pretty(&json(&fleet, &stalled, &acked)).unwrap_or_default()
         );
     } else {
-        crate::out!("{}", text(&fleet, &stalled));
+        crate::out!("{}", text(&fleet, &stalled, &acked));
     }
     let code = status(&fleet, &stalled).0;
     // An unreadable history is "could not check" unless something is critical anyway.

@@ -2,6 +2,7 @@
 //! leave it whole snapshots in a mailbox (one slot per host, so a slow app costs no memory),
 //! the terminal sends it input, and it draws only when one of those brought something new.
 
+pub mod acks;
 pub mod acting;
 pub mod check;
 pub mod cli;
@@ -9,6 +10,7 @@ pub mod client;
 pub mod evacuate;
 pub mod exporter;
 pub mod generate;
+pub mod logging;
 pub mod out;
 pub mod pacing;
 pub mod quiet;

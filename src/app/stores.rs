@@ -3,7 +3,7 @@
 
 use fleetwatch_core::config::Config;
 use fleetwatch_core::history::sqlite::SqliteStore;
-use fleetwatch_core::history::store::{HistoryRead, StoreError};
+use fleetwatch_core::history::store::{AckStore, HistoryRead, StoreError};
 use fleetwatch_pg::PgStore;
 use std::path::PathBuf;
 
@@ -39,6 +39,26 @@ impl Where {
             Where::File(p) => p.display().to_string(),
             Where::Database { url, .. } => url.clone(),
         }
+    }
+
+    /// Acknowledgements to change: the store opened for writing (and migrated).
+    pub fn ack_writer(&self) -> Result<Box<dyn AckStore + Send>, StoreError> {
+        Ok(match self {
+            Where::File(p) => Box::new(SqliteStore::open_rw(p)?),
+            Where::Database { url, password_file } => {
+                Box::new(PgStore::open_rw(url, password_file.as_deref())?)
+            }
+        })
+    }
+
+    /// Acknowledgements to read, as `check` and the TUI do.
+    pub fn ack_reader(&self) -> Result<Box<dyn AckStore + Send>, StoreError> {
+        Ok(match self {
+            Where::File(p) => Box::new(SqliteStore::open_ro(p)?),
+            Where::Database { url, password_file } => {
+                Box::new(PgStore::open_ro(url, password_file.as_deref())?)
+            }
+        })
     }
 
     /// A reader for `history`, `at` and the like.

@@ -4,7 +4,10 @@
 use fleetwatch_core::actions::record::Record;
 use postgres::Client;
 
-pub(crate) fn append(c: &mut Client, r: &Record) -> Result<(), postgres::Error> {
+pub(crate) fn append(
+    c: &mut impl postgres::GenericClient,
+    r: &Record,
+) -> Result<(), postgres::Error> {
     c.execute(
         "INSERT INTO actions (action_id, at, phase, operator, action, vm, uuid, host, params, outcome, error)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",

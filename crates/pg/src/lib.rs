@@ -5,8 +5,10 @@
 //! - `connect`: the URL, the password from where libpq's users keep it, never the config;
 //! - `schema`: the tables and their versioning;
 //! - `store` + `record`: [`PgStore`], the core's `HistoryRead` and `RecordStore` over them,
-//!   with the SQL in `writes`, `loads`, `queries`, `leases`, `rollups` and `audit`.
+//!   with the SQL in `writes`, `loads`, `queries`, `leases`, `rollups` and `audit`;
+//!   `acks`: the acknowledged findings.
 
+mod acks;
 mod audit;
 pub mod connect;
 mod leases;

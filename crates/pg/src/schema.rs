@@ -7,7 +7,7 @@
 use postgres::{Client, GenericClient};
 
 /// The schema this build writes.
-pub const VERSION: i32 = 2;
+pub const VERSION: i32 = 3;
 
 /// The advisory lock key migrations take, so two recorders starting together do not both
 /// migrate (any constant the rest of the database does not use; "fleetwatch" in ASCII).
@@ -162,6 +162,19 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (host, uuid)
     );
     CREATE INDEX live_configs_seq ON live_configs(seq);
+    ",
+    "
+    -- Acknowledged findings: one per kind and subject (a VM's UUID or name, a host), with who,
+    -- when, why and until when; ended when it expires, when the finding clears, or by unack.
+    CREATE TABLE acks (
+        kind TEXT NOT NULL,
+        subject TEXT NOT NULL,
+        by_whom TEXT NOT NULL,
+        at BIGINT NOT NULL,
+        reason TEXT NOT NULL,
+        expires BIGINT NOT NULL,
+        PRIMARY KEY (kind, subject)
+    );
     ",
 ];
 

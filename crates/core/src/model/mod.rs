@@ -1,6 +1,7 @@
 //! Model: pure fleet state. Samples go in, rates and totals come out; no I/O, no clocks of its
 //! own (every time comes from a sample or the caller), so it is tested on recorded samples.
 
+pub mod acks;
 pub mod approval;
 pub mod event;
 pub mod findings;

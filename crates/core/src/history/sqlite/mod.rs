@@ -1,6 +1,7 @@
 //! The embedded SQLite store: one file per fleet, one recorder writing it under the lease, any
 //! number of readers beside it (WAL). Every SQL statement of the history lives under here.
 
+mod acks;
 mod audit;
 mod leases;
 mod loads;
@@ -19,7 +20,9 @@ use crate::history::health::RollupMarks;
 use crate::history::lease::LeaseRow;
 use crate::history::moment::{Recordings, Stat};
 use crate::history::query::{EventQuery, EventRow, Past, Point};
-use crate::history::store::{HistoryRead, StoreError};
+use crate::history::store::{AckStore, HistoryRead, StoreError};
+use crate::model::acks::Ack;
+use crate::model::findings::Kind;
 use rusqlite::Connection;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -65,6 +68,22 @@ impl SqliteStore {
             what,
             source: Box::new(e),
         }
+    }
+}
+
+impl AckStore for SqliteStore {
+    fn acks(&self) -> Result<Vec<Ack>, StoreError> {
+        acks::all(&self.conn).map_err(self.fail("read the acknowledgements"))
+    }
+
+    fn put_ack(&mut self, a: &Ack, audit: &Record) -> Result<(), StoreError> {
+        let r = acks::put(&mut self.conn, a, audit);
+        r.map_err(self.fail("write an acknowledgement"))
+    }
+
+    fn end_ack(&mut self, kind: Kind, subject: &str, audit: &Record) -> Result<bool, StoreError> {
+        let r = acks::end(&mut self.conn, kind, subject, audit);
+        r.map_err(self.fail("end an acknowledgement"))
     }
 }
 

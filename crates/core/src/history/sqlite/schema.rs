@@ -4,7 +4,7 @@
 use rusqlite::{Connection, Transaction, TransactionBehavior};
 
 /// The schema this build writes.
-pub const VERSION: i64 = 3;
+pub const VERSION: i64 = 4;
 
 /// Each step takes the database from version i to i+1.
 const MIGRATIONS: &[&str] = &[
@@ -130,6 +130,20 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE stats ADD COLUMN disk_write REAL;
     ALTER TABLE stats ADD COLUMN net_rx REAL;
     ALTER TABLE stats ADD COLUMN net_tx REAL;
+    ",
+    // 3 -> 4
+    "
+    -- Acknowledged findings: one per kind and subject (a VM's UUID or name, a host), with who,
+    -- when, why and until when; ended when it expires, when the finding clears, or by unack.
+    CREATE TABLE acks (
+        kind TEXT NOT NULL,
+        subject TEXT NOT NULL,
+        by_whom TEXT NOT NULL,
+        at INTEGER NOT NULL,
+        reason TEXT NOT NULL,
+        expires INTEGER NOT NULL,
+        PRIMARY KEY (kind, subject)
+    );
     ",
 ];
 

@@ -32,6 +32,22 @@
 mod error;
 pub mod rows;
 
+/// Acknowledged findings, kept beside the history (shared through PostgreSQL when that is the
+/// store), each change written with its audit record in one transaction.
+pub trait AckStore {
+    fn acks(&self) -> Result<Vec<crate::model::acks::Ack>, StoreError>;
+    /// Writes the acknowledgement, replacing one of the same kind and subject.
+    fn put_ack(&mut self, a: &crate::model::acks::Ack, audit: &Record) -> Result<(), StoreError>;
+    /// Ends the acknowledgement of this kind and subject; false when there was none (and then
+    /// no audit record is written).
+    fn end_ack(
+        &mut self,
+        kind: crate::model::findings::Kind,
+        subject: &str,
+        audit: &Record,
+    ) -> Result<bool, StoreError>;
+}
+
 pub use error::{Cause, StoreError};
 
 use super::config::HistoryConfig;

@@ -268,7 +268,7 @@ fn the_action_menu_lists_every_action_key_as_configured() {
     use fleetwatch::ui::bindings::{BINDINGS, key_rules};
     use fleetwatch::ui::keys::{Action, ActionKeys};
     let mut moved = std::collections::BTreeMap::new();
-    moved.insert("force_off".to_owned(), "K".to_owned());
+    moved.insert("force_off".to_owned(), "Z".to_owned());
     for keys in [
         ActionKeys::default(),
         ActionKeys::from_config(&moved, &key_rules()).unwrap(),

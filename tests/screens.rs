@@ -623,34 +623,6 @@ fn click_selects_a_row_and_a_title_sorts() {
 // Findings
 // ---------------------------------------------------------------------------------------------
 
-/// The lab fleet with findings evaluated at a fixed time: nothing is approved but db-01 (by the
-/// inventory), nothing is backed up, and the inventory names a ghost.
-fn with_findings(problems: Vec<String>) -> (Fleet, Instant) {
-    use fleetwatch_core::model::rules::evaluate;
-    use fleetwatch_core::policy::inventory::Inventory;
-    use fleetwatch_core::policy::loader::Inputs;
-    let (mut fleet, now) = lab();
-    let inv =
-        "[[vm]]\nname = \"db-01\"\nowner = \"team-db\"\nvcpus = 4\n\n[[vm]]\nname = \"web-09\"\n";
-    let inputs = Inputs {
-        inventory: Some(
-            Inventory::parse(inv, std::path::Path::new("inventory.toml")).map(Arc::new),
-        ),
-        catalog: None,
-    };
-    let policy = fleetwatch_core::policy::PolicyConfig {
-        shared_storage: shared(),
-        inventory: Some("inventory.toml".into()),
-        ..Default::default()
-    };
-    let at = chrono::DateTime::parse_from_rfc3339("2026-11-21T12:00:00Z")
-        .unwrap()
-        .with_timezone(&chrono::Utc);
-    let found = evaluate(&fleet, &policy, &inputs, at);
-    fleet.set_findings(found, problems);
-    (fleet, now)
-}
-
 #[test]
 fn findings_view_groups_by_kind_at_80x24_and_200x50() {
     let (fleet, now) = with_findings(Vec::new());
@@ -976,7 +948,7 @@ fn action_panes_at_80x24() {
 #[test]
 fn action_keys_can_be_moved_in_config_and_help_shows_them() {
     let mut keys = std::collections::BTreeMap::new();
-    keys.insert("force_off".to_owned(), "K".to_owned());
+    keys.insert("force_off".to_owned(), "Z".to_owned());
     let mut s = Screen::lab(80, 24);
     s.ui.action_keys = fleetwatch::ui::keys::ActionKeys::from_config(
         &keys,
@@ -996,13 +968,13 @@ fn action_keys_can_be_moved_in_config_and_help_shows_them() {
         "X no longer acts"
     );
     assert!(matches!(
-        press(&mut s, 'K')[..],
+        press(&mut s, 'Z')[..],
         [Handled::Do(fleetwatch::ui::state::Effect::ActionKey(
             Verb::ForceOff
         ))]
     ));
     s.key(KeyCode::Char('?'));
-    assert!(s.text().contains("u d r p n m K"), "{}", s.text());
+    assert!(s.text().contains("u d r p n m Z"), "{}", s.text());
 }
 
 #[test]

@@ -31,7 +31,7 @@ fn kind(name: &str) -> Result<Kind, String> {
     })
 }
 
-fn place(config: &Config) -> Result<Where, String> {
+pub(super) fn place(config: &Config) -> Result<Where, String> {
     if !config.history.enabled {
         return Err("acknowledgements live in the history store, and history is off ([history] enabled = false)".into());
     }
@@ -46,9 +46,15 @@ fn writer(config: &Config) -> Result<Box<dyn AckStore + Send>, String> {
 
 /// The audit record of an acknowledgement's change: a finished action of its own (never a
 /// "start", which the recorder would take for the actor of the VM's next event).
-fn record(action: &str, kind: Kind, subject: &str, params: serde_json::Value) -> Record {
+pub(super) fn record(
+    op: &Operator,
+    action: &str,
+    kind: Kind,
+    subject: &str,
+    params: serde_json::Value,
+) -> Record {
     let id = format!("{action}-{}", chrono::Utc::now().timestamp_millis());
-    let mut r = Record::new(&id, "done", &Operator::from_env(), action);
+    let mut r = Record::new(&id, "done", op, action);
     r.vm = Some(subject.to_owned());
     r.params = json!({"kind": kind.name(), "subject": subject, "more": params});
     r.outcome = Some("ok".into());
@@ -76,6 +82,7 @@ pub fn ack(config: &Config, a: &AckArgs) -> ExitCode {
         Err(e) => return fail(&e, 1),
     };
     let r = record(
+        &Operator::from_env(),
         "ack",
         k,
         &ack.subject,
@@ -105,7 +112,13 @@ pub fn unack(config: &Config, kind_name: &str, subject: &str) -> ExitCode {
     match store.end_ack(
         k,
         subject,
-        &record("unack", k, subject, json!({"why": "by hand"})),
+        &record(
+            &Operator::from_env(),
+            "unack",
+            k,
+            subject,
+            json!({"why": "by hand"}),
+        ),
     ) {
         Ok(true) => {
             crate::outln!("{k} of {subject} is no longer acknowledged");
@@ -121,7 +134,7 @@ pub fn unack(config: &Config, kind_name: &str, subject: &str) -> ExitCode {
     }
 }
 
-fn when(ms: i64) -> String {
+pub(super) fn when(ms: i64) -> String {
     chrono::DateTime::from_timestamp_millis(ms)
         .map(fleetwatch_core::time::show)
         .unwrap_or_default()
@@ -129,7 +142,7 @@ fn when(ms: i64) -> String {
 
 pub fn list(config: &Config, as_json: bool) -> ExitCode {
     let read = place(config).and_then(|p| {
-        p.ack_reader()
+        p.reader()
             .and_then(|s| s.acks())
             .map_err(|e| format!("cannot read the history at {}: {e}", p.describe()))
     });
@@ -180,7 +193,7 @@ pub fn for_check(config: &Config, fleet: &mut Fleet) -> Result<Vec<(Finding, Ack
         return Ok(Vec::new());
     }
     let all = p
-        .ack_reader()
+        .reader()
         .and_then(|s| s.acks())
         .map_err(|e| format!("cannot read the acknowledgements: {e}"))?;
     if all.is_empty() {
@@ -192,7 +205,13 @@ pub fn for_check(config: &Config, fleet: &mut Fleet) -> Result<Vec<(Finding, Ack
     if !gone.is_empty() {
         let mut w = writer(config)?;
         for a in gone {
-            let r = record("unack", a.kind, &a.subject, json!({"why": "cleared"}));
+            let r = record(
+                &Operator::from_env(),
+                "unack",
+                a.kind,
+                &a.subject,
+                json!({"why": "cleared"}),
+            );
             w.end_ack(a.kind, &a.subject, &r)
                 .map_err(|e| format!("cannot end a cleared acknowledgement: {e}"))?;
         }

@@ -23,6 +23,7 @@ pub mod stderr;
 pub mod stores;
 pub mod terminal;
 pub mod tui;
+mod tui_acks;
 mod tui_history;
 
 use crate::ui::keys;

@@ -51,16 +51,6 @@ impl Where {
         })
     }
 
-    /// Acknowledgements to read, as `check` and the TUI do.
-    pub fn ack_reader(&self) -> Result<Box<dyn AckStore + Send>, StoreError> {
-        Ok(match self {
-            Where::File(p) => Box::new(SqliteStore::open_ro(p)?),
-            Where::Database { url, password_file } => {
-                Box::new(PgStore::open_ro(url, password_file.as_deref())?)
-            }
-        })
-    }
-
     /// A reader for `history`, `at` and the like.
     pub fn reader(&self) -> Result<Box<dyn HistoryRead + Send>, StoreError> {
         Ok(match self {

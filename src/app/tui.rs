@@ -104,12 +104,14 @@ pub async fn run(
         _ => None,
     };
     let mut history = History {
-        requests: reader_of(&config, answer_tx, &status_tx)?,
+        requests: reader_of(&config, answer_tx.clone(), &status_tx)?,
         data: HistoryData::default(),
         past: None,
         asked_timeline: None,
         events_at: None,
         health_at: None,
+        acks_at: None,
+        answers: answer_tx,
     };
     let (audit_err_tx, mut audit_err_rx) = unbounded_channel::<String>();
     let audit = acting::spawn_audit(&config, audit_err_tx)?;
@@ -151,6 +153,7 @@ pub async fn run(
         if due.is_some_and(|d| d <= Instant::now()) {
             let started = Instant::now();
             evaluate(&mut fleet, &config.policy, &inputs);
+            super::tui_acks::end_cleared(&fleet, &mut history, &config, &mut ui, &acting.operator);
             let took = started.elapsed();
             evaluated = Some(Evaluated {
                 facts: fleet.facts,
@@ -255,6 +258,9 @@ pub async fn run(
                             Handled::Quit => return Ok(()),
                             Handled::Do(e @ (Effect::TimeTravel(_) | Effect::Live | Effect::LoadEvents | Effect::LoadGraph)) => {
                                 history.effect(e, &mut ui)
+                            }
+                            Handled::Do(e @ (Effect::AckKey(_) | Effect::Ack { .. })) => {
+                                super::tui_acks::effect(e, &mut ui, &history, &config, &acting.operator)
                             }
                             Handled::Do(e) => acting.effect(e, shown, &mut ui, &config, &inputs, &collectors),
                             Handled::Continue => {}

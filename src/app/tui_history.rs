@@ -47,10 +47,16 @@ pub(super) struct History {
     pub(super) events_at: Option<Instant>,
     /// When the rollups' health was last asked for.
     pub(super) health_at: Option<Instant>,
+    /// When the acknowledged findings were last asked for.
+    pub(super) acks_at: Option<Instant>,
+    /// Where answers go, for the tasks that change the store (acknowledgements).
+    pub(super) answers: UnboundedSender<Response>,
 }
 
 /// The rollups' health is asked for this often: they run once a minute.
 const HEALTH_EVERY: Duration = Duration::from_secs(30);
+/// Acknowledgements are asked for this often.
+const ACKS_EVERY: Duration = Duration::from_secs(10);
 
 impl History {
     /// Asks for the rollups' health when it is due.
@@ -58,6 +64,11 @@ impl History {
         if self.health_at.is_none_or(|t| t.elapsed() >= HEALTH_EVERY) {
             self.health_at = Some(Instant::now());
             self.ask(Request::Health(Box::new(config.history.clone())));
+        }
+        // Another operator's acknowledgement shows within this long.
+        if self.acks_at.is_none_or(|t| t.elapsed() >= ACKS_EVERY) {
+            self.acks_at = Some(Instant::now());
+            self.ask(Request::Acks);
         }
     }
 
@@ -136,6 +147,10 @@ impl History {
             Response::Timeline(u, ev) => self.data.timeline = Some((u, ev)),
             Response::Series(u, level, pts) => self.data.graph = Some((u, level, pts)),
             Response::Health(why) => self.data.stalled = why,
+            Response::Acks(Some(acks)) => self.data.acks = acks,
+            // Unreadable this time: the last answer stands.
+            Response::Acks(None) => {}
+            Response::Said(s) => ui.message = Some(s),
         }
     }
 

@@ -31,6 +31,8 @@ pub enum Action {
     Act(Verb),
     /// `A`: abort a running migration.
     Abort,
+    /// `K`: acknowledge the finding under the cursor, or end its acknowledgement.
+    Acknowledge,
     SortNext,
     SortPrev,
     SortReverse,

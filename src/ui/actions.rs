@@ -117,16 +117,34 @@ pub fn draw_overlay(
                 theme,
             );
         }
+        Overlay::Ack(form) => {
+            let field = |label: &str, v: &str, on: bool| form_field(label, v, on, theme);
+            let lines = vec![
+                Line::styled(
+                    format!("acknowledge {} of {}", form.kind, form.label),
+                    theme.title(),
+                ),
+                Line::styled(
+                    "it stays listed, dimmed, and raises no status until it expires or clears",
+                    theme.dim(),
+                ),
+                field("why", &form.reason, !form.on_lasts),
+                field("for", &form.lasts, form.on_lasts),
+                Line::styled(
+                    "Tab: next field · Enter: acknowledge · Esc: cancel",
+                    theme.dim(),
+                ),
+            ];
+            popup(
+                f,
+                centered(area, 76, 7),
+                " Acknowledge ".into(),
+                lines,
+                theme,
+            );
+        }
         Overlay::Snapshot(form) => {
-            let field = |label: &str, v: &str, on: bool| {
-                Line::from(vec![
-                    Span::styled(format!(" {label:<12}"), theme.dim()),
-                    Span::styled(
-                        format!("{v}█"),
-                        if on { theme.selected() } else { theme.plain() },
-                    ),
-                ])
-            };
+            let field = |label: &str, v: &str, on: bool| form_field(label, v, on, theme);
             let lines = vec![
                 Line::styled(format!("snapshot of {who}"), theme.dim()),
                 field("name", &form.name, !form.on_description),
@@ -141,4 +159,15 @@ pub fn draw_overlay(
         _ => {}
     }
     None
+}
+
+/// One line of a form: its label, and the text typed so far with the cursor.
+fn form_field(label: &str, v: &str, on: bool, theme: Theme) -> Line<'static> {
+    Line::from(vec![
+        Span::styled(format!(" {label:<12}"), theme.dim()),
+        Span::styled(
+            format!("{v}█"),
+            if on { theme.selected() } else { theme.plain() },
+        ),
+    ])
 }

@@ -2,6 +2,7 @@
 //! is on, its findings, so the whole picture fits a small terminal. Enter on a kind shows its
 //! VMs in the table; on a finding, its VM (or host).
 
+use super::Context;
 use super::format::fit;
 use super::state::UiState;
 use super::state::findings::{Entry, entries};
@@ -21,9 +22,17 @@ pub fn severity_style(theme: Theme, s: Severity) -> ratatui::style::Style {
 }
 
 /// Draws the view; returns the cursor kept on the list, when there is one.
-pub fn draw(f: &mut Frame, area: Rect, fleet: &Fleet, ui: &UiState, theme: Theme) -> Option<usize> {
-    let (crit, warn) = fleet.finding_counts();
-    let title = format!(" Findings · {crit} critical · {warn} warning · Enter: show · Esc: back ");
+pub fn draw(f: &mut Frame, area: Rect, fleet: &Fleet, ui: &UiState, cx: &Context) -> Option<usize> {
+    let theme = cx.theme;
+    let acks = &cx.history.acks;
+    let (crit, warn, acked) = super::acked::live_counts(fleet, acks);
+    let acked = if acked > 0 {
+        format!("· {acked} acknowledged ")
+    } else {
+        String::new()
+    };
+    let title =
+        format!(" Findings · {crit} critical · {warn} warning {acked}· Enter: show · Esc: back ");
     let block = Block::default()
         .borders(Borders::ALL)
         .border_style(theme.border(true))
@@ -89,10 +98,21 @@ pub fn draw(f: &mut Frame, area: Rect, fleet: &Fleet, ui: &UiState, theme: Theme
                     let who = fit(x.vm.as_deref().unwrap_or("-"), name_w);
                     let host = fit(x.host.as_deref().unwrap_or(""), host_w);
                     let rest = w.saturating_sub(name_w + host_w + 4);
-                    Line::from(vec![
-                        Span::raw(format!("  {who:<name_w$} {host:<host_w$} ")),
-                        Span::styled(fit(&x.detail, rest), theme.dim()),
-                    ])
+                    match super::acked::of(acks, x) {
+                        // Someone handles it: dimmed whole, and who, since when and why
+                        // instead of the detail (the detail pane of its VM still has it).
+                        Some(a) => Line::from(vec![Span::styled(
+                            format!(
+                                "  {who:<name_w$} {host:<host_w$} {}",
+                                fit(&super::acked::describe(a), rest)
+                            ),
+                            theme.dim(),
+                        )]),
+                        None => Line::from(vec![
+                            Span::raw(format!("  {who:<name_w$} {host:<host_w$} ")),
+                            Span::styled(fit(&x.detail, rest), theme.dim()),
+                        ]),
+                    }
                 }
             };
             if i == selected {

@@ -99,8 +99,8 @@ fn mode_text(cx: &Context, ui: &UiState, wide: bool) -> String {
     m
 }
 
-fn counts_style(fleet: &Fleet, t: Theme) -> Style {
-    match fleet.finding_counts() {
+fn counts_style(crit: usize, warn: usize, t: Theme) -> Style {
+    match (crit, warn) {
         (0, 0) => t.good(),
         (0, _) => t.warn(),
         _ => t.bad(),
@@ -142,7 +142,13 @@ fn parts(fleet: &Fleet, ui: &UiState, cx: &Context) -> Vec<Part> {
         let short = p.map_or(format!("{name} -"), |p| format!("{name} {p:.0}%"));
         part(full, short, t.load(p), Some(drop))
     };
-    let (crit, warn) = fleet.finding_counts();
+    // Acknowledged findings are someone's already: the counts are of those nobody handles.
+    let (crit, warn, acked) = super::acked::live_counts(fleet, &cx.history.acks);
+    let ack = if acked > 0 {
+        format!(" {acked} ack")
+    } else {
+        String::new()
+    };
     let findings = if ui.historical.is_some() {
         // Findings are about now: the past fleet's would be about other backups and rules.
         part(
@@ -163,9 +169,16 @@ fn parts(fleet: &Fleet, ui: &UiState, cx: &Context) -> Vec<Part> {
         )
     } else {
         part(
-            format!("findings {crit} crit {warn} warn"),
-            format!("{crit}C {warn}W"),
-            counts_style(fleet, t),
+            format!("findings {crit} crit {warn} warn{ack}"),
+            format!(
+                "{crit}C {warn}W{}",
+                if acked > 0 {
+                    format!(" {acked}A")
+                } else {
+                    String::new()
+                }
+            ),
+            counts_style(crit, warn, t),
             Some(3),
         )
     };
@@ -280,7 +293,7 @@ pub fn draw(f: &mut Frame, area: Rect, fleet: &Fleet, ui: &UiState, cx: &Context
 pub fn draw_wall(f: &mut Frame, area: Rect, fleet: &Fleet, ui: &UiState, cx: &Context) {
     let t = cx.theme;
     let up = fleet.hosts_up();
-    let (crit, warn) = fleet.finding_counts();
+    let (crit, warn, _) = super::acked::live_counts(fleet, &cx.history.acks);
     let (_, _, stale) = data_age(fleet, cx.now);
     let bad = up < fleet.hosts.len() || crit > 0;
     let style =

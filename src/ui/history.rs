@@ -25,6 +25,8 @@ pub struct HistoryData {
     pub graph: Option<(String, i64, Vec<Point>)>,
     /// Why the history's rollups or retention stopped advancing (a banner); empty when not.
     pub stalled: Vec<String>,
+    /// Acknowledged findings, as the store last said.
+    pub acks: Vec<fleetwatch_core::model::acks::Ack>,
 }
 
 /// A span as said aloud, in its largest whole unit: "30 days", "6 hours", "90 minutes".

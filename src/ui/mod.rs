@@ -3,6 +3,7 @@
 //! modules here; they only read it, so a frame can never change what the next key does except
 //! through what it hands back (`state::Drawn`).
 
+pub mod acked;
 pub mod action;
 pub mod actions;
 pub mod bindings;
@@ -136,7 +137,7 @@ pub fn draw(f: &mut Frame, fleet: &Fleet, ui: &UiState, cx: &Context) -> Drawn {
     let selected = ui.selected_uuid().map(str::to_owned);
     drawn.detail_beside = Some(area.width >= WIDE);
     if ui.view == View::Findings {
-        drawn.finding = findings::draw(f, rest, fleet, ui, cx.theme);
+        drawn.finding = findings::draw(f, rest, fleet, ui, cx);
     } else if ui.view == View::History {
         drawn.history = history::draw_view(
             f,

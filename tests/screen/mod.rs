@@ -131,6 +131,38 @@ pub fn lab() -> (Fleet, Instant) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Findings
+// ---------------------------------------------------------------------------------------------
+
+/// The lab fleet with findings evaluated at a fixed time: nothing is approved but db-01 (by the
+/// inventory), nothing is backed up, and the inventory names a ghost.
+pub fn with_findings(problems: Vec<String>) -> (Fleet, Instant) {
+    use fleetwatch_core::model::rules::evaluate;
+    use fleetwatch_core::policy::inventory::Inventory;
+    use fleetwatch_core::policy::loader::Inputs;
+    let (mut fleet, now) = lab();
+    let inv =
+        "[[vm]]\nname = \"db-01\"\nowner = \"team-db\"\nvcpus = 4\n\n[[vm]]\nname = \"web-09\"\n";
+    let inputs = Inputs {
+        inventory: Some(
+            Inventory::parse(inv, std::path::Path::new("inventory.toml")).map(Arc::new),
+        ),
+        catalog: None,
+    };
+    let policy = fleetwatch_core::policy::PolicyConfig {
+        shared_storage: shared(),
+        inventory: Some("inventory.toml".into()),
+        ..Default::default()
+    };
+    let at = chrono::DateTime::parse_from_rfc3339("2026-11-21T12:00:00Z")
+        .unwrap()
+        .with_timezone(&chrono::Utc);
+    let found = evaluate(&fleet, &policy, &inputs, at);
+    fleet.set_findings(found, problems);
+    (fleet, now)
+}
+
+// ---------------------------------------------------------------------------------------------
 // The screen
 // ---------------------------------------------------------------------------------------------
 

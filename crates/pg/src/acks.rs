@@ -53,11 +53,13 @@ fn end(c: &mut Client, kind: Kind, subject: &str, r: &Record) -> Result<bool, po
     Ok(n > 0)
 }
 
-impl AckStore for PgStore {
-    fn acks(&self) -> Result<Vec<Ack>, StoreError> {
+impl PgStore {
+    pub(crate) fn read_acks(&self) -> Result<Vec<Ack>, StoreError> {
         all(&mut self.client()).map_err(self.fail("read the acknowledgements"))
     }
+}
 
+impl AckStore for PgStore {
     fn put_ack(&mut self, a: &Ack, audit: &Record) -> Result<(), StoreError> {
         let r = put(self.parts().0, a, audit);
         r.map_err(self.fail("write an acknowledgement"))

@@ -216,6 +216,10 @@ impl HistoryRead for PgStore {
         crate::audit::all(&mut self.client()).map_err(self.fail("read the audit"))
     }
 
+    fn acks(&self) -> Result<Vec<fleetwatch_core::model::acks::Ack>, StoreError> {
+        self.read_acks()
+    }
+
     fn rollup_marks(&self, levels: usize) -> Result<RollupMarks, StoreError> {
         crate::rollups::marks(&mut self.client(), levels)
             .map_err(self.fail("read the rollups' marks"))

@@ -20,7 +20,10 @@ fn audit(action: &str) -> Record {
 }
 
 /// Acknowledges, re-acknowledges, ends; returns what each step left, for comparing stores.
-fn scenario(store: &mut dyn AckStore, read: &dyn Fn() -> Vec<Record>) -> Vec<String> {
+fn scenario<S: AckStore + HistoryRead>(
+    store: &mut S,
+    read: &dyn Fn() -> Vec<Record>,
+) -> Vec<String> {
     let mut seen = Vec::new();
     let a = Ack::new(Kind::Unbacked, "u-1", "ann", "CHG-1", 1000, DEFAULT_FOR).unwrap();
     store.put_ack(&a, &audit("ack")).unwrap();

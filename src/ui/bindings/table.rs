@@ -106,10 +106,11 @@ pub(super) const TABLE: &[Binding] = &[
         A::Findings,
         Browsing,
         Row(
-            "f",
-            "findings by kind; Enter: a kind's VMs, or a finding's VM",
+            "f  K",
+            "findings; Enter: a kind's VMs or a finding's VM · K: ack it",
         ),
     ),
+    bind(&[Key::ch('K')], A::Acknowledge, Browsing, Above),
     bind(
         &[Key::ch('H')],
         A::HistoryView,

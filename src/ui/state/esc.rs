@@ -14,6 +14,7 @@ impl UiState {
             | Overlay::Menu
             | Overlay::Target(_)
             | Overlay::Snapshot(_)
+            | Overlay::Ack(_)
             | Overlay::Host(_) => {}
             Overlay::Confirm(_) => self.message = Some("cancelled: nothing was done".into()),
             Overlay::None if self.actions_running.iter().any(|r| r.result.is_some()) => {

@@ -2,6 +2,7 @@
 //! task alone; changed only by actions from keys and mouse, and by what the last frame showed
 //! (`drawn`), never by drawing itself.
 
+pub mod ack_form;
 pub mod actions;
 mod drawn;
 mod esc;
@@ -42,6 +43,8 @@ pub enum Overlay {
     Menu,
     Target(actions::TargetForm),
     Snapshot(actions::SnapshotForm),
+    /// Acknowledging a finding: reason and how long.
+    Ack(ack_form::AckForm),
     Confirm(Box<fleetwatch_core::actions::confirm::Pane>),
     /// The detail of host number N.
     Host(usize),
@@ -81,6 +84,15 @@ pub enum Effect {
     Cancelled(Box<fleetwatch_core::actions::plan::Plan>),
     /// Stop the running migration.
     Abort,
+    /// `K` on a finding: the app ends its acknowledgement, or opens the form for one.
+    AckKey(Box<fleetwatch_core::model::findings::Finding>),
+    /// The form was filled: acknowledge for `lasts` (e.g. "24h").
+    Ack {
+        kind: Kind,
+        subject: String,
+        reason: String,
+        lasts: String,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -182,6 +194,7 @@ impl UiState {
             Overlay::Filter { .. }
                 | Overlay::Command(_)
                 | Overlay::Snapshot(_)
+                | Overlay::Ack(_)
                 | Overlay::Confirm(_)
         )
     }
@@ -207,6 +220,9 @@ impl UiState {
             return effect;
         }
         if let Some(effect) = self.host_detail_key(&action, fleet) {
+            return effect;
+        }
+        if let Some(effect) = self.ack_key(&action, fleet) {
             return effect;
         }
         if let Some(effect) = self.pane_key(&action, fleet) {
@@ -237,7 +253,8 @@ impl UiState {
             | Action::StepForward
             | Action::Live
             | Action::GraphRange => {}
-            Action::Mark | Action::Menu | Action::Act(_) => {}
+            // Handled above, by `ack_key`.
+            Action::Mark | Action::Menu | Action::Act(_) | Action::Acknowledge => {}
             Action::Abort => return Effect::Abort,
             Action::Noop => {}
             Action::Help => self.open_help(),

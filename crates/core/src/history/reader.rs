@@ -24,6 +24,8 @@ pub enum Request {
     },
     /// Whether the rollups of a history kept as this says advance (`health::stalls`).
     Health(Box<HistoryConfig>),
+    /// The acknowledged findings.
+    Acks,
 }
 
 /// Why the events could not be read; shared (`Arc`) so the answer can be cloned like the rest.
@@ -43,6 +45,10 @@ pub enum Response {
     Series(String, i64, Vec<Point>),
     /// Why the history is stalled; empty when it is not, or when there is none yet.
     Health(Vec<String>),
+    /// None when they could not be read (the last answer stands).
+    Acks(Option<Vec<crate::model::acks::Ack>>),
+    /// What a change made through the store came to, for the operator.
+    Said(String),
 }
 
 /// `windows`: how far back each statistics level describes a moment (`moment::windows`).
@@ -119,6 +125,12 @@ fn answer(
         (None, Request::Timeline(u)) => Response::Timeline(u, Vec::new()),
         (None, Request::Series { uuid, level, .. }) => Response::Series(uuid, level, Vec::new()),
         (None, Request::Health(_)) => Response::Health(Vec::new()),
+        (None, Request::Acks) => Response::Acks(Some(Vec::new())),
+        (Some(c), Request::Acks) => {
+            let found = c.acks();
+            failed |= found.is_err();
+            Response::Acks(found.ok())
+        }
         (Some(c), Request::Health(cfg)) => {
             let found = c.rollup_marks(cfg.rollup.len());
             failed |= found.is_err();

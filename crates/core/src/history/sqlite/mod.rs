@@ -72,10 +72,6 @@ impl SqliteStore {
 }
 
 impl AckStore for SqliteStore {
-    fn acks(&self) -> Result<Vec<Ack>, StoreError> {
-        acks::all(&self.conn).map_err(self.fail("read the acknowledgements"))
-    }
-
     fn put_ack(&mut self, a: &Ack, audit: &Record) -> Result<(), StoreError> {
         let r = acks::put(&mut self.conn, a, audit);
         r.map_err(self.fail("write an acknowledgement"))
@@ -118,6 +114,10 @@ impl HistoryRead for SqliteStore {
 
     fn audit(&self) -> Result<Vec<Record>, StoreError> {
         audit::all(&self.conn).map_err(self.fail("read the audit"))
+    }
+
+    fn acks(&self) -> Result<Vec<Ack>, StoreError> {
+        acks::all(&self.conn).map_err(self.fail("read the acknowledgements"))
     }
 
     fn rollup_marks(&self, levels: usize) -> Result<RollupMarks, StoreError> {

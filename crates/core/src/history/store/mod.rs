@@ -34,8 +34,8 @@ pub mod rows;
 
 /// Acknowledged findings, kept beside the history (shared through PostgreSQL when that is the
 /// store), each change written with its audit record in one transaction.
+/// (They are read through [`HistoryRead::acks`].)
 pub trait AckStore {
-    fn acks(&self) -> Result<Vec<crate::model::acks::Ack>, StoreError>;
     /// Writes the acknowledgement, replacing one of the same kind and subject.
     fn put_ack(&mut self, a: &crate::model::acks::Ack, audit: &Record) -> Result<(), StoreError>;
     /// Ends the acknowledgement of this kind and subject; false when there was none (and then
@@ -212,6 +212,8 @@ pub trait HistoryRead {
     fn lease(&self) -> Result<Option<LeaseRow>, StoreError>;
     /// Every audit record, oldest first.
     fn audit(&self) -> Result<Vec<Record>, StoreError>;
+    /// Every acknowledged finding, expired ones too, oldest first.
+    fn acks(&self) -> Result<Vec<crate::model::acks::Ack>, StoreError>;
     /// What the rollups left behind, to see that they advance (`check`, the TUI's banner).
     fn rollup_marks(&self, levels: usize) -> Result<RollupMarks, StoreError>;
 

@@ -33,6 +33,8 @@ pub enum Action {
     Abort,
     /// `K`: acknowledge the finding under the cursor, or end its acknowledgement.
     Acknowledge,
+    /// `v`: the selected VM's snapshots.
+    Snapshots,
     SortNext,
     SortPrev,
     SortReverse,

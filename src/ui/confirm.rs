@@ -66,6 +66,11 @@ fn pinned_lines(pane: &Pane, theme: Theme) -> Vec<Line<'static>> {
     if let Some(want) = p.typed.as_ref().filter(|_| !refused) {
         let what = if p.vms.len() > 1 {
             "the number of VMs"
+        } else if matches!(
+            p.kind,
+            fleetwatch_core::actions::ActionKind::DeleteSnapshot { .. }
+        ) {
+            "the snapshot's name"
         } else {
             "the VM's name"
         };

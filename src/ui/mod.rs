@@ -21,6 +21,7 @@ pub mod keys;
 pub mod progress;
 pub mod row_cache;
 pub mod rows;
+pub mod snapshots;
 pub mod state;
 pub mod theme;
 pub mod vms;
@@ -164,6 +165,9 @@ pub fn draw(f: &mut Frame, fleet: &Fleet, ui: &UiState, cx: &Context) -> Drawn {
     footer::draw(f, footer, ui, fleet.hosts.len(), hosts_area, cx.theme);
     progress::draw(f, body, &ui.actions_running, cx.theme);
     drawn.scroll = actions::draw_overlay(f, area, ui, fleet, cx.theme);
+    if let Overlay::Snapshots(pane) = &ui.overlay {
+        snapshots::draw(f, body, fleet, pane, cx.theme);
+    }
     if let Overlay::Host(i) = ui.overlay {
         host_detail::draw(f, body, fleet, i, cx.theme, cx.now);
     }

@@ -64,6 +64,7 @@ pub fn parse(xml: &str) -> Result<DomainConfig, XmlError> {
         fleet_metadata,
         fleet,
         newest_snapshot: None,
+        snapshots: Vec::new(),
         boot,
     })
 }

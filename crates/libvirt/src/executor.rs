@@ -127,8 +127,39 @@ impl Actor for LibvirtActor {
                 ..
             } => migrate(dom, to_uri, *copy_storage, abort, progress)
                 .map(|secs| format!("{} moved to {to_name} in {secs:.1}s", e.name)),
+            ActionKind::RevertSnapshot { name } => find_snapshot(&dom, name)?
+                .revert(0)
+                .map(|_| format!("{} is back at snapshot {name:?}", e.name))
+                .map_err(failed("virDomainRevertToSnapshot")),
+            ActionKind::DeleteSnapshot { name } => find_snapshot(&dom, name)?
+                .delete(0)
+                .map(|_| format!("snapshot {name:?} of {} deleted; the VM stays", e.name))
+                .map_err(failed("virDomainSnapshotDelete")),
         }
     }
+}
+
+/// The snapshot the pane showed by its (cleaned) name: looked up as is, else among the list
+/// by its cleaned name, since a name with characters shown replaced is not the name itself.
+fn find_snapshot(
+    dom: &virt::domain::Domain,
+    name: &str,
+) -> Result<virt::domain_snapshot::DomainSnapshot, ActionError> {
+    if let Ok(s) = virt::domain::Domain::lookup_snapshot_by_name(dom, name, 0) {
+        return Ok(s);
+    }
+    let list = dom
+        .list_all_snapshots(0)
+        .map_err(LibvirtError::of("virDomainListAllSnapshots"))?;
+    list.into_iter()
+        .find(|s| {
+            s.name()
+                .is_ok_and(|n| fleetwatch_core::sanitize::clean(&n) == name)
+        })
+        .ok_or_else(|| ActionError::Changed {
+            name: name.to_owned(),
+            changes: vec![format!("snapshot {name:?} is not there any more")],
+        })
 }
 
 /// A peer-to-peer live migration (the source daemon talks to the target itself), watched

@@ -200,10 +200,18 @@ impl Known {
         }
         let k = self.domains.entry(uuid.to_owned()).or_default();
         // A list that cannot be read keeps what the last one said.
-        cfg.newest_snapshot = match k.snapshots.newest(dom, meter) {
-            Some(n) => n,
-            None => k.config.as_ref().and_then(|c| c.newest_snapshot.clone()),
-        };
+        match k.snapshots.list(dom, meter) {
+            Some(list) => {
+                cfg.newest_snapshot = super::snapshots::newest(&list);
+                cfg.snapshots = list;
+            }
+            None => {
+                if let Some(c) = &k.config {
+                    cfg.newest_snapshot.clone_from(&c.newest_snapshot);
+                    cfg.snapshots.clone_from(&c.snapshots);
+                }
+            }
+        }
         k.config = Some(Arc::new(cfg));
         k.read_at = Some(now);
         k.dirty = false;

@@ -80,6 +80,7 @@ pub fn config(disk_path: &str) -> Arc<DomainConfig> {
         fleet_metadata: None,
         fleet: None,
         newest_snapshot: None,
+        snapshots: Vec::new(),
         boot: Vec::new(),
     })
 }

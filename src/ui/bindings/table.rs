@@ -129,8 +129,12 @@ pub(super) const TABLE: &[Binding] = &[
         &[Key::ch('t')],
         A::GraphRange,
         Browsing,
-        Row("t", "graph range: 5 min, 1 hour, day, week, month, year"),
+        Row(
+            "t  v",
+            "graph range 5 min…1 year · v: snapshots (revert, delete)",
+        ),
     ),
+    bind(&[Key::ch('v')], A::Snapshots, Browsing, Above),
     bind(
         &[Key::ch('s'), Key::ch('>')],
         A::SortNext,

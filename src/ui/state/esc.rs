@@ -15,6 +15,7 @@ impl UiState {
             | Overlay::Target(_)
             | Overlay::Snapshot(_)
             | Overlay::Ack(_)
+            | Overlay::Snapshots(_)
             | Overlay::Host(_) => {}
             Overlay::Confirm(_) => self.message = Some("cancelled: nothing was done".into()),
             Overlay::None if self.actions_running.iter().any(|r| r.result.is_some()) => {

@@ -14,6 +14,7 @@ mod hosts;
 mod input;
 mod marks;
 pub mod scroll;
+pub mod snapshots;
 mod table;
 mod wall;
 
@@ -45,6 +46,8 @@ pub enum Overlay {
     Snapshot(actions::SnapshotForm),
     /// Acknowledging a finding: reason and how long.
     Ack(ack_form::AckForm),
+    /// One VM's snapshots (`v`).
+    Snapshots(snapshots::SnapshotsPane),
     Confirm(Box<fleetwatch_core::actions::confirm::Pane>),
     /// The detail of host number N.
     Host(usize),
@@ -195,6 +198,7 @@ impl UiState {
                 | Overlay::Command(_)
                 | Overlay::Snapshot(_)
                 | Overlay::Ack(_)
+                | Overlay::Snapshots(_)
                 | Overlay::Confirm(_)
         )
     }
@@ -223,6 +227,9 @@ impl UiState {
             return effect;
         }
         if let Some(effect) = self.ack_key(&action, fleet) {
+            return effect;
+        }
+        if let Some(effect) = self.snapshots_key(&action, fleet) {
             return effect;
         }
         if let Some(effect) = self.pane_key(&action, fleet) {
@@ -254,7 +261,11 @@ impl UiState {
             | Action::Live
             | Action::GraphRange => {}
             // Handled above, by `ack_key`.
-            Action::Mark | Action::Menu | Action::Act(_) | Action::Acknowledge => {}
+            Action::Mark
+            | Action::Menu
+            | Action::Act(_)
+            | Action::Acknowledge
+            | Action::Snapshots => {}
             Action::Abort => return Effect::Abort,
             Action::Noop => {}
             Action::Help => self.open_help(),

@@ -60,6 +60,7 @@ fn config(rng: &mut Rng, uuid: &str, vcpus: u32, memory: u64) -> Arc<DomainConfi
         fleet_metadata: None,
         fleet: None,
         newest_snapshot: None,
+        snapshots: Vec::new(),
         boot: Vec::new(),
     })
 }

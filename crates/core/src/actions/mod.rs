@@ -32,6 +32,15 @@ pub enum ActionKind {
         copy_storage: bool,
     },
     ForceOff,
+    /// Back to a snapshot: everything since it is lost. Only from the snapshots pane.
+    RevertSnapshot {
+        name: String,
+    },
+    /// Deletes one snapshot; the VM and its disks stay. Only from the snapshots pane: there is
+    /// no action that deletes a VM or its storage.
+    DeleteSnapshot {
+        name: String,
+    },
 }
 
 impl ActionKind {
@@ -45,6 +54,8 @@ impl ActionKind {
             ActionKind::Snapshot { .. } => "snapshot",
             ActionKind::Migrate { .. } => "migrate",
             ActionKind::ForceOff => "force-off",
+            ActionKind::RevertSnapshot { .. } => "revert-snapshot",
+            ActionKind::DeleteSnapshot { .. } => "delete-snapshot",
         }
     }
 
@@ -52,7 +63,10 @@ impl ActionKind {
     pub fn disruptive(&self) -> bool {
         matches!(
             self,
-            ActionKind::Reboot | ActionKind::ForceOff | ActionKind::Migrate { .. }
+            ActionKind::Reboot
+                | ActionKind::ForceOff
+                | ActionKind::Migrate { .. }
+                | ActionKind::RevertSnapshot { .. }
         )
     }
 
@@ -67,6 +81,7 @@ impl ActionKind {
             ActionKind::Snapshot { .. } => true,
             ActionKind::Migrate { .. } => matches!(state, Running | Paused),
             ActionKind::ForceOff => matches!(state, Running | Paused | Crashed),
+            ActionKind::RevertSnapshot { .. } | ActionKind::DeleteSnapshot { .. } => true,
         }
     }
 
@@ -78,7 +93,9 @@ impl ActionKind {
             ActionKind::Reboot => &["stopped", "started"],
             ActionKind::Pause => &["paused"],
             ActionKind::Resume => &["resumed"],
-            ActionKind::Snapshot { .. } => &[],
+            ActionKind::Snapshot { .. }
+            | ActionKind::RevertSnapshot { .. }
+            | ActionKind::DeleteSnapshot { .. } => &[],
             ActionKind::Migrate { .. } => &["migrated"],
         }
     }

@@ -69,7 +69,32 @@ fn change(kind: &ActionKind, vm: &Vm, host: &str) -> String {
         ActionKind::ForceOff => {
             format!("{n} on {host}: power cut NOW, no guest shutdown; unsaved data is lost")
         }
+        ActionKind::RevertSnapshot { name } => {
+            let snap = snapshot(vm, name);
+            let since = snap.and_then(|s| s.created).map_or_else(
+                || "it was taken".to_owned(),
+                |t| t.format("%Y-%m-%d %H:%M UTC").to_string(),
+            );
+            let after = match snap.map(|s| s.state.as_str()) {
+                Some("running") => "it will be running, as it was then".to_owned(),
+                Some("paused") => "it will be paused, as it was then".to_owned(),
+                Some(s) if !s.is_empty() => format!("it will be {s}, as it was then"),
+                _ => "its state will be the snapshot's".to_owned(),
+            };
+            format!(
+                "{n} on {host}: back to snapshot {name:?}; everything since {since} is lost (disks and memory); {after}"
+            )
+        }
+        ActionKind::DeleteSnapshot { name } => {
+            format!("deletes snapshot {name:?} of {n}; the VM and its disks stay")
+        }
     }
+}
+
+fn snapshot<'a>(vm: &'a Vm, name: &str) -> Option<&'a crate::model::sample::SnapshotInfo> {
+    vm.config
+        .as_ref()
+        .and_then(|c| c.snapshots.iter().find(|s| s.name == name))
 }
 
 pub fn plan(fleet: &Fleet, uuids: &[String], kind: ActionKind, cx: &PlanContext) -> Plan {
@@ -135,11 +160,25 @@ pub fn plan(fleet: &Fleet, uuids: &[String], kind: ActionKind, cx: &PlanContext)
     {
         migration_checks(&mut p, fleet, &vms, *to, *copy_storage, cx);
     }
+    if let ActionKind::RevertSnapshot { name } | ActionKind::DeleteSnapshot { name } = &kind {
+        if vms.len() > 1 {
+            p.refusals
+                .push("a snapshot belongs to one VM: unmark the others (space)".into());
+        } else if vms[0].config.is_some() && snapshot(vms[0], name).is_none() {
+            p.refusals.push(format!(
+                "{} has no snapshot {name:?} (any more)",
+                vms[0].name
+            ));
+        }
+    }
     // Several VMs on one stale host give one refusal each: say it once.
     let mut seen = std::collections::HashSet::new();
     p.refusals.retain(|r| seen.insert(r.clone()));
     p.typed = if vms.len() > 1 {
         Some(vms.len().to_string())
+    } else if let ActionKind::DeleteSnapshot { name } = &kind {
+        // The snapshot's name, not the VM's: what goes is the snapshot.
+        Some(name.clone())
     } else if kind.disruptive() {
         Some(vms[0].name.clone())
     } else {

@@ -162,6 +162,11 @@ pub fn decode_config(text: &str) -> Option<DomainConfig> {
         f.problems = f.problems.iter().map(|p| clean(p)).collect();
     }
     c.newest_snapshot = c.newest_snapshot.map(|(n, at)| (clean(&n), at));
+    for s in &mut c.snapshots {
+        s.name = clean(&s.name);
+        s.state = clean(&s.state);
+        s.parent = s.parent.as_deref().map(clean);
+    }
     Some(c)
 }
 

@@ -123,6 +123,18 @@ pub struct FleetMeta {
     pub problems: Vec<String>,
 }
 
+/// One snapshot of a domain, as its XML says (read once, when first seen).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct SnapshotInfo {
+    pub name: String,
+    pub created: Option<DateTime<Utc>>,
+    /// The domain's state when it was taken (`running`, `shutoff`, ...): a revert returns to it.
+    pub state: String,
+    pub parent: Option<String>,
+    /// The one the domain's current state descends from.
+    pub current: bool,
+}
+
 /// The parts of a domain's XML fleetwatch uses; read when a domain is new or changed.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct DomainConfig {
@@ -141,6 +153,9 @@ pub struct DomainConfig {
     pub fleet: Option<FleetMeta>,
     /// The newest snapshot's name and creation time (read with the XML, not every poll).
     pub newest_snapshot: Option<(String, DateTime<Utc>)>,
+    /// Every snapshot, oldest first (read with the XML).
+    #[serde(default)]
+    pub snapshots: Vec<SnapshotInfo>,
     /// What it boots from, in order (`network`, `hd`, `cdrom`, `fd`, ...); empty when the XML
     /// does not say (libvirt boots the first disk).
     pub boot: Vec<String>,

@@ -127,7 +127,7 @@ pub(crate) fn actions_near(
 ) -> Result<Vec<OwnAction>, postgres::Error> {
     Ok(c
         .query(
-            "SELECT s.operator, s.action FROM actions s
+            "SELECT s.operator, s.action, s.params FROM actions s
              WHERE s.uuid = $1 AND s.phase = 'start' AND s.at BETWEEN $2 AND $3
                AND NOT EXISTS (SELECT 1 FROM actions e WHERE e.action_id = s.action_id AND e.phase = 'end'
                                AND e.outcome IN ('refused', 'failed', 'aborted'))
@@ -138,6 +138,7 @@ pub(crate) fn actions_near(
         .map(|r| OwnAction {
             operator: r.get(0),
             action: r.get(1),
+            params: r.get(2),
         })
         .collect())
 }

@@ -93,9 +93,9 @@ impl ActionKind {
             ActionKind::Reboot => &["stopped", "started"],
             ActionKind::Pause => &["paused"],
             ActionKind::Resume => &["resumed"],
-            ActionKind::Snapshot { .. }
-            | ActionKind::RevertSnapshot { .. }
-            | ActionKind::DeleteSnapshot { .. } => &[],
+            ActionKind::Snapshot { .. } => &["snapshot-taken"],
+            ActionKind::RevertSnapshot { .. } => &["snapshot-reverted"],
+            ActionKind::DeleteSnapshot { .. } => &["snapshot-deleted"],
             ActionKind::Migrate { .. } => &["migrated"],
         }
     }

@@ -17,10 +17,44 @@ pub const KINDS: &[&str] = &[
     "copy-added",
     "copy-removed",
     "config-changed",
+    "snapshot-taken",
+    "snapshot-reverted",
+    "snapshot-deleted",
     "host-up",
     "host-down",
     "host-stale",
 ];
+
+/// What changed between two readings of one VM's snapshots: each snapshot new (taken) and
+/// gone (deleted), and a current one that moved back to a snapshot that was already there
+/// (reverted), with the snapshot's name.
+pub fn snapshot_changes(
+    old: &[crate::model::sample::SnapshotInfo],
+    new: &[crate::model::sample::SnapshotInfo],
+) -> Vec<(&'static str, String)> {
+    let had = |n: &str| old.iter().any(|s| s.name == n);
+    let has = |n: &str| new.iter().any(|s| s.name == n);
+    let mut out: Vec<(&'static str, String)> = new
+        .iter()
+        .filter(|s| !had(&s.name))
+        .map(|s| ("snapshot-taken", s.name.clone()))
+        .collect();
+    out.extend(
+        old.iter()
+            .filter(|s| !has(&s.name))
+            .map(|s| ("snapshot-deleted", s.name.clone())),
+    );
+    let current = |l: &[crate::model::sample::SnapshotInfo]| {
+        l.iter().find(|s| s.current).map(|s| s.name.clone())
+    };
+    if let Some(now) = current(new)
+        && had(&now)
+        && current(old).as_ref() != Some(&now)
+    {
+        out.push(("snapshot-reverted", now));
+    }
+    out
+}
 
 /// The event a state change on one host is, if any.
 pub fn transition(from: VmState, to: VmState) -> Option<&'static str> {

@@ -3,6 +3,7 @@
 
 use super::copies::Change;
 use super::{Placed, Recorder, config_change, placed};
+use crate::history::events::snapshot_changes;
 use crate::history::moment::Stat;
 use crate::history::store::StoreError;
 use crate::history::store::rows::Series;
@@ -32,6 +33,23 @@ impl Recorder {
                 .and_then(|h| h.vms.get(&uuid))
                 .map(|vm| (placed(vm), vm.name.clone()));
             let old = self.copies.get(&uuid).and_then(|c| c.get(&host)).cloned();
+            // Snapshots taken, reverted to or deleted since the config last read: never on a
+            // first sighting (a restart learns the list, it does not invent its history).
+            let snaps = match (
+                old.as_ref().and_then(|o| o.disks_from.as_ref()),
+                now.as_ref().and_then(|(p, _)| p.disks_from.as_ref()),
+            ) {
+                (Some(a), Some(b)) if !std::sync::Arc::ptr_eq(a, b) => {
+                    snapshot_changes(&a.snapshots, &b.snapshots)
+                }
+                _ => Vec::new(),
+            };
+            if let Some((_, name)) = now.as_ref().filter(|_| !snaps.is_empty()) {
+                let name = name.clone();
+                for (kind, snap) in snaps {
+                    self.snapshot_event(at, kind, (&uuid, &name), host, &snap)?;
+                }
+            }
             match (&old, &now) {
                 (None, None) => continue,
                 (Some(o), Some((p, _))) if o.state == p.state && config_change(o, p).is_none() => {
@@ -52,6 +70,7 @@ impl Recorder {
                 Some((_, n)) => n.clone(),
                 None => self.name_of(&uuid),
             };
+
             let before = self.home.get(&uuid).copied();
             if let Some(o) = &old {
                 self.close_row(o.row, at)?;

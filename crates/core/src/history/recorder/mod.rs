@@ -361,6 +361,9 @@ fn causes(action: &str, kind: &str) -> bool {
             | ("pause", "paused")
             | ("resume", "resumed")
             | ("migrate", "migrated")
+            | ("snapshot", "snapshot-taken")
+            | ("revert-snapshot", "snapshot-reverted")
+            | ("delete-snapshot", "snapshot-deleted")
     )
 }
 

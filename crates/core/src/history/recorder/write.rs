@@ -7,26 +7,54 @@ use crate::history::store::rows::{Move, NewEvent, NewPlacement, RowId};
 impl Recorder {
     /// The operator of a fleetwatch action that caused this event, from the audit in the same
     /// store: a started (not refused or failed) action on the VM shortly before it.
-    pub(super) fn own_action(&mut self, uuid: &str, kind: &str, at: i64) -> Option<String> {
+    pub(super) fn own_action(
+        &mut self,
+        uuid: &str,
+        kind: &str,
+        at: i64,
+        snapshot: Option<&str>,
+    ) -> Option<String> {
         let found = self
             .store
             .actions_near(uuid, at - 600_000, at + 5_000)
             .ok()?;
         found
             .into_iter()
-            .find(|a| causes(&a.action, kind))
+            .find(|a| causes(&a.action, kind) && snapshot.is_none_or(|s| names(&a.params, s)))
             .map(|a| a.operator)
     }
 
-    pub(super) fn actor(&mut self, host: usize, uuid: &str, kind: &str, at: i64) -> String {
-        if let Some(a) = self.own_action(uuid, kind, at) {
-            return a;
-        }
+    /// A snapshot's event, credited only to the action on that very snapshot: one operator's
+    /// snapshot is not another's taken a minute later.
+    pub(super) fn snapshot_event(
+        &mut self,
+        at: i64,
+        kind: &'static str,
+        (uuid, name): (&str, &str),
+        host: usize,
+        snapshot: &str,
+    ) -> Result<(), StoreError> {
+        let actor = match self.own_action(uuid, kind, at, Some(snapshot)) {
+            Some(a) => a,
+            None => self.outside(host),
+        };
+        let detail = format!("snapshot {snapshot:?}");
+        self.event(at, kind, Some((uuid, name)), host, None, actor, detail)
+    }
+
+    fn outside(&self, host: usize) -> String {
         if self.gap.get(host).copied().unwrap_or(true) {
             UNKNOWN.into()
         } else {
             EXTERNAL.into()
         }
+    }
+
+    pub(super) fn actor(&mut self, host: usize, uuid: &str, kind: &str, at: i64) -> String {
+        if let Some(a) = self.own_action(uuid, kind, at, None) {
+            return a;
+        }
+        self.outside(host)
     }
 
     pub(super) fn seen(&mut self, at: i64, uuid: &str, kind: &'static str, host: usize) -> bool {
@@ -131,4 +159,11 @@ impl Recorder {
             _ => uuid.to_owned(),
         }
     }
+}
+
+/// Whether an audited action (`{"action": "snapshot", "name": ...}`) is about this snapshot.
+fn names(params: &str, snapshot: &str) -> bool {
+    serde_json::from_str::<serde_json::Value>(params)
+        .ok()
+        .is_some_and(|v| v.get("name").and_then(|n| n.as_str()) == Some(snapshot))
 }

@@ -128,7 +128,7 @@ pub(super) fn actions_near(
     to_ms: i64,
 ) -> rusqlite::Result<Vec<OwnAction>> {
     let mut stmt = c.prepare_cached(
-        "SELECT s.operator, s.action FROM actions s
+        "SELECT s.operator, s.action, s.params FROM actions s
          WHERE s.uuid = ?1 AND s.phase = 'start' AND s.at BETWEEN ?2 AND ?3
            AND NOT EXISTS (SELECT 1 FROM actions e WHERE e.action_id = s.action_id AND e.phase = 'end'
                            AND e.outcome IN ('refused', 'failed', 'aborted'))
@@ -138,6 +138,7 @@ pub(super) fn actions_near(
         Ok(OwnAction {
             operator: r.get(0)?,
             action: r.get(1)?,
+            params: r.get(2)?,
         })
     })?;
     // A row that cannot be read is skipped: the actor is a best effort, never a failed poll.

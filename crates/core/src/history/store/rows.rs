@@ -110,6 +110,8 @@ pub struct PendingRow {
 pub struct OwnAction {
     pub operator: String,
     pub action: String,
+    /// The action as the audit stored it (JSON), to tell two snapshots apart.
+    pub params: String,
 }
 
 /// A VM state from its stored label; every backend stores the labels `VmState::label` gives.

@@ -50,6 +50,7 @@ pub fn json(fleet: &Fleet, shared: &[String], taken_at: DateTime<Utc>, now: Inst
                 "poll_ms": h.poll_micros.map(|u| u as f64 / 1000.0),
                 "rtt_ms": h.rtt_micros.map(|u| u as f64 / 1000.0),
                 "calls": h.calls,
+                "guest_calls": h.guest_calls,
                 "configs_pending": h.configs_pending,
                 "sample_age_s": h.last_sample_at.map(|t| now.saturating_duration_since(t).as_secs_f64()),
                 "load": h.local.as_ref().map(|l| l.load),

@@ -115,6 +115,7 @@ pub fn sample(info: Arc<HostInfo>, taken: Instant, domains: Vec<DomainSample>) -
         poll_micros: 1500,
         rtt_micros: None,
         calls: 0,
+        guest_calls: 0,
         configs_pending: 0,
         info,
         free_memory_bytes: None,

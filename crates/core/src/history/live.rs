@@ -198,6 +198,7 @@ pub fn decode(
         poll_micros: s.poll_micros,
         rtt_micros: s.rtt_micros,
         calls: s.calls,
+        guest_calls: 0,
         configs_pending: s.configs_pending,
         info: Arc::new(info),
         free_memory_bytes: s.free_memory_bytes,

@@ -142,6 +142,7 @@ pub fn fleet_at(configured: &[HostConfig], past: &Past) -> Fleet {
                 poll_micros: 0,
                 rtt_micros: None,
                 calls: 0,
+                guest_calls: 0,
                 configs_pending: 0,
                 info: Arc::new(info),
                 free_memory_bytes: None,

@@ -160,6 +160,7 @@ impl Fleet {
         h.poll_micros = Some(s.poll_micros);
         h.rtt_micros = s.rtt_micros;
         h.calls = Some(s.calls);
+        h.guest_calls = Some(s.guest_calls);
         h.configs_pending = Some(s.configs_pending);
         // Fetched on slow polls only: the last reading stands in between.
         if s.free_memory_bytes.is_some() {

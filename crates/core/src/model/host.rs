@@ -46,6 +46,8 @@ pub struct Host {
     pub rtt_micros: Option<u64>,
     /// libvirt round trips the last poll made.
     pub calls: Option<u32>,
+    /// Round trips of the last poll spent asking guests, apart from `calls`.
+    pub guest_calls: Option<u32>,
     /// Domains whose XML the collector has not read yet.
     pub configs_pending: Option<u32>,
     pub free_memory_bytes: Option<u64>,
@@ -80,6 +82,7 @@ impl Host {
             poll_micros: None,
             rtt_micros: None,
             calls: None,
+            guest_calls: None,
             configs_pending: None,
             free_memory_bytes: None,
             local: None,

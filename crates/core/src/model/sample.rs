@@ -200,6 +200,9 @@ pub struct HostSample {
     pub rtt_micros: Option<u64>,
     /// libvirt round trips this poll made.
     pub calls: u32,
+    /// Round trips spent asking guests their addresses after the poll's own, on a slow
+    /// cadence (a few guests a poll, each about once a minute).
+    pub guest_calls: u32,
     /// Domains whose XML has not been read yet: their config is unknown, not empty.
     pub configs_pending: u32,
     pub info: Arc<HostInfo>,

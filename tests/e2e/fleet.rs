@@ -250,7 +250,15 @@ fn table_row<'a>(line: &'a str, vm: &str) -> Option<&'a str> {
 /// The flags badges in a guest's table row, as the TUI shows them ("" when none).
 fn row_flags(screen: &str, guest: &str) -> Option<String> {
     let table = screen.lines().find_map(|l| table_row(l, guest))?;
-    let last = table.split_whitespace().last()?;
+    // On a wide screen the guest's address (or "-") follows the flags.
+    let mut words = table.split_whitespace().rev().peekable();
+    if words
+        .peek()
+        .is_some_and(|w| *w == "-" || w.parse::<std::net::IpAddr>().is_ok())
+    {
+        words.next();
+    }
+    let last = words.next()?;
     let badges: String = fleetwatch_core::model::findings::Kind::ALL
         .iter()
         .map(|k| k.badge())

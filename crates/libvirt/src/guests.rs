@@ -70,18 +70,22 @@ impl Guests {
         }
     }
 
-    /// What this poll may spend: a trickle, or for one-shot commands every guest due within
-    /// an interval (a far host's 20 guests would take seconds more: the rest stay unknown).
-    pub fn budget(eager: bool, running: usize, interval: Duration) -> Budget {
+    /// What this poll may spend, having spent `spent` already: a trickle (a quarter of the
+    /// interval), or for one-shot commands every guest due; either way only what keeps the
+    /// poll within three quarters of the interval, so the next poll's counters come a whole
+    /// interval later (a rate over a few milliseconds says nothing). A far host's guests may
+    /// stay unknown for it; with no time left, none is asked.
+    pub fn budget(eager: bool, running: usize, interval: Duration, spent: Duration) -> Budget {
+        let left = (interval * 3 / 4).saturating_sub(spent);
         if eager {
             return Budget {
                 reads: usize::MAX,
-                time: interval,
+                time: left,
             };
         }
         Budget {
             reads: running.div_ceil(SPREAD_POLLS).max(MIN_ASKS),
-            time: interval / 4,
+            time: (interval / 4).min(left),
         }
     }
 
@@ -274,13 +278,25 @@ mod tests {
     #[test]
     fn a_trickle_asks_a_few_a_poll() {
         let two = Duration::from_secs(2);
-        assert_eq!(Guests::budget(false, 20, two).reads, MIN_ASKS);
-        assert_eq!(Guests::budget(false, 300, two).reads, 20);
+        let none = Duration::ZERO;
+        assert_eq!(Guests::budget(false, 20, two, none).reads, MIN_ASKS);
+        assert_eq!(Guests::budget(false, 300, two, none).reads, 20);
         assert_eq!(
-            Guests::budget(false, 20, two).time,
+            Guests::budget(false, 20, two, none).time,
             Duration::from_millis(500)
         );
-        assert_eq!(Guests::budget(true, 20, two).reads, usize::MAX);
+        assert_eq!(Guests::budget(true, 20, two, none).reads, usize::MAX);
+        assert_eq!(
+            Guests::budget(true, 20, two, none).time,
+            Duration::from_millis(1500)
+        );
+        // A poll that spent most of its interval on XML leaves the guests what is left, or none.
+        let late = Duration::from_millis(1200);
+        assert_eq!(
+            Guests::budget(false, 20, two, late).time,
+            Duration::from_millis(300)
+        );
+        assert_eq!(Guests::budget(true, 20, two, two).time, Duration::ZERO);
     }
 
     #[test]

@@ -259,7 +259,7 @@ impl Source for LibvirtSource {
         }
         // Counted apart: the poll's own round trips stay what they were, whatever the guests.
         let mut asked = Meter::new(beat);
-        self.ask_guests(&records, &domains, &mut asked);
+        self.ask_guests(&records, &domains, start.elapsed(), &mut asked);
         self.need_live = false;
         for d in &mut domains {
             self.known.fill(d);
@@ -307,7 +307,13 @@ impl LibvirtSource {
 
     /// Asks the guests that are due what their addresses, hostname and OS are, within the
     /// poll's guest budget.
-    fn ask_guests(&mut self, records: &[StatsRecord], domains: &[DomainSample], meter: &mut Meter) {
+    fn ask_guests(
+        &mut self,
+        records: &[StatsRecord],
+        domains: &[DomainSample],
+        spent: Duration,
+        meter: &mut Meter,
+    ) {
         let with = |f: fn(&DomainSample) -> bool| -> HashSet<&str> {
             domains
                 .iter()
@@ -318,7 +324,15 @@ impl LibvirtSource {
         let running = with(|d| d.state == Some(VmState::Running));
         let active = with(|d| d.state.is_some_and(VmState::is_active));
         self.guests.observe(&running, &active, &with(|_| true));
-        let budget = Guests::budget(self.pace == Pace::Eager, running.len(), self.interval);
+        let budget = Guests::budget(
+            self.pace == Pace::Eager,
+            running.len(),
+            self.interval,
+            spent,
+        );
+        if budget.time.is_zero() {
+            return;
+        }
         let started = Instant::now();
         let mut done = 0;
         for uuid in self.guests.due(started) {

@@ -325,3 +325,39 @@ fn an_unreadable_history_is_a_problem_in_check_not_a_stall() {
     );
     assert!(!text.contains("history-stalled"), "{text}");
 }
+
+#[test]
+fn an_acknowledged_finding_leaves_the_recorders_alerting_series() {
+    let data = tempfile::tempdir().unwrap();
+    let (child, addr) = recorder(data.path());
+    let series = "fleetwatch_finding{kind=\"unapproved\",severity=\"critical\",host=\"hv-ams-01\",vm=\"web-03-clone\"";
+    scrape_until(&addr, |b| line(b, series).is_some());
+    let out = fleetwatch(data.path())
+        .args([
+            "--demo",
+            "ack",
+            "unapproved",
+            "web-03-clone",
+            "--reason",
+            "CHG-88 in review",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Read again within ten seconds of the recorder's last reading.
+    let body = scrape_until(&addr, |b| line(b, series).is_none());
+    assert!(line(&body, series).is_none(), "still alerting: {body}");
+    assert_eq!(
+        line(
+            &body,
+            "fleetwatch_findings_acknowledged{kind=\"unapproved\"}"
+        ),
+        Some("fleetwatch_findings_acknowledged{kind=\"unapproved\"} 1.0")
+    );
+    promtool_accepts(&body);
+    stop(child);
+}

@@ -3,9 +3,12 @@
 //! text.
 
 use super::exporter::Exporter;
+use super::stores::Where;
 use fleetwatch_core::config::Config;
 use fleetwatch_core::history::recorder::{RecordError, Recorder};
+use fleetwatch_core::history::store::HistoryRead;
 use fleetwatch_core::metrics::{self, Health};
+use fleetwatch_core::model::acks::Ack;
 use fleetwatch_core::model::findings::Kind;
 use fleetwatch_core::model::rules;
 use fleetwatch_core::policy::loader::Inputs;
@@ -14,6 +17,8 @@ use std::time::{Duration, Instant};
 
 /// The inventory and backup catalog are read again this often, as the TUI does.
 const INPUTS_EVERY: Duration = Duration::from_secs(60);
+/// Acknowledgements are read again this often, as the TUI does.
+const ACKS_EVERY: Duration = Duration::from_secs(10);
 
 pub struct RecordMetrics {
     exporter: Arc<Exporter>,
@@ -25,6 +30,11 @@ pub struct RecordMetrics {
     /// they are left to a recorder of the whole fleet (or, for split brain, to the alert that
     /// counts `fleetwatch_vm_running` across recorders).
     partial: bool,
+    /// The store's acknowledgements, read through a reader of its own when a scrape wants
+    /// the fleet; the last answer stands while the store does not answer.
+    acks: Vec<Ack>,
+    acks_at: Option<Instant>,
+    reader: Option<Box<dyn HistoryRead + Send>>,
 }
 
 const FLEET_WIDE: [Kind; 3] = [Kind::FailoverCapacity, Kind::AntiAffinity, Kind::SplitBrain];
@@ -39,6 +49,28 @@ impl RecordMetrics {
             inputs: Inputs::load(&config.policy),
             inputs_at: Instant::now(),
             hosts,
+            acks: Vec::new(),
+            acks_at: None,
+            reader: None,
+        }
+    }
+
+    fn refresh_acks(&mut self, config: &Config) {
+        if self.acks_at.is_some_and(|t| t.elapsed() < ACKS_EVERY) {
+            return;
+        }
+        self.acks_at = Some(Instant::now());
+        if self.reader.is_none() {
+            self.reader = Where::of(config).ok().and_then(|w| w.reader().ok());
+        }
+        match self.reader.as_ref().map(|r| r.acks()) {
+            Some(Ok(a)) => self.acks = a,
+            // Opened anew next time: a restarted server or a replaced file.
+            Some(Err(e)) => {
+                tracing::debug!("acknowledgements not read: {e}");
+                self.reader = None;
+            }
+            None => {}
         }
     }
 
@@ -79,6 +111,8 @@ impl RecordMetrics {
             list.retain(|f| !FLEET_WIDE.contains(&f.kind));
         }
         rec.set_findings(list, self.inputs.problems(&config.policy));
-        x.publish(metrics::render(rec.fleet(), None));
+        self.refresh_acks(config);
+        let text = metrics::render_acked(rec.fleet(), None, &self.acks);
+        self.exporter.publish(text);
     }
 }

@@ -302,7 +302,11 @@ fn export(x: &Exporter, fleet: &Fleet, history: &History, recording: bool) {
         });
         x.wrote(fleet.newest_sample_ms());
     }
-    x.publish(fleetwatch_core::metrics::render(fleet, None));
+    x.publish(fleetwatch_core::metrics::render_acked(
+        fleet,
+        None,
+        &history.data.acks,
+    ));
 }
 
 /// A scrape waiting for the fleet's text; never, without `--metrics`.

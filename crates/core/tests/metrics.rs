@@ -162,3 +162,50 @@ fn health_of_a_recorder() {
         ["fleetwatch_history_last_rollup_timestamp_seconds 1700000000.0"]
     );
 }
+
+#[test]
+fn an_acknowledged_finding_leaves_the_alerting_series_and_is_counted_apart() {
+    use fleetwatch_core::metrics::render_acked;
+    use fleetwatch_core::model::acks::{Ack, DEFAULT_FOR};
+    let mut fleet = fleet_of(&[(
+        "hv-a",
+        vec![
+            ("u-1", "web", VmState::Running),
+            ("u-2", "db", VmState::Running),
+        ],
+    )]);
+    let f = |vm: &str, uuid: &str| Finding {
+        kind: Kind::Unbacked,
+        severity: Severity::Critical,
+        vm: Some(vm.into()),
+        uuid: Some(uuid.into()),
+        host: Some("hv-a".into()),
+        detail: "no backup".into(),
+    };
+    fleet.set_findings(vec![f("web", "u-1"), f("db", "u-2")], vec![]);
+    let now = chrono::Utc::now().timestamp_millis();
+    let ack = Ack::new(Kind::Unbacked, "u-1", "ann", "CHG-88", now, DEFAULT_FOR).unwrap();
+    let text = render_acked(&fleet, None, std::slice::from_ref(&ack));
+    assert!(
+        text.contains("fleetwatch_findings{kind=\"unbacked\",severity=\"critical\"} 1.0"),
+        "{text}"
+    );
+    assert!(
+        text.contains("fleetwatch_findings_acknowledged{kind=\"unbacked\"} 1.0"),
+        "{text}"
+    );
+    let one: Vec<&str> = samples(&text, "fleetwatch_finding");
+    assert_eq!(one.len(), 1, "{one:?}");
+    assert!(one[0].contains("vm=\"db\""), "{one:?}");
+    // Expired, it alerts again.
+    let old = Ack {
+        expires_ms: now - 1,
+        ..ack
+    };
+    let text = render_acked(&fleet, None, &[old]);
+    assert_eq!(samples(&text, "fleetwatch_finding").len(), 2);
+    assert!(
+        text.contains("fleetwatch_findings_acknowledged{kind=\"unbacked\"} 0.0"),
+        "{text}"
+    );
+}

@@ -211,12 +211,21 @@ impl Exposition {
             "fleetwatch_findings",
             "Active findings per kind (severity as the policy sets it).",
             GAUGE,
-            self.kinds.iter().map(|(k, s, n)| {
+            self.kinds.iter().map(|(k, s, n, _)| {
                 (
                     [("kind", k.name()), ("severity", s.name())],
                     Some(*n as f64),
                 )
             }),
+        )?;
+        family(
+            enc,
+            "fleetwatch_findings_acknowledged",
+            "Findings per kind that someone acknowledged (fleetwatch ack): not in fleetwatch_findings or fleetwatch_finding until they expire or clear.",
+            GAUGE,
+            self.kinds
+                .iter()
+                .map(|(k, _, _, a)| ([("kind", k.name())], Some(*a as f64))),
         )?;
         family(
             enc,

@@ -33,7 +33,17 @@ pub struct Health {
 /// The whole exposition: the fleet (hosts, VMs, findings) and, for a process that records,
 /// its health.
 pub fn render(fleet: &Fleet, health: Option<&Health>) -> String {
-    encode(Exposition::of(fleet, health.cloned()))
+    render_acked(fleet, health, &[])
+}
+
+/// As [`render`], with the findings someone acknowledged counted apart: an alert on
+/// `fleetwatch_finding` stops for them, `fleetwatch_findings_acknowledged` counts them.
+pub fn render_acked(
+    fleet: &Fleet,
+    health: Option<&Health>,
+    acks: &[crate::model::acks::Ack],
+) -> String {
+    encode(Exposition::of(fleet, health.cloned(), acks))
 }
 
 /// Only the health figures, to follow a fleet rendered with no health.

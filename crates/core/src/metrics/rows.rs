@@ -3,7 +3,8 @@
 use super::{Health, label};
 use crate::link::LinkState;
 use crate::model::Fleet;
-use crate::model::findings::{Kind, Severity};
+use crate::model::acks::{Ack, in_force};
+use crate::model::findings::{Finding, Kind, Severity};
 use crate::model::sample::VmState;
 
 pub(super) const LINK_STATES: [LinkState; 4] = [
@@ -50,15 +51,18 @@ pub struct Exposition {
     pub(super) fleet: bool,
     pub(super) hosts: Vec<HostRow>,
     pub(super) vms: Vec<VmRow>,
-    /// Per kind: its severity under the policy and how many findings it has now.
-    pub(super) kinds: Vec<(Kind, Severity, usize)>,
+    /// Per kind: its severity under the policy, how many findings it has now that nobody
+    /// acknowledged, and how many are acknowledged.
+    pub(super) kinds: Vec<(Kind, Severity, usize, usize)>,
     /// One series each, however many findings share them (sorted, no two alike).
     pub(super) findings: Vec<FindingRow>,
     pub(super) health: Option<Health>,
 }
 
 impl Exposition {
-    pub fn of(fleet: &Fleet, health: Option<Health>) -> Exposition {
+    pub fn of(fleet: &Fleet, health: Option<Health>, acks: &[Ack]) -> Exposition {
+        let now = chrono::Utc::now().timestamp_millis();
+        let acked = |f: &Finding| !acks.is_empty() && in_force(acks, f, now).is_some();
         let hosts = fleet
             .hosts
             .iter()
@@ -99,14 +103,21 @@ impl Exposition {
         let kinds = Kind::ALL
             .into_iter()
             .map(|k| {
-                let n = fleet.findings.iter().filter(|f| f.kind == k).count();
-                (k, severity(k), n)
+                let of_kind = fleet.findings.iter().filter(|f| f.kind == k);
+                let (a, n) = of_kind.fold(
+                    (0, 0),
+                    |(a, n), f| {
+                        if acked(f) { (a + 1, n) } else { (a, n + 1) }
+                    },
+                );
+                (k, severity(k), n, a)
             })
             .collect();
         let opt = |s: &Option<String>| s.as_deref().map(label).unwrap_or_default();
         let mut findings: Vec<FindingRow> = fleet
             .findings
             .iter()
+            .filter(|f| !acked(f))
             .map(|f| FindingRow {
                 kind: f.kind.name(),
                 severity: f.severity.name(),

@@ -141,6 +141,19 @@ pub fn open_ro_frozen(path: &Path) -> Result<(Connection, bool), StoreError> {
         }
         Err(e) => return Err(failed(path, "open")(e)),
     };
+    // Version 0 is a file a recorder has just created and is still migrating (one
+    // transaction, a few milliseconds): wait for it rather than call it old.
+    let mut v = v;
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(2);
+    while v == 0 && !frozen && std::time::Instant::now() < until {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        v = schema::version(&c).map_err(failed(path, "open"))?;
+    }
+    if v == 0 {
+        return Err(StoreError::NotRecorded {
+            path: path.to_path_buf(),
+        });
+    }
     let (found, known) = (v, schema::VERSION);
     if found > known {
         let path = path.to_path_buf();

@@ -13,6 +13,7 @@ use fleetwatch_core::model::Fleet;
 use fleetwatch_core::model::acks::{self, Ack, DEFAULT_FOR};
 use fleetwatch_core::model::findings::{Finding, Kind};
 use fleetwatch_core::text_table::Table;
+use fleetwatch_core::time::show_ms;
 use serde_json::json;
 use std::process::ExitCode;
 
@@ -46,7 +47,7 @@ fn writer(config: &Config) -> Result<Box<dyn AckStore + Send>, String> {
 
 /// The audit record of an acknowledgement's change: a finished action of its own (never a
 /// "start", which the recorder would take for the actor of the VM's next event).
-pub(super) fn record(
+fn record(
     op: &Operator,
     action: &str,
     kind: Kind,
@@ -61,6 +62,17 @@ pub(super) fn record(
     r
 }
 
+/// The audit record of an acknowledgement made.
+pub(super) fn ack_record(op: &Operator, a: &Ack) -> Record {
+    let more = json!({"reason": a.reason, "expires": show_ms(a.expires_ms)});
+    record(op, "ack", a.kind, &a.subject, more)
+}
+
+/// The audit record of an acknowledgement ended, and why ("by hand", "cleared").
+pub(super) fn unack_record(op: &Operator, kind: Kind, subject: &str, why: &str) -> Record {
+    record(op, "unack", kind, subject, json!({ "why": why }))
+}
+
 pub fn ack(config: &Config, a: &AckArgs) -> ExitCode {
     let k = match kind(a.kind) {
         Ok(k) => k,
@@ -72,7 +84,8 @@ pub fn ack(config: &Config, a: &AckArgs) -> ExitCode {
         Some(Err(e)) => return fail(&format!("--for: {e}"), 2),
     };
     let now = chrono::Utc::now().timestamp_millis();
-    let by = Operator::from_env().actor();
+    let op = Operator::from_env();
+    let by = op.actor();
     let ack = match Ack::new(k, a.subject, &by, a.reason, now, lasts) {
         Ok(x) => x,
         Err(e) => return fail(&e.to_string(), 2),
@@ -81,20 +94,13 @@ pub fn ack(config: &Config, a: &AckArgs) -> ExitCode {
         Ok(s) => s,
         Err(e) => return fail(&e, 1),
     };
-    let r = record(
-        &Operator::from_env(),
-        "ack",
-        k,
-        &ack.subject,
-        json!({"reason": ack.reason, "expires": when(ack.expires_ms)}),
-    );
-    if let Err(e) = store.put_ack(&ack, &r) {
+    if let Err(e) = store.put_ack(&ack, &ack_record(&op, &ack)) {
         return fail(&e.to_string(), 1);
     }
     crate::outln!(
         "acknowledged {k} of {} until {} (by {by}): it no longer raises check's status; it fires again if it clears and returns",
         ack.subject,
-        when(ack.expires_ms)
+        show_ms(ack.expires_ms)
     );
     ExitCode::SUCCESS
 }
@@ -112,13 +118,7 @@ pub fn unack(config: &Config, kind_name: &str, subject: &str) -> ExitCode {
     match store.end_ack(
         k,
         subject,
-        &record(
-            &Operator::from_env(),
-            "unack",
-            k,
-            subject,
-            json!({"why": "by hand"}),
-        ),
+        &unack_record(&Operator::from_env(), k, subject, "by hand"),
     ) {
         Ok(true) => {
             crate::outln!("{k} of {subject} is no longer acknowledged");
@@ -132,12 +132,6 @@ pub fn unack(config: &Config, kind_name: &str, subject: &str) -> ExitCode {
         ),
         Err(e) => fail(&e.to_string(), 1),
     }
-}
-
-pub(super) fn when(ms: i64) -> String {
-    chrono::DateTime::from_timestamp_millis(ms)
-        .map(fleetwatch_core::time::show)
-        .unwrap_or_default()
 }
 
 pub fn list(config: &Config, as_json: bool) -> ExitCode {
@@ -154,8 +148,8 @@ pub fn list(config: &Config, as_json: bool) -> ExitCode {
     if as_json {
         let v: Vec<_> = all
             .iter()
-            .map(|a| json!({"kind": a.kind, "subject": a.subject, "by": a.by, "at": when(a.at_ms),
-                            "reason": a.reason, "expires": when(a.expires_ms), "expired": a.expired(now)}))
+            .map(|a| json!({"kind": a.kind, "subject": a.subject, "by": a.by, "at": show_ms(a.at_ms),
+                            "reason": a.reason, "expires": show_ms(a.expires_ms), "expired": a.expired(now)}))
             .collect();
         crate::outln!("{}", json!({ "acknowledged": v }));
         return ExitCode::SUCCESS;
@@ -163,15 +157,15 @@ pub fn list(config: &Config, as_json: bool) -> ExitCode {
     let mut t = Table::new(&["KIND", "SUBJECT", "BY", "SINCE", "UNTIL", "REASON"]);
     for a in &all {
         let until = if a.expired(now) {
-            format!("{} (expired)", when(a.expires_ms))
+            format!("{} (expired)", show_ms(a.expires_ms))
         } else {
-            when(a.expires_ms)
+            show_ms(a.expires_ms)
         };
         t.row(vec![
             a.kind.to_string(),
             a.subject.clone(),
             a.by.clone(),
-            when(a.at_ms),
+            show_ms(a.at_ms),
             until,
             a.reason.clone(),
         ]);
@@ -205,13 +199,7 @@ pub fn for_check(config: &Config, fleet: &mut Fleet) -> Result<Vec<(Finding, Ack
     if !gone.is_empty() {
         let mut w = writer(config)?;
         for a in gone {
-            let r = record(
-                &Operator::from_env(),
-                "unack",
-                a.kind,
-                &a.subject,
-                json!({"why": "cleared"}),
-            );
+            let r = unack_record(&Operator::from_env(), a.kind, &a.subject, "cleared");
             w.end_ack(a.kind, &a.subject, &r)
                 .map_err(|e| format!("cannot end a cleared acknowledgement: {e}"))?;
         }

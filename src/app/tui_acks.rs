@@ -2,7 +2,7 @@
 //! form for one; the form's answer is written to the history store on a blocking thread, and
 //! what it came to returns as history answers (a message, and the acknowledgements anew).
 
-use super::acks::{place, record, when};
+use super::acks::{ack_record, place, unack_record};
 use super::tui_history::History;
 use crate::ui::state::{Effect, UiState};
 use fleetwatch_core::actions::Operator;
@@ -12,12 +12,16 @@ use fleetwatch_core::link::LinkState;
 use fleetwatch_core::model::Fleet;
 use fleetwatch_core::model::acks::{Ack, cleared, in_force};
 use fleetwatch_core::model::findings::Kind;
-use serde_json::json;
+use fleetwatch_core::time::show_ms;
 
 enum Change {
     Put(Ack),
-    End(Kind, String),
-    Cleared(Kind, String),
+    /// By hand (`K`), or because its finding cleared.
+    End {
+        kind: Kind,
+        subject: String,
+        cleared: bool,
+    },
 }
 
 pub(super) fn effect(
@@ -35,7 +39,11 @@ pub(super) fn effect(
                 history,
                 ui,
                 op,
-                Change::End(a.kind, a.subject.clone()),
+                Change::End {
+                    kind: a.kind,
+                    subject: a.subject.clone(),
+                    cleared: false,
+                },
             ),
             None => ui.open_ack_form(&f),
         },
@@ -86,7 +94,17 @@ pub(super) fn end_cleared(
             .data
             .acks
             .retain(|a| !(a.kind == kind && a.subject == subject));
-        write(config, history, ui, op, Change::Cleared(kind, subject));
+        write(
+            config,
+            history,
+            ui,
+            op,
+            Change::End {
+                kind,
+                subject,
+                cleared: true,
+            },
+        );
     }
 }
 
@@ -106,31 +124,29 @@ fn write(config: &Config, history: &History, ui: &mut UiState, op: &Operator, ch
             let mut w = place.ack_writer().map_err(|e| e.to_string())?;
             match change {
                 Change::Put(a) => {
-                    let r = record(
-                        &op,
-                        "ack",
-                        a.kind,
-                        &a.subject,
-                        json!({"reason": a.reason, "expires": when(a.expires_ms)}),
-                    );
-                    w.put_ack(&a, &r).map_err(|e| e.to_string())?;
+                    w.put_ack(&a, &ack_record(&op, &a))
+                        .map_err(|e| e.to_string())?;
                     Ok(format!(
                         "acknowledged {} until {}",
                         a.kind,
-                        when(a.expires_ms)
+                        show_ms(a.expires_ms)
                     ))
                 }
-                Change::End(kind, subject) => {
-                    let r = record(&op, "unack", kind, &subject, json!({"why": "by hand"}));
+                Change::End {
+                    kind,
+                    subject,
+                    cleared,
+                } => {
+                    let why = if cleared { "cleared" } else { "by hand" };
+                    let r = unack_record(&op, kind, &subject, why);
                     w.end_ack(kind, &subject, &r).map_err(|e| e.to_string())?;
-                    Ok(format!("{kind} is no longer acknowledged: it counts again"))
-                }
-                Change::Cleared(kind, subject) => {
-                    let r = record(&op, "unack", kind, &subject, json!({"why": "cleared"}));
-                    w.end_ack(kind, &subject, &r).map_err(|e| e.to_string())?;
-                    Ok(format!(
-                        "{kind} cleared: its acknowledgement ended; it fires again if it returns"
-                    ))
+                    Ok(if cleared {
+                        format!(
+                            "{kind} cleared: its acknowledgement ended; it fires again if it returns"
+                        )
+                    } else {
+                        format!("{kind} is no longer acknowledged: it counts again")
+                    })
                 }
             }
         })();

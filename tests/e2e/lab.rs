@@ -258,8 +258,10 @@ impl Tui {
         let bin = env!("CARGO_BIN_EXE_fleetwatch");
         // A history store of the test's own, not the machine's.
         let data = format!("/tmp/fleetwatch-e2e-data-{}", std::process::id());
+        // FLEETWATCH_LOG reaches the program (tmux's server would not pass it on).
+        let log = std::env::var("FLEETWATCH_LOG").unwrap_or_else(|_| "info".into());
         let cmd = format!(
-            "XDG_STATE_HOME=/tmp/fleetwatch-e2e XDG_DATA_HOME={data} {bin} --config {config}"
+            "FLEETWATCH_LOG={log} XDG_STATE_HOME=/tmp/fleetwatch-e2e XDG_DATA_HOME={data} {bin} --config {config}"
         );
         let ok = Command::new("tmux")
             .args([

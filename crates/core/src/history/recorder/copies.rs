@@ -4,35 +4,17 @@
 //! to another, whichever host's poll shows it first; copies that come and go beside it are
 //! `copy-added` and `copy-removed`, not moves.
 //!
-//! The last active copy going away (stopped or gone) is not judged at once: the next polls of
-//! the other hosts may show the VM running there (its source polled before its destination,
-//! after a gap). It waits in the store (`pending`) for those polls, then is a migration or what
+//! The last active copy going away (stopped or gone) is not judged at once (`judgments`): the
+//! next polls of the other hosts may show the VM running there (its source polled before its
+//! destination, after a gap). It waits in the store for those polls, then is a migration or what
 //! it looked like.
 
+use super::judgments::Pending;
 use super::{Placed, Recorder, UNKNOWN, config_change};
 use crate::history::events::transition;
 use crate::history::store::StoreError;
-use crate::history::store::rows::{NewPending, RowId};
 use crate::model::sample::VmState;
-use std::collections::{BTreeMap, BTreeSet};
-
-/// A judgment waits no longer than this for hosts that do not poll (stuck connecting).
-const PENDING_MAX_MS: i64 = 10 * 60_000;
-
-#[derive(Debug, Clone)]
-pub(super) struct Pending {
-    /// Its row among the store's waiting judgments.
-    pub id: RowId,
-    pub host: usize,
-    pub at: i64,
-    pub actor: String,
-    /// The state of the copy before it went.
-    pub was: VmState,
-    /// Hosts whose next poll may still show the VM running.
-    pub waiting: BTreeSet<usize>,
-    /// Sharing a database: until when the other recorders' hosts may still show it running.
-    pub foreign_until: Option<i64>,
-}
+use std::collections::BTreeMap;
 
 /// A migration as its event tells it.
 pub(super) struct MoveSeen {
@@ -82,7 +64,7 @@ impl Recorder {
     }
 
     /// The other hosts holding a copy, for details: "b (shutoff), c (paused)".
-    fn elsewhere(&self, uuid: &str, host: usize) -> String {
+    pub(super) fn elsewhere(&self, uuid: &str, host: usize) -> String {
         self.copies
             .get(uuid)
             .into_iter()
@@ -115,10 +97,12 @@ impl Recorder {
                     self.copy_events(c)
                 }
             },
-            (None, None) => {
-                self.confirm(c.uuid)?;
-                self.copy_events(c)
-            }
+            // Not active anywhere: a waiting judgment stays for the hosts it waits on (they
+            // may still show the VM running); its own copy going is part of it.
+            (None, None) => match self.pending.get(c.uuid).cloned() {
+                Some(p) if p.host == c.host && c.new.is_none() => self.gone_while_judged(c, &p),
+                _ => self.copy_events(c),
+            },
         }
     }
 
@@ -229,7 +213,17 @@ impl Recorder {
                 self.vm_event(c.at, kind, c.uuid, c.name, c.host, detail)
             }
             (Some(o), None) => {
-                let (kind, detail) = if others.is_empty() {
+                // Its last active copy went just before and is being judged (a move?).
+                let judged = self
+                    .pending
+                    .get(c.uuid)
+                    .map(|p| self.hosts[p.host].name.clone());
+                let (kind, detail) = if let Some(h) = judged.filter(|_| others.is_empty()) {
+                    (
+                        "copy-removed",
+                        format!("was {}; the VM left {h} just before", o.state.label()),
+                    )
+                } else if others.is_empty() {
                     ("undefined", format!("was {}", o.state.label()))
                 } else {
                     (
@@ -278,110 +272,6 @@ impl Recorder {
                 None => Ok(()),
             },
             _ => Ok(()),
-        }
-    }
-
-    /// The VM's last active copy stopped or went: a stop, an undefinition or the source half
-    /// of a migration, which the other hosts' next polls tell apart.
-    fn went(&mut self, c: &Change) -> Result<(), StoreError> {
-        let Some(old) = &c.old else { return Ok(()) };
-        if self.left(c, old.since)?.is_some() {
-            return Ok(());
-        }
-        let (kind, detail): (&'static str, String) = match &c.new {
-            None => {
-                let others = self.elsewhere(c.uuid, c.host);
-                let mut d = format!("was {}", old.state.label());
-                if !others.is_empty() {
-                    d.push_str(&format!("; still defined on {others}"));
-                }
-                ("undefined", d)
-            }
-            Some(p) => match transition(old.state, p.state) {
-                Some(k) => (k, String::new()),
-                None => return Ok(()),
-            },
-        };
-        if self.seen(c.at, c.uuid, kind, c.host) {
-            return Ok(());
-        }
-        let actor = self.actor(c.host, c.uuid, kind, c.at);
-        let waiting = self.up_hosts_but(c.host);
-        let foreign_until = self.foreign_until(c.at);
-        if kind == "crashed" || (waiting.is_empty() && foreign_until.is_none()) {
-            return self.event(
-                c.at,
-                kind,
-                Some((c.uuid, c.name)),
-                c.host,
-                None,
-                actor,
-                detail,
-            );
-        }
-        self.confirm(c.uuid)?;
-        let vm = self.store.vm_id(c.uuid, c.name)?;
-        let host = self.host_id(c.host)?;
-        let id = self.store.insert_pending(&NewPending {
-            vm,
-            host,
-            at: c.at,
-            kind,
-            actor: &actor,
-            detail: &detail,
-            was: old.state,
-        })?;
-        let p = Pending {
-            id,
-            host: c.host,
-            at: c.at,
-            actor,
-            was: old.state,
-            waiting,
-            foreign_until,
-        };
-        self.pending.insert(c.uuid.to_owned(), p);
-        Ok(())
-    }
-
-    /// After a poll of `host` (or its loss, with `lost`): judgments no host can change any more
-    /// become the events they looked like.
-    pub(super) fn settle(&mut self, host: usize, now: i64, lost: bool) -> Result<(), StoreError> {
-        let mut due: Vec<String> = Vec::new();
-        for (u, p) in &mut self.pending {
-            if lost || p.at <= now {
-                p.waiting.remove(&host);
-            }
-            let others_done = p.foreign_until.is_none_or(|t| now >= t);
-            if (p.waiting.is_empty() && others_done) || now - p.at > PENDING_MAX_MS {
-                due.push(u.clone());
-            }
-        }
-        due.sort_unstable();
-        for u in due {
-            self.conclude(&u)?;
-        }
-        Ok(())
-    }
-
-    /// Writes the VM's waiting judgment as the event it looked like.
-    pub(super) fn confirm(&mut self, uuid: &str) -> Result<(), StoreError> {
-        match self.pending.remove(uuid) {
-            Some(p) => self.confirm_row(p.id),
-            None => Ok(()),
-        }
-    }
-
-    pub(super) fn confirm_row(&mut self, id: RowId) -> Result<(), StoreError> {
-        self.store.confirm_pending(id)
-    }
-
-    /// Whether it was still ours to drop (sharing a database, another recorder may have
-    /// taken it as part of a move it saw the other half of).
-    fn drop_pending(&mut self, uuid: &str) -> Result<bool, StoreError> {
-        match self.pending.remove(uuid) {
-            Some(p) => self.store.delete_pending(p.id),
-            None => Ok(true),
         }
     }
 }

@@ -92,6 +92,17 @@ impl Recorder {
                 }
             };
             let after = self.rehome(&uuid);
+            tracing::debug!(
+                host = %self.hosts[host].name,
+                vm = %name,
+                at,
+                old = ?old.as_ref().map(|o| o.state),
+                new = ?new.as_ref().map(|p| p.state),
+                before = ?before.map(|h| &self.hosts[h].name),
+                after = ?after.map(|h| &self.hosts[h].name),
+                pending = self.pending.contains_key(&uuid),
+                "copy changed"
+            );
             let change = Change {
                 uuid: &uuid,
                 name: &name,

@@ -3,7 +3,8 @@
 //! made yet. With these the first polls after a restart are compared with the truth as recorded,
 //! not with an empty fleet.
 
-use super::copies::{Pending, best_active};
+use super::copies::best_active;
+use super::judgments::Pending;
 use super::{Placed, Recorder};
 use crate::history::store::StoreError;
 use crate::link::LinkState;

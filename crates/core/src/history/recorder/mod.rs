@@ -10,6 +10,7 @@ mod across;
 mod copies;
 mod diff;
 mod inputs;
+mod judgments;
 mod live;
 mod load;
 mod transaction;
@@ -25,7 +26,7 @@ use crate::history::config::HistoryConfig;
 use crate::link::{LinkState, Message, Update};
 use crate::model::sample::{DomainConfig, VmState};
 use crate::model::{Fleet, Vm};
-use copies::Pending;
+use judgments::Pending;
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 

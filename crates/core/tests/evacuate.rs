@@ -61,6 +61,7 @@ impl Cx {
     }
     fn plan(&self, f: &Fleet, copy: bool) -> Evacuation {
         let cx = PlanContext {
+            maintenance: &[],
             read_only: false,
             actions_allowed: &self.allowed,
             shared_storage: &self.shared,

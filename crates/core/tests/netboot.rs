@@ -89,6 +89,7 @@ fn the_panes_that_boot_it_say_so_and_the_others_do_not() {
         HashMap::new(),
     );
     let cx = PlanContext {
+        maintenance: &[],
         read_only: false,
         actions_allowed: &allowed,
         shared_storage: &shared,

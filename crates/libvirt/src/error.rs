@@ -112,6 +112,9 @@ pub enum ActionError {
     Spawn(#[source] std::io::Error),
     #[error("aborted by the operator; the VM stays where it was")]
     Aborted,
+    /// The app runs an evacuation as its migrations; given whole, a host refuses it.
+    #[error("an evacuation runs as one migration at a time, not as one action; nothing was done")]
+    NotOneAction,
     #[error("the migration thread ended without a result")]
     MigrationLost,
     #[error(transparent)]
@@ -126,7 +129,9 @@ impl From<ActionError> for fleetwatch_core::actions::ActionFailure {
         use fleetwatch_core::actions::ActionFailure as F;
         let text = e.to_string();
         match e {
-            ActionError::Gone { .. } | ActionError::Changed { .. } => F::Refused(text),
+            ActionError::Gone { .. } | ActionError::Changed { .. } | ActionError::NotOneAction => {
+                F::Refused(text)
+            }
             ActionError::Aborted => F::Aborted(text),
             _ => F::Failed(text),
         }

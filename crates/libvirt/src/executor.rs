@@ -135,6 +135,7 @@ impl Actor for LibvirtActor {
                 .delete(0)
                 .map(|_| format!("snapshot {name:?} of {} deleted; the VM stays", e.name))
                 .map_err(failed("virDomainSnapshotDelete")),
+            ActionKind::Evacuate { .. } => Err(ActionError::NotOneAction),
         }
     }
 }

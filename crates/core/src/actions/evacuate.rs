@@ -11,7 +11,7 @@ use crate::model::storage::local_disk_paths;
 use crate::model::{Fleet, Vm};
 use std::collections::BTreeSet;
 
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Move {
     pub vm: String,
     pub uuid: String,
@@ -153,6 +153,8 @@ pub fn evacuation(fleet: &Fleet, host: usize, cx: &PlanContext, copy_storage: bo
             format!("it is {}", h.link.label())
         } else if !cx.actions_allowed.get(i).copied().unwrap_or(false) {
             "it does not allow actions".to_owned()
+        } else if cx.maintenance.get(i).copied().unwrap_or(false) {
+            "it is in maintenance".to_owned()
         } else if h.memory_bytes() == 0 {
             "its size is not known yet".to_owned()
         } else {

@@ -5,6 +5,7 @@
 pub mod audit;
 pub mod confirm;
 pub mod evacuate;
+pub mod evacuate_run;
 pub mod keys;
 pub mod plan;
 pub mod record;
@@ -41,6 +42,13 @@ pub enum ActionKind {
     DeleteSnapshot {
         name: String,
     },
+    /// Every move of a host's evacuation (`back`: of its return), run by the app one live
+    /// migration at a time; no host's action thread is ever given it.
+    Evacuate {
+        host: String,
+        back: bool,
+        moves: Vec<evacuate::Move>,
+    },
 }
 
 impl ActionKind {
@@ -56,6 +64,8 @@ impl ActionKind {
             ActionKind::ForceOff => "force-off",
             ActionKind::RevertSnapshot { .. } => "revert-snapshot",
             ActionKind::DeleteSnapshot { .. } => "delete-snapshot",
+            ActionKind::Evacuate { back: false, .. } => "evacuate",
+            ActionKind::Evacuate { back: true, .. } => "return",
         }
     }
 
@@ -67,6 +77,7 @@ impl ActionKind {
                 | ActionKind::ForceOff
                 | ActionKind::Migrate { .. }
                 | ActionKind::RevertSnapshot { .. }
+                | ActionKind::Evacuate { .. }
         )
     }
 
@@ -82,6 +93,7 @@ impl ActionKind {
             ActionKind::Migrate { .. } => matches!(state, Running | Paused),
             ActionKind::ForceOff => matches!(state, Running | Paused | Crashed),
             ActionKind::RevertSnapshot { .. } | ActionKind::DeleteSnapshot { .. } => true,
+            ActionKind::Evacuate { .. } => state.is_active(),
         }
     }
 
@@ -97,6 +109,8 @@ impl ActionKind {
             ActionKind::RevertSnapshot { .. } => &["snapshot-reverted"],
             ActionKind::DeleteSnapshot { .. } => &["snapshot-deleted"],
             ActionKind::Migrate { .. } => &["migrated"],
+            // Its migrations are audited one by one, and credited as those.
+            ActionKind::Evacuate { .. } => &[],
         }
     }
 }

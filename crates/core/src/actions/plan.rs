@@ -20,6 +20,8 @@ pub struct PlanContext<'a> {
     pub max_vcpu_overcommit: f64,
     /// Per host (config order): the production group it is in (`[group.NAME] production`).
     pub production: &'a [Option<String>],
+    /// Per host (config order): evacuated and not yet returned, so no target.
+    pub maintenance: &'a [bool],
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -88,6 +90,10 @@ fn change(kind: &ActionKind, vm: &Vm, host: &str) -> String {
         ActionKind::DeleteSnapshot { name } => {
             format!("deletes snapshot {name:?} of {n}; the VM and its disks stay")
         }
+        ActionKind::Evacuate { moves, .. } => match moves.iter().find(|m| m.uuid == vm.uuid) {
+            Some(m) => format!("{n}: {} → {} (live)", m.from, m.to),
+            None => format!("{n} on {host}: not in the evacuation"),
+        },
     }
 }
 

@@ -1,0 +1,311 @@
+//! An evacuation (or a return) as the operator confirms it and as it runs: a pane's plan from
+//! the [`Evacuation`], then its moves one live migration at a time, each VM checked again just
+//! before it moves (skipped, named, when it is no longer where the plan saw it). The first
+//! failure or an abort stops it; what it says at the end is where every VM of it is. Pure: the
+//! app feeds it the fleet and each migration's outcome.
+
+use super::ActionKind;
+use super::Expect;
+use super::evacuate::{Evacuation, Move};
+use super::plan::{Plan, PlanContext};
+use crate::link::LinkState;
+use crate::model::{Fleet, Vm};
+use std::collections::VecDeque;
+
+fn mib(b: u64) -> u64 {
+    b >> 20
+}
+
+fn find<'f>(fleet: &'f Fleet, uuid: &str) -> Option<(&'f str, &'f Vm)> {
+    fleet.hosts.iter().find_map(|h| {
+        h.vms
+            .get(uuid)
+            .filter(|v| v.primary)
+            .map(|v| (h.name.as_str(), v))
+    })
+}
+
+/// The confirmation pane's plan: every move with its target, each target's load after, what
+/// blocks it; the host's name typed to confirm.
+pub fn pane_plan(ev: &Evacuation, fleet: &Fleet, back: bool, cx: &PlanContext) -> Plan {
+    let mut p = Plan {
+        kind: ActionKind::Evacuate {
+            host: ev.host.clone(),
+            back,
+            moves: ev.moves.clone(),
+        },
+        vms: Vec::new(),
+        changes: Vec::new(),
+        risks: Vec::new(),
+        refusals: ev.refusals.clone(),
+        typed: Some(ev.host.clone()),
+        typed_alt: None,
+        production: Vec::new(),
+    };
+    for m in &ev.moves {
+        if let Some((host, vm)) = find(fleet, &m.uuid) {
+            p.vms.push(Expect {
+                uuid: vm.uuid.clone(),
+                name: vm.name.clone(),
+                host: host.to_owned(),
+                state: vm.state,
+            });
+        }
+        p.changes.push(format!(
+            "{}: {} → {} ({} MiB, live)",
+            m.vm,
+            m.from,
+            m.to,
+            mib(m.memory_bytes)
+        ));
+    }
+    for b in &ev.blocked {
+        p.refusals
+            .push(format!("{} cannot move: {}", b.vm, b.reason));
+    }
+    if ev.moves.is_empty() && ev.blocked.is_empty() {
+        p.refusals.push(format!("nothing to move on {}", ev.host));
+    }
+    for a in ev.after.iter().filter(|a| a.moves_in > 0) {
+        let before = fleet.hosts.iter().find(|h| h.name == a.host).map(|h| {
+            let t = &h.totals;
+            let mem = t.memory_allocated as f64 / h.memory_bytes().max(1) as f64 * 100.0;
+            let cpu = t.vcpus_allocated as f64 / f64::from(h.cpus().max(1));
+            format!("memory {mem:.0}% · vCPU {cpu:.1}x → ")
+        });
+        p.risks.push(format!(
+            "{}: {}memory {:.0}% · vCPU {:.1}x ({} in)",
+            a.host,
+            before.unwrap_or_default(),
+            a.memory_used_pct,
+            a.vcpu_ratio,
+            a.moves_in
+        ));
+    }
+    for n in &ev.not_targets {
+        p.risks
+            .push(format!("not a target: {} ({})", n.host, n.reason));
+    }
+    if !back {
+        p.risks.push(format!("afterwards: {}", ev.failover));
+    }
+    if let Some(i) = fleet.hosts.iter().position(|h| h.name == ev.host)
+        && let Some(Some(g)) = cx.production.get(i)
+    {
+        p.production.push(g.clone());
+    }
+    p
+}
+
+/// The moves back to host number `host` of the VMs its evacuation moved away (`origins`), as
+/// far as its memory allows; a VM stopped, gone or already back is left out.
+pub fn return_plan(fleet: &Fleet, host: usize, origins: &[Move], cx: &PlanContext) -> Evacuation {
+    let home = &fleet.hosts[host];
+    let mut ev = Evacuation {
+        host: home.name.clone(),
+        moves: Vec::new(),
+        blocked: Vec::new(),
+        after: Vec::new(),
+        not_targets: Vec::new(),
+        failover: String::new(),
+        refusals: Vec::new(),
+    };
+    if cx.read_only {
+        ev.refusals.push("this session is read-only".into());
+    }
+    if !cx.actions_allowed.get(host).copied().unwrap_or(false) {
+        ev.refusals
+            .push(format!("{} does not allow actions", home.name));
+    }
+    if home.link != LinkState::Up {
+        ev.refusals
+            .push(format!("{} is {}", home.name, home.link.label()));
+    }
+    if origins.is_empty() {
+        ev.refusals.push(format!(
+            "no evacuation of {} is known to this session: nothing to bring back",
+            home.name
+        ));
+    }
+    let cap = home.memory_bytes();
+    let mut used = home.totals.memory_allocated;
+    let mut vcpus = home.totals.vcpus_allocated;
+    for o in origins.iter().filter(|o| o.from == home.name) {
+        let Some((now_on, vm)) = find(fleet, &o.uuid) else {
+            continue;
+        };
+        if now_on == home.name || !vm.state.is_active() {
+            continue;
+        }
+        let mem = vm.memory_bytes.or(vm.max_memory_bytes).unwrap_or(0);
+        if cap > 0 && used + mem > cap {
+            ev.blocked.push(super::evacuate::Blocked {
+                vm: vm.name.clone(),
+                uuid: vm.uuid.clone(),
+                reason: format!(
+                    "{} has {} MiB left, it needs {}",
+                    home.name,
+                    mib(cap.saturating_sub(used)),
+                    mib(mem)
+                ),
+            });
+            continue;
+        }
+        used += mem;
+        vcpus += u64::from(vm.vcpus.unwrap_or(0));
+        ev.moves.push(Move {
+            vm: vm.name.clone(),
+            uuid: vm.uuid.clone(),
+            from: now_on.to_owned(),
+            to: home.name.clone(),
+            memory_bytes: mem,
+        });
+    }
+    ev.after.push(super::evacuate::After {
+        host: home.name.clone(),
+        memory_used_pct: used as f64 / cap.max(1) as f64 * 100.0,
+        vcpu_ratio: vcpus as f64 / f64::from(home.cpus().max(1)),
+        moves_in: ev.moves.len(),
+    });
+    ev
+}
+
+/// A confirmed evacuation (or return) while it runs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Run {
+    pub host: String,
+    pub back: bool,
+    queue: VecDeque<Move>,
+    pub current: Option<Move>,
+    pub moved: Vec<Move>,
+    pub skipped: Vec<(Move, String)>,
+    pub failed: Option<(Move, String)>,
+    pub aborted: bool,
+    total: usize,
+}
+
+impl Run {
+    pub fn new(host: &str, back: bool, moves: Vec<Move>) -> Run {
+        Run {
+            host: host.to_owned(),
+            back,
+            total: moves.len(),
+            queue: moves.into(),
+            current: None,
+            moved: Vec::new(),
+            skipped: Vec::new(),
+            failed: None,
+            aborted: false,
+        }
+    }
+
+    fn verb(&self) -> &'static str {
+        if self.back {
+            "return to"
+        } else {
+            "evacuation of"
+        }
+    }
+
+    /// The next move whose VM is still active on its source, as the migration must find it;
+    /// none once stopped, aborted or done.
+    pub fn next(&mut self, fleet: &Fleet) -> Option<(Move, Expect)> {
+        if self.current.is_some() || self.aborted || self.failed.is_some() {
+            return None;
+        }
+        while let Some(m) = self.queue.pop_front() {
+            match find(fleet, &m.uuid) {
+                Some((h, vm)) if h == m.from && vm.state.is_active() => {
+                    let e = Expect {
+                        uuid: vm.uuid.clone(),
+                        name: vm.name.clone(),
+                        host: h.to_owned(),
+                        state: vm.state,
+                    };
+                    self.current = Some(m.clone());
+                    return Some((m, e));
+                }
+                Some((h, vm)) => {
+                    let why = format!("now {} on {h}", vm.state.label());
+                    self.skipped.push((m, why));
+                }
+                None => self.skipped.push((m, "no longer in the fleet".into())),
+            }
+        }
+        None
+    }
+
+    /// The current move's outcome.
+    pub fn ended(&mut self, result: Result<(), String>) {
+        let Some(m) = self.current.take() else { return };
+        match result {
+            Ok(()) => self.moved.push(m),
+            Err(e) => self.failed = Some((m, e)),
+        }
+    }
+
+    /// No further move starts; the one under way is the app's to abort.
+    pub fn abort(&mut self) {
+        self.aborted = true;
+    }
+
+    pub fn finished(&self) -> bool {
+        self.current.is_none() && (self.aborted || self.failed.is_some() || self.queue.is_empty())
+    }
+
+    /// One line while it runs: "evacuation of hv-1: 2/5 moved · web-01 → hv-2".
+    pub fn progress(&self) -> String {
+        let now = self
+            .current
+            .as_ref()
+            .map(|m| format!(" · {} → {}", m.vm, m.to))
+            .unwrap_or_default();
+        format!(
+            "{} {}: {}/{} moved{now}",
+            self.verb(),
+            self.host,
+            self.moved.len(),
+            self.total
+        )
+    }
+
+    /// Where every VM of it is once it ended.
+    pub fn summary(&self) -> String {
+        let mut s = format!(
+            "{} {}: {} of {} moved",
+            self.verb(),
+            self.host,
+            self.moved.len(),
+            self.total
+        );
+        if let Some((m, e)) = &self.failed {
+            s.push_str(&format!(
+                "; STOPPED: {} failed ({e}) and stays on {}",
+                m.vm, m.from
+            ));
+        } else if self.aborted {
+            s.push_str("; aborted by the operator");
+        }
+        let left: Vec<String> = self
+            .queue
+            .iter()
+            .chain(self.current.iter())
+            .map(|m| format!("{} (on {})", m.vm, m.from))
+            .collect();
+        if !left.is_empty() {
+            s.push_str(&format!("; not moved: {}", left.join(", ")));
+        }
+        for (m, why) in &self.skipped {
+            s.push_str(&format!("; skipped {}: {why}", m.vm));
+        }
+        if !self.moved.is_empty() {
+            let to: Vec<String> = self
+                .moved
+                .iter()
+                .map(|m| format!("{} → {}", m.vm, m.to))
+                .collect();
+            s.push_str(&format!("; moved: {}", to.join(", ")));
+        }
+        s
+    }
+}

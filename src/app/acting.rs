@@ -44,6 +44,8 @@ impl PlanInputs {
             now: self.now,
             max_vcpu_overcommit: config.policy.max_vcpu_overcommit,
             production: &self.production,
+            // The session's evacuations set it where it matters (their plans).
+            maintenance: &[],
         }
     }
 }
@@ -54,6 +56,7 @@ pub struct Acting {
     next_id: u64,
     /// Action id -> (audit id, the request), until it ends.
     pending: HashMap<u64, (String, ActionRequest)>,
+    pub(super) evac: super::evacuating::Evacuations,
 }
 
 impl Acting {
@@ -63,10 +66,22 @@ impl Acting {
             audit,
             next_id: 1,
             pending: HashMap::new(),
+            evac: Default::default(),
         }
     }
 
-    fn record(&self, r: Record) {
+    /// The id the next action gets.
+    pub(super) fn peek_id(&self) -> u64 {
+        self.next_id
+    }
+
+    pub(super) fn new_audit_id(&mut self) -> String {
+        let id = format!("{}-{}", chrono::Utc::now().timestamp_millis(), self.next_id);
+        self.next_id += 1;
+        id
+    }
+
+    pub(super) fn record(&self, r: Record) {
         if let Some(tx) = &self.audit {
             let _ = tx.send(r);
         }
@@ -134,7 +149,13 @@ impl Acting {
                 }
             }
             Effect::Cancelled(p) => self.confirm_record(&p, "cancelled", None),
+            Effect::Execute(p) if matches!(p.kind, ActionKind::Evacuate { .. }) => {
+                self.start_evacuation(*p, fleet, ui, config, inputs, collectors);
+            }
             Effect::Execute(p) => self.execute(*p, ui, config, collectors),
+            Effect::Evacuate { host, back } => {
+                self.open_evacuation(host, back, fleet, ui, config, inputs);
+            }
             Effect::Abort => {
                 let hosts: Vec<usize> = ui
                     .actions_running
@@ -142,7 +163,10 @@ impl Acting {
                     .filter(|r| r.result.is_none())
                     .map(|r| r.host)
                     .collect();
-                if hosts.is_empty() {
+                let stopped = self.evac.abort();
+                if stopped {
+                    ui.message = Some("evacuation: no further move starts".into());
+                } else if hosts.is_empty() {
                     ui.message = Some("nothing is running to abort".into());
                 }
                 for h in hosts {
@@ -165,7 +189,13 @@ impl Acting {
         }
     }
 
-    fn execute(&mut self, p: Plan, ui: &mut UiState, config: &Config, collectors: &Collectors) {
+    pub(super) fn execute(
+        &mut self,
+        p: Plan,
+        ui: &mut UiState,
+        config: &Config,
+        collectors: &Collectors,
+    ) {
         for vm in p.vms {
             let id = self.next_id;
             self.next_id += 1;
@@ -223,7 +253,10 @@ impl Acting {
                     Err(e) => format!("{} failed: {e}", run.title),
                 });
                 run.result = Some(result.clone());
+                let end = result.as_ref().map(|_| ()).map_err(ToString::to_string);
+                self.evac.ended(id, end);
                 let host = run.host;
+                let kind = self.pending.get(&id).map(|(_, req)| req.kind.clone());
                 if let Some((audit_id, req)) = self.pending.remove(&id) {
                     let e = &req.expect;
                     let mut r = self.base(&audit_id, "end", &req.kind, &e.host, &e.uuid, &e.name);
@@ -235,8 +268,13 @@ impl Acting {
                     r.error = error;
                     self.record(r);
                 }
-                // Show the result within one poll, not at the next scheduled one.
+                // Show the result within one poll, not at the next scheduled one: both ends
+                // of a migration (the next move of an evacuation, a return, are planned from
+                // where the fleet shows the VM).
                 collectors.poll_now_host(host);
+                if let Some(ActionKind::Migrate { to, .. }) = &kind {
+                    collectors.poll_now_host(*to);
+                }
             }
         }
     }

@@ -8,6 +8,7 @@ pub mod check;
 pub mod cli;
 pub mod client;
 pub mod evacuate;
+pub mod evacuating;
 pub mod exporter;
 pub mod generate;
 pub mod logging;

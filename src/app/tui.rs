@@ -215,6 +215,7 @@ pub async fn run(
                     }
                     apply(&mut fleet, m);
                 }
+                acting.tick(&fleet, &mut ui, &config, &inputs, &collectors);
             }
             Some(e) = audit_err_rx.recv() => {
                 ui.message = Some(e);

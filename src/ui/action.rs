@@ -35,6 +35,10 @@ pub enum Action {
     Acknowledge,
     /// `v`: the selected VM's snapshots.
     Snapshots,
+    /// `E`: evacuate the selected host (or the selected VM's).
+    Evacuate,
+    /// `R`: bring back the VMs its evacuation moved away.
+    Return,
     SortNext,
     SortPrev,
     SortReverse,

@@ -64,7 +64,12 @@ fn pinned_lines(pane: &Pane, theme: Theme) -> Vec<Line<'static>> {
     let refused = !p.refusals.is_empty();
     // Nothing to type where nothing can run: the refusal is the answer.
     if let Some(want) = p.typed.as_ref().filter(|_| !refused) {
-        let what = if p.vms.len() > 1 {
+        let what = if matches!(
+            p.kind,
+            fleetwatch_core::actions::ActionKind::Evacuate { .. }
+        ) {
+            "the host's name"
+        } else if p.vms.len() > 1 {
             "the number of VMs"
         } else if matches!(
             p.kind,

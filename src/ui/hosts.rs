@@ -79,8 +79,13 @@ pub fn draw(f: &mut Frame, area: Rect, fleet: &Fleet, ui: &UiState, cx: &super::
     let first = ui.hosts_first(visible, fleet.hosts.len());
     let mut lines = Vec::new();
     for (i, h) in fleet.hosts.iter().enumerate().skip(first).take(visible) {
+        // Evacuated by this session and not yet returned: what matters more than "up".
+        let maint = h.link == LinkState::Up && ui.maintenance.contains_key(&h.name);
         let mut spans = vec![
-            Span::styled(badge(h.link), theme.link(h.link)),
+            match maint {
+                true => Span::styled("MAINT", theme.warn()),
+                false => Span::styled(badge(h.link), theme.link(h.link)),
+            },
             Span::raw(" "),
             Span::raw(format!("{:<name_w$} ", fit(&h.name, name_w))),
         ];

@@ -4,6 +4,7 @@
 //! `make e2e` runs them one at a time.
 #![allow(clippy::unwrap_used)]
 
+mod evacuate;
 mod far;
 mod fleet;
 mod history;

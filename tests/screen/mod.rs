@@ -409,6 +409,7 @@ pub fn pane_for(
         })
         .collect();
     let cx = PlanContext {
+        maintenance: &[],
         read_only: refusal.is_some(),
         actions_allowed: &allowed,
         shared_storage: &s.shared,

@@ -12,12 +12,6 @@ pub use binding::{Binding, Help, Key, When};
 /// Every key binding, in the order of the `?` screen.
 pub const BINDINGS: &[Binding] = table::TABLE;
 
-/// The last row of the `?` screen: not a key.
-pub const MOUSE: (&str, &str) = (
-    "mouse",
-    "click: select · click a title: sort · wheel: scroll",
-);
-
 /// The binding for `key` where it is pressed.
 pub fn find(key: Key, typing: bool) -> Option<&'static Binding> {
     BINDINGS
@@ -60,15 +54,13 @@ pub fn key_rules() -> KeyRules {
 
 /// The `?` screen's rows: keys as configured, and what they do.
 pub fn help_rows(keys: &ActionKeys) -> Vec<(String, &'static str)> {
-    let mut rows: Vec<(String, &'static str)> = BINDINGS
+    BINDINGS
         .iter()
         .filter_map(|b| match b.help {
             Help::Row(label, text) => Some((fill(label, keys), text)),
             Help::Above | Help::Pane(_) => None,
         })
-        .collect();
-    rows.push((MOUSE.0.to_owned(), MOUSE.1));
-    rows
+        .collect()
 }
 
 /// The action menu: key as configured, label, verb.

@@ -87,7 +87,7 @@ pub(super) const TABLE: &[Binding] = &[
         Always,
         Row(
             "Tab  ←→  h l",
-            "switch between the hosts pane and the VMs table",
+            "hosts pane ↔ VMs table · mouse: click, click a title, wheel",
         ),
     ),
     bind(&[Key::ch('h'), Key::ch('l')], A::FocusNext, Browsing, Above),
@@ -233,6 +233,16 @@ pub(super) const TABLE: &[Binding] = &[
         Above,
     ),
     bind(&[Key::ch('A')], A::Abort, Browsing, Above),
+    bind(
+        &[Key::ch('E')],
+        A::Evacuate,
+        Browsing,
+        Row(
+            "E  R",
+            "evacuate the host (maintenance) · R: return its VMs",
+        ),
+    ),
+    bind(&[Key::ch('R')], A::Return, Browsing, Above),
     // The migration form is no line to type into, so its one letter is a binding of its own.
     bind(
         &[Key::ch('c')],

@@ -38,6 +38,15 @@ impl UiState {
                 }
             }
             "filter" => self.set_filter(arg),
+            "evacuate" | "return" => match super::marks::host_named(fleet, &arg) {
+                Ok(host) => {
+                    return Effect::Evacuate {
+                        host,
+                        back: verb == "return",
+                    };
+                }
+                Err(why) => self.message = Some(why),
+            },
             "find" => self.find(&arg, fleet),
             "findings" | "f" => self.view = View::Findings,
             "at" => match fleetwatch_core::history::time::parse_moment(&arg, chrono::Utc::now()) {

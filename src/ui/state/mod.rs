@@ -85,8 +85,14 @@ pub enum Effect {
     Rejected,
     /// The pane was left without acting (Esc, or Enter on Cancel): audit that too.
     Cancelled(Box<fleetwatch_core::actions::plan::Plan>),
-    /// Stop the running migration.
+    /// Stop the running migration (and any evacuation after it).
     Abort,
+    /// `E` / `R` / `:evacuate` / `:return`: plan the host's evacuation (or its return) and
+    /// open its confirmation pane.
+    Evacuate {
+        host: usize,
+        back: bool,
+    },
     /// `K` on a finding: the app ends its acknowledgement, or opens the form for one.
     AckKey(Box<fleetwatch_core::model::findings::Finding>),
     /// The form was filled: acknowledge for `lasts` (e.g. "24h").
@@ -131,6 +137,8 @@ pub struct UiState {
     /// How far back the History view lists events.
     pub history_since: std::time::Duration,
     pub host_selected: usize,
+    /// Hosts in maintenance (evacuated by this session): who, since when.
+    pub maintenance: std::collections::BTreeMap<String, String>,
     pub rows: crate::ui::row_cache::RowCache,
     /// VMs running fleet-wide, counted with the rows.
     pub running: usize,
@@ -174,6 +182,7 @@ impl Default for UiState {
             history_selected: 0,
             history_since: std::time::Duration::from_secs(30 * 86_400),
             host_selected: 0,
+            maintenance: Default::default(),
             rows: Default::default(),
             running: 0,
             rows_for: None,
@@ -267,6 +276,24 @@ impl UiState {
             | Action::Acknowledge
             | Action::Snapshots => {}
             Action::Abort => return Effect::Abort,
+            Action::Evacuate | Action::Return => {
+                let host = match self.focus {
+                    Focus::Hosts => Some(self.host_selected),
+                    Focus::Vms => self
+                        .selected_uuid()
+                        .and_then(|u| fleet.vm(u))
+                        .map(|v| v.host),
+                };
+                match host.filter(|h| *h < fleet.hosts.len()) {
+                    Some(host) => {
+                        return Effect::Evacuate {
+                            host,
+                            back: action == Action::Return,
+                        };
+                    }
+                    None => self.message = Some("no host selected".into()),
+                }
+            }
             Action::Noop => {}
             Action::Help => self.open_help(),
             Action::Back => self.back(),

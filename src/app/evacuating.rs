@@ -178,7 +178,7 @@ impl Acting {
         let Some(next) = self.evac.run.as_mut().map(|r| r.next(fleet)) else {
             return;
         };
-        if let Some((m, _)) = next {
+        if let Some(m) = next {
             let to = config.hosts.iter().position(|h| h.name == m.to);
             let kind = to.map(|to| ActionKind::Migrate {
                 to,

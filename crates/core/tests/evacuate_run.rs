@@ -109,13 +109,13 @@ fn the_run_skips_a_vm_no_longer_there_and_stops_at_the_first_failure() {
             mv("four", "a", "b"),
         ],
     );
-    let (m, e) = run.next(&f).unwrap();
-    assert_eq!((m.vm.as_str(), e.host.as_str()), ("one", "a"));
+    let m = run.next(&f).unwrap();
+    assert_eq!((m.vm.as_str(), m.from.as_str()), ("one", "a"));
     // One at a time: nothing more while it runs.
     assert!(run.next(&f).is_none());
     run.ended(Ok(()));
     // "two" is on b already (moved by someone else): skipped, named; "three" goes next.
-    let (m, _) = run.next(&f).unwrap();
+    let m = run.next(&f).unwrap();
     assert_eq!(m.vm, "three");
     run.ended(Err("connection lost".into()));
     assert!(run.next(&f).is_none(), "stopped at the first failure");

@@ -86,12 +86,13 @@ impl Target<'_> {
     }
 }
 
-fn need(vm: &Vm) -> (u64, u64) {
+/// What a VM takes on its target: memory (its allocation, else its maximum) and vCPUs.
+pub(super) fn need(vm: &Vm) -> (u64, u64) {
     let mem = vm.memory_bytes.or(vm.max_memory_bytes).unwrap_or(0);
     (mem, u64::from(vm.vcpus.unwrap_or(0)))
 }
 
-fn mib(b: u64) -> u64 {
+pub(super) fn mib(b: u64) -> u64 {
     b >> 20
 }
 

@@ -6,23 +6,17 @@
 
 use super::ActionKind;
 use super::Expect;
-use super::evacuate::{Evacuation, Move};
+use super::evacuate::{Evacuation, Move, mib, need};
 use super::plan::{Plan, PlanContext};
 use crate::link::LinkState;
 use crate::model::{Fleet, Vm};
 use std::collections::VecDeque;
 
-fn mib(b: u64) -> u64 {
-    b >> 20
-}
-
+/// The VM's copy it is judged by, and the name of the host it is on.
 fn find<'f>(fleet: &'f Fleet, uuid: &str) -> Option<(&'f str, &'f Vm)> {
-    fleet.hosts.iter().find_map(|h| {
-        h.vms
-            .get(uuid)
-            .filter(|v| v.primary)
-            .map(|v| (h.name.as_str(), v))
-    })
+    fleet
+        .vm(uuid)
+        .map(|v| (fleet.hosts[v.host].name.as_str(), v))
 }
 
 /// The confirmation pane's plan: every move with its target, each target's load after, what
@@ -137,7 +131,7 @@ pub fn return_plan(fleet: &Fleet, host: usize, origins: &[Move], cx: &PlanContex
         if now_on == home.name || !vm.state.is_active() {
             continue;
         }
-        let mem = vm.memory_bytes.or(vm.max_memory_bytes).unwrap_or(0);
+        let (mem, cpus) = need(vm);
         if cap > 0 && used + mem > cap {
             ev.blocked.push(super::evacuate::Blocked {
                 vm: vm.name.clone(),
@@ -152,7 +146,7 @@ pub fn return_plan(fleet: &Fleet, host: usize, origins: &[Move], cx: &PlanContex
             continue;
         }
         used += mem;
-        vcpus += u64::from(vm.vcpus.unwrap_or(0));
+        vcpus += cpus;
         ev.moves.push(Move {
             vm: vm.name.clone(),
             uuid: vm.uuid.clone(),
@@ -209,21 +203,15 @@ impl Run {
 
     /// The next move whose VM is still active on its source, as the migration must find it;
     /// none once stopped, aborted or done.
-    pub fn next(&mut self, fleet: &Fleet) -> Option<(Move, Expect)> {
+    pub fn next(&mut self, fleet: &Fleet) -> Option<Move> {
         if self.current.is_some() || self.aborted || self.failed.is_some() {
             return None;
         }
         while let Some(m) = self.queue.pop_front() {
             match find(fleet, &m.uuid) {
                 Some((h, vm)) if h == m.from && vm.state.is_active() => {
-                    let e = Expect {
-                        uuid: vm.uuid.clone(),
-                        name: vm.name.clone(),
-                        host: h.to_owned(),
-                        state: vm.state,
-                    };
                     self.current = Some(m.clone());
-                    return Some((m, e));
+                    return Some(m);
                 }
                 Some((h, vm)) => {
                     let why = format!("now {} on {h}", vm.state.label());

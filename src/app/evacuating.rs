@@ -31,6 +31,8 @@ pub struct Evacuations {
     /// The action id of the migration under way, and its outcome once it came.
     current: Option<u64>,
     outcome: Option<Result<(), String>>,
+    /// Since when the run is over but the fleet does not show every moved VM on its target.
+    settling: Option<std::time::Instant>,
     /// Per evacuated host: the moves that took its VMs away.
     origins: HashMap<String, Vec<Move>>,
     pub maintenance: BTreeMap<String, Maintenance>,
@@ -145,7 +147,14 @@ impl Acting {
         inputs: &Inputs,
         collectors: &Collectors,
     ) {
+        if self.evac.run.is_none() {
+            return;
+        }
         let Some(outcome) = self.evac.outcome.take() else {
+            // Nothing ended: a run over but not yet settled may be now.
+            if self.evac.current.is_none() {
+                self.advance(fleet, ui, config, inputs, collectors);
+            }
             return;
         };
         let Some(run) = &mut self.evac.run else {
@@ -213,8 +222,17 @@ impl Acting {
                 }
             }
         }
-        if self.evac.run.as_ref().is_some_and(Run::finished) {
-            self.finish(ui);
+        if let Some(run) = self.evac.run.as_ref().filter(|r| r.finished()) {
+            // Waited for at most a few polls: a target that went down says so in the summary.
+            let since = *self
+                .evac
+                .settling
+                .get_or_insert_with(std::time::Instant::now);
+            let limit = config.poll.interval * 3 + config.poll.timeout;
+            if run.settled(fleet) || since.elapsed() > limit {
+                self.evac.settling = None;
+                self.finish(ui);
+            }
         }
     }
 

@@ -198,3 +198,22 @@ fn a_return_brings_back_what_fits_and_leaves_out_what_stopped_or_is_home() {
         "{none:?}"
     );
 }
+
+#[test]
+fn a_run_is_settled_only_once_the_fleet_shows_each_moved_vm_on_its_target() {
+    let before = fleet(vec![
+        ("a", 64, vec![vm("one", 1, VmState::Running)]),
+        ("b", 64, vec![]),
+    ]);
+    let mut run = Run::new("a", false, vec![mv("one", "a", "b")]);
+    run.next(&before).unwrap();
+    run.ended(Ok(()));
+    assert!(run.finished());
+    // The destination not polled since: the fleet still has it on a.
+    assert!(!run.settled(&before));
+    let after = fleet(vec![
+        ("a", 64, vec![]),
+        ("b", 64, vec![vm("one", 1, VmState::Running)]),
+    ]);
+    assert!(run.settled(&after));
+}

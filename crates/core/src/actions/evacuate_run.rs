@@ -237,6 +237,14 @@ impl Run {
         self.aborted = true;
     }
 
+    /// Whether the fleet shows every moved VM on its target yet: a return, or the summary's
+    /// "where every VM is", planned before the destination's next poll would miss it.
+    pub fn settled(&self, fleet: &Fleet) -> bool {
+        self.moved
+            .iter()
+            .all(|m| find(fleet, &m.uuid).is_some_and(|(h, _)| h == m.to))
+    }
+
     pub fn finished(&self) -> bool {
         self.current.is_none() && (self.aborted || self.failed.is_some() || self.queue.is_empty())
     }

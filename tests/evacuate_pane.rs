@@ -75,7 +75,9 @@ fn the_commands_name_what_they_cannot_find() {
         p.kind
     );
     assert!(
-        p.refusals[0].contains(&format!("no evacuation of {host} is known")),
+        p.refusals[0].contains(&format!(
+            "{host} is not in maintenance: nothing to bring back"
+        )),
         "{p:?}"
     );
 }

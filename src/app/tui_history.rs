@@ -151,6 +151,8 @@ impl History {
             // Unreadable this time: the last answer stands.
             Response::Acks(None) => {}
             Response::Said(s) => ui.message = Some(s),
+            // The evacuations' (tui.rs hands them over before this).
+            Response::Maintenance { .. } => {}
         }
     }
 

@@ -179,7 +179,8 @@ fn a_return_brings_back_what_fits_and_leaves_out_what_stopped_or_is_home() {
         mv("off", "a", "b"),
         mv("home", "a", "b"),
     ];
-    let ev = with_cx(2, &[], |cx| return_plan(&f, 0, &origins, cx));
+    let ev = with_cx(2, &[true, false], |cx| return_plan(&f, 0, &origins, cx));
+    assert!(ev.refusals.is_empty(), "{ev:?}");
     let to: Vec<(&str, &str, &str)> = ev
         .moves
         .iter()
@@ -191,12 +192,31 @@ fn a_return_brings_back_what_fits_and_leaves_out_what_stopped_or_is_home() {
         ev.blocked[0].vm == "y" && ev.blocked[0].reason.contains("MiB left"),
         "{ev:?}"
     );
-    // Nothing known: refused, said why.
-    let none = with_cx(2, &[], |cx| return_plan(&f, 0, &[], cx));
+    // Not in maintenance: refused, said why.
+    let none = with_cx(2, &[], |cx| return_plan(&f, 0, &origins, cx));
     assert!(
-        none.refusals[0].contains("no evacuation of a is known"),
+        none.refusals[0].contains("a is not in maintenance"),
         "{none:?}"
     );
+}
+
+#[test]
+fn an_empty_host_enters_maintenance_and_leaves_it_with_nothing_to_move() {
+    let f = fleet(vec![
+        ("a", 4, vec![vm("off", 1, VmState::Shutoff)]),
+        ("b", 64, vec![]),
+    ]);
+    let p = with_cx(2, &[], |cx| {
+        pane_plan(&evacuation(&f, 0, cx, false), &f, false, cx)
+    });
+    assert!(p.refusals.is_empty(), "{p:?}");
+    assert!(p.changes[0].contains("only enters maintenance"), "{p:?}");
+    // Back with nothing away (the VMs went home, or went away for good): it only ends.
+    let p = with_cx(2, &[true, false], |cx| {
+        pane_plan(&return_plan(&f, 0, &[], cx), &f, true, cx)
+    });
+    assert!(p.refusals.is_empty(), "{p:?}");
+    assert!(p.changes[0].contains("a leaves maintenance"), "{p:?}");
 }
 
 #[test]

@@ -6,7 +6,7 @@
 //! - `schema`: the tables and their versioning;
 //! - `store` + `record`: [`PgStore`], the core's `HistoryRead` and `RecordStore` over them,
 //!   with the SQL in `writes`, `loads`, `queries`, `leases`, `rollups` and `audit`;
-//!   `acks`: the acknowledged findings.
+//!   `acks`: the acknowledged findings; `maintenance`: the hosts in maintenance.
 
 mod acks;
 mod audit;
@@ -14,6 +14,7 @@ pub mod connect;
 mod leases;
 mod live;
 mod loads;
+mod maintenance;
 mod queries;
 mod record;
 mod rollups;

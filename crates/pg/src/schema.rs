@@ -1,4 +1,4 @@
-//! The PostgreSQL store's schema: the same tables as the SQLite store at its version 3, with
+//! The PostgreSQL store's schema: the same tables as the SQLite store at its version 5, with
 //! ids from identity columns, a statistics series as (kind, id) rather than a signed id, and a
 //! lease row per host (several recorders write one database, each for its own hosts). Its
 //! version lives in `fleetwatch_schema`; an older database is brought forward in one
@@ -7,7 +7,7 @@
 use postgres::{Client, GenericClient};
 
 /// The schema this build writes.
-pub const VERSION: i32 = 3;
+pub const VERSION: i32 = 4;
 
 /// The advisory lock key migrations take, so two recorders starting together do not both
 /// migrate (any constant the rest of the database does not use; "fleetwatch" in ASCII).
@@ -174,6 +174,16 @@ const MIGRATIONS: &[&str] = &[
         reason TEXT NOT NULL,
         expires BIGINT NOT NULL,
         PRIMARY KEY (kind, subject)
+    );
+    ",
+    "
+    -- Hosts in maintenance: who put it there and since when, and the VMs its evacuation moved
+    -- away (JSON: vm, uuid, from, to, memory_bytes), for the return.
+    CREATE TABLE maintenance (
+        host TEXT PRIMARY KEY,
+        by_whom TEXT NOT NULL,
+        since BIGINT NOT NULL,
+        away TEXT NOT NULL
     );
     ",
 ];

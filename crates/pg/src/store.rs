@@ -220,6 +220,12 @@ impl HistoryRead for PgStore {
         self.read_acks()
     }
 
+    fn maintenance(
+        &self,
+    ) -> Result<Vec<fleetwatch_core::actions::maintenance::Maintenance>, StoreError> {
+        self.read_maintenance()
+    }
+
     fn rollup_marks(&self, levels: usize) -> Result<RollupMarks, StoreError> {
         crate::rollups::marks(&mut self.client(), levels)
             .map_err(self.fail("read the rollups' marks"))

@@ -11,7 +11,7 @@ use crate::model::storage::local_disk_paths;
 use crate::model::{Fleet, Vm};
 use std::collections::BTreeSet;
 
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Move {
     pub vm: String,
     pub uuid: String,

@@ -57,8 +57,13 @@ pub fn pane_plan(ev: &Evacuation, fleet: &Fleet, back: bool, cx: &PlanContext) -
         p.refusals
             .push(format!("{} cannot move: {}", b.vm, b.reason));
     }
-    if ev.moves.is_empty() && ev.blocked.is_empty() {
-        p.refusals.push(format!("nothing to move on {}", ev.host));
+    // Nothing to move is no reason to refuse: the host still enters (or leaves) maintenance.
+    if ev.moves.is_empty() && ev.blocked.is_empty() && p.refusals.is_empty() {
+        p.changes.push(if back {
+            format!("no VM to bring back: {} leaves maintenance", ev.host)
+        } else {
+            format!("no running VM on {}: it only enters maintenance", ev.host)
+        });
     }
     for a in ev.after.iter().filter(|a| a.moves_in > 0) {
         let before = fleet.hosts.iter().find(|h| h.name == a.host).map(|h| {
@@ -115,9 +120,9 @@ pub fn return_plan(fleet: &Fleet, host: usize, origins: &[Move], cx: &PlanContex
         ev.refusals
             .push(format!("{} is {}", home.name, home.link.label()));
     }
-    if origins.is_empty() {
+    if !cx.maintenance.get(host).copied().unwrap_or(false) {
         ev.refusals.push(format!(
-            "no evacuation of {} is known to this session: nothing to bring back",
+            "{} is not in maintenance: nothing to bring back",
             home.name
         ));
     }

@@ -7,6 +7,7 @@ pub mod confirm;
 pub mod evacuate;
 pub mod evacuate_run;
 pub mod keys;
+pub mod maintenance;
 pub mod plan;
 pub mod record;
 

@@ -265,6 +265,14 @@ fn migration_checks(
         p.refusals
             .push(format!("target {} is {}", target.name, target.link.label()));
     }
+    // A return moves VMs onto a host still in maintenance on purpose; anyone else is told.
+    if cx.maintenance.get(to).copied().unwrap_or(false) {
+        p.risks.push(format!(
+            "target {} is in maintenance: someone is working on it, and its return (R) is \
+             what brings VMs back to it",
+            target.name
+        ));
+    }
     // libvirt's test driver (the demo) has no migration: say so before anyone confirms, rather
     // than fail after the typed name.
     let test_driver = |h: usize| fleet.hosts.get(h).is_some_and(|x| x.is_test_driver());

@@ -49,6 +49,13 @@ pub enum Response {
     Acks(Option<Vec<crate::model::acks::Ack>>),
     /// What a change made through the store came to, for the operator.
     Said(String),
+    /// Hosts in maintenance as the store has them once the change numbered `generation` is written
+    /// (`list` None when unreadable); `error` when that change could not be written yet.
+    Maintenance {
+        generation: u64,
+        list: Option<Vec<crate::actions::maintenance::Maintenance>>,
+        error: Option<String>,
+    },
 }
 
 /// `windows`: how far back each statistics level describes a moment (`moment::windows`).

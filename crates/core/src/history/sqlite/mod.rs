@@ -5,6 +5,7 @@ mod acks;
 mod audit;
 mod leases;
 mod loads;
+mod maintenance;
 mod moments;
 mod open;
 mod queries;
@@ -15,12 +16,13 @@ mod writes;
 
 pub use open::{open_ro, open_ro_frozen, open_rw};
 
+use crate::actions::maintenance::Maintenance;
 use crate::actions::record::Record;
 use crate::history::health::RollupMarks;
 use crate::history::lease::LeaseRow;
 use crate::history::moment::{Recordings, Stat};
 use crate::history::query::{EventQuery, EventRow, Past, Point};
-use crate::history::store::{AckStore, HistoryRead, StoreError};
+use crate::history::store::{AckStore, HistoryRead, MaintenanceStore, StoreError};
 use crate::model::acks::Ack;
 use crate::model::findings::Kind;
 use rusqlite::Connection;
@@ -83,6 +85,16 @@ impl AckStore for SqliteStore {
     }
 }
 
+impl MaintenanceStore for SqliteStore {
+    fn put_maintenance(&mut self, m: &Maintenance) -> Result<(), StoreError> {
+        maintenance::put(&self.conn, m).map_err(self.fail("write a host's maintenance"))
+    }
+
+    fn end_maintenance(&mut self, host: &str) -> Result<bool, StoreError> {
+        maintenance::end(&self.conn, host).map_err(self.fail("end a host's maintenance"))
+    }
+}
+
 impl HistoryRead for SqliteStore {
     fn events(&self, q: &EventQuery) -> Result<Vec<EventRow>, StoreError> {
         queries::events(&self.conn, q).map_err(self.fail("read events"))
@@ -118,6 +130,10 @@ impl HistoryRead for SqliteStore {
 
     fn acks(&self) -> Result<Vec<Ack>, StoreError> {
         acks::all(&self.conn).map_err(self.fail("read the acknowledgements"))
+    }
+
+    fn maintenance(&self) -> Result<Vec<Maintenance>, StoreError> {
+        maintenance::all(&self.conn).map_err(self.fail("read the hosts in maintenance"))
     }
 
     fn rollup_marks(&self, levels: usize) -> Result<RollupMarks, StoreError> {

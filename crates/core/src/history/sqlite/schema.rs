@@ -4,7 +4,7 @@
 use rusqlite::{Connection, Transaction, TransactionBehavior};
 
 /// The schema this build writes.
-pub const VERSION: i64 = 4;
+pub const VERSION: i64 = 5;
 
 /// Each step takes the database from version i to i+1.
 const MIGRATIONS: &[&str] = &[
@@ -143,6 +143,17 @@ const MIGRATIONS: &[&str] = &[
         reason TEXT NOT NULL,
         expires INTEGER NOT NULL,
         PRIMARY KEY (kind, subject)
+    );
+    ",
+    // 4 -> 5
+    "
+    -- Hosts in maintenance: who put it there and since when, and the VMs its evacuation moved
+    -- away (JSON: vm, uuid, from, to, memory_bytes), for the return.
+    CREATE TABLE maintenance (
+        host TEXT PRIMARY KEY,
+        by_whom TEXT NOT NULL,
+        since INTEGER NOT NULL,
+        away TEXT NOT NULL
     );
     ",
 ];

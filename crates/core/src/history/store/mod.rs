@@ -48,6 +48,19 @@ pub trait AckStore {
     ) -> Result<bool, StoreError>;
 }
 
+/// Hosts in maintenance and the VMs their evacuation moved away, kept beside the history
+/// (shared through PostgreSQL when that is the store), so a return knows where they came from
+/// after a restart and from another operator's TUI. (Read through [`HistoryRead::maintenance`].)
+pub trait MaintenanceStore {
+    /// Writes the host's maintenance, replacing what it had (who, since, the VMs away).
+    fn put_maintenance(
+        &mut self,
+        m: &crate::actions::maintenance::Maintenance,
+    ) -> Result<(), StoreError>;
+    /// The host leaves maintenance; false when it was not in it.
+    fn end_maintenance(&mut self, host: &str) -> Result<bool, StoreError>;
+}
+
 pub use error::{Cause, StoreError};
 
 use super::config::HistoryConfig;
@@ -214,6 +227,8 @@ pub trait HistoryRead {
     fn audit(&self) -> Result<Vec<Record>, StoreError>;
     /// Every acknowledged finding, expired ones too, oldest first.
     fn acks(&self) -> Result<Vec<crate::model::acks::Ack>, StoreError>;
+    /// Every host in maintenance, oldest first.
+    fn maintenance(&self) -> Result<Vec<crate::actions::maintenance::Maintenance>, StoreError>;
     /// What the rollups left behind, to see that they advance (`check`, the TUI's banner).
     fn rollup_marks(&self, levels: usize) -> Result<RollupMarks, StoreError>;
 

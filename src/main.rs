@@ -1,5 +1,5 @@
 use clap::{CommandFactory, Parser, Subcommand};
-use fleetwatch::{app, demo, report};
+use fleetwatch::{app, demo};
 use fleetwatch_core::config::{self, Config, ConfigError};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -104,6 +104,21 @@ enum Command {
         /// VMs on local disks move with their disks (slow, heavy I/O) instead of blocking.
         #[arg(long)]
         copy_storage: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Plan bringing back onto HOST the VMs its evacuation moved away (the history store keeps
+    /// where they went). Exit 1 when some cannot come back, or HOST is not in maintenance.
+    Return {
+        host: String,
+        /// Only plan: nothing moves.
+        #[arg(long)]
+        dry_run: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// The hosts in maintenance: by whom, since when, which of their VMs are away and where.
+    Maintenance {
         #[arg(long)]
         json: bool,
     },
@@ -233,7 +248,12 @@ fn run(cli: Cli) -> ExitCode {
     // messages reach the user through errln!.
     let polls = matches!(
         cli.command,
-        None | Some(Command::Check { .. } | Command::Snapshot { .. } | Command::Evacuate { .. })
+        None | Some(
+            Command::Check { .. }
+                | Command::Snapshot { .. }
+                | Command::Evacuate { .. }
+                | Command::Return { .. }
+        )
     );
     let _quiet = polls.then(|| app::stderr::Redirect::to(log.as_deref()).ok());
     let rt = match tokio::runtime::Builder::new_current_thread()
@@ -254,19 +274,28 @@ fn run(cli: Cli) -> ExitCode {
             copy_storage,
             json,
         }) => {
-            if !dry_run {
-                fleetwatch::errln!(
-                    "fleetwatch: evacuate needs --dry-run: it plans the moves and runs none"
-                );
-                return ExitCode::from(2);
-            }
             let args = app::evacuate::Args {
                 host: &host,
                 copy_storage,
                 json,
+                back: false,
             };
-            rt.block_on(app::evacuate::dry_run(&config, &args))
+            rt.block_on(app::evacuate::dry_run(&config, &args, dry_run))
         }
+        Some(Command::Return {
+            host,
+            dry_run,
+            json,
+        }) => {
+            let args = app::evacuate::Args {
+                host: &host,
+                copy_storage: false,
+                json,
+                back: true,
+            };
+            rt.block_on(app::evacuate::dry_run(&config, &args, dry_run))
+        }
+        Some(Command::Maintenance { json }) => app::evacuate::list(&config, json),
         Some(Command::Record {
             status: true, json, ..
         }) => app::record_status::status(&config, json),
@@ -316,32 +345,7 @@ fn run(cli: Cli) -> ExitCode {
         Some(Command::Unack { kind, subject }) => app::acks::unack(&config, &kind, &subject),
         // Answered before the config was read.
         Some(Command::Config { .. } | Command::Generate { .. }) => ExitCode::SUCCESS,
-        Some(Command::Snapshot { json }) => rt.block_on(async {
-            let collected = app::snapshot::collect(&config, 2).await;
-            let fleet = match collected {
-                Ok(f) => f,
-                Err(e) => {
-                    fleetwatch::errln!("fleetwatch: {e}");
-                    return ExitCode::from(1);
-                }
-            };
-            if json {
-                let doc = report::json(
-                    &fleet,
-                    &config.policy.shared_storage,
-                    chrono::Utc::now(),
-                    std::time::Instant::now(),
-                );
-                fleetwatch::outln!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
-            } else {
-                fleetwatch::out!("{}", report::table(&fleet));
-            }
-            if fleet.hosts_up() > 0 {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::from(1)
-            }
-        }),
+        Some(Command::Snapshot { json }) => rt.block_on(app::snapshot::print(&config, json)),
         None => {
             if let Some(url) = &cli.store {
                 if !url.is_empty() {

@@ -7,7 +7,6 @@ use super::stores::Where;
 use fleetwatch_core::actions::Operator;
 use fleetwatch_core::actions::record::Record;
 use fleetwatch_core::config::Config;
-use fleetwatch_core::history::store::AckStore;
 use fleetwatch_core::link::LinkState;
 use fleetwatch_core::model::Fleet;
 use fleetwatch_core::model::acks::{self, Ack, DEFAULT_FOR};
@@ -39,9 +38,9 @@ pub(super) fn place(config: &Config) -> Result<Where, String> {
     Where::of(config).map_err(|e| e.to_string())
 }
 
-fn writer(config: &Config) -> Result<Box<dyn AckStore + Send>, String> {
+fn writer(config: &Config) -> Result<Box<dyn super::stores::Changes + Send>, String> {
     let p = place(config)?;
-    p.ack_writer()
+    p.writer()
         .map_err(|e| format!("cannot open the history at {}: {e}", p.describe()))
 }
 

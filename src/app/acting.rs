@@ -22,16 +22,28 @@ pub struct PlanInputs {
     groups: HashMap<String, String>,
     production: Vec<Option<String>>,
     now: chrono::DateTime<chrono::Utc>,
+    /// Per host of the fleet: in maintenance.
+    maintenance: Vec<bool>,
 }
 
 impl PlanInputs {
-    pub fn new(config: &Config, fleet: &Fleet, inputs: &Inputs) -> PlanInputs {
+    pub fn new(
+        config: &Config,
+        fleet: &Fleet,
+        inputs: &Inputs,
+        maintenance: &[fleetwatch_core::actions::maintenance::Maintenance],
+    ) -> PlanInputs {
         let now = chrono::Utc::now();
         PlanInputs {
             allowed: config.actions_allowed(),
             groups: service_groups(fleet, inputs, now),
             production: config.production(),
             now,
+            maintenance: fleet
+                .hosts
+                .iter()
+                .map(|h| fleetwatch_core::actions::maintenance::of(maintenance, &h.name).is_some())
+                .collect(),
         }
     }
 
@@ -44,8 +56,7 @@ impl PlanInputs {
             now: self.now,
             max_vcpu_overcommit: config.policy.max_vcpu_overcommit,
             production: &self.production,
-            // The session's evacuations set it where it matters (their plans).
-            maintenance: &[],
+            maintenance: &self.maintenance,
         }
     }
 }
@@ -112,7 +123,7 @@ impl Acting {
         config: &Config,
         inputs: &Inputs,
     ) -> Plan {
-        let judged = PlanInputs::new(config, fleet, inputs);
+        let judged = PlanInputs::new(config, fleet, inputs, &self.evac.kept.hosts);
         let mut p = plan(fleet, &ui.action_targets(), kind, &judged.context(config));
         if ui.historical.is_some() {
             p.refusals.insert(

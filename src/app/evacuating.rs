@@ -1,28 +1,22 @@
 //! The app's side of an evacuation (and of a host's return): its pane from the core's plan,
 //! then its migrations one at a time through the same path as `m` (each audited with the
 //! operator, each VM checked again before it moves), the host in maintenance from the start
-//! and excluded as a target, where its VMs came from kept for `R` / `:return`.
+//! and excluded as a target, where its VMs went kept in the history store for `R` / `:return`.
 
 use super::acting::{Acting, PlanInputs};
+use super::maintenance::Kept;
 use crate::ui::state::UiState;
 use fleetwatch_core::actions::ActionKind;
 use fleetwatch_core::actions::audit::Record;
 use fleetwatch_core::actions::confirm::Pane;
-use fleetwatch_core::actions::evacuate::{Move, evacuation};
+use fleetwatch_core::actions::evacuate::evacuation;
 use fleetwatch_core::actions::evacuate_run::{Run, pane_plan, return_plan};
+use fleetwatch_core::actions::maintenance::Maintenance;
 use fleetwatch_core::actions::plan::{Plan, plan};
 use fleetwatch_core::config::Config;
 use fleetwatch_core::model::Fleet;
 use fleetwatch_core::policy::loader::Inputs;
 use fleetwatch_libvirt::supervisor::Collectors;
-use std::collections::{BTreeMap, HashMap};
-
-/// Who put a host in maintenance, and when.
-#[derive(Debug, Clone)]
-pub struct Maintenance {
-    pub by: String,
-    pub since: chrono::DateTime<chrono::Utc>,
-}
 
 #[derive(Default)]
 pub struct Evacuations {
@@ -33,9 +27,8 @@ pub struct Evacuations {
     outcome: Option<Result<(), String>>,
     /// Since when the run is over but the fleet does not show every moved VM on its target.
     settling: Option<std::time::Instant>,
-    /// Per evacuated host: the moves that took its VMs away.
-    origins: HashMap<String, Vec<Move>>,
-    pub maintenance: BTreeMap<String, Maintenance>,
+    /// Hosts in maintenance, and where their VMs went, as the store keeps them.
+    pub kept: Kept,
 }
 
 impl Evacuations {
@@ -57,12 +50,28 @@ impl Evacuations {
         }
     }
 
-    fn shown(&self, ui: &mut UiState) {
+    /// The hosts pane and the findings show what is in maintenance.
+    pub fn shown(&self, ui: &mut UiState) {
         ui.maintenance = self
-            .maintenance
+            .kept
+            .hosts
             .iter()
-            .map(|(h, m)| (h.clone(), format!("{} {}", m.by, m.since.format("%H:%M"))))
+            .map(|m| (m.host.clone(), m.describe()))
             .collect();
+    }
+
+    /// The store's answer about hosts in maintenance.
+    pub fn answer(
+        &mut self,
+        generation: u64,
+        list: Option<Vec<Maintenance>>,
+        error: Option<String>,
+        ui: &mut UiState,
+    ) {
+        if let Some(said) = self.kept.answer(generation, list, error) {
+            ui.message = Some(said);
+        }
+        self.shown(ui);
     }
 }
 
@@ -77,17 +86,11 @@ impl Acting {
         config: &Config,
         inputs: &Inputs,
     ) {
-        let judged = PlanInputs::new(config, fleet, inputs);
-        let maint: Vec<bool> = fleet
-            .hosts
-            .iter()
-            .map(|h| self.evac.maintenance.contains_key(&h.name))
-            .collect();
-        let mut cx = judged.context(config);
-        cx.maintenance = &maint;
+        let judged = PlanInputs::new(config, fleet, inputs, &self.evac.kept.hosts);
+        let cx = judged.context(config);
         let name = &fleet.hosts[host].name;
         let ev = if back {
-            let origins = self.evac.origins.get(name).map_or(&[][..], Vec::as_slice);
+            let origins = self.evac.kept.of(name).map_or(&[][..], |m| &m.away[..]);
             return_plan(fleet, host, origins, &cx)
         } else {
             evacuation(fleet, host, &cx, false)
@@ -127,11 +130,8 @@ impl Acting {
         r.params = serde_json::to_value(&p.kind).unwrap_or_default();
         self.record(r);
         if !back {
-            let m = Maintenance {
-                by: self.operator.actor(),
-                since: chrono::Utc::now(),
-            };
-            self.evac.maintenance.insert(host.clone(), m);
+            let now = chrono::Utc::now().timestamp_millis();
+            self.evac.kept.start(host, &self.operator.actor(), now);
         }
         self.evac.run = Some(Run::new(host, *back, moves.clone()));
         self.evac.shown(ui);
@@ -165,14 +165,11 @@ impl Acting {
         let (moved, back) = (run.moved.last().cloned().filter(|_| ok), run.back);
         match moved {
             // Back home: no longer away from its host's evacuation.
-            Some(m) if back => {
-                if let Some(list) = self.evac.origins.get_mut(&m.to) {
-                    list.retain(|o| o.uuid != m.uuid);
-                }
-            }
-            Some(m) => self.evac.origins.entry(m.from.clone()).or_default().push(m),
+            Some(m) if back => self.evac.kept.back(&m.to, &m.uuid),
+            Some(m) => self.evac.kept.left(&m),
             None => {}
         }
+        self.evac.shown(ui);
         self.advance(fleet, ui, config, inputs, collectors);
     }
 
@@ -195,7 +192,7 @@ impl Acting {
                 to_uri: config.hosts[to].uri.clone(),
                 copy_storage: false,
             });
-            let judged = PlanInputs::new(config, fleet, inputs);
+            let judged = PlanInputs::new(config, fleet, inputs, &self.evac.kept.hosts);
             let planned = kind.map(|k| {
                 plan(
                     fleet,
@@ -231,12 +228,12 @@ impl Acting {
             let limit = config.poll.interval * 3 + config.poll.timeout;
             if run.settled(fleet) || since.elapsed() > limit {
                 self.evac.settling = None;
-                self.finish(ui);
+                self.finish(fleet, ui);
             }
         }
     }
 
-    fn finish(&mut self, ui: &mut UiState) {
+    fn finish(&mut self, fleet: &Fleet, ui: &mut UiState) {
         let Some(run) = self.evac.run.take() else {
             return;
         };
@@ -254,13 +251,18 @@ impl Acting {
         r.error = error;
         r.params = serde_json::json!({ "moved": run.moved, "summary": summary });
         self.record(r);
-        let away = self
-            .evac
-            .origins
-            .get(&run.host)
-            .is_some_and(|l| !l.is_empty());
-        if run.back && run.failed.is_none() && !run.aborted && !away {
-            self.evac.maintenance.remove(&run.host);
+        if run.back && run.failed.is_none() && !run.aborted {
+            // What went away for good (deleted, stopped, or home by other means) keeps no
+            // host in maintenance; what could not come back yet does.
+            let home = &run.host;
+            self.evac.kept.prune(home, |a| {
+                fleet
+                    .vm(&a.uuid)
+                    .is_some_and(|vm| fleet.hosts[vm.host].name != *home && vm.state.is_active())
+            });
+            if self.evac.kept.of(home).is_some_and(|m| m.away.is_empty()) {
+                self.evac.kept.end(home);
+            }
         }
         self.evac.shown(ui);
         ui.message = Some(summary);

@@ -12,6 +12,7 @@ pub mod evacuating;
 pub mod exporter;
 pub mod generate;
 pub mod logging;
+pub mod maintenance;
 pub mod out;
 pub mod pacing;
 pub mod quiet;

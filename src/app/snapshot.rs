@@ -65,3 +65,23 @@ pub async fn collect(config: &Config, polls: u32) -> std::io::Result<Fleet> {
     super::evaluate(&mut fleet, &config.policy, &inputs);
     Ok(fleet)
 }
+
+/// `fleetwatch snapshot`: the fleet as a table or one JSON document; exit 1 if no host is up.
+pub async fn print(config: &Config, json: bool) -> std::process::ExitCode {
+    let fleet = match collect(config, 2).await {
+        Ok(f) => f,
+        Err(e) => return super::cli::fail(&e.to_string(), 1),
+    };
+    if json {
+        let doc = crate::report::json(
+            &fleet,
+            &config.policy.shared_storage,
+            chrono::Utc::now(),
+            Instant::now(),
+        );
+        crate::outln!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+    } else {
+        crate::out!("{}", crate::report::table(&fleet));
+    }
+    std::process::ExitCode::from(u8::from(fleet.hosts_up() == 0))
+}

@@ -3,9 +3,13 @@
 
 use fleetwatch_core::config::Config;
 use fleetwatch_core::history::sqlite::SqliteStore;
-use fleetwatch_core::history::store::{AckStore, HistoryRead, StoreError};
+use fleetwatch_core::history::store::{AckStore, HistoryRead, MaintenanceStore, StoreError};
 use fleetwatch_pg::PgStore;
 use std::path::PathBuf;
+
+/// What the operator changes in the store from the TUI and the command line.
+pub trait Changes: AckStore + MaintenanceStore {}
+impl<T: AckStore + MaintenanceStore> Changes for T {}
 
 #[derive(Clone)]
 pub enum Where {
@@ -41,8 +45,8 @@ impl Where {
         }
     }
 
-    /// Acknowledgements to change: the store opened for writing (and migrated).
-    pub fn ack_writer(&self) -> Result<Box<dyn AckStore + Send>, StoreError> {
+    /// Acknowledgements or maintenance to change: the store opened for writing (and migrated).
+    pub fn writer(&self) -> Result<Box<dyn Changes + Send>, StoreError> {
         Ok(match self {
             Where::File(p) => Box::new(SqliteStore::open_rw(p)?),
             Where::Database { url, password_file } => {

@@ -111,11 +111,12 @@ pub async fn run(
         events_at: None,
         health_at: None,
         acks_at: None,
-        answers: answer_tx,
+        answers: answer_tx.clone(),
     };
     let (audit_err_tx, mut audit_err_rx) = unbounded_channel::<String>();
     let audit = acting::spawn_audit(&config, audit_err_tx)?;
     let mut acting = Acting::new(audit);
+    acting.evac.kept = super::maintenance::Kept::new(super::acks::place(&config).ok(), answer_tx)?;
     if config.history.client {
         // Operators act from many machines onto one audit: say which one.
         let here = fleetwatch_core::history::lease::this_hostname();
@@ -144,7 +145,7 @@ pub async fn run(
     let evaluate_every = config.poll.interval.min(Duration::from_secs(5));
     let mut pacer = Pacer::default();
     let mut drained: Option<Instant> = None;
-    loop {
+    'run: loop {
         let due = match evaluated {
             Some(e) if e.facts == fleet.facts => Some(e.next.max(e.at + AGES_EVERY)),
             Some(e) => Some(e.next),
@@ -171,6 +172,7 @@ pub async fn run(
             pacer.input();
         }
         history.check_health(&config);
+        acting.evac.kept.refresh();
         if let Some(x) = exporter.as_deref().filter(|x| x.wants()) {
             export(x, &fleet, &history, recorder.is_some());
         }
@@ -230,7 +232,12 @@ pub async fn run(
                 pacer.changed();
             }
             Some(a) = answer_rx.recv() => {
-                history.answer(a, &config, &mut ui);
+                match a {
+                    Response::Maintenance { generation, list, error } => {
+                        acting.evac.answer(generation, list, error, &mut ui)
+                    }
+                    a => history.answer(a, &config, &mut ui),
+                }
                 pacer.input();
             }
             Some(ev) = ev_rx.recv() => {
@@ -256,7 +263,7 @@ pub async fn run(
                         // A time travel by the key before may have changed what is shown.
                         let shown = history.past.as_ref().unwrap_or(&fleet);
                         match handled {
-                            Handled::Quit => return Ok(()),
+                            Handled::Quit => break 'run,
                             Handled::Do(e @ (Effect::TimeTravel(_) | Effect::Live | Effect::LoadEvents | Effect::LoadGraph)) => {
                                 history.effect(e, &mut ui)
                             }
@@ -288,6 +295,17 @@ pub async fn run(
             _ = tstp_sig.recv() => guard.suspend()?,
             else => break,
         }
+    }
+    drop(guard);
+    // A maintenance change still being written gets a moment; one the store refuses is named.
+    if !acting.evac.kept.flush(Duration::from_secs(3)) {
+        let why = acting
+            .evac
+            .kept
+            .unsaved
+            .as_deref()
+            .unwrap_or("still writing");
+        crate::errln!("fleetwatch: the last change of a host's maintenance may be lost ({why})");
     }
     Ok(())
 }

@@ -121,7 +121,7 @@ fn write(config: &Config, history: &History, ui: &mut UiState, op: &Operator, ch
     let op = op.clone();
     tokio::task::spawn_blocking(move || {
         let said = (|| -> Result<String, String> {
-            let mut w = place.ack_writer().map_err(|e| e.to_string())?;
+            let mut w = place.writer().map_err(|e| e.to_string())?;
             match change {
                 Change::Put(a) => {
                     w.put_ack(&a, &ack_record(&op, &a))

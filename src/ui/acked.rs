@@ -1,30 +1,59 @@
-//! Which findings someone acknowledged, for the counts the header and the wall show (those
-//! nobody handles yet) and for the findings view, which shows them dimmed with who, when, why.
+//! Which findings someone acknowledged, or are of a host in maintenance, for the counts the
+//! header and the wall show (those nobody handles yet) and for the findings view, which shows
+//! them dimmed with who, when, why.
 
 use fleetwatch_core::model::Fleet;
 use fleetwatch_core::model::acks::{Ack, in_force};
 use fleetwatch_core::model::findings::{Finding, Severity};
+use std::collections::BTreeMap;
 
-/// Critical and warning findings nobody acknowledged, and how many are acknowledged. With no
-/// acknowledgement (the usual case) this is the fleet's own counts, at no cost.
-pub fn live_counts(fleet: &Fleet, acks: &[Ack]) -> (usize, usize, usize) {
+/// The findings the header, the wall and the findings view count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Counts {
+    /// Critical and warning findings nobody handles yet.
+    pub crit: usize,
+    pub warn: usize,
+    /// Acknowledged ones, and those of hosts in maintenance (expected while someone works on
+    /// the host; an acknowledged one there counts as acknowledged).
+    pub acked: usize,
+    pub held: usize,
+}
+
+/// With no acknowledgement and no host in maintenance (the usual case) this is the fleet's
+/// own counts, at no cost.
+pub fn live_counts(fleet: &Fleet, acks: &[Ack], maintenance: &BTreeMap<String, String>) -> Counts {
     let (crit, warn) = fleet.finding_counts();
-    if acks.is_empty() {
-        return (crit, warn, 0);
+    let mut c = Counts {
+        crit,
+        warn,
+        ..Counts::default()
+    };
+    if acks.is_empty() && maintenance.is_empty() {
+        return c;
     }
     let now = chrono::Utc::now().timestamp_millis();
-    let (mut ac, mut aw) = (0, 0);
-    for f in fleet
-        .findings
-        .iter()
-        .filter(|f| in_force(acks, f, now).is_some())
-    {
+    for f in &fleet.findings {
+        if in_force(acks, f, now).is_some() {
+            c.acked += 1;
+        } else if held(maintenance, f).is_some() {
+            c.held += 1;
+        } else {
+            continue;
+        }
         match f.severity {
-            Severity::Critical => ac += 1,
-            Severity::Warning => aw += 1,
+            Severity::Critical => c.crit = c.crit.saturating_sub(1),
+            Severity::Warning => c.warn = c.warn.saturating_sub(1),
         }
     }
-    (crit - ac.min(crit), warn - aw.min(warn), ac + aw)
+    c
+}
+
+/// What the maintenance of the finding's host says of it ("by ann since ..."), when it is in.
+pub fn held<'a>(maintenance: &'a BTreeMap<String, String>, f: &Finding) -> Option<&'a str> {
+    f.host
+        .as_deref()
+        .and_then(|h| maintenance.get(h))
+        .map(String::as_str)
 }
 
 /// The acknowledgement in force for one finding.

@@ -25,14 +25,18 @@ pub fn severity_style(theme: Theme, s: Severity) -> ratatui::style::Style {
 pub fn draw(f: &mut Frame, area: Rect, fleet: &Fleet, ui: &UiState, cx: &Context) -> Option<usize> {
     let theme = cx.theme;
     let acks = &cx.history.acks;
-    let (crit, warn, acked) = super::acked::live_counts(fleet, acks);
-    let acked = if acked > 0 {
-        format!("· {acked} acknowledged ")
-    } else {
-        String::new()
-    };
-    let title =
-        format!(" Findings · {crit} critical · {warn} warning {acked}· Enter: show · Esc: back ");
+    let c = super::acked::live_counts(fleet, acks, &ui.maintenance);
+    let mut aside = String::new();
+    if c.acked > 0 {
+        aside += &format!("· {} acknowledged ", c.acked);
+    }
+    if c.held > 0 {
+        aside += &format!("· {} in maintenance ", c.held);
+    }
+    let title = format!(
+        " Findings · {} critical · {} warning {aside}· Enter: show · Esc: back ",
+        c.crit, c.warn
+    );
     let block = Block::default()
         .borders(Borders::ALL)
         .border_style(theme.border(true))
@@ -98,14 +102,17 @@ pub fn draw(f: &mut Frame, area: Rect, fleet: &Fleet, ui: &UiState, cx: &Context
                     let who = fit(x.vm.as_deref().unwrap_or("-"), name_w);
                     let host = fit(x.host.as_deref().unwrap_or(""), host_w);
                     let rest = w.saturating_sub(name_w + host_w + 4);
-                    match super::acked::of(acks, x) {
-                        // Someone handles it: dimmed whole, and who, since when and why
-                        // instead of the detail (the detail pane of its VM still has it).
+                    // Someone handles it: dimmed whole, and who, since when and why
+                    // instead of the detail (the detail pane of its VM still has it).
+                    let aside = super::acked::of(acks, x)
+                        .map(super::acked::describe)
+                        .or_else(|| {
+                            super::acked::held(&ui.maintenance, x)
+                                .map(|m| format!("maintenance {m}: {}", x.detail))
+                        });
+                    match aside {
                         Some(a) => Line::from(vec![Span::styled(
-                            format!(
-                                "  {who:<name_w$} {host:<host_w$} {}",
-                                fit(&super::acked::describe(a), rest)
-                            ),
+                            format!("  {who:<name_w$} {host:<host_w$} {}", fit(&a, rest)),
                             theme.dim(),
                         )]),
                         None => Line::from(vec![

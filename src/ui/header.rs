@@ -143,11 +143,17 @@ fn parts(fleet: &Fleet, ui: &UiState, cx: &Context) -> Vec<Part> {
         part(full, short, t.load(p), Some(drop))
     };
     // Acknowledged findings are someone's already: the counts are of those nobody handles.
-    let (crit, warn, acked) = super::acked::live_counts(fleet, &cx.history.acks);
-    let ack = if acked > 0 {
-        format!(" {acked} ack")
-    } else {
-        String::new()
+    let c = super::acked::live_counts(fleet, &cx.history.acks, &ui.maintenance);
+    let (crit, warn) = (c.crit, c.warn);
+    let aside = |ack: &str, maint: &str| {
+        let mut s = String::new();
+        if c.acked > 0 {
+            s += &format!(" {}{ack}", c.acked);
+        }
+        if c.held > 0 {
+            s += &format!(" {}{maint}", c.held);
+        }
+        s
     };
     let findings = if ui.historical.is_some() {
         // Findings are about now: the past fleet's would be about other backups and rules.
@@ -169,15 +175,11 @@ fn parts(fleet: &Fleet, ui: &UiState, cx: &Context) -> Vec<Part> {
         )
     } else {
         part(
-            format!("findings {crit} crit {warn} warn{ack}"),
             format!(
-                "{crit}C {warn}W{}",
-                if acked > 0 {
-                    format!(" {acked}A")
-                } else {
-                    String::new()
-                }
+                "findings {crit} crit {warn} warn{}",
+                aside(" ack", " maint")
             ),
+            format!("{crit}C {warn}W{}", aside("A", "M")),
             counts_style(crit, warn, t),
             Some(3),
         )
@@ -293,7 +295,8 @@ pub fn draw(f: &mut Frame, area: Rect, fleet: &Fleet, ui: &UiState, cx: &Context
 pub fn draw_wall(f: &mut Frame, area: Rect, fleet: &Fleet, ui: &UiState, cx: &Context) {
     let t = cx.theme;
     let up = fleet.hosts_up();
-    let (crit, warn, _) = super::acked::live_counts(fleet, &cx.history.acks);
+    let c = super::acked::live_counts(fleet, &cx.history.acks, &ui.maintenance);
+    let (crit, warn) = (c.crit, c.warn);
     let (_, _, stale) = data_age(fleet, cx.now);
     let bad = up < fleet.hosts.len() || crit > 0;
     let style =

@@ -79,7 +79,7 @@ pub fn draw(f: &mut Frame, area: Rect, fleet: &Fleet, ui: &UiState, cx: &super::
     let first = ui.hosts_first(visible, fleet.hosts.len());
     let mut lines = Vec::new();
     for (i, h) in fleet.hosts.iter().enumerate().skip(first).take(visible) {
-        // Evacuated by this session and not yet returned: what matters more than "up".
+        // Evacuated and not yet returned (by anyone: the store keeps it): more than "up".
         let maint = h.link == LinkState::Up && ui.maintenance.contains_key(&h.name);
         let mut spans = vec![
             match maint {

@@ -137,7 +137,7 @@ pub struct UiState {
     /// How far back the History view lists events.
     pub history_since: std::time::Duration,
     pub host_selected: usize,
-    /// Hosts in maintenance (evacuated by this session): who, since when.
+    /// Hosts in maintenance (as the history store keeps them): who, since when, VMs away.
     pub maintenance: std::collections::BTreeMap<String, String>,
     pub rows: crate::ui::row_cache::RowCache,
     /// VMs running fleet-wide, counted with the rows.

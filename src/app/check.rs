@@ -2,6 +2,7 @@
 //! cron and monitoring systems.
 
 use super::stores::Where;
+use fleetwatch_core::actions::maintenance::{self, Maintenance};
 use fleetwatch_core::config::Config;
 use fleetwatch_core::history::health::stalls;
 use fleetwatch_core::link::LinkState;
@@ -90,8 +91,31 @@ fn down_hosts(fleet: &Fleet) -> Vec<String> {
         .collect()
 }
 
-/// Acknowledged findings, each with who acknowledged it, when, why and until when.
-pub type Acked = [(Finding, Ack)];
+/// Findings set aside: acknowledged ones, each with who acknowledged it, when, why and until
+/// when; and those of hosts in maintenance, with who put it there and since when. Neither
+/// raises the status.
+#[derive(Default)]
+pub struct Aside {
+    pub acked: Vec<(Finding, Ack)>,
+    pub held: Vec<(Finding, Maintenance)>,
+}
+
+/// Takes the findings of hosts in maintenance out of the fleet's (an acknowledged one is
+/// already out, and stays acknowledged).
+fn hold(fleet: &mut Fleet, all: &[Maintenance]) -> Vec<(Finding, Maintenance)> {
+    if all.is_empty() {
+        return Vec::new();
+    }
+    let (live, held) = maintenance::split(&fleet.findings, all);
+    let live: Vec<Finding> = live.into_iter().cloned().collect();
+    let held = held
+        .into_iter()
+        .map(|(f, m)| (f.clone(), m.clone()))
+        .collect();
+    let problems = fleet.problems.clone();
+    fleet.set_findings(live, problems);
+    held
+}
 
 fn subject(f: &Finding) -> String {
     match (&f.vm, &f.host) {
@@ -102,7 +126,7 @@ fn subject(f: &Finding) -> String {
     }
 }
 
-pub fn json(fleet: &Fleet, stalled: &[String], acked: &Acked) -> serde_json::Value {
+pub fn json(fleet: &Fleet, stalled: &[String], aside: &Aside) -> serde_json::Value {
     let (_, word) = status(fleet, stalled);
     let history = stalled.iter().map(|why| {
         json!({"kind": STALLED, "severity": "critical", "vm": null, "uuid": null, "host": null, "detail": why})
@@ -110,7 +134,8 @@ pub fn json(fleet: &Fleet, stalled: &[String], acked: &Acked) -> serde_json::Val
     let findings: Vec<serde_json::Value> = history
         .chain(sorted(fleet).into_iter().map(|f| json!(f)))
         .collect();
-    let acknowledged: Vec<serde_json::Value> = acked
+    let acknowledged: Vec<serde_json::Value> = aside
+        .acked
         .iter()
         .map(|(f, a)| {
             json!({"kind": f.kind, "severity": f.severity, "vm": f.vm, "uuid": f.uuid, "host": f.host,
@@ -118,32 +143,48 @@ pub fn json(fleet: &Fleet, stalled: &[String], acked: &Acked) -> serde_json::Val
                    "expires": show_ms(a.expires_ms)})
         })
         .collect();
+    let maintenance: Vec<serde_json::Value> = aside
+        .held
+        .iter()
+        .map(|(f, m)| {
+            json!({"kind": f.kind, "severity": f.severity, "vm": f.vm, "uuid": f.uuid, "host": f.host,
+                   "detail": f.detail, "by": m.by, "since": show_ms(m.since_ms)})
+        })
+        .collect();
     json!({
         "status": word,
         "findings": findings,
         "acknowledged": acknowledged,
+        "maintenance": maintenance,
         "hosts_down": down_hosts(fleet),
         "problems": fleet.problems,
     })
 }
 
 /// Nagios plugin output: a status line with performance data, then one line per finding.
-pub fn text(fleet: &Fleet, stalled: &[String], acked: &Acked) -> String {
+pub fn text(fleet: &Fleet, stalled: &[String], aside: &Aside) -> String {
+    let acked = &aside.acked;
     let (_, word) = status(fleet, stalled);
     let (crit, warn) = fleet.finding_counts();
     let crit = crit + stalled.len();
     let up = fleet.hosts_up();
     let mut out = format!(
-        "FLEETWATCH {} - {crit} critical, {warn} warning findings{}; {up}/{} hosts up, {} VMs | critical={crit} warning={warn} acknowledged={} hosts_up={up} hosts_total={} vms={}\n",
+        "FLEETWATCH {} - {crit} critical, {warn} warning findings{}{}; {up}/{} hosts up, {} VMs | critical={crit} warning={warn} acknowledged={} maintenance={} hosts_up={up} hosts_total={} vms={}\n",
         word.to_uppercase(),
         if acked.is_empty() {
             String::new()
         } else {
             format!(" ({} acknowledged)", acked.len())
         },
+        if aside.held.is_empty() {
+            String::new()
+        } else {
+            format!(" ({} on hosts in maintenance)", aside.held.len())
+        },
         fleet.hosts.len(),
         fleet.vm_count(),
         acked.len(),
+        aside.held.len(),
         fleet.hosts.len(),
         fleet.vm_count()
     );
@@ -174,6 +215,18 @@ pub fn text(fleet: &Fleet, stalled: &[String], acked: &Acked) -> String {
             show_ms(a.at_ms),
             show_ms(a.expires_ms),
             a.reason
+        )));
+        out.push('\n');
+    }
+    for (f, m) in &aside.held {
+        out.push_str(&clean(&format!(
+            "MAINT {} {} {}: {} (host in maintenance by {} since {})",
+            f.severity.name().to_uppercase(),
+            f.kind,
+            subject(f),
+            f.detail,
+            m.by,
+            show_ms(m.since_ms)
         )));
         out.push('\n');
     }
@@ -224,13 +277,22 @@ pub async fn run(config: &Config, as_json: bool) -> ExitCode {
         fleet.problems.push(e);
         Vec::new()
     });
+    // Likewise for hosts in maintenance: unknown, their findings count.
+    let held = match super::evacuate::stored(config) {
+        Ok(all) => hold(&mut fleet, &all),
+        Err(e) => {
+            fleet.problems.push(e);
+            Vec::new()
+        }
+    };
+    let aside = Aside { acked, held };
     if as_json {
         crate::outln!(
             "{}",
-            serde_json::to_string_pretty(&json(&fleet, &stalled, &acked)).unwrap_or_default()
+            serde_json::to_string_pretty(&json(&fleet, &stalled, &aside)).unwrap_or_default()
         );
     } else {
-        crate::out!("{}", text(&fleet, &stalled, &acked));
+        crate::out!("{}", text(&fleet, &stalled, &aside));
     }
     let code = status(&fleet, &stalled).0;
     // An unreadable history is "could not check" unless something is critical anyway.

@@ -158,7 +158,8 @@ fn text(p: &Evacuation, back: bool) -> String {
             let _ = writeln!(s, "  {}: {}", b.vm, b.reason);
         }
     }
-    if !p.after.is_empty() {
+    // Nothing moving leaves every host as it is: no "afterwards" to tell.
+    if !p.moves.is_empty() && !p.after.is_empty() {
         let _ = writeln!(s, "\nAfterwards:");
         for a in &p.after {
             let _ = writeln!(

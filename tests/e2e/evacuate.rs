@@ -1,6 +1,8 @@
 //! A host evacuated from the TUI and brought back: the plan in its pane, the host's name typed,
 //! its guests moved one live migration at a time onto the others, the host in maintenance,
-//! then `:return` moving them home; every move in the history with the operator as actor.
+//! the session hung up on and a new one started (maintenance and each VM's origin kept in the
+//! history store), then `:return` moving them home; every move in the history with the
+//! operator as actor.
 
 use crate::lab::{Lab, Tui, fleetwatch};
 use serde_json::Value;
@@ -88,6 +90,38 @@ fn e_a_host_evacuated_and_returned_from_the_tui() {
     });
     tui.keys(&["Escape"]);
     std::thread::sleep(Duration::from_millis(500));
+    // The session hung up on: maintenance and where each VM went are in the history store,
+    // and the next session brings them back from there.
+    drop(tui);
+    let data = format!("/tmp/fleetwatch-e2e-data-{}", std::process::id());
+    let out = fleetwatch()
+        .env("XDG_DATA_HOME", &data)
+        .args(["--config", &config, "maintenance", "--json"])
+        .output()
+        .unwrap();
+    let kept: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let away = kept
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["host"] == name.as_str())
+        .unwrap_or_else(|| panic!("{name} not kept in maintenance: {kept}"))["away"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert_eq!(away.len(), n, "{kept}");
+    for a in &away {
+        let g = a["vm"].as_str().unwrap();
+        assert_eq!(
+            lab.name(lab.host_of(g)),
+            a["to"].as_str().unwrap(),
+            "{kept}"
+        );
+    }
+    let tui = Tui::start_with(&config, 200, 50, "maintenance read back", move |s| {
+        s.contains(&format!("hosts {hosts}/{hosts}")) && s.contains("MAINT")
+    });
+    std::thread::sleep(Duration::from_secs(3));
     // Back: `:return`.
     tui.keys(&[":"]);
     tui.keys(&["-l", &format!("return {name}")]);
@@ -107,7 +141,17 @@ fn e_a_host_evacuated_and_returned_from_the_tui() {
     });
     std::thread::sleep(Duration::from_secs(3));
     drop(tui);
-    let data = format!("/tmp/fleetwatch-e2e-data-{}", std::process::id());
+    let out = fleetwatch()
+        .env("XDG_DATA_HOME", &data)
+        .args(["--config", &config, "maintenance", "--json"])
+        .output()
+        .unwrap();
+    let kept: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        kept,
+        serde_json::json!([]),
+        "maintenance not over in the store"
+    );
     let operator = fleetwatch_core::actions::Operator::from_env().actor();
     for g in &guests {
         let out = fleetwatch()

@@ -147,6 +147,35 @@ fn main() {
         findings_view,
         5.0,
     );
+    // The Services view groups the whole fleet each frame: 500 groups of 20 VMs.
+    let groups = fleet
+        .vms()
+        .enumerate()
+        .map(|(i, v)| (v.uuid.clone(), format!("svc-{:03}", i % 500)))
+        .collect();
+    fleet.set_groups(groups);
+    let mut grouping = Vec::new();
+    for _ in 0..20 {
+        let t = Instant::now();
+        std::hint::black_box(fleetwatch_core::model::services::services(&fleet));
+        grouping.push(t.elapsed());
+    }
+    report("  group 10,000 VMs into services", grouping, 20.0);
+    ui.view = fleetwatch::ui::state::View::Services;
+    let mut services_view = Vec::new();
+    for i in 0..50 {
+        ui.service_selected = i * 7;
+        let t = Instant::now();
+        term.draw(|f| draw_frame(f, &fleet, &mut ui, &cx))
+            .expect("draw");
+        services_view.push(t.elapsed());
+    }
+    ui.view = fleetwatch::ui::state::View::Vms;
+    report(
+        "render the Services view (500 groups, 10,000 VMs)",
+        services_view,
+        20.0,
+    );
     report("render a 200x50 frame (nothing changed)", unchanged, 5.0);
     report(
         "render a 200x50 frame after new data (re-sort)",

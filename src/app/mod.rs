@@ -160,13 +160,17 @@ pub fn draw_frame(
     // A screen too small for the UI shows only a request to enlarge it: nothing to catch up.
     if crate::ui::fits(f.area()) {
         ui.refresh_rows(fleet);
+        if ui.view == crate::ui::state::View::Services {
+            ui.services.refresh(fleet);
+        }
     }
     let drawn = crate::ui::draw(f, fleet, ui, cx);
     ui.drawn(drawn);
 }
 
-/// Re-evaluates the findings for the fleet as it is now.
+/// Re-evaluates the findings (and each VM's service group) for the fleet as it is now.
 pub fn evaluate(fleet: &mut Fleet, policy: &PolicyConfig, inputs: &Inputs) {
-    let list = rules::evaluate(fleet, policy, inputs, chrono::Utc::now());
+    let (list, groups) = rules::evaluate_grouped(fleet, policy, inputs, chrono::Utc::now());
+    fleet.set_groups(groups);
     fleet.set_findings(list, inputs.problems(policy));
 }

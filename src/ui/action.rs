@@ -18,6 +18,7 @@ pub enum Action {
     Enter,
     ToggleDetail,
     Findings,
+    Services,
     HistoryView,
     StepBack,
     StepForward,

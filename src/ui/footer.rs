@@ -53,6 +53,10 @@ pub fn draw(f: &mut Frame, area: Rect, ui: &UiState, hosts: usize, hosts_pane: R
                 };
                 Line::styled(format!("{page} q quits · {space}"), t.dim())
             }
+            None if ui.view == View::Services => Line::styled(
+                " ↑↓ move  Enter show the VM  Esc back  f findings  H history  ? help",
+                t.dim(),
+            ),
             None if ui.view == View::History => Line::styled(
                 " ↑↓ move  Tab all/migrations/hosts  / filter  :history SPAN  Esc back  ? help",
                 t.dim(),

@@ -304,6 +304,7 @@ pub fn draw_wall(f: &mut Frame, area: Rect, fleet: &Fleet, ui: &UiState, cx: &Co
     let view = match ui.view {
         View::Vms => "overview",
         View::Findings => "findings",
+        View::Services => "services",
         View::History => "recent migrations",
     };
     let paused = if ui.wall == Some(true) {

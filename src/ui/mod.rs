@@ -21,6 +21,7 @@ pub mod keys;
 pub mod progress;
 pub mod row_cache;
 pub mod rows;
+pub mod services;
 pub mod snapshots;
 pub mod state;
 pub mod theme;
@@ -139,6 +140,8 @@ pub fn draw(f: &mut Frame, fleet: &Fleet, ui: &UiState, cx: &Context) -> Drawn {
     drawn.detail_beside = Some(area.width >= WIDE);
     if ui.view == View::Findings {
         drawn.finding = findings::draw(f, rest, fleet, ui, cx);
+    } else if ui.view == View::Services {
+        drawn.service = services::draw(f, rest, fleet, ui, cx);
     } else if ui.view == View::History {
         drawn.history = history::draw_view(
             f,

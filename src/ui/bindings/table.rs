@@ -106,11 +106,12 @@ pub(super) const TABLE: &[Binding] = &[
         A::Findings,
         Browsing,
         Row(
-            "f  K",
-            "findings; Enter: a kind's VMs or a finding's VM · K: ack it",
+            "f  K  o",
+            "findings (Enter: its VMs) · K: ack it · o: services by group",
         ),
     ),
     bind(&[Key::ch('K')], A::Acknowledge, Browsing, Above),
+    bind(&[Key::ch('o')], A::Services, Browsing, Above),
     bind(
         &[Key::ch('H')],
         A::HistoryView,

@@ -43,6 +43,8 @@ pub struct Drawn {
     pub history: Option<(usize, usize)>,
     /// The Findings view's cursor, kept on its list.
     pub finding: Option<usize>,
+    /// The Services view's page, and its cursor kept on its list.
+    pub service: Option<(usize, usize)>,
     /// The open help or confirmation pane.
     pub scroll: Option<Scroll>,
 }
@@ -68,6 +70,10 @@ impl UiState {
         }
         if let Some(i) = d.finding {
             self.finding_selected = i;
+        }
+        if let Some((page, selected)) = d.service {
+            self.areas.page = page;
+            self.service_selected = selected;
         }
         if let Some(s) = d.scroll {
             self.scroll = s;

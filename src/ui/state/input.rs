@@ -49,6 +49,7 @@ impl UiState {
             },
             "find" => self.find(&arg, fleet),
             "findings" | "f" => self.view = View::Findings,
+            "services" | "service" => self.view = View::Services,
             "at" => match fleetwatch_core::history::time::parse_moment(&arg, chrono::Utc::now()) {
                 Ok(t) => return Effect::TimeTravel(t.timestamp_millis()),
                 Err(e) => self.message = Some(e.to_string()),

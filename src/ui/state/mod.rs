@@ -14,6 +14,7 @@ mod hosts;
 mod input;
 mod marks;
 pub mod scroll;
+pub mod services;
 pub mod snapshots;
 mod table;
 mod wall;
@@ -58,6 +59,8 @@ pub enum Overlay {
 pub enum View {
     Vms,
     Findings,
+    /// VMs by service group: what one host's loss takes down.
+    Services,
     History,
 }
 
@@ -120,6 +123,10 @@ pub struct UiState {
     pub finding_selected: usize,
     /// The kind whose findings the Findings view lists.
     pub finding_open: Option<Kind>,
+    pub service_selected: usize,
+    /// The service whose members the Services view lists.
+    pub service_open: Option<String>,
+    pub services: services::Grouped,
     /// Showing the fleet as recorded at this moment (Unix ms), not live.
     pub historical: Option<i64>,
     pub action_keys: super::keys::ActionKeys,
@@ -171,6 +178,9 @@ impl Default for UiState {
             view: View::Vms,
             finding_selected: 0,
             finding_open: None,
+            service_selected: 0,
+            service_open: None,
+            services: Default::default(),
             historical: None,
             wall: None,
             wall_page: 0,
@@ -260,6 +270,9 @@ impl UiState {
         if let Some(effect) = self.findings_key(&action, fleet) {
             return effect;
         }
+        if let Some(effect) = self.services_key(&action, fleet) {
+            return effect;
+        }
         let page = self.areas.page.max(1) as isize;
         match action {
             Action::Quit => return Effect::Quit,
@@ -319,6 +332,10 @@ impl UiState {
             Action::Enter | Action::ToggleDetail => self.show_detail = !self.show_detail,
             Action::Findings => {
                 self.view = View::Findings;
+                self.overlay = Overlay::None;
+            }
+            Action::Services => {
+                self.view = View::Services;
                 self.overlay = Overlay::None;
             }
             Action::SortNext => self.set_sort(self.sort.step(true)),

@@ -16,7 +16,7 @@ impl UiState {
                 self.history_tab = super::history::Tab::Migrations;
                 View::History
             }
-            View::History => View::Vms,
+            View::History | View::Services => View::Vms,
         };
         self.wall_page = self.wall_page.wrapping_add(1);
     }

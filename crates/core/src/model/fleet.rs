@@ -28,6 +28,10 @@ pub struct Fleet {
     pub findings: Vec<Finding>,
     /// Why some findings could not be checked (unreadable policy files), for a banner.
     pub problems: Vec<String>,
+    /// UUID -> service group, from the last evaluation (`services::set_groups`).
+    pub(super) groups: HashMap<String, String>,
+    /// Bumped when the findings or the groups change: what views built from them key on.
+    pub judged: u64,
     /// The severity each kind has under the policy, for colouring badges.
     pub severities: BTreeMap<Kind, Severity>,
     /// Bumped on every change, so views know when to recompute.
@@ -320,6 +324,7 @@ impl Fleet {
         if list == self.findings && problems == self.problems {
             return;
         }
+        self.judged += 1;
         // Each host's VM badges as they were, to tell the hosts whose rows changed.
         let before: Vec<Vec<Vec<Kind>>> = self
             .hosts

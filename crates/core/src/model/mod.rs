@@ -13,6 +13,7 @@ pub mod rates;
 pub mod rules;
 pub mod sample;
 pub mod series;
+pub mod services;
 pub mod storage;
 pub mod vm;
 

@@ -12,7 +12,7 @@ use crate::link::LinkState;
 use crate::policy::PolicyConfig;
 use crate::policy::loader::Inputs;
 use chrono::{DateTime, Utc};
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// All findings for the fleet as it is now.
 pub fn evaluate(
@@ -21,6 +21,18 @@ pub fn evaluate(
     inputs: &Inputs,
     now: DateTime<Utc>,
 ) -> Vec<Finding> {
+    evaluate_grouped(fleet, policy, inputs, now).0
+}
+
+/// The findings and each VM's service group (UUID -> group), from one pass: the service view
+/// groups by what the rules already worked out, not by a second reading of every approval.
+pub fn evaluate_grouped(
+    fleet: &Fleet,
+    policy: &PolicyConfig,
+    inputs: &Inputs,
+    now: DateTime<Utc>,
+) -> (Vec<Finding>, HashMap<String, String>) {
+    let mut service_of = HashMap::new();
     let mut out = Vec::new();
     let mut push = |kind: Kind, vm: Option<&Vm>, host: Option<&str>, detail: String| {
         out.push(Finding {
@@ -99,6 +111,9 @@ pub fn evaluate(
             );
             push(Kind::NetbootFirst, Some(vm), None, detail);
         }
+        if let Some(g) = &group {
+            service_of.insert(vm.uuid.clone(), g.clone());
+        }
         if let (Some(g), VmState::Running) = (&group, vm.state) {
             groups.entry((vm.host, g.clone())).or_default().push(vm);
         }
@@ -175,7 +190,7 @@ pub fn evaluate(
             }
         }
     }
-    out
+    (out, service_of)
 }
 
 fn gib(bytes: u64) -> String {

@@ -25,6 +25,7 @@ fn grouped(w: u16, h: u16) -> Screen {
             color: Some("red".into()),
             production: true,
             read_only: false,
+            actions: None,
         },
     );
     s.groups.insert("lab".into(), HostGroup::default());

@@ -24,6 +24,7 @@ pub struct PlanInputs {
     now: chrono::DateTime<chrono::Utc>,
     /// Per host of the fleet: in maintenance.
     maintenance: Vec<bool>,
+    group_actions: Vec<Option<(String, Vec<String>)>>,
 }
 
 impl PlanInputs {
@@ -38,6 +39,7 @@ impl PlanInputs {
             allowed: config.actions_allowed(),
             groups: service_groups(fleet, inputs, now),
             production: config.production(),
+            group_actions: config.group_actions(),
             now,
             maintenance: fleet
                 .hosts
@@ -57,6 +59,7 @@ impl PlanInputs {
             max_vcpu_overcommit: config.policy.max_vcpu_overcommit,
             production: &self.production,
             maintenance: &self.maintenance,
+            group_actions: &self.group_actions,
         }
     }
 }

@@ -410,6 +410,7 @@ pub fn pane_for(
         .collect();
     let cx = PlanContext {
         maintenance: &[],
+        group_actions: &[],
         read_only: refusal.is_some(),
         actions_allowed: &allowed,
         shared_storage: &s.shared,

@@ -62,6 +62,7 @@ impl Cx {
     fn plan(&self, f: &Fleet, copy: bool) -> Evacuation {
         let cx = PlanContext {
             maintenance: &[],
+            group_actions: &[],
             read_only: false,
             actions_allowed: &self.allowed,
             shared_storage: &self.shared,

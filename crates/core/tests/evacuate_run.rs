@@ -46,6 +46,7 @@ fn with_cx<T>(hosts: usize, maintenance: &[bool], f: impl FnOnce(&PlanContext) -
         max_vcpu_overcommit: 4.0,
         production: &[],
         maintenance,
+        group_actions: &[],
     };
     f(&cx)
 }

@@ -90,6 +90,7 @@ fn the_panes_that_boot_it_say_so_and_the_others_do_not() {
     );
     let cx = PlanContext {
         maintenance: &[],
+        group_actions: &[],
         read_only: false,
         actions_allowed: &allowed,
         shared_storage: &shared,

@@ -133,6 +133,8 @@ pub fn evacuation(fleet: &Fleet, host: usize, cx: &PlanContext, copy_storage: bo
     }
     if !cx.actions_allowed.get(host).copied().unwrap_or(false) {
         refusals.push(format!("{} does not allow actions", source.name));
+    } else if let Some(why) = cx.group_forbids(host, "migrate") {
+        refusals.push(format!("no migration off {}: {why}", source.name));
     }
     if source.link != LinkState::Up {
         refusals.push(format!("{} is {}", source.name, source.link.label()));
@@ -154,6 +156,8 @@ pub fn evacuation(fleet: &Fleet, host: usize, cx: &PlanContext, copy_storage: bo
             format!("it is {}", h.link.label())
         } else if !cx.actions_allowed.get(i).copied().unwrap_or(false) {
             "it does not allow actions".to_owned()
+        } else if let Some(why) = cx.group_forbids(i, "migrate") {
+            why
         } else if cx.maintenance.get(i).copied().unwrap_or(false) {
             "it is in maintenance".to_owned()
         } else if h.memory_bytes() == 0 {

@@ -115,6 +115,9 @@ pub fn return_plan(fleet: &Fleet, host: usize, origins: &[Move], cx: &PlanContex
     if !cx.actions_allowed.get(host).copied().unwrap_or(false) {
         ev.refusals
             .push(format!("{} does not allow actions", home.name));
+    } else if let Some(why) = cx.group_forbids(host, "migrate") {
+        ev.refusals
+            .push(format!("no migration onto {}: {why}", home.name));
     }
     if home.link != LinkState::Up {
         ev.refusals

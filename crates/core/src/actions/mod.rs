@@ -70,6 +70,16 @@ impl ActionKind {
         }
     }
 
+    /// Its name in a group's `actions` list: resume goes with pause, an evacuation's moves are
+    /// migrations.
+    pub fn group_verb(&self) -> &'static str {
+        match self {
+            ActionKind::Resume => "pause",
+            ActionKind::Evacuate { .. } => "migrate",
+            k => k.name(),
+        }
+    }
+
     /// Takes a service down or moves it: the name must be typed to confirm.
     pub fn disruptive(&self) -> bool {
         matches!(

@@ -22,6 +22,23 @@ pub struct PlanContext<'a> {
     pub production: &'a [Option<String>],
     /// Per host (config order): evacuated and not yet returned, so no target.
     pub maintenance: &'a [bool],
+    /// Per host (config order): its group's name and the only actions it allows, if limited.
+    pub group_actions: &'a [Option<(String, Vec<String>)>],
+}
+
+impl PlanContext<'_> {
+    /// Why host `h`'s group does not allow `verb` (a `[group.NAME] actions` name), if it does not.
+    pub fn group_forbids(&self, h: usize, verb: &str) -> Option<String> {
+        let (g, list) = self.group_actions.get(h)?.as_ref()?;
+        (!list.iter().any(|a| a == verb)).then(|| {
+            let only = if list.is_empty() {
+                "none".to_owned()
+            } else {
+                list.join(", ")
+            };
+            format!("its group {g} allows only: {only} ([group.{g}] actions)")
+        })
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -150,6 +167,12 @@ pub fn plan(fleet: &Fleet, uuids: &[String], kind: ActionKind, cx: &PlanContext)
                 host.link.label()
             ));
         }
+        if !cx.read_only
+            && let Some(why) = cx.group_forbids(vm.host, kind.group_verb())
+        {
+            p.refusals
+                .push(format!("no {} on {}: {why}", kind.name(), host.name));
+        }
         if !kind.allowed(vm.state) {
             p.refusals.push(format!(
                 "{} is {}: cannot {}",
@@ -257,6 +280,10 @@ fn migration_checks(
         p.refusals.push("no such target host".into());
         return;
     };
+    if let Some(why) = cx.group_forbids(to, "migrate") {
+        p.refusals
+            .push(format!("no migration onto {}: {why}", target.name));
+    }
     if !cx.actions_allowed.get(to).copied().unwrap_or(false) {
         p.refusals
             .push(format!("target {} does not allow actions", target.name));

@@ -120,7 +120,24 @@ pub struct HostGroup {
     /// Production: every confirmation pane for one of its VMs says so in its first line.
     #[serde(default)]
     pub production: bool,
+    /// Only these actions on its hosts (names as in [`GROUP_ACTIONS`]); unset: all of them.
+    /// A migration needs `migrate` in the groups of both hosts.
+    #[serde(default)]
+    pub actions: Option<Vec<String>>,
 }
+
+/// The actions a group's `actions` may list: pause covers resume, migrate an evacuation's moves.
+pub const GROUP_ACTIONS: [&str; 9] = [
+    "start",
+    "shutdown",
+    "reboot",
+    "pause",
+    "snapshot",
+    "migrate",
+    "force-off",
+    "revert-snapshot",
+    "delete-snapshot",
+];
 
 /// The colour names a group may have (`#rrggbb` besides).
 pub const GROUP_COLORS: [&str; 8] = [
@@ -222,6 +239,17 @@ impl Config {
                 self.group_of(h)
                     .filter(|(_, g)| g.production)
                     .map(|(n, _)| n.to_owned())
+            })
+            .collect()
+    }
+
+    /// Per host (config order): its group's name and `actions`, where the group limits them.
+    pub fn group_actions(&self) -> Vec<Option<(String, Vec<String>)>> {
+        self.hosts
+            .iter()
+            .map(|h| {
+                let (name, g) = self.group_of(h)?;
+                Some((name.to_owned(), g.actions.clone()?))
             })
             .collect()
     }

@@ -122,6 +122,19 @@ impl Config {
             hosts.push(h);
         }
         for (name, g) in &raw.groups {
+            for a in g.actions.iter().flatten() {
+                if !super::GROUP_ACTIONS.contains(&a.as_str()) {
+                    return Err(ConfigError::Value {
+                        file: shown.clone(),
+                        line: line_in_table(text, &format!("[group.{name}]"), "actions"),
+                        key: format!("[group.{name}] actions"),
+                        reason: format!(
+                            "{a:?} is not an action: {}",
+                            super::GROUP_ACTIONS.join(", ")
+                        ),
+                    });
+                }
+            }
             if let Some(c) = &g.color {
                 let hex = c.len() == 7
                     && c.starts_with('#')

@@ -361,3 +361,69 @@ fn an_acknowledged_finding_leaves_the_recorders_alerting_series() {
     promtool_accepts(&body);
     stop(child);
 }
+
+/// The acknowledgements the store holds now, as (kind, subject).
+fn acked(data: &Path) -> Vec<(String, String)> {
+    let out = fleetwatch(data)
+        .args(["--demo", "ack", "--list", "--json"])
+        .output()
+        .unwrap();
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    doc["acknowledged"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            let s = |k: &str| a[k].as_str().unwrap_or_default().to_owned();
+            (s("kind"), s("subject"))
+        })
+        .collect()
+}
+
+#[test]
+fn a_recorder_alone_ends_an_acknowledgement_whose_finding_cleared() {
+    let data = tempfile::tempdir().unwrap();
+    let (child, addr) = recorder(data.path());
+    scrape_until(&addr, |b| b.contains("vm=\"web-03-clone\""));
+    // web-03-clone is unapproved (that one stays) and has no drift (as if it had cleared).
+    for kind in ["unapproved", "drift"] {
+        let out = fleetwatch(data.path())
+            .args(["--demo", "ack", kind, "web-03-clone", "--reason", "CHG-90"])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    // No TUI, no check: only the recorder, within its ten seconds of reading them again.
+    let end = Instant::now() + Duration::from_secs(40);
+    let mut left = acked(data.path());
+    while left.len() > 1 && Instant::now() < end {
+        scrape(&addr);
+        std::thread::sleep(Duration::from_millis(500));
+        left = acked(data.path());
+    }
+    assert_eq!(
+        left,
+        [("unapproved".to_owned(), "web-03-clone".to_owned())],
+        "the cleared one ended, the present one stays"
+    );
+    let out = fleetwatch(data.path())
+        .args(["--demo", "audit", "--json"])
+        .output()
+        .unwrap();
+    let audit: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        audit["actions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["action"] == "unack"
+                && a["params"]["kind"] == "drift"
+                && a["params"]["more"]["why"] == "cleared"),
+        "{audit}"
+    );
+    stop(child);
+}

@@ -4,11 +4,14 @@
 
 use super::exporter::Exporter;
 use super::stores::Where;
+use fleetwatch_core::actions::Operator;
 use fleetwatch_core::config::Config;
 use fleetwatch_core::history::recorder::{RecordError, Recorder};
 use fleetwatch_core::history::store::HistoryRead;
+use fleetwatch_core::link::LinkState;
 use fleetwatch_core::metrics::{self, Health};
-use fleetwatch_core::model::acks::Ack;
+use fleetwatch_core::model::Fleet;
+use fleetwatch_core::model::acks::{Ack, cleared, judged};
 use fleetwatch_core::model::findings::Kind;
 use fleetwatch_core::model::rules;
 use fleetwatch_core::policy::loader::Inputs;
@@ -33,6 +36,8 @@ pub struct RecordMetrics {
     /// The store's acknowledgements, read through a reader of its own when a scrape wants
     /// the fleet; the last answer stands while the store does not answer.
     acks: Vec<Ack>,
+    /// Hosts in maintenance, read with the acknowledgements: their findings alert no one.
+    maintenance: Vec<fleetwatch_core::actions::maintenance::Maintenance>,
     acks_at: Option<Instant>,
     reader: Option<Box<dyn HistoryRead + Send>>,
 }
@@ -50,6 +55,7 @@ impl RecordMetrics {
             inputs_at: Instant::now(),
             hosts,
             acks: Vec::new(),
+            maintenance: Vec::new(),
             acks_at: None,
             reader: None,
         }
@@ -63,14 +69,55 @@ impl RecordMetrics {
         if self.reader.is_none() {
             self.reader = Where::of(config).ok().and_then(|w| w.reader().ok());
         }
-        match self.reader.as_ref().map(|r| r.acks()) {
-            Some(Ok(a)) => self.acks = a,
+        let read = self
+            .reader
+            .as_ref()
+            .map(|r| r.acks().and_then(|a| Ok((a, r.maintenance()?))));
+        match read {
+            Some(Ok((a, m))) => (self.acks, self.maintenance) = (a, m),
             // Opened anew next time: a restarted server or a replaced file.
             Some(Err(e)) => {
-                tracing::debug!("acknowledgements not read: {e}");
+                tracing::debug!("acknowledgements or maintenance not read: {e}");
                 self.reader = None;
             }
             None => {}
+        }
+    }
+
+    /// Ends the acknowledgements whose finding cleared, as the TUI and `check` do: a recorder
+    /// serving alerts with neither around would otherwise keep a finding silenced when it
+    /// returns. Only where this recorder can tell (`acks::judged`).
+    fn end_cleared(&mut self, fleet: &Fleet, config: &Config) {
+        if self.acks.is_empty() || !fleet.settled() {
+            return;
+        }
+        let complete = !self.partial && fleet.hosts.iter().all(|h| h.link == LinkState::Up);
+        let gone: Vec<(Kind, String)> = cleared(&self.acks, &fleet.findings, |a| {
+            !(self.partial && FLEET_WIDE.contains(&a.kind)) && judged(fleet, a, complete)
+        })
+        .into_iter()
+        .map(|a| (a.kind, a.subject.clone()))
+        .collect();
+        if gone.is_empty() {
+            return;
+        }
+        let mut w = match Where::of(config)
+            .map_err(|e| e.to_string())
+            .and_then(|p| p.writer().map_err(|e| e.to_string()))
+        {
+            Ok(w) => w,
+            Err(e) => return tracing::warn!("cleared acknowledgements not ended: {e}"),
+        };
+        let op = Operator::from_env();
+        for (kind, subject) in gone {
+            let r = super::acks::unack_record(&op, kind, &subject, "cleared");
+            match w.end_ack(kind, &subject, &r) {
+                // Ended here or by another recorder of the same store: gone either way.
+                Ok(_) => self
+                    .acks
+                    .retain(|a| !(a.kind == kind && a.subject == subject)),
+                Err(e) => tracing::warn!("acknowledgement of {kind} for {subject} not ended: {e}"),
+            }
         }
     }
 
@@ -112,7 +159,8 @@ impl RecordMetrics {
         }
         rec.set_findings(list, self.inputs.problems(&config.policy));
         self.refresh_acks(config);
-        let text = metrics::render_acked(rec.fleet(), None, &self.acks);
+        self.end_cleared(rec.fleet(), config);
+        let text = metrics::render_acked(rec.fleet(), None, &self.acks, &self.maintenance);
         self.exporter.publish(text);
     }
 }

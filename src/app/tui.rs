@@ -174,7 +174,13 @@ pub async fn run(
         history.check_health(&config);
         acting.evac.kept.refresh();
         if let Some(x) = exporter.as_deref().filter(|x| x.wants()) {
-            export(x, &fleet, &history, recorder.is_some());
+            export(
+                x,
+                &fleet,
+                &history,
+                &acting.evac.kept.hosts,
+                recorder.is_some(),
+            );
         }
         if ui.view == View::History
             && history
@@ -312,7 +318,13 @@ pub async fn run(
 
 /// The fleet as the screen has it, findings included; the history's health when this TUI
 /// records it.
-fn export(x: &Exporter, fleet: &Fleet, history: &History, recording: bool) {
+fn export(
+    x: &Exporter,
+    fleet: &Fleet,
+    history: &History,
+    maintenance: &[fleetwatch_core::actions::maintenance::Maintenance],
+    recording: bool,
+) {
     if recording {
         x.set_health(fleetwatch_core::metrics::Health {
             hosts_recorded: fleet.hosts.len(),
@@ -325,6 +337,7 @@ fn export(x: &Exporter, fleet: &Fleet, history: &History, recording: bool) {
         fleet,
         None,
         &history.data.acks,
+        maintenance,
     ));
 }
 

@@ -10,7 +10,7 @@ use fleetwatch_core::config::Config;
 use fleetwatch_core::history::reader::Response;
 use fleetwatch_core::link::LinkState;
 use fleetwatch_core::model::Fleet;
-use fleetwatch_core::model::acks::{Ack, cleared, in_force};
+use fleetwatch_core::model::acks::{Ack, cleared, in_force, judged};
 use fleetwatch_core::model::findings::Kind;
 use fleetwatch_core::time::show_ms;
 
@@ -70,7 +70,8 @@ pub(super) fn effect(
 }
 
 /// After an evaluation: acknowledgements whose finding is gone end (a return fires again), but
-/// only when every host answered, since a silent host's findings are unknown, not cleared.
+/// only where the fleet can tell (`acks::judged`): a silent host's findings are unknown, not
+/// cleared, and a VM not seen is gone only when every host answered.
 pub(super) fn end_cleared(
     fleet: &Fleet,
     history: &mut History,
@@ -78,16 +79,16 @@ pub(super) fn end_cleared(
     ui: &mut UiState,
     op: &Operator,
 ) {
-    if history.data.acks.is_empty()
-        || !fleet.settled()
-        || fleet.hosts.iter().any(|h| h.link != LinkState::Up)
-    {
+    if history.data.acks.is_empty() || !fleet.settled() {
         return;
     }
-    let gone: Vec<(Kind, String)> = cleared(&history.data.acks, &fleet.findings, |_| true)
-        .into_iter()
-        .map(|a| (a.kind, a.subject.clone()))
-        .collect();
+    let complete = fleet.hosts.iter().all(|h| h.link == LinkState::Up);
+    let gone: Vec<(Kind, String)> = cleared(&history.data.acks, &fleet.findings, |a| {
+        judged(fleet, a, complete)
+    })
+    .into_iter()
+    .map(|a| (a.kind, a.subject.clone()))
+    .collect();
     for (kind, subject) in gone {
         // Gone here at once, so the next evaluation does not end it again.
         history

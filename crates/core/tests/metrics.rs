@@ -185,7 +185,7 @@ fn an_acknowledged_finding_leaves_the_alerting_series_and_is_counted_apart() {
     fleet.set_findings(vec![f("web", "u-1"), f("db", "u-2")], vec![]);
     let now = chrono::Utc::now().timestamp_millis();
     let ack = Ack::new(Kind::Unbacked, "u-1", "ann", "CHG-88", now, DEFAULT_FOR).unwrap();
-    let text = render_acked(&fleet, None, std::slice::from_ref(&ack));
+    let text = render_acked(&fleet, None, std::slice::from_ref(&ack), &[]);
     assert!(
         text.contains("fleetwatch_findings{kind=\"unbacked\",severity=\"critical\"} 1.0"),
         "{text}"
@@ -202,10 +202,60 @@ fn an_acknowledged_finding_leaves_the_alerting_series_and_is_counted_apart() {
         expires_ms: now - 1,
         ..ack
     };
-    let text = render_acked(&fleet, None, &[old]);
+    let text = render_acked(&fleet, None, &[old], &[]);
     assert_eq!(samples(&text, "fleetwatch_finding").len(), 2);
     assert!(
         text.contains("fleetwatch_findings_acknowledged{kind=\"unbacked\"} 0.0"),
+        "{text}"
+    );
+}
+
+#[test]
+fn findings_on_a_host_in_maintenance_leave_the_alerting_series_and_are_counted_apart() {
+    use fleetwatch_core::actions::maintenance::Maintenance;
+    use fleetwatch_core::metrics::render_acked;
+    let mut fleet = fleet_of(&[
+        ("hv-a", vec![("u-1", "web", VmState::Running)]),
+        ("hv-b", vec![("u-2", "db", VmState::Running)]),
+    ]);
+    let f = |vm: &str, uuid: &str, host: &str| Finding {
+        kind: Kind::Unbacked,
+        severity: Severity::Critical,
+        vm: Some(vm.into()),
+        uuid: Some(uuid.into()),
+        host: Some(host.into()),
+        detail: "no backup".into(),
+    };
+    fleet.set_findings(
+        vec![f("web", "u-1", "hv-a"), f("db", "u-2", "hv-b")],
+        vec![],
+    );
+    let held = [Maintenance::new("hv-a", "ann", 1_700_000_000_000)];
+    let text = render_acked(&fleet, None, &[], &held);
+    let one: Vec<&str> = samples(&text, "fleetwatch_finding");
+    assert_eq!(one.len(), 1, "{one:?}");
+    assert!(one[0].contains("host=\"hv-b\""), "{one:?}");
+    assert!(
+        text.contains("fleetwatch_findings{kind=\"unbacked\",severity=\"critical\"} 1.0"),
+        "{text}"
+    );
+    assert!(
+        text.contains("fleetwatch_findings_maintenance{kind=\"unbacked\"} 1.0"),
+        "{text}"
+    );
+    // The host-down alert stays quiet for it (assets/alerts.yml).
+    assert_eq!(
+        samples(&text, "fleetwatch_host_maintenance"),
+        [
+            "fleetwatch_host_maintenance{host=\"hv-a\"} 1.0",
+            "fleetwatch_host_maintenance{host=\"hv-b\"} 0.0"
+        ]
+    );
+    // Out of maintenance, it alerts again.
+    let text = render_acked(&fleet, None, &[], &[]);
+    assert_eq!(samples(&text, "fleetwatch_finding").len(), 2);
+    assert!(
+        text.contains("fleetwatch_findings_maintenance{kind=\"unbacked\"} 0.0"),
         "{text}"
     );
 }

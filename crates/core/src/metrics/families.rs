@@ -75,6 +75,15 @@ impl Exposition {
         )?;
         family(
             enc,
+            "fleetwatch_host_maintenance",
+            "Whether the host is in maintenance (evacuated, not yet returned): 1, else 0.",
+            GAUGE,
+            hosts
+                .iter()
+                .map(|h| (host(h), Some(f64::from(u8::from(h.maintenance))))),
+        )?;
+        family(
+            enc,
             "fleetwatch_host_state",
             "The host's connection state: 1 for the state it is in.",
             GAUGE,
@@ -211,7 +220,7 @@ impl Exposition {
             "fleetwatch_findings",
             "Active findings per kind (severity as the policy sets it).",
             GAUGE,
-            self.kinds.iter().map(|(k, s, n, _)| {
+            self.kinds.iter().map(|(k, s, n, ..)| {
                 (
                     [("kind", k.name()), ("severity", s.name())],
                     Some(*n as f64),
@@ -225,7 +234,16 @@ impl Exposition {
             GAUGE,
             self.kinds
                 .iter()
-                .map(|(k, _, _, a)| ([("kind", k.name())], Some(*a as f64))),
+                .map(|(k, _, _, a, _)| ([("kind", k.name())], Some(*a as f64))),
+        )?;
+        family(
+            enc,
+            "fleetwatch_findings_maintenance",
+            "Findings per kind on hosts in maintenance (evacuated, not yet returned): not in fleetwatch_findings or fleetwatch_finding until the host leaves maintenance.",
+            GAUGE,
+            self.kinds
+                .iter()
+                .map(|(k, _, _, _, m)| ([("kind", k.name())], Some(*m as f64))),
         )?;
         family(
             enc,

@@ -33,17 +33,19 @@ pub struct Health {
 /// The whole exposition: the fleet (hosts, VMs, findings) and, for a process that records,
 /// its health.
 pub fn render(fleet: &Fleet, health: Option<&Health>) -> String {
-    render_acked(fleet, health, &[])
+    render_acked(fleet, health, &[], &[])
 }
 
-/// As [`render`], with the findings someone acknowledged counted apart: an alert on
-/// `fleetwatch_finding` stops for them, `fleetwatch_findings_acknowledged` counts them.
+/// As [`render`], with the findings someone acknowledged, and those on hosts in maintenance,
+/// counted apart: an alert on `fleetwatch_finding` stops for them,
+/// `fleetwatch_findings_acknowledged` and `fleetwatch_findings_maintenance` count them.
 pub fn render_acked(
     fleet: &Fleet,
     health: Option<&Health>,
     acks: &[crate::model::acks::Ack],
+    maintenance: &[crate::actions::maintenance::Maintenance],
 ) -> String {
-    encode(Exposition::of(fleet, health.cloned(), acks))
+    encode(Exposition::of(fleet, health.cloned(), acks, maintenance))
 }
 
 /// Only the health figures, to follow a fleet rendered with no health.

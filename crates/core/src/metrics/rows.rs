@@ -1,6 +1,7 @@
 //! The rows an exposition is written from, copied out of the model.
 
 use super::{Health, label};
+use crate::actions::maintenance::Maintenance;
 use crate::link::LinkState;
 use crate::model::Fleet;
 use crate::model::acks::{Ack, in_force};
@@ -22,6 +23,8 @@ pub(super) struct HostRow {
     pub(super) memory_bytes: Option<u64>,
     pub(super) vms: usize,
     pub(super) last_sample_s: Option<f64>,
+    /// Evacuated and not yet returned: someone works on it, its being down pages no one.
+    pub(super) maintenance: bool,
 }
 
 #[derive(Debug)]
@@ -52,17 +55,29 @@ pub struct Exposition {
     pub(super) hosts: Vec<HostRow>,
     pub(super) vms: Vec<VmRow>,
     /// Per kind: its severity under the policy, how many findings it has now that nobody
-    /// acknowledged, and how many are acknowledged.
-    pub(super) kinds: Vec<(Kind, Severity, usize, usize)>,
+    /// acknowledged, how many are acknowledged, and how many are held by hosts in maintenance.
+    pub(super) kinds: Vec<(Kind, Severity, usize, usize, usize)>,
     /// One series each, however many findings share them (sorted, no two alike).
     pub(super) findings: Vec<FindingRow>,
     pub(super) health: Option<Health>,
 }
 
 impl Exposition {
-    pub fn of(fleet: &Fleet, health: Option<Health>, acks: &[Ack]) -> Exposition {
+    pub fn of(
+        fleet: &Fleet,
+        health: Option<Health>,
+        acks: &[Ack],
+        maintenance: &[Maintenance],
+    ) -> Exposition {
         let now = chrono::Utc::now().timestamp_millis();
         let acked = |f: &Finding| !acks.is_empty() && in_force(acks, f, now).is_some();
+        // Someone is working on the host: its findings alert no one until it leaves maintenance.
+        let held = |f: &Finding| {
+            !maintenance.is_empty()
+                && f.host
+                    .as_deref()
+                    .is_some_and(|h| crate::actions::maintenance::of(maintenance, h).is_some())
+        };
         let hosts = fleet
             .hosts
             .iter()
@@ -75,6 +90,7 @@ impl Exposition {
                 last_sample_s: h
                     .last_sample_wall
                     .map(|t| t.timestamp_millis() as f64 / 1e3),
+                maintenance: crate::actions::maintenance::of(maintenance, &h.name).is_some(),
             })
             .collect();
         // Every copy, not only the shown one: a VM running on two hosts is two series, which
@@ -104,20 +120,24 @@ impl Exposition {
             .into_iter()
             .map(|k| {
                 let of_kind = fleet.findings.iter().filter(|f| f.kind == k);
-                let (a, n) = of_kind.fold(
-                    (0, 0),
-                    |(a, n), f| {
-                        if acked(f) { (a + 1, n) } else { (a, n + 1) }
-                    },
-                );
-                (k, severity(k), n, a)
+                let (mut n, mut a, mut m) = (0, 0, 0);
+                for f in of_kind {
+                    if held(f) {
+                        m += 1;
+                    } else if acked(f) {
+                        a += 1;
+                    } else {
+                        n += 1;
+                    }
+                }
+                (k, severity(k), n, a, m)
             })
             .collect();
         let opt = |s: &Option<String>| s.as_deref().map(label).unwrap_or_default();
         let mut findings: Vec<FindingRow> = fleet
             .findings
             .iter()
-            .filter(|f| !acked(f))
+            .filter(|f| !acked(f) && !held(f))
             .map(|f| FindingRow {
                 kind: f.kind.name(),
                 severity: f.severity.name(),

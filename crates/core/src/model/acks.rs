@@ -112,6 +112,25 @@ pub fn cleared<'a>(
         .collect()
 }
 
+/// Whether `fleet` can tell that a finding of this acknowledgement's subject is gone: the
+/// subject (a host, or a VM by UUID or name) is on a host that answers; a subject the fleet
+/// does not hold only when it is `complete` (every host there, all answering: a VM deleted).
+/// One silent host of hundreds leaves the others' acknowledgements judged.
+pub fn judged(fleet: &super::Fleet, a: &Ack, complete: bool) -> bool {
+    use crate::link::LinkState;
+    let up = |h: usize| fleet.hosts.get(h).is_some_and(|x| x.link == LinkState::Up);
+    if let Some(h) = fleet.hosts.iter().position(|h| h.name == a.subject) {
+        return up(h);
+    }
+    match fleet
+        .vm(&a.subject)
+        .or_else(|| fleet.vms().find(|v| v.name == a.subject))
+    {
+        Some(v) => up(v.host),
+        None => complete,
+    }
+}
+
 /// Findings split into those that count and those acknowledged (with their acknowledgement).
 pub fn split<'a>(
     findings: &'a [Finding],

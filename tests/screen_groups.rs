@@ -26,6 +26,7 @@ fn grouped(w: u16, h: u16) -> Screen {
             production: true,
             read_only: false,
             actions: None,
+            severity: Default::default(),
         },
     );
     s.groups.insert("lab".into(), HostGroup::default());

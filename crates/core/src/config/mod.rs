@@ -124,6 +124,11 @@ pub struct HostGroup {
     /// A migration needs `migrate` in the groups of both hosts.
     #[serde(default)]
     pub actions: Option<Vec<String>>,
+    /// `[group.NAME.severity]`: a finding's severity on its hosts, over `[policy.severity]`
+    /// (a lab's unbacked VM a warning while production's stays critical).
+    #[serde(default)]
+    pub severity:
+        std::collections::BTreeMap<crate::model::findings::Kind, crate::model::findings::Severity>,
 }
 
 /// The actions a group's `actions` may list: pause covers resume, migrate an evacuation's moves.

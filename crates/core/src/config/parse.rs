@@ -160,6 +160,21 @@ impl Config {
             ));
         }
         policy.resolve(&base);
+        for h in &hosts {
+            let mut own = h
+                .group
+                .as_ref()
+                .and_then(|g| raw.groups.get(g))
+                .map(|g| g.severity.clone())
+                .unwrap_or_default();
+            // The host's own `host_down` is more particular than its group's.
+            if let Some(s) = h.host_down {
+                own.insert(crate::model::findings::Kind::HostDown, s);
+            }
+            if !own.is_empty() {
+                policy.host_severity.insert(h.name.clone(), own);
+            }
+        }
         let mut history = raw.history;
         history
             .validate()

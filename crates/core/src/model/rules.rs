@@ -190,6 +190,12 @@ pub fn evaluate_grouped(
             }
         }
     }
+    // Where a host's group (or the host) sets a kind's severity, its findings take it.
+    if !policy.host_severity.is_empty() {
+        for f in &mut out {
+            f.severity = policy.severity_on(f.kind, f.host.as_deref());
+        }
+    }
     (out, service_of)
 }
 

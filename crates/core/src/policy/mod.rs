@@ -46,6 +46,11 @@ pub struct PolicyConfig {
     /// Severity per finding kind, `[policy.severity]`, e.g. `unbacked = "warning"`.
     #[serde(default)]
     pub severity: BTreeMap<Kind, Severity>,
+    /// Per host name: the severities its group (`[group.NAME.severity]`) and its own
+    /// `host_down` set over [`PolicyConfig::severity`]. Filled from the hosts when the config
+    /// is read, not written in `[policy]`.
+    #[serde(skip)]
+    pub host_severity: std::collections::HashMap<String, BTreeMap<Kind, Severity>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -77,6 +82,7 @@ impl Default for PolicyConfig {
             snapshots_count_as_backup: false,
             group: BTreeMap::new(),
             severity: BTreeMap::new(),
+            host_severity: Default::default(),
         }
     }
 }
@@ -87,6 +93,14 @@ impl PolicyConfig {
             .get(&k)
             .copied()
             .unwrap_or_else(|| k.default_severity())
+    }
+
+    /// A finding's severity on this host: its own or its group's setting, else the policy's.
+    pub fn severity_on(&self, k: Kind, host: Option<&str>) -> Severity {
+        host.and_then(|h| self.host_severity.get(h))
+            .and_then(|m| m.get(&k))
+            .copied()
+            .unwrap_or_else(|| self.severity(k))
     }
 
     pub fn backup_max_age(&self, group: Option<&str>) -> Duration {

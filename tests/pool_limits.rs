@@ -294,3 +294,73 @@ fn actions_run_on_a_small_pool_one_at_a_time_per_host_in_order() {
     );
     drop(c);
 }
+
+#[test]
+fn an_evacuations_migrations_run_side_by_side_up_to_the_limit_and_nothing_else_beside_them() {
+    let running = Arc::new(InFlight::default());
+    let actor = Arc::new(SlowActor {
+        each: Duration::from_millis(150),
+        running: running.clone(),
+    });
+    let m = mock_acting(vec![Behaviour::Healthy], actor);
+    let (c, mut rx) = launch_limited(
+        &m,
+        timing(),
+        limits(|l| {
+            l.actions = 4;
+            l.migrations_per_host = 2;
+        }),
+    );
+    let mut log = Vec::new();
+    wait_for(&mut rx, &mut log, "the host sampled", |l| {
+        count(l, 0, "sample") >= 1
+    });
+    let req = |id: u64, kind: ActionKind| ActionRequest {
+        id,
+        kind,
+        expect: Expect {
+            uuid: format!("u-{id}"),
+            name: "vm".into(),
+            host: "h".into(),
+            state: VmState::Running,
+        },
+    };
+    let migrate = || ActionKind::Migrate {
+        to: 1,
+        to_name: "other".into(),
+        to_uri: "test:///default".into(),
+        copy_storage: false,
+    };
+    for id in 1..=3 {
+        c.act(0, req(id, migrate())).unwrap();
+    }
+    c.act(0, req(4, ActionKind::Shutdown)).unwrap();
+    wait_for(&mut rx, &mut log, "every action done", |l| {
+        count(l, 0, "action:Done") == 4
+    });
+    assert_eq!(
+        running.most.load(Ordering::SeqCst),
+        2,
+        "two migrations at once, not three"
+    );
+    // The shutdown, asked after them, waits for all three to end and runs alone.
+    let events: Vec<&str> = log
+        .iter()
+        .filter(|m| m.is(0, "action:Running") || m.is(0, "action:Done"))
+        .map(|m| m.what.as_str())
+        .collect();
+    let started_4 = events
+        .iter()
+        .position(|e| e.starts_with("action:Running") && e.contains("id: 4"))
+        .unwrap();
+    let done: Vec<usize> = (1..=3)
+        .map(|id| {
+            events
+                .iter()
+                .position(|e| e.starts_with("action:Done") && e.contains(&format!("id: {id},")))
+                .unwrap_or_else(|| panic!("{id} not done: {events:?}"))
+        })
+        .collect();
+    assert!(done.iter().all(|d| *d < started_4), "{events:?}");
+    drop(c);
+}

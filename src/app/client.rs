@@ -23,6 +23,7 @@ pub fn start(config: &Config, tx: MailboxSender) -> std::io::Result<Collectors> 
     let limits = Limits {
         threads: config.poll.threads,
         connects: config.poll.connects,
+        migrations_per_host: config.evacuation.parallel,
         ..Limits::default()
     };
     let acting = Collectors::on_demand(

@@ -1,7 +1,8 @@
 //! The app's side of an evacuation (and of a host's return): its pane from the core's plan,
-//! then its migrations one at a time through the same path as `m` (each audited with the
-//! operator, each VM checked again before it moves), the host in maintenance from the start
-//! and excluded as a target, where its VMs went kept in the history store for `R` / `:return`.
+//! then its migrations one at a time (or `[evacuation] parallel` at once) through the same
+//! path as `m` (each audited with the operator, each VM checked again before it moves), the
+//! host in maintenance from the start and excluded as a target, where its VMs went kept in
+//! the history store for `R` / `:return`.
 
 use super::acting::{Acting, PlanInputs};
 use super::maintenance::Kept;
@@ -22,9 +23,10 @@ use fleetwatch_libvirt::supervisor::Collectors;
 pub struct Evacuations {
     run: Option<Run>,
     audit_id: String,
-    /// The action id of the migration under way, and its outcome once it came.
-    current: Option<u64>,
-    outcome: Option<Result<(), String>>,
+    /// The action ids of the migrations under way with their VMs' UUIDs, and the outcomes
+    /// that came since the last tick.
+    current: Vec<(u64, String)>,
+    outcomes: Vec<(String, Result<(), String>)>,
     /// Since when the run is over but the fleet does not show every moved VM on its target.
     settling: Option<std::time::Instant>,
     /// Hosts in maintenance, and where their VMs went, as the store keeps them.
@@ -34,9 +36,9 @@ pub struct Evacuations {
 impl Evacuations {
     /// The migration `id` ended: the next tick goes on.
     pub fn ended(&mut self, id: u64, result: Result<(), String>) {
-        if self.current == Some(id) {
-            self.current = None;
-            self.outcome = Some(result);
+        if let Some(i) = self.current.iter().position(|(x, _)| *x == id) {
+            let (_, uuid) = self.current.remove(i);
+            self.outcomes.push((uuid, result));
         }
     }
 
@@ -133,7 +135,8 @@ impl Acting {
             let now = chrono::Utc::now().timestamp_millis();
             self.evac.kept.start(host, &self.operator.actor(), now);
         }
-        self.evac.run = Some(Run::new(host, *back, moves.clone()));
+        self.evac.run =
+            Some(Run::new(host, *back, moves.clone()).parallel(config.evacuation.parallel));
         self.evac.shown(ui);
         self.advance(fleet, ui, config, inputs, collectors);
     }
@@ -150,26 +153,23 @@ impl Acting {
         if self.evac.run.is_none() {
             return;
         }
-        let Some(outcome) = self.evac.outcome.take() else {
-            // Nothing ended: a run over but not yet settled may be now.
-            if self.evac.current.is_none() {
-                self.advance(fleet, ui, config, inputs, collectors);
+        // Nothing ended: a run over but not yet settled may be now, and one with room for
+        // another migration starts it.
+        for (uuid, outcome) in std::mem::take(&mut self.evac.outcomes) {
+            let Some(run) = &mut self.evac.run else {
+                return;
+            };
+            let ok = outcome.is_ok();
+            run.ended(&uuid, outcome);
+            let moved = run.moved.last().filter(|m| ok && m.uuid == uuid).cloned();
+            match moved {
+                // Back home: no longer away from its host's evacuation.
+                Some(m) if run.back => self.evac.kept.back(&m.to, &m.uuid),
+                Some(m) => self.evac.kept.left(&m),
+                None => {}
             }
-            return;
-        };
-        let Some(run) = &mut self.evac.run else {
-            return;
-        };
-        let ok = outcome.is_ok();
-        run.ended(outcome);
-        let (moved, back) = (run.moved.last().cloned().filter(|_| ok), run.back);
-        match moved {
-            // Back home: no longer away from its host's evacuation.
-            Some(m) if back => self.evac.kept.back(&m.to, &m.uuid),
-            Some(m) => self.evac.kept.left(&m),
-            None => {}
+            self.evac.shown(ui);
         }
-        self.evac.shown(ui);
         self.advance(fleet, ui, config, inputs, collectors);
     }
 
@@ -181,10 +181,7 @@ impl Acting {
         inputs: &Inputs,
         collectors: &Collectors,
     ) {
-        let Some(next) = self.evac.run.as_mut().map(|r| r.next(fleet)) else {
-            return;
-        };
-        if let Some(m) = next {
+        while let Some(m) = self.evac.run.as_mut().and_then(|r| r.next(fleet)) {
             let to = config.hosts.iter().position(|h| h.name == m.to);
             let kind = to.map(|to| ActionKind::Migrate {
                 to,
@@ -208,13 +205,12 @@ impl Acting {
             match (planned, why) {
                 (Some(p), None) => {
                     ui.message = self.evac.run.as_ref().map(Run::progress);
-                    self.evac.current = Some(self.peek_id());
+                    self.evac.current.push((self.peek_id(), m.uuid.clone()));
                     self.execute(p, ui, config, collectors);
-                    return;
                 }
                 (_, why) => {
                     if let Some(r) = &mut self.evac.run {
-                        r.ended(Err(why.unwrap_or_default()));
+                        r.ended(&m.uuid, Err(why.unwrap_or_default()));
                     }
                 }
             }
@@ -242,16 +238,16 @@ impl Acting {
             if run.back { "return" } else { "evacuate" }
         });
         r.host = Some(run.host.clone());
-        let (outcome, error) = match (&run.failed, run.aborted) {
-            (Some(_), _) => ("failed", Some(summary.clone())),
-            (None, true) => ("aborted", Some(summary.clone())),
-            (None, false) => ("ok", None),
+        let (outcome, error) = match (run.failed.is_empty(), run.aborted) {
+            (false, _) => ("failed", Some(summary.clone())),
+            (true, true) => ("aborted", Some(summary.clone())),
+            (true, false) => ("ok", None),
         };
         r.outcome = Some(outcome.into());
         r.error = error;
         r.params = serde_json::json!({ "moved": run.moved, "summary": summary });
         self.record(r);
-        if run.back && run.failed.is_none() && !run.aborted {
+        if run.back && run.failed.is_empty() && !run.aborted {
             // What went away for good (deleted, stopped, or home by other means) keeps no
             // host in maintenance; what could not come back yet does.
             let home = &run.host;

@@ -87,6 +87,7 @@ pub fn start_collectors_watching(
     let limits = Limits {
         threads: config.poll.threads,
         connects: config.poll.connects,
+        migrations_per_host: config.evacuation.parallel,
         ..Limits::default()
     };
     let connector = Arc::new(connector(config, pace));

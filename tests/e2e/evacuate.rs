@@ -9,14 +9,16 @@ use serde_json::Value;
 use std::time::{Duration, Instant};
 
 /// The lab's config with room for the evacuated guests' vCPUs on two hosts (the lab packs
-/// each host to 3x; the default limit is 4x).
+/// each host to 3x; the default limit is 4x), and two migrations at once.
 fn roomy_config(lab: &Lab) -> String {
     let text = std::fs::read_to_string(lab.config()).unwrap();
     assert!(text.contains("[policy]\n"), "{text}");
     let path = format!("/tmp/fleetwatch-e2e-evacuate-{}.toml", std::process::id());
     std::fs::write(
         &path,
-        text.replace("[policy]\n", "[policy]\nmax_vcpu_overcommit = 8.0\n"),
+        // Two migrations at once: the evacuation's `[evacuation] parallel` path.
+        text.replace("[policy]\n", "[policy]\nmax_vcpu_overcommit = 8.0\n")
+            + "\n[evacuation]\nparallel = 2\n",
     )
     .unwrap();
     path

@@ -114,11 +114,11 @@ fn the_run_skips_a_vm_no_longer_there_and_stops_at_the_first_failure() {
     assert_eq!((m.vm.as_str(), m.from.as_str()), ("one", "a"));
     // One at a time: nothing more while it runs.
     assert!(run.next(&f).is_none());
-    run.ended(Ok(()));
+    run.ended(&m.uuid, Ok(()));
     // "two" is on b already (moved by someone else): skipped, named; "three" goes next.
     let m = run.next(&f).unwrap();
     assert_eq!(m.vm, "three");
-    run.ended(Err("connection lost".into()));
+    run.ended(&m.uuid, Err("connection lost".into()));
     assert!(run.next(&f).is_none(), "stopped at the first failure");
     assert!(run.finished());
     let s = run.summary();
@@ -146,10 +146,10 @@ fn an_abort_lets_the_move_under_way_end_and_starts_no_other() {
         ("b", 64, vec![]),
     ]);
     let mut run = Run::new("a", false, vec![mv("one", "a", "b"), mv("two", "a", "b")]);
-    run.next(&f).unwrap();
+    let m = run.next(&f).unwrap();
     run.abort();
     assert!(!run.finished(), "the move under way is not over");
-    run.ended(Ok(()));
+    run.ended(&m.uuid, Ok(()));
     assert!(run.next(&f).is_none());
     assert!(run.finished());
     let s = run.summary();
@@ -227,8 +227,8 @@ fn a_run_is_settled_only_once_the_fleet_shows_each_moved_vm_on_its_target() {
         ("b", 64, vec![]),
     ]);
     let mut run = Run::new("a", false, vec![mv("one", "a", "b")]);
-    run.next(&before).unwrap();
-    run.ended(Ok(()));
+    let m = run.next(&before).unwrap();
+    run.ended(&m.uuid, Ok(()));
     assert!(run.finished());
     // The destination not polled since: the fleet still has it on a.
     assert!(!run.settled(&before));
@@ -237,4 +237,55 @@ fn a_run_is_settled_only_once_the_fleet_shows_each_moved_vm_on_its_target() {
         ("b", 64, vec![vm("one", 1, VmState::Running)]),
     ]);
     assert!(run.settled(&after));
+}
+
+#[test]
+fn two_at_once_run_side_by_side_and_a_failure_lets_the_other_end_but_starts_no_third() {
+    let f = fleet(vec![
+        (
+            "a",
+            64,
+            vec![
+                vm("one", 1, VmState::Running),
+                vm("two", 1, VmState::Running),
+                vm("three", 1, VmState::Running),
+                vm("four", 1, VmState::Running),
+            ],
+        ),
+        ("b", 64, vec![]),
+    ]);
+    let moves = ["one", "two", "three", "four"]
+        .map(|v| mv(v, "a", "b"))
+        .to_vec();
+    let mut run = Run::new("a", false, moves).parallel(2);
+    let first = run.next(&f).unwrap();
+    let second = run.next(&f).unwrap();
+    assert_eq!((first.vm.as_str(), second.vm.as_str()), ("one", "two"));
+    assert!(run.next(&f).is_none(), "two at once, no third");
+    assert!(
+        run.progress().contains("one → b, two → b"),
+        "{}",
+        run.progress()
+    );
+    // The second ends first: a third starts beside the first.
+    run.ended(&second.uuid, Ok(()));
+    let third = run.next(&f).unwrap();
+    assert_eq!(third.vm, "three");
+    run.ended(&first.uuid, Err("migration job timed out".into()));
+    assert!(run.next(&f).is_none(), "stopped at the first failure");
+    assert!(!run.finished(), "three is still under way");
+    run.ended(&third.uuid, Err("target refused".into()));
+    assert!(run.finished());
+    let s = run.summary();
+    assert!(s.contains("1 of 4 moved"), "{s}");
+    assert!(
+        s.contains("STOPPED: one failed (migration job timed out) and stays on a"),
+        "{s}"
+    );
+    assert!(
+        s.contains("three failed too (target refused) and stays on a"),
+        "{s}"
+    );
+    assert!(s.contains("not moved: four (on a)"), "{s}");
+    assert!(s.contains("moved: two → b"), "{s}");
 }

@@ -158,3 +158,17 @@ fn plans_keep_to_each_groups_actions() {
         off_hv2.not_targets
     );
 }
+
+#[test]
+fn evacuation_parallel_is_one_to_eight() {
+    assert_eq!(config(CONFIG).unwrap().evacuation.parallel, 1);
+    let two = format!("{CONFIG}\n[evacuation]\nparallel = 2\n");
+    assert_eq!(config(&two).unwrap().evacuation.parallel, 2);
+    for bad in ["0", "9"] {
+        let e = config(&format!("{CONFIG}\n[evacuation]\nparallel = {bad}\n")).unwrap_err();
+        assert!(
+            e.contains("[evacuation] parallel") && e.contains("from 1 to 8"),
+            "{e}"
+        );
+    }
+}

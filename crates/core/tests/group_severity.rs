@@ -43,8 +43,12 @@ shared_storage = [\"/srv/shared/\"]
 ";
 
 fn parse(text: &str) -> Result<Config, String> {
-    Config::parse(text, Some(Path::new("/etc/fw/config.toml")), &KeyRules::default())
-        .map_err(|e| e.to_string())
+    Config::parse(
+        text,
+        Some(Path::new("/etc/fw/config.toml")),
+        &KeyRules::default(),
+    )
+    .map_err(|e| e.to_string())
 }
 
 #[test]

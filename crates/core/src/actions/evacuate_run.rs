@@ -1,5 +1,5 @@
 //! An evacuation (or a return) as the operator confirms it and as it runs: a pane's plan from
-//! the [`Evacuation`], then its moves one live migration at a time, each VM checked again just
+//! the [`Evacuation`], then its moves one live migration at a time (or a few at once), each VM checked again just
 //! before it moves (skipped, named, when it is no longer where the plan saw it). The first
 //! failure or an abort stops it; what it says at the end is where every VM of it is. Pure: the
 //! app feeds it the fleet and each migration's outcome.
@@ -172,18 +172,22 @@ pub fn return_plan(fleet: &Fleet, host: usize, origins: &[Move], cx: &PlanContex
     ev
 }
 
-/// A confirmed evacuation (or return) while it runs.
+/// A confirmed evacuation (or return) while it runs: one move at a time, or up to
+/// [`Run::parallel`] at once.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Run {
     pub host: String,
     pub back: bool,
     queue: VecDeque<Move>,
-    pub current: Option<Move>,
+    /// The moves under way.
+    pub current: Vec<Move>,
     pub moved: Vec<Move>,
     pub skipped: Vec<(Move, String)>,
-    pub failed: Option<(Move, String)>,
+    /// The moves that failed, the first of which stopped the run.
+    pub failed: Vec<(Move, String)>,
     pub aborted: bool,
     total: usize,
+    at_once: usize,
 }
 
 impl Run {
@@ -193,12 +197,19 @@ impl Run {
             back,
             total: moves.len(),
             queue: moves.into(),
-            current: None,
+            current: Vec::new(),
             moved: Vec::new(),
             skipped: Vec::new(),
-            failed: None,
+            failed: Vec::new(),
             aborted: false,
+            at_once: 1,
         }
+    }
+
+    /// Up to `n` migrations at once (at least one).
+    pub fn parallel(mut self, n: usize) -> Run {
+        self.at_once = n.max(1);
+        self
     }
 
     fn verb(&self) -> &'static str {
@@ -209,16 +220,16 @@ impl Run {
         }
     }
 
-    /// The next move whose VM is still active on its source, as the migration must find it;
-    /// none once stopped, aborted or done.
+    /// The next move whose VM is still active on its source, as the migration must find it,
+    /// while fewer than `parallel` run; none once stopped, aborted or done.
     pub fn next(&mut self, fleet: &Fleet) -> Option<Move> {
-        if self.current.is_some() || self.aborted || self.failed.is_some() {
+        if self.current.len() >= self.at_once || self.aborted || !self.failed.is_empty() {
             return None;
         }
         while let Some(m) = self.queue.pop_front() {
             match find(fleet, &m.uuid) {
                 Some((h, vm)) if h == m.from && vm.state.is_active() => {
-                    self.current = Some(m.clone());
+                    self.current.push(m.clone());
                     return Some(m);
                 }
                 Some((h, vm)) => {
@@ -231,16 +242,19 @@ impl Run {
         None
     }
 
-    /// The current move's outcome.
-    pub fn ended(&mut self, result: Result<(), String>) {
-        let Some(m) = self.current.take() else { return };
+    /// The outcome of the move of VM `uuid`, one of those under way.
+    pub fn ended(&mut self, uuid: &str, result: Result<(), String>) {
+        let Some(i) = self.current.iter().position(|m| m.uuid == uuid) else {
+            return;
+        };
+        let m = self.current.remove(i);
         match result {
             Ok(()) => self.moved.push(m),
-            Err(e) => self.failed = Some((m, e)),
+            Err(e) => self.failed.push((m, e)),
         }
     }
 
-    /// No further move starts; the one under way is the app's to abort.
+    /// No further move starts; those under way are the app's to abort.
     pub fn abort(&mut self) {
         self.aborted = true;
     }
@@ -254,16 +268,22 @@ impl Run {
     }
 
     pub fn finished(&self) -> bool {
-        self.current.is_none() && (self.aborted || self.failed.is_some() || self.queue.is_empty())
+        self.current.is_empty()
+            && (self.aborted || !self.failed.is_empty() || self.queue.is_empty())
     }
 
     /// One line while it runs: "evacuation of hv-1: 2/5 moved · web-01 → hv-2".
     pub fn progress(&self) -> String {
-        let now = self
+        let now: Vec<String> = self
             .current
-            .as_ref()
-            .map(|m| format!(" · {} → {}", m.vm, m.to))
-            .unwrap_or_default();
+            .iter()
+            .map(|m| format!("{} → {}", m.vm, m.to))
+            .collect();
+        let now = if now.is_empty() {
+            String::new()
+        } else {
+            format!(" · {}", now.join(", "))
+        };
         format!(
             "{} {}: {}/{} moved{now}",
             self.verb(),
@@ -282,11 +302,17 @@ impl Run {
             self.moved.len(),
             self.total
         );
-        if let Some((m, e)) = &self.failed {
+        if let Some((m, e)) = self.failed.first() {
             s.push_str(&format!(
                 "; STOPPED: {} failed ({e}) and stays on {}",
                 m.vm, m.from
             ));
+            for (m, e) in &self.failed[1..] {
+                s.push_str(&format!(
+                    "; {} failed too ({e}) and stays on {}",
+                    m.vm, m.from
+                ));
+            }
         } else if self.aborted {
             s.push_str("; aborted by the operator");
         }

@@ -43,6 +43,7 @@ pub struct Config {
     pub policy: PolicyConfig,
     pub history: HistoryConfig,
     pub wall: WallConfig,
+    pub evacuation: EvacuationConfig,
     /// `[keys]`: other keys for the actions.
     pub keys: crate::actions::keys::ActionKeys,
     /// The session may not act at all (`--read-only`, `--wall`); not a file setting.
@@ -163,6 +164,8 @@ struct RawConfig {
     #[serde(default)]
     wall: WallConfig,
     #[serde(default)]
+    evacuation: EvacuationConfig,
+    #[serde(default)]
     keys: std::collections::BTreeMap<String, String>,
     #[serde(default, rename = "group")]
     groups: std::collections::BTreeMap<String, HostGroup>,
@@ -175,6 +178,28 @@ pub struct WallConfig {
     /// Time on each view before the next: overview, findings, recent migrations.
     #[serde(default = "default_cycle", deserialize_with = "duration")]
     pub cycle: Duration,
+}
+
+/// `[evacuation]`: how an evacuation (or a return) runs its live migrations.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EvacuationConfig {
+    /// Migrations at once, 1 to [`MAX_PARALLEL_MIGRATIONS`]: faster, at the cost of the
+    /// source's network and of a failure finding more than one under way.
+    #[serde(default = "one")]
+    pub parallel: usize,
+}
+
+pub const MAX_PARALLEL_MIGRATIONS: usize = 8;
+
+fn one() -> usize {
+    1
+}
+
+impl Default for EvacuationConfig {
+    fn default() -> Self {
+        EvacuationConfig { parallel: 1 }
+    }
 }
 
 fn default_cycle() -> Duration {

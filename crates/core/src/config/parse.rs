@@ -175,6 +175,18 @@ impl Config {
                 policy.host_severity.insert(h.name.clone(), own);
             }
         }
+        if !(1..=super::MAX_PARALLEL_MIGRATIONS).contains(&raw.evacuation.parallel) {
+            return Err(ConfigError::Value {
+                file: shown.clone(),
+                line: line_in_table(text, "[evacuation]", "parallel"),
+                key: "[evacuation] parallel".into(),
+                reason: format!(
+                    "{} migrations at once: from 1 to {}",
+                    raw.evacuation.parallel,
+                    super::MAX_PARALLEL_MIGRATIONS
+                ),
+            });
+        }
         let mut history = raw.history;
         history
             .validate()
@@ -187,6 +199,7 @@ impl Config {
             policy,
             history,
             wall: raw.wall,
+            evacuation: raw.evacuation,
             keys: ActionKeys::from_config(&raw.keys, keys).map_err(|e| ConfigError::Keys {
                 file: shown.clone(),
                 line: line_in_table(text, "[keys]", e.entry()),

@@ -1,14 +1,15 @@
 //! The action path: a small pool of threads runs the actions the app asks for, each on the
 //! connection the scheduler made last for its host, apart from polling, so a long migration
-//! does not stop the host's samples. One action runs per host at a time, in the order asked;
-//! hosts do not wait for each other beyond the pool's size.
+//! does not stop the host's samples. One action runs per host at a time, in the order asked
+//! (live migrations: up to a limit together, as an evacuation asks); hosts do not wait for
+//! each other beyond the pool's size.
 
 use super::panics::internal_error;
 use crate::error::{ActError, ActionError};
 use crate::executor::Actor;
 use crate::meter::Heartbeat;
 use crate::source::Connector;
-use fleetwatch_core::actions::{ActionFailure, ActionRequest, ActionUpdate};
+use fleetwatch_core::actions::{ActionFailure, ActionKind, ActionRequest, ActionUpdate};
 use fleetwatch_core::link::{MailboxSender, Message, Update};
 use std::collections::VecDeque;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -43,9 +44,26 @@ struct Shared {
 struct State {
     /// Requests not started, oldest first.
     queue: VecDeque<(usize, ActionRequest)>,
-    /// Per host: one of its actions is running.
-    busy: Vec<bool>,
+    /// Per host: how many of its actions run, and how many of those are migrations.
+    busy: Vec<usize>,
+    migrating: Vec<usize>,
+    /// Migrations one host may run together.
+    migrations_per_host: usize,
     stop: bool,
+}
+
+impl State {
+    /// Whether `req` may start on `host` now, beside what runs there.
+    fn may_start(&self, host: usize, req: &ActionRequest) -> bool {
+        let (Some(&busy), Some(&migrating)) = (self.busy.get(host), self.migrating.get(host))
+        else {
+            return false;
+        };
+        busy == 0
+            || (matches!(req.kind, ActionKind::Migrate { .. })
+                && migrating == busy
+                && busy < self.migrations_per_host)
+    }
 }
 
 impl Shared {
@@ -58,6 +76,7 @@ impl Shared {
 impl ActionPool {
     pub(super) fn start(
         threads: usize,
+        migrations_per_host: usize,
         actors: Vec<ActorSlot>,
         out: MailboxSender,
         dial: Option<Dial>,
@@ -66,7 +85,9 @@ impl ActionPool {
         let shared = Arc::new(Shared {
             state: Mutex::new(State {
                 queue: VecDeque::new(),
-                busy: vec![false; hosts],
+                busy: vec![0; hosts],
+                migrating: vec![0; hosts],
+                migrations_per_host: migrations_per_host.max(1),
                 stop: false,
             }),
             work: Condvar::new(),
@@ -128,15 +149,33 @@ fn serve(shared: &Shared) {
                 if st.stop {
                     return;
                 }
-                // The oldest request of a host with nothing running: a host's actions keep
-                // their order, and one slow host does not hold up the others.
-                let free = st
-                    .queue
-                    .iter()
-                    .position(|(h, _)| !st.busy.get(*h).copied().unwrap_or(true));
+                // The oldest request of its host that may start: a host's actions keep their
+                // order (none passes an older one still waiting), and one slow host does not
+                // hold up the others.
+                let mut waiting = Vec::new();
+                let mut free = None;
+                for (i, (h, req)) in st.queue.iter().enumerate() {
+                    if waiting.contains(h) {
+                        continue;
+                    }
+                    if st.may_start(*h, req) {
+                        free = Some(i);
+                        break;
+                    }
+                    waiting.push(*h);
+                }
                 if let Some(next) = free.and_then(|i| st.queue.remove(i)) {
-                    if let Some(b) = st.busy.get_mut(next.0) {
-                        *b = true;
+                    let h = next.0;
+                    // A new run on an idle host forgets an abort asked of the last one; one
+                    // beside others keeps it, so an abort stops every migration under way.
+                    if st.busy[h] == 0
+                        && let Some(a) = shared.aborts.get(h)
+                    {
+                        a.store(false, Ordering::SeqCst);
+                    }
+                    st.busy[h] += 1;
+                    if matches!(next.1.kind, ActionKind::Migrate { .. }) {
+                        st.migrating[h] += 1;
                     }
                     break next;
                 }
@@ -144,9 +183,12 @@ fn serve(shared: &Shared) {
             }
         };
         run(shared, host, &req);
-        if let Some(b) = shared.lock().busy.get_mut(host) {
-            *b = false;
+        let mut st = shared.lock();
+        st.busy[host] = st.busy[host].saturating_sub(1);
+        if matches!(req.kind, ActionKind::Migrate { .. }) {
+            st.migrating[host] = st.migrating[host].saturating_sub(1);
         }
+        drop(st);
         // A request of this host may be waiting for it to be free.
         shared.work.notify_all();
     }
@@ -164,7 +206,6 @@ fn run(shared: &Shared, host: usize, req: &ActionRequest) {
     let Some(abort) = shared.aborts.get(host) else {
         return;
     };
-    abort.store(false, Ordering::SeqCst);
     let actor = shared
         .actors
         .get(host)

@@ -12,6 +12,9 @@ pub struct Limits {
     pub connects: usize,
     /// Threads that carry out actions, one action per host at a time.
     pub actions: usize,
+    /// Live migrations off one host at once (an evacuation's `[evacuation] parallel`); any
+    /// other action still runs alone on its host.
+    pub migrations_per_host: usize,
     /// Hung calls kept per host before it is not reconnected until one returns.
     pub hung_per_host: usize,
     /// Hung calls kept in all; past it no host opens a new connection until one returns.
@@ -31,6 +34,7 @@ impl Default for Limits {
             threads: DEFAULT_THREADS,
             connects: DEFAULT_CONNECTS,
             actions: DEFAULT_ACTIONS,
+            migrations_per_host: 1,
             hung_per_host: DEFAULT_HUNG_PER_HOST,
             hung_total: DEFAULT_HUNG_TOTAL,
         }
@@ -43,7 +47,9 @@ impl Limits {
         Limits {
             threads: self.threads.max(1),
             connects: self.connects.max(1),
-            actions: self.actions.max(1),
+            // Enough threads for the migrations one host may run together.
+            actions: self.actions.max(self.migrations_per_host).max(1),
+            migrations_per_host: self.migrations_per_host.max(1),
             hung_per_host: self.hung_per_host.max(1),
             hung_total: self.hung_total.max(1),
         }

@@ -100,7 +100,13 @@ impl Collectors {
         let actors: Vec<ActorSlot> = uris.iter().map(|_| ActorSlot::default()).collect();
         let (events, inbox) = mpsc::channel();
         let pool = Pool::start(limits.threads, limits.hung_total, events.clone())?;
-        let actions = ActionPool::start(limits.actions, actors.clone(), out.clone(), None)?;
+        let actions = ActionPool::start(
+            limits.actions,
+            limits.migrations_per_host,
+            actors.clone(),
+            out.clone(),
+            None,
+        )?;
         let setup = Setup {
             timing,
             limits,
@@ -154,7 +160,13 @@ impl Collectors {
             connector,
             uris: uris.to_vec(),
         };
-        let actions = ActionPool::start(limits.actions, actors, out, Some(dial))?;
+        let actions = ActionPool::start(
+            limits.actions,
+            limits.migrations_per_host,
+            actors,
+            out,
+            Some(dial),
+        )?;
         // Nothing is scheduled: "poll now" has nobody to ask.
         let (events, _) = mpsc::channel();
         Ok(Collectors { events, actions })

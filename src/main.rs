@@ -101,6 +101,9 @@ enum Command {
         /// Only plan: nothing moves.
         #[arg(long)]
         dry_run: bool,
+        /// Run it: the host's name again, as the TUI has it typed.
+        #[arg(long, value_name = "HOST")]
+        confirm: Option<String>,
         /// VMs on local disks move with their disks (slow, heavy I/O) instead of blocking.
         #[arg(long)]
         copy_storage: bool,
@@ -114,6 +117,9 @@ enum Command {
         /// Only plan: nothing moves.
         #[arg(long)]
         dry_run: bool,
+        /// Run it: the host's name again, as the TUI has it typed.
+        #[arg(long, value_name = "HOST")]
+        confirm: Option<String>,
         #[arg(long)]
         json: bool,
     },
@@ -271,6 +277,7 @@ fn run(cli: Cli) -> ExitCode {
         Some(Command::Evacuate {
             host,
             dry_run,
+            confirm,
             copy_storage,
             json,
         }) => {
@@ -280,11 +287,12 @@ fn run(cli: Cli) -> ExitCode {
                 json,
                 back: false,
             };
-            rt.block_on(app::evacuate::dry_run(&config, &args, dry_run))
+            rt.block_on(app::evacuate::plan_or_run(&config, &args, dry_run, confirm))
         }
         Some(Command::Return {
             host,
             dry_run,
+            confirm,
             json,
         }) => {
             let args = app::evacuate::Args {
@@ -293,7 +301,7 @@ fn run(cli: Cli) -> ExitCode {
                 json,
                 back: true,
             };
-            rt.block_on(app::evacuate::dry_run(&config, &args, dry_run))
+            rt.block_on(app::evacuate::plan_or_run(&config, &args, dry_run, confirm))
         }
         Some(Command::Maintenance { json }) => app::evacuate::list(&config, json),
         Some(Command::Record {

@@ -95,5 +95,41 @@ fn an_unknown_host_or_no_dry_run_is_refused_and_nothing_is_polled() {
     assert!(err.contains("hv-ams-01, hv-ams-02"), "{err}");
     let (code, _, err) = run(&["--demo", "evacuate", "hv-ams-01"]);
     assert_eq!(code, 2);
-    assert!(err.contains("--dry-run"), "{err}");
+    assert!(err.contains("--dry-run plans it"), "{err}");
+}
+
+#[test]
+fn running_it_wants_the_hosts_name_and_the_demo_refuses_before_anything_moves() {
+    let dir = tempfile::tempdir().unwrap();
+    let cli = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_fleetwatch"))
+            .env("XDG_DATA_HOME", dir.path())
+            .env("XDG_STATE_HOME", dir.path())
+            .args(args)
+            .output()
+            .unwrap();
+        let s = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+        (
+            out.status.code().unwrap_or(-1),
+            s(&out.stdout),
+            s(&out.stderr),
+        )
+    };
+    let (code, _, err) = cli(&["--demo", "evacuate", "hv-ams-01"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("--confirm hv-ams-01 runs it"), "{err}");
+    let (code, _, err) = cli(&["--demo", "return", "hv-ams-01", "--confirm", "hv-ams-1"]);
+    assert_eq!(code, 2, "a name typed wrong: {err}");
+    assert!(err.contains("confirm with --confirm hv-ams-01"), "{err}");
+    // Confirmed: the plan's refusals, as the pane has them, and nothing runs.
+    let (code, _, err) = cli(&["--demo", "evacuate", "hv-ams-01", "--confirm", "hv-ams-01"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("refused: libvirt's test driver (the demo) cannot migrate"),
+        "{err}"
+    );
+    let (_, out, _) = cli(&["--demo", "maintenance", "--json"]);
+    assert_eq!(out.trim(), "[]", "not in maintenance: {out}");
+    let (_, out, _) = cli(&["--demo", "audit", "--json"]);
+    assert!(!out.contains("\"evacuate\""), "nothing started: {out}");
 }

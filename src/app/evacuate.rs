@@ -1,8 +1,9 @@
 //! `fleetwatch evacuate HOST --dry-run`: the plan to move every active VM off HOST, from one
 //! poll of the fleet, as text or JSON; `fleetwatch return HOST --dry-run`: the plan to bring
 //! back what its evacuation moved away, as the history store keeps it (the TUI's `E` and `R`
-//! run them). Nothing moves. Exit 0 when every VM has a target, 1 when some are blocked (named,
-//! with why) or the plan would be refused, 2 when there is no such host or no store to ask.
+//! run them, as does `--confirm HOST`: see `evacuate_cli`). Nothing moves. Exit 0 when every VM
+//! has a target, 1 when some are blocked (named, with why) or the plan would be refused, 2 when
+//! there is no such host or no store to ask.
 
 use super::acting::PlanInputs;
 use super::cli::fail;
@@ -23,18 +24,32 @@ pub struct Args<'a> {
     pub back: bool,
 }
 
-pub async fn dry_run(config: &Config, args: &Args<'_>, dry_run: bool) -> ExitCode {
-    if !dry_run {
-        let verb = if args.back { "return" } else { "evacuate" };
-        return fail(
-            &format!(
-                "{verb} needs --dry-run: it plans the moves and runs none here (the TUI runs \
-                 them: {} on the host)",
-                if args.back { "R" } else { "E" }
-            ),
-            2,
-        );
+/// `--dry-run`: the plan; `--confirm HOST`: the run (see `evacuate_cli`); neither: refused.
+pub async fn plan_or_run(
+    config: &Config,
+    args: &Args<'_>,
+    dry_run: bool,
+    confirm: Option<String>,
+) -> ExitCode {
+    match (dry_run, confirm) {
+        (true, _) => self::dry_run(config, args).await,
+        (false, Some(c)) => super::evacuate_cli::run(config, args, &c).await,
+        (false, None) => {
+            let verb = if args.back { "return" } else { "evacuate" };
+            fail(
+                &format!(
+                    "{verb} {0}: --dry-run plans it, --confirm {0} runs it (its live \
+                     migrations; the TUI's {1} on the host does the same)",
+                    args.host,
+                    if args.back { "R" } else { "E" }
+                ),
+                2,
+            )
+        }
     }
+}
+
+pub async fn dry_run(config: &Config, args: &Args<'_>) -> ExitCode {
     let Some(index) = config.hosts.iter().position(|h| h.name == args.host) else {
         let names: Vec<&str> = config.hosts.iter().map(|h| h.name.as_str()).collect();
         return fail(

@@ -15,6 +15,7 @@ use fleetwatch_core::actions::evacuate_run::{Run, pane_plan, return_plan};
 use fleetwatch_core::actions::maintenance::Maintenance;
 use fleetwatch_core::actions::plan::{Plan, plan};
 use fleetwatch_core::config::Config;
+use fleetwatch_core::link::LinkState;
 use fleetwatch_core::model::Fleet;
 use fleetwatch_core::policy::loader::Inputs;
 use fleetwatch_libvirt::supervisor::Collectors;
@@ -29,8 +30,12 @@ pub struct Evacuations {
     outcomes: Vec<(String, Result<(), String>)>,
     /// Since when the run is over but the fleet does not show every moved VM on its target.
     settling: Option<std::time::Instant>,
+    /// Since when the next move waits for a host that is late with its poll.
+    waiting: Option<std::time::Instant>,
     /// Hosts in maintenance, and where their VMs went, as the store keeps them.
     pub kept: Kept,
+    /// How the last run ended: ok, failed or aborted.
+    pub outcome: Option<String>,
 }
 
 impl Evacuations {
@@ -40,6 +45,10 @@ impl Evacuations {
             let (_, uuid) = self.current.remove(i);
             self.outcomes.push((uuid, result));
         }
+    }
+
+    pub fn running(&self) -> bool {
+        self.run.is_some()
     }
 
     pub fn abort(&mut self) -> bool {
@@ -202,13 +211,37 @@ impl Acting {
                 None => Some(format!("{} is not in the config any more", m.to)),
                 Some(p) => p.refusals.first().cloned(),
             };
+            // A host of the move only late with a poll (busy migrating, say) is no reason to
+            // stop the run: the move waits for its next poll, a few polls at most.
+            let late = [Some(&m.from), Some(&m.to)]
+                .into_iter()
+                .flatten()
+                .filter_map(|n| fleet.hosts.iter().find(|h| h.name == *n))
+                .any(|h| h.link == LinkState::Stale);
+            let limit = config.poll.interval * 3 + config.poll.timeout;
             match (planned, why) {
                 (Some(p), None) => {
+                    self.evac.waiting = None;
                     ui.message = self.evac.run.as_ref().map(Run::progress);
                     self.evac.current.push((self.peek_id(), m.uuid.clone()));
                     self.execute(p, ui, config, collectors);
                 }
+                (_, Some(_))
+                    if late
+                        && self
+                            .evac
+                            .waiting
+                            .get_or_insert_with(std::time::Instant::now)
+                            .elapsed()
+                            < limit =>
+                {
+                    if let Some(r) = &mut self.evac.run {
+                        r.wait(m);
+                    }
+                    return;
+                }
                 (_, why) => {
+                    self.evac.waiting = None;
                     if let Some(r) = &mut self.evac.run {
                         r.ended(&m.uuid, Err(why.unwrap_or_default()));
                     }
@@ -244,6 +277,7 @@ impl Acting {
             (true, false) => ("ok", None),
         };
         r.outcome = Some(outcome.into());
+        self.evac.outcome = Some(outcome.into());
         r.error = error;
         r.params = serde_json::json!({ "moved": run.moved, "summary": summary });
         self.record(r);

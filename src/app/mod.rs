@@ -8,6 +8,7 @@ pub mod check;
 pub mod cli;
 pub mod client;
 pub mod evacuate;
+pub mod evacuate_cli;
 pub mod evacuating;
 pub mod exporter;
 pub mod generate;

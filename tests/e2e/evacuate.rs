@@ -204,3 +204,69 @@ fn e_a_host_evacuated_and_returned_from_the_tui() {
     );
     let _ = std::fs::remove_file(&config);
 }
+
+#[test]
+#[ignore = "needs the lab: make lab-up && make e2e"]
+fn e_a_host_evacuated_and_returned_from_the_command_line() {
+    let lab = Lab::load();
+    let config = roomy_config(&lab);
+    let host = 3;
+    let name = lab.name(host);
+    let guests = lab.guests(host);
+    let _home: Vec<_> = guests.iter().map(|g| lab.keep_home(g, host)).collect();
+    let data = format!("/tmp/fleetwatch-e2e-cli-{}", std::process::id());
+    let cli = |args: &[&str]| {
+        let out = fleetwatch()
+            .env("XDG_DATA_HOME", &data)
+            .env("XDG_STATE_HOME", &data)
+            .args(["--config", &config])
+            .args(args)
+            .output()
+            .unwrap();
+        let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+        (out.status.code(), text(&out.stdout), text(&out.stderr))
+    };
+    let t = Instant::now();
+    let (code, out, err) = cli(&["evacuate", &name, "--confirm", &name]);
+    eprintln!(
+        "evacuate from the command line in {:?}:\n{out}",
+        t.elapsed()
+    );
+    let n = guests.len();
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert!(
+        out.contains(&format!("evacuation of {name}: {n} of {n} moved")),
+        "{out}"
+    );
+    for g in &guests {
+        assert_ne!(lab.host_of(g), host, "{g} still on {name}");
+    }
+    let (_, kept, _) = cli(&["maintenance", "--json"]);
+    let kept: Value = serde_json::from_str(&kept).unwrap();
+    assert_eq!(kept[0]["host"], name.as_str(), "{kept}");
+    assert_eq!(kept[0]["away"].as_array().unwrap().len(), n, "{kept}");
+    let t = Instant::now();
+    let (code, out, err) = cli(&["return", &name, "--confirm", &name]);
+    eprintln!("return from the command line in {:?}:\n{out}", t.elapsed());
+    assert_eq!(code, Some(0), "{out}{err}");
+    for g in &guests {
+        assert_eq!(lab.host_of(g), host, "{g} did not come back");
+    }
+    let (_, kept, _) = cli(&["maintenance", "--json"]);
+    assert_eq!(kept.trim(), "[]", "maintenance not over");
+    let (_, audit, _) = cli(&["audit", "--json"]);
+    let audit: Value = serde_json::from_str(&audit).unwrap();
+    let ends: Vec<&str> = audit["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["phase"] == "end" && a["host"] == name.as_str() && a["outcome"] == "ok")
+        .filter_map(|a| a["action"].as_str())
+        .collect();
+    assert!(
+        ends.contains(&"evacuate") && ends.contains(&"return"),
+        "{audit}"
+    );
+    let _ = std::fs::remove_dir_all(&data);
+    let _ = std::fs::remove_file(&config);
+}

@@ -289,3 +289,23 @@ fn two_at_once_run_side_by_side_and_a_failure_lets_the_other_end_but_starts_no_t
     assert!(s.contains("not moved: four (on a)"), "{s}");
     assert!(s.contains("moved: two → b"), "{s}");
 }
+
+#[test]
+fn a_move_that_waits_is_handed_out_again_first() {
+    let f = fleet(vec![
+        (
+            "a",
+            64,
+            vec![
+                vm("one", 1, VmState::Running),
+                vm("two", 1, VmState::Running),
+            ],
+        ),
+        ("b", 64, vec![]),
+    ]);
+    let mut run = Run::new("a", false, vec![mv("one", "a", "b"), mv("two", "a", "b")]);
+    let m = run.next(&f).unwrap();
+    run.wait(m);
+    assert!(run.current.is_empty() && !run.finished());
+    assert_eq!(run.next(&f).unwrap().vm, "one");
+}

@@ -254,6 +254,12 @@ impl Run {
         }
     }
 
+    /// The move of `m`, just handed out by [`Run::next`], waits: first again next time.
+    pub fn wait(&mut self, m: Move) {
+        self.current.retain(|c| c.uuid != m.uuid);
+        self.queue.push_front(m);
+    }
+
     /// No further move starts; those under way are the app's to abort.
     pub fn abort(&mut self) {
         self.aborted = true;

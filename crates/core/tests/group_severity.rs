@@ -72,6 +72,16 @@ fn a_labs_findings_take_its_severities_and_productions_keep_the_policys() {
     assert_eq!(of(Kind::Unbacked, "lab-1"), Severity::Warning);
     // lab-2's own host_down is more particular than lab's.
     assert_eq!(of(Kind::HostDown, "lab-2"), Severity::Critical);
+    // The metrics count each severity apart.
+    f.set_findings(found.clone(), Vec::new());
+    let text = fleetwatch_core::metrics::render(&f, None);
+    for line in [
+        "fleetwatch_findings{kind=\"unbacked\",severity=\"critical\"} 1",
+        "fleetwatch_findings{kind=\"unbacked\",severity=\"warning\"} 1",
+        "fleetwatch_findings{kind=\"drift\",severity=\"warning\"} 0",
+    ] {
+        assert!(text.lines().any(|l| l.starts_with(line)), "{line} in\n{text}");
+    }
     f.set_link(1, LinkState::Down, Some("no route".into()));
     let found = evaluate(&f, &c.policy, &Inputs::default(), chrono::Utc::now());
     let lab1 = found

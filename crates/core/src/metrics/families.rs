@@ -218,9 +218,9 @@ impl Exposition {
         family(
             enc,
             "fleetwatch_findings",
-            "Active findings per kind (severity as the policy sets it).",
+            "Active findings per kind and severity (the policy's, or a host group's).",
             GAUGE,
-            self.kinds.iter().map(|(k, s, n, ..)| {
+            self.by_severity.iter().map(|(k, s, n)| {
                 (
                     [("kind", k.name()), ("severity", s.name())],
                     Some(*n as f64),

@@ -57,6 +57,9 @@ pub struct Exposition {
     /// Per kind: its severity under the policy, how many findings it has now that nobody
     /// acknowledged, how many are acknowledged, and how many are held by hosts in maintenance.
     pub(super) kinds: Vec<(Kind, Severity, usize, usize, usize)>,
+    /// Active findings per kind and severity: the policy's severity always (0 when none), a
+    /// host group's other one (`[group.NAME.severity]`) when some finding has it.
+    pub(super) by_severity: Vec<(Kind, Severity, usize)>,
     /// One series each, however many findings share them (sorted, no two alike).
     pub(super) findings: Vec<FindingRow>,
     pub(super) health: Option<Health>,
@@ -116,11 +119,14 @@ impl Exposition {
                 .copied()
                 .unwrap_or(k.default_severity())
         };
+        let mut by_severity = Vec::new();
         let kinds = Kind::ALL
             .into_iter()
             .map(|k| {
                 let of_kind = fleet.findings.iter().filter(|f| f.kind == k);
                 let (mut n, mut a, mut m) = (0, 0, 0);
+                // Active ones by severity: [warning, critical].
+                let mut active = [0, 0];
                 for f in of_kind {
                     if held(f) {
                         m += 1;
@@ -128,9 +134,17 @@ impl Exposition {
                         a += 1;
                     } else {
                         n += 1;
+                        active[usize::from(f.severity == Severity::Critical)] += 1;
                     }
                 }
-                (k, severity(k), n, a, m)
+                let policy = severity(k);
+                for s in [Severity::Warning, Severity::Critical] {
+                    let c = active[usize::from(s == Severity::Critical)];
+                    if s == policy || c > 0 {
+                        by_severity.push((k, s, c));
+                    }
+                }
+                (k, policy, n, a, m)
             })
             .collect();
         let opt = |s: &Option<String>| s.as_deref().map(label).unwrap_or_default();
@@ -151,6 +165,7 @@ impl Exposition {
             hosts,
             vms,
             kinds,
+            by_severity,
             findings,
             health,
         }
@@ -164,6 +179,7 @@ impl Exposition {
             hosts: Vec::new(),
             vms: Vec::new(),
             kinds: Vec::new(),
+            by_severity: Vec::new(),
             findings: Vec::new(),
             health: Some(h),
         }

@@ -80,7 +80,10 @@ fn a_labs_findings_take_its_severities_and_productions_keep_the_policys() {
         "fleetwatch_findings{kind=\"unbacked\",severity=\"warning\"} 1",
         "fleetwatch_findings{kind=\"drift\",severity=\"warning\"} 0",
     ] {
-        assert!(text.lines().any(|l| l.starts_with(line)), "{line} in\n{text}");
+        assert!(
+            text.lines().any(|l| l.starts_with(line)),
+            "{line} in\n{text}"
+        );
     }
     f.set_link(1, LinkState::Down, Some("no route".into()));
     let found = evaluate(&f, &c.policy, &Inputs::default(), chrono::Utc::now());

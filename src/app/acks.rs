@@ -38,7 +38,7 @@ pub(super) fn place(config: &Config) -> Result<Where, String> {
     Where::of(config).map_err(|e| e.to_string())
 }
 
-fn writer(config: &Config) -> Result<Box<dyn super::stores::Changes + Send>, String> {
+pub(super) fn writer(config: &Config) -> Result<Box<dyn super::stores::Changes + Send>, String> {
     let p = place(config)?;
     p.writer()
         .map_err(|e| format!("cannot open the history at {}: {e}", p.describe()))

@@ -190,6 +190,10 @@ impl Acting {
         inputs: &Inputs,
         collectors: &Collectors,
     ) {
+        // The fleet and maintenance stay as they are while this runs: judged once for every
+        // move it starts, and not at all on the ticks that start none.
+        let mut judged: Option<PlanInputs> = None;
+        let limit = few_polls(config);
         while let Some(m) = self.evac.run.as_mut().and_then(|r| r.next(fleet)) {
             let to = config.hosts.iter().position(|h| h.name == m.to);
             let kind = to.map(|to| ActionKind::Migrate {
@@ -198,7 +202,9 @@ impl Acting {
                 to_uri: config.hosts[to].uri.clone(),
                 copy_storage: false,
             });
-            let judged = PlanInputs::new(config, fleet, inputs, &self.evac.kept.hosts);
+            let judged = judged.get_or_insert_with(|| {
+                PlanInputs::new(config, fleet, inputs, &self.evac.kept.hosts)
+            });
             let planned = kind.map(|k| {
                 plan(
                     fleet,
@@ -218,7 +224,6 @@ impl Acting {
                 .flatten()
                 .filter_map(|n| fleet.hosts.iter().find(|h| h.name == *n))
                 .any(|h| h.link == LinkState::Stale);
-            let limit = config.poll.interval * 3 + config.poll.timeout;
             match (planned, why) {
                 (Some(p), None) => {
                     self.evac.waiting = None;
@@ -254,7 +259,6 @@ impl Acting {
                 .evac
                 .settling
                 .get_or_insert_with(std::time::Instant::now);
-            let limit = config.poll.interval * 3 + config.poll.timeout;
             if run.settled(fleet) || since.elapsed() > limit {
                 self.evac.settling = None;
                 self.finish(fleet, ui);
@@ -297,4 +301,10 @@ impl Acting {
         self.evac.shown(ui);
         ui.message = Some(summary);
     }
+}
+
+/// How long a run waits for the fleet to catch up (a host late with its poll, a destination
+/// not polled since a move): a few polls.
+fn few_polls(config: &Config) -> std::time::Duration {
+    config.poll.interval * 3 + config.poll.timeout
 }

@@ -101,10 +101,7 @@ impl RecordMetrics {
         if gone.is_empty() {
             return;
         }
-        let mut w = match Where::of(config)
-            .map_err(|e| e.to_string())
-            .and_then(|p| p.writer().map_err(|e| e.to_string()))
-        {
+        let mut w = match super::acks::writer(config) {
             Ok(w) => w,
             Err(e) => return tracing::warn!("cleared acknowledgements not ended: {e}"),
         };
